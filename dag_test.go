@@ -1,0 +1,164 @@
+package chorus
+
+import (
+	"bytes"
+	"os/exec"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/chorusdb/chorus"
+
+// allowedImports is the dependency table of the style guide: for each
+// package (relative to the module), the project packages it may import. A
+// subpackage (transport/memnet) may import its parent and whatever its
+// parent may. Packages missing from the table fail the test, so a new
+// package has to take a place in the DAG on purpose.
+var allowedImports = map[string][]string{
+	"":            {},
+	"vclock":      {},
+	"ring":        {},
+	"storage":     {"vclock"},
+	"gossip":      {},
+	"antientropy": {"vclock", "ring"},
+	"hints":       {"vclock", "storage"},
+	"replica":     {"vclock", "ring"},
+	"transport":   {"vclock", "ring"},
+	"client":      {"vclock", "ring", "transport"},
+	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
+		"replica", "transport", "transport/memnet"},
+	"cmd":   {"server", "client", "bench", "vclock"},
+	"bench": {"client", "server", "transport", "transport/memnet", "vclock", "ring"},
+}
+
+// exclusiveDeps names third-party modules that only one package may import
+// directly, so that one package owns each external dependency.
+var exclusiveDeps = map[string]string{
+	"github.com/dgraph-io/badger/v4":  "storage",
+	"github.com/hashicorp/memberlist": "gossip",
+}
+
+// neverDeps lists modules a package must not depend on even transitively:
+// the client library must not pull the storage engine into user binaries.
+var neverDeps = map[string][]string{
+	"client": {"github.com/dgraph-io/badger/v4"},
+}
+
+type goPackage struct {
+	rel     string
+	imports []string
+	deps    []string
+}
+
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f",
+		"{{.ImportPath}}|{{join .Imports \" \"}}|{{join .Deps \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []goPackage
+	for line := range bytes.Lines(out) {
+		f := strings.SplitN(strings.TrimSpace(string(line)), "|", 3)
+		if len(f) != 3 {
+			t.Fatalf("unexpected go list line %q", line)
+		}
+		pkgs = append(pkgs, goPackage{
+			rel:     strings.TrimPrefix(strings.TrimPrefix(f[0], module), "/"),
+			imports: strings.Fields(f[1]),
+			deps:    strings.Fields(f[2]),
+		})
+	}
+	return pkgs
+}
+
+// tableRow finds the row that governs rel: its own, or its nearest
+// ancestor's (cmd/chorus is governed by cmd).
+func tableRow(rel string) (string, bool) {
+	for r := rel; ; r = path.Dir(r) {
+		if _, ok := allowedImports[r]; ok {
+			return r, true
+		}
+		if !strings.Contains(r, "/") {
+			return "", false
+		}
+	}
+}
+
+// importAllowed reports whether package rel, governed by row, may import
+// the project package imp: its parent, its own subpackages, or what the row
+// lists.
+func importAllowed(rel, row, imp string) bool {
+	if within(rel, imp) || within(imp, rel) {
+		return true
+	}
+	return slices.Contains(allowedImports[row], imp)
+}
+
+func within(pkg, parent string) bool {
+	return parent != "" && strings.HasPrefix(pkg, parent+"/")
+}
+
+func TestImportDAG(t *testing.T) {
+	for _, p := range listPackages(t) {
+		row, ok := tableRow(p.rel)
+		if !ok {
+			t.Errorf("package %q is not in the dependency table; give it a row in allowedImports (and STYLE.md)", p.rel)
+			continue
+		}
+		for _, imp := range p.imports {
+			if owner, ok := exclusiveDeps[imp]; ok && row != owner {
+				t.Errorf("%s imports %s, which only %s may import", p.rel, imp, owner)
+			}
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			rel := strings.TrimPrefix(imp, module+"/")
+			if !importAllowed(p.rel, row, rel) {
+				t.Errorf("%s imports %s, which the dependency table forbids (allowed: %v)",
+					p.rel, rel, allowedImports[row])
+			}
+		}
+		for _, banned := range neverDeps[row] {
+			for _, d := range p.deps {
+				if d == banned || strings.HasPrefix(d, banned+"/") {
+					t.Errorf("%s depends on %s (transitively); it must not", p.rel, d)
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestImportAllowedRules(t *testing.T) {
+	tests := []struct {
+		rel, imp string
+		want     bool
+	}{
+		{"storage", "vclock", true},
+		{"storage", "ring", false},
+		{"vclock", "ring", false},
+		{"transport/memnet", "transport", true},
+		{"transport/memnet", "vclock", true},
+		{"transport/memnet", "storage", false},
+		{"server", "transport/memnet", true},
+		{"cmd/chorus", "server", true},
+		{"cmd/chorus", "storage", false},
+		{"replica", "transport", false},
+		{"client", "transport/memnet", false},
+	}
+	for _, tt := range tests {
+		row, ok := tableRow(tt.rel)
+		if !ok {
+			t.Fatalf("no row for %q", tt.rel)
+		}
+		if got := importAllowed(tt.rel, row, tt.imp); got != tt.want {
+			t.Errorf("importAllowed(%q, %q) = %v, want %v", tt.rel, tt.imp, got, tt.want)
+		}
+	}
+	if _, ok := tableRow("mystery"); ok {
+		t.Error("unknown package has a row")
+	}
+}

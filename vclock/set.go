@@ -1,0 +1,201 @@
+package vclock
+
+import (
+	"bytes"
+	"sort"
+)
+
+// Value is what a client wrote: data, or a tombstone for a delete.
+type Value struct {
+	// Data is the client's bytes; always empty for a tombstone.
+	Data []byte
+	// Tombstone marks a delete.
+	Tombstone bool
+	// Timestamp is the coordinator's wall clock at the write, in Unix
+	// nanoseconds. It never decides causality; it serves last-write-wins
+	// resolution when a user asks for it and the tombstone grace period.
+	Timestamp int64
+}
+
+// Sibling is one concurrent value of a key and the dot of the write that
+// created it.
+type Sibling struct {
+	Dot Dot
+	Value
+}
+
+// Set is a dotted version vector set: the unreconciled values of one key and
+// a clock of every write the set has seen. The zero Set is empty. Siblings
+// are sorted by dot and every dot is covered by the clock.
+type Set struct {
+	clock    Clock
+	siblings []Sibling
+}
+
+// NewSet returns a set holding a single value written by node with no prior
+// context; it equals Set{}.Update(Clock{}, node, v).
+func NewSet(node string, v Value) Set {
+	return Set{}.Update(Clock{}, node, v)
+}
+
+// Context returns the clock that summarises the set; clients send it back
+// with their next write so that the write supersedes what they read.
+func (s Set) Context() Clock { return s.clock }
+
+// Siblings returns the concurrent values sorted by dot, tombstones included.
+// The slice must not be modified.
+func (s Set) Siblings() []Sibling { return s.siblings }
+
+// Len returns the number of siblings, tombstones included.
+func (s Set) Len() int { return len(s.siblings) }
+
+// IsEmpty reports whether the set holds no sibling at all.
+func (s Set) IsEmpty() bool { return len(s.siblings) == 0 }
+
+// Deleted reports whether the set is non-empty and all its siblings are
+// tombstones: the key reads as not found, but its clock still matters.
+func (s Set) Deleted() bool {
+	if len(s.siblings) == 0 {
+		return false
+	}
+	for _, sib := range s.siblings {
+		if !sib.Tombstone {
+			return false
+		}
+	}
+	return true
+}
+
+// Values returns the live values, tombstones excluded, in dot order.
+func (s Set) Values() []Value {
+	out := make([]Value, 0, len(s.siblings))
+	for _, sib := range s.siblings {
+		if !sib.Tombstone {
+			out = append(out, sib.Value)
+		}
+	}
+	return out
+}
+
+// Update applies a coordinator write at node: it drops every sibling the
+// client's context ctx covers, merges ctx into the set's clock, and adds v
+// under a new dot (node, counter+1). Siblings the client did not see stay.
+// The set's data slices are shared, not copied, with the result.
+func (s Set) Update(ctx Clock, node string, v Value) Set {
+	if v.Tombstone {
+		v.Data = nil
+	}
+	clock := s.clock.Merge(ctx)
+	dot := Dot{Node: node, Counter: clock.Get(node) + 1}
+	clock = clock.with(node, dot.Counter)
+
+	kept := make([]Sibling, 0, len(s.siblings)+1)
+	for _, sib := range s.siblings {
+		if !ctx.Covers(sib.Dot) {
+			kept = append(kept, sib)
+		}
+	}
+	kept = insertSibling(kept, Sibling{Dot: dot, Value: v})
+	return Set{clock: clock, siblings: kept}
+}
+
+// Sync merges two replicas' sets of one key. A sibling survives if both
+// sides hold it, or if one side holds it and the other side's clock has not
+// seen it; a sibling one side lacks although its clock covers it was
+// superseded there. Sync is commutative, associative and idempotent.
+func Sync(a, b Set) Set {
+	out := make([]Sibling, 0, max(len(a.siblings), len(b.siblings)))
+	i, j := 0, 0
+	for i < len(a.siblings) && j < len(b.siblings) {
+		x, y := a.siblings[i], b.siblings[j]
+		switch c := compareDots(x.Dot, y.Dot); {
+		case c < 0:
+			if !b.clock.Covers(x.Dot) {
+				out = append(out, x)
+			}
+			i++
+		case c > 0:
+			if !a.clock.Covers(y.Dot) {
+				out = append(out, y)
+			}
+			j++
+		default:
+			out = append(out, pickSameDot(x, y))
+			i++
+			j++
+		}
+	}
+	for ; i < len(a.siblings); i++ {
+		if !b.clock.Covers(a.siblings[i].Dot) {
+			out = append(out, a.siblings[i])
+		}
+	}
+	for ; j < len(b.siblings); j++ {
+		if !a.clock.Covers(b.siblings[j].Dot) {
+			out = append(out, b.siblings[j])
+		}
+	}
+	return Set{clock: a.clock.Merge(b.clock), siblings: out}
+}
+
+// pickSameDot chooses between two siblings with one dot. A dot names one
+// write, so they are equal unless a replica was corrupted; choosing by
+// content keeps Sync commutative even then.
+func pickSameDot(x, y Sibling) Sibling {
+	if compareValues(x.Value, y.Value) >= 0 {
+		return x
+	}
+	return y
+}
+
+func compareValues(x, y Value) int {
+	if x.Tombstone != y.Tombstone {
+		if x.Tombstone {
+			return 1
+		}
+		return -1
+	}
+	if x.Timestamp != y.Timestamp {
+		if x.Timestamp > y.Timestamp {
+			return 1
+		}
+		return -1
+	}
+	return bytes.Compare(x.Data, y.Data)
+}
+
+func compareDots(a, b Dot) int {
+	switch {
+	case a.Node < b.Node:
+		return -1
+	case a.Node > b.Node:
+		return 1
+	case a.Counter < b.Counter:
+		return -1
+	case a.Counter > b.Counter:
+		return 1
+	}
+	return 0
+}
+
+func insertSibling(sibs []Sibling, s Sibling) []Sibling {
+	i := sort.Search(len(sibs), func(i int) bool { return compareDots(sibs[i].Dot, s.Dot) >= 0 })
+	sibs = append(sibs, Sibling{})
+	copy(sibs[i+1:], sibs[i:])
+	sibs[i] = s
+	return sibs
+}
+
+// Equal reports whether two sets have the same clock and siblings.
+func (s Set) Equal(o Set) bool {
+	if Compare(s.clock, o.clock) != Equal || len(s.siblings) != len(o.siblings) {
+		return false
+	}
+	for i := range s.siblings {
+		x, y := s.siblings[i], o.siblings[i]
+		if x.Dot != y.Dot || compareValues(x.Value, y.Value) != 0 {
+			return false
+		}
+	}
+	return true
+}
