@@ -1,0 +1,18 @@
+// Package replica is the request coordinator of Chorus: it turns a client's
+// get, put or delete into replica operations on the key's preference list
+// and decides, from the replies, whether the request met its quorum.
+//
+// Every request carries N (replicas), R (replies a read waits for), W (acks a
+// write waits for), PR and PW (how many of those must come from primaries,
+// the first N nodes of the preference list, rather than fallbacks) and a
+// durable flag. Options.Validate rejects impossible combinations before any
+// replica is contacted: R or W above N, PR above R, PW above W, N above the
+// cluster size.
+//
+// The quorum arithmetic is pure (no goroutines, clocks or I/O): a tally is
+// fed replies one at a time and says when the request is decided and how.
+// A tally decides failure as soon as the outstanding replies can no longer
+// reach the quorum, so a request never waits for a result it cannot get,
+// and a QuorumError says how many replicas answered and how many were
+// needed.
+package replica
