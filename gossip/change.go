@@ -1,0 +1,191 @@
+package gossip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Join contacts the seeds (host:port, memberlist's gossip addresses) and
+// exchanges full state with every one that answers: liveness and the ring
+// state, which is merged both ways. It retries, pausing between
+// Config.JoinBackoff and JoinMaxBackoff, until at least one seed answers
+// or ctx ends; then it returns an error that wraps ctx.Err() and names
+// the last failure. Seeds may include this node's own address, which is
+// skipped. One attempt may outlive a cancelled ctx by up to memberlist's
+// TCPTimeout; Close waits for it.
+func (m *Membership) Join(ctx context.Context, seeds []string) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	own := m.GossipAddr()
+	var targets []string
+	for _, s := range seeds {
+		if s != "" && s != own {
+			targets = append(targets, s)
+		}
+	}
+	if len(targets) == 0 {
+		if len(seeds) > 0 {
+			return nil // only ourselves: we are the first node
+		}
+		return ErrNoSeeds
+	}
+	pause := m.cfg.JoinBackoff
+	for attempt := 1; ; attempt++ {
+		n, err := m.pushPull(ctx, targets)
+		if n > 0 {
+			m.log.Info("joined cluster", "node", m.id, "seeds_answered", n, "attempts", attempt)
+			return nil
+		}
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return fmt.Errorf("gossip: join %v: no seed answered after %d attempts: %w (last error: %v)",
+				targets, attempt, ctx.Err(), err)
+		}
+		m.log.Debug("join attempt failed", "seeds", targets, "attempt", attempt, "err", err)
+		// Jitter by ±25% so nodes started together do not retry in step.
+		d := pause*3/4 + rand.N(pause/2+1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("gossip: join %v: no seed answered after %d attempts: %w (last error: %v)",
+				targets, attempt, ctx.Err(), err)
+		case <-m.stop:
+			t.Stop()
+			return ErrClosed
+		case <-t.C:
+		}
+		pause = min(2*pause, m.cfg.JoinMaxBackoff)
+	}
+}
+
+// pushPull runs memberlist's Join (a TCP push/pull with each address) on
+// a goroutine Close waits for, and returns when it finishes or ctx ends.
+func (m *Membership) pushPull(ctx context.Context, addrs []string) (int, error) {
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1) // buffered: the goroutine never blocks on an abandoned call
+	if err := m.goTracked(func() {
+		n, err := m.ml.Join(addrs)
+		done <- result{n, err}
+	}); err != nil {
+		return 0, err
+	}
+	select {
+	case r := <-done:
+		if r.n == 0 && r.err == nil {
+			r.err = errors.New("no address answered")
+		}
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// goTracked runs f on a goroutine that Close waits for, unless Close has
+// begun.
+func (m *Membership) goTracked(f func()) error {
+	m.writeMu.Lock() // orders Add against Close's closed flag + Wait
+	defer m.writeMu.Unlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+	return nil
+}
+
+// SetStatus sets the status of node nodeID (this node or another) to
+// joining, active or leaving: a change of ownership, so it bumps the
+// record's version, saves the new state, broadcasts it and pushes it to
+// a few live peers (see Remove for what the error means). Setting the
+// current status is a no-op. It returns ErrUnknownNode for a node not in
+// the ring and ErrRemoved for a removed one; use Remove to remove.
+func (m *Membership) SetStatus(ctx context.Context, nodeID string, st Status) error {
+	if st != StatusJoining && st != StatusActive && st != StatusLeaving {
+		return fmt.Errorf("gossip: set status of %q to %v: not joining, active or leaving", nodeID, st)
+	}
+	return m.change(ctx, nodeID, st)
+}
+
+// Leave marks this node leaving in the ring, so that the others plan to
+// take over its partitions, and spreads that as SetStatus does. It does
+// not stop gossip: the node keeps serving while it hands its data off.
+// The full sequence of a graceful departure is Leave, hand-off,
+// Remove(ctx, m.ID()), Close.
+func (m *Membership) Leave(ctx context.Context) error {
+	return m.change(ctx, m.id, StatusLeaving)
+}
+
+// Remove marks node nodeID removed from the ring: an operator's decision
+// (or the last step of Leave), which is final for that node ID. The
+// record stays as a tombstone. It returns ErrUnknownNode for a node not in
+// the ring; removing a removed node is a no-op.
+//
+// Like SetStatus, Remove saves the change before it returns and queues
+// it for broadcast, then pushes the state to up to three live peers over
+// TCP and waits for that within ctx. An error after the save means only
+// that no peer confirmed: the change stands locally and will spread by
+// gossip and push/pull.
+func (m *Membership) Remove(ctx context.Context, nodeID string) error {
+	return m.change(ctx, nodeID, StatusRemoved)
+}
+
+func (m *Membership) change(ctx context.Context, nodeID string, st Status) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	changed, err := m.applyLocal(nodeID, st)
+	if err != nil || !changed {
+		return err
+	}
+	return m.spread(ctx)
+}
+
+func (m *Membership) applyLocal(nodeID string, st Status) (bool, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	prev := m.cur.Load().state
+	r, ok := prev.Get(nodeID)
+	switch {
+	case !ok:
+		return false, fmt.Errorf("%w: %q", ErrUnknownNode, nodeID)
+	case r.Status == st:
+		return false, nil
+	case r.Status == StatusRemoved:
+		return false, fmt.Errorf("%w: %q", ErrRemoved, nodeID)
+	}
+	r.Status, r.Version = st, r.Version+1
+	m.log.Info("ring status change", "node", nodeID, "status", st, "version", r.Version)
+	return m.commit(prev, prev.with(r))
+}
+
+// spread pushes the current state to up to three random live peers.
+func (m *Membership) spread(ctx context.Context) error {
+	var peers []string
+	for _, lm := range m.LiveMembers() {
+		if lm.NodeID != m.id {
+			peers = append(peers, lm.GossipAddr)
+		}
+	}
+	if len(peers) == 0 {
+		return nil
+	}
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	peers = peers[:min(3, len(peers))]
+	if _, err := m.pushPull(ctx, peers); err != nil {
+		return fmt.Errorf("gossip: change saved but no peer confirmed it (it will spread by gossip): %w", err)
+	}
+	return nil
+}

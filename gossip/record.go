@@ -1,0 +1,128 @@
+package gossip
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+)
+
+// Status is where a node stands in the ring's ownership life cycle. Only
+// explicit actions change it: a join, a leave, or an operator's removal;
+// the failure detector never does.
+type Status uint8
+
+// The statuses, in their tie-break order: when two records for the same
+// node carry the same Version, the one with the larger Status wins.
+const (
+	// StatusJoining: the node is in the ring but is still receiving the
+	// data of the partitions it will own.
+	StatusJoining Status = 1
+	// StatusActive: the node owns its partitions and serves them.
+	StatusActive Status = 2
+	// StatusLeaving: the node is handing its partitions off before it
+	// goes.
+	StatusLeaving Status = 3
+	// StatusRemoved: the node is out of the ring for good. Its record
+	// stays as a tombstone so an old message cannot bring it back.
+	StatusRemoved Status = 4
+)
+
+// String returns the lowercase name of s ("active"), or "status(N)" for an
+// unknown value.
+func (s Status) String() string {
+	switch s {
+	case StatusJoining:
+		return "joining"
+	case StatusActive:
+		return "active"
+	case StatusLeaving:
+		return "leaving"
+	case StatusRemoved:
+		return "removed"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Valid reports whether s is one of the four defined statuses.
+func (s Status) Valid() bool { return s >= StatusJoining && s <= StatusRemoved }
+
+// Field limits of a MemberRecord and of Meta. They keep one record well
+// inside a UDP broadcast and the node metadata inside memberlist's 512
+// bytes.
+const (
+	MaxIDLen   = 128
+	MaxZoneLen = 64
+	MaxAddrLen = 128
+)
+
+// MemberRecord is one node's entry in the ring state.
+type MemberRecord struct {
+	// ID is the node ID, also the node's memberlist name.
+	ID string
+	// Zone is the node's failure domain.
+	Zone string
+	// Weight scales the node's share of the ring; zero means 1.
+	Weight float64
+	// GRPCAddr and HTTPAddr are where the node serves, as host:port.
+	GRPCAddr string
+	HTTPAddr string
+	// Status is the node's place in the ownership life cycle.
+	Status Status
+	// Version is the record's Lamport counter: every change to the record,
+	// on any node, sets it to one more than the largest version seen.
+	Version uint64
+}
+
+// validate checks the limits a decoder enforces on network input.
+func (r MemberRecord) validate() error {
+	switch {
+	case r.ID == "":
+		return fmt.Errorf("empty node ID")
+	case len(r.ID) > MaxIDLen:
+		return fmt.Errorf("node ID is %d bytes, limit %d", len(r.ID), MaxIDLen)
+	case len(r.Zone) > MaxZoneLen:
+		return fmt.Errorf("zone is %d bytes, limit %d", len(r.Zone), MaxZoneLen)
+	case len(r.GRPCAddr) > MaxAddrLen || len(r.HTTPAddr) > MaxAddrLen:
+		return fmt.Errorf("address longer than %d bytes", MaxAddrLen)
+	case !r.Status.Valid():
+		return fmt.Errorf("invalid status %d", uint8(r.Status))
+	case !(r.Weight >= 0) || r.Weight > maxWeight || math.Signbit(r.Weight): // also NaN, -0
+		return fmt.Errorf("weight %v is not finite and non-negative", r.Weight)
+	}
+	return nil
+}
+
+// maxWeight bounds Weight to a finite value.
+const maxWeight = 1e300
+
+// Compare orders two records of the same node: it returns +1 if a wins
+// over b in a merge, -1 if b wins and 0 if they are identical. The order
+// is total, which is what makes Merge commutative, associative and
+// idempotent. It compares, in turn:
+//
+//  1. removal: a removed record beats any record that is not removed, so a
+//     removed node ID stays removed (see the package comment);
+//  2. Version, higher wins;
+//  3. Status, in the order joining < active < leaving < removed;
+//  4. the records' encodings, byte by byte.
+func Compare(a, b MemberRecord) int {
+	ra, rb := a.Status == StatusRemoved, b.Status == StatusRemoved
+	switch {
+	case ra && !rb:
+		return 1
+	case rb && !ra:
+		return -1
+	case a.Version != b.Version:
+		return cmpUint(a.Version, b.Version)
+	case a.Status != b.Status:
+		return cmpUint(uint64(a.Status), uint64(b.Status))
+	}
+	return bytes.Compare(appendRecord(nil, a), appendRecord(nil, b))
+}
+
+func cmpUint(a, b uint64) int {
+	if a > b {
+		return 1
+	}
+	return -1
+}
