@@ -1,0 +1,274 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Group commit.
+//
+// Every write in the package is a request handled by one committer
+// goroutine, owned by DB. The committer takes whatever is queued (at most
+// Options.MaxBatch requests, without waiting for more: LIMITS.md §4 measured
+// that lingering only adds latency here), applies each request's
+// read-modify-write in one badger transaction, commits it, calls DB.Sync
+// once if any request in the batch asked for durability, and then answers
+// every caller. Requests are applied in queue order inside the
+// transaction, and a transaction reads its own pending writes, so a batch
+// is equivalent to running its requests one after another.
+//
+// Being the only writer matters for durability, not just speed: badger's
+// Sync syncs the active memtable's WAL, and a memtable rotated between our
+// commit and our Sync would carry its unsynced writes away with it. With
+// one writer, nothing is committed between the two.
+
+// mutation is what a request's mutate function decided to do with its key.
+type mutation struct {
+	op    mutationOp
+	value []byte // for opSet; must not be modified after being returned
+}
+
+type mutationOp uint8
+
+const (
+	opNone   mutationOp = iota // leave the key as it is
+	opSet                      // store value
+	opDelete                   // remove the key
+)
+
+// mutateFunc computes a key's new state from its stored value (nil and
+// found=false if absent). It runs on the committer goroutine, may run more
+// than once for one request (when a batch is split), and must therefore be
+// a pure function of its arguments apart from recording its result for the
+// caller. An error fails this request alone.
+type mutateFunc func(old []byte, found bool) (mutation, error)
+
+// Request states. A request moves from queued to taken when the committer
+// picks it up, or from queued to abandoned when its caller gives up first;
+// whichever compare-and-swap wins decides whether the write happens.
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateAbandoned
+)
+
+// request is one queued write. It carries its caller's context, as
+// http.Request does, because the committer must check it at pickup.
+type request struct {
+	ctx     context.Context
+	key     []byte
+	durable bool
+	mutate  mutateFunc
+	state   atomic.Int32
+	err     error      // set by the committer before done is sent
+	done    chan error // buffered: the committer never blocks on a caller
+}
+
+// submit queues a write and waits for its outcome. If it returns ctx's
+// error, the write was not applied: either the request never reached the
+// queue, or its caller abandoned it before the committer took it. Once the
+// committer has taken a request, submit waits for the outcome even if ctx
+// ends meanwhile, which costs at most one batch commit and sync.
+func (db *DB) submit(ctx context.Context, key []byte, durable bool, m mutateFunc) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, key: key, durable: durable, mutate: m, done: make(chan error, 1)}
+	select {
+	case db.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			return ctx.Err()
+		}
+		return <-r.done
+	}
+}
+
+// commitLoop is the committer goroutine. It exits when reqs is closed and
+// drained, which Close does only after every caller has left.
+func (db *DB) commitLoop() {
+	defer close(db.committerDone)
+	batch := make([]*request, 0, db.opts.MaxBatch)
+	for r := range db.reqs {
+		batch = db.drain(append(batch[:0], r))
+		db.commitBatch(batch)
+		clear(batch) // drop references so finished requests can be collected
+	}
+}
+
+// drain appends queued requests to batch without waiting, up to MaxBatch.
+func (db *DB) drain(batch []*request) []*request {
+	for len(batch) < db.opts.MaxBatch {
+		select {
+		case r, ok := <-db.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commitBatch applies, commits, syncs and answers one batch.
+func (db *DB) commitBatch(batch []*request) {
+	live := take(batch)
+	if len(live) == 0 {
+		return
+	}
+	db.stats.batches.Add(1)
+	applied := db.applyAll(live)
+	db.syncDurable(applied)
+	for _, r := range live {
+		r.done <- r.err
+	}
+}
+
+// take claims the requests whose context is still live. A request whose
+// context has ended is answered with ctx's error and not applied, whether
+// or not its caller is still waiting; one its caller abandoned is skipped.
+func take(batch []*request) []*request {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil && r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			r.done <- err
+			continue
+		}
+		if r.state.CompareAndSwap(stateQueued, stateTaken) {
+			live = append(live, r)
+		}
+	}
+	return live
+}
+
+// applyAll runs every request's mutation in as few transactions as fit,
+// committing each. It returns the requests whose writes were committed;
+// the others have r.err set.
+func (db *DB) applyAll(live []*request) []*request {
+	var committed, pending []*request
+	txn := db.bdb.NewTransaction(true)
+	flush := func() {
+		err := txn.Commit()
+		db.stats.commits.Add(1)
+		for _, r := range pending {
+			if err != nil {
+				r.err = translate("commit", err)
+			} else {
+				committed = append(committed, r)
+			}
+		}
+		pending = pending[:0]
+		txn = db.bdb.NewTransaction(true)
+	}
+	for _, r := range live {
+		err := apply(txn, r)
+		if errors.Is(err, badger.ErrTxnTooBig) && len(pending) > 0 {
+			// The batch outgrew one transaction: commit what we have and
+			// retry this request alone in a fresh one.
+			flush()
+			err = apply(txn, r)
+		}
+		if err != nil {
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				err = translate("write", err) // too big even alone
+			}
+			r.err = err
+			continue
+		}
+		pending = append(pending, r)
+	}
+	if len(pending) > 0 {
+		flush()
+	}
+	txn.Discard()
+	return committed
+}
+
+// apply reads r's key in txn, runs its mutation and stages the result.
+// Engine errors are translated, except badger.ErrTxnTooBig, which applyAll
+// handles; mutation errors are returned as they are.
+func apply(txn *badger.Txn, r *request) error {
+	old, found, err := readRaw(txn, r.key)
+	if err != nil {
+		return err
+	}
+	m, err := r.mutate(old, found)
+	if err != nil {
+		return err
+	}
+	switch m.op {
+	case opSet:
+		err = txn.Set(r.key, m.value)
+	case opDelete:
+		if found {
+			err = txn.Delete(r.key)
+		}
+	}
+	if err != nil && !errors.Is(err, badger.ErrTxnTooBig) {
+		return translate("write", err)
+	}
+	return err // ErrTxnTooBig untranslated: applyAll splits the batch on it
+}
+
+// readRaw returns a copy of key's value in txn, including the txn's own
+// pending writes.
+func readRaw(txn *badger.Txn, key []byte) ([]byte, bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, translate("read", err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, false, translate("read", err)
+	}
+	return v, true, nil
+}
+
+// syncDurable syncs the engine's logs once if any committed request asked
+// for durability, and fails the durable requests if the sync fails. Their
+// writes are committed and visible, but not known to be on disk.
+//
+// A durable request that wrote nothing (a Merge that changed nothing) still
+// counts: the state it was answered from may come from an earlier
+// non-durable write that is not on disk yet.
+func (db *DB) syncDurable(committed []*request) {
+	db.stats.writes.Add(uint64(len(committed)))
+	durable := false
+	for _, r := range committed {
+		durable = durable || r.durable
+	}
+	if !durable {
+		return
+	}
+	db.stats.syncs.Add(1)
+	err := db.bdb.Sync()
+	if err == nil {
+		return
+	}
+	err = fmt.Errorf("storage: sync failed, durability unknown: %v", err)
+	db.opts.Logger.Error("storage sync failed", "err", err)
+	for _, r := range committed {
+		if r.durable {
+			r.err = err
+		}
+	}
+}

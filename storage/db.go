@@ -1,0 +1,113 @@
+package storage
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// DB is a node's local store: sibling sets per key, hints and metadata, on
+// one badger database. All methods are safe for concurrent use.
+type DB struct {
+	opts Options
+	bdb  *badger.DB
+
+	// reqs carries every write to the committer goroutine. It is closed
+	// by Close once no caller is inside the DB, so no send can race with
+	// the close.
+	reqs          chan *request
+	committerDone chan struct{}
+
+	// mu guards closed and inflight; idle is signalled when inflight
+	// drops to zero after Close has begun.
+	mu       sync.Mutex
+	idle     *sync.Cond
+	closed   bool
+	inflight int
+
+	closeOnce sync.Once
+	closeErr  error
+
+	stats counters
+
+	// scanChunk is how many keys a scan reads per engine transaction;
+	// a variable so tests can make it small.
+	scanChunk int
+}
+
+// Open opens (creating if needed) the store in dir, or an in-memory store
+// if opts.InMemory is set, in which case dir must be "". It starts the
+// committer goroutine, which Close stops.
+func Open(dir string, opts Options) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	if opts.InMemory && dir != "" {
+		return nil, fmt.Errorf("%w: dir must be empty with InMemory, got %q", ErrBadOptions, dir)
+	}
+	if !opts.InMemory && dir == "" {
+		return nil, fmt.Errorf("%w: dir is required unless InMemory", ErrBadOptions)
+	}
+	bdb, err := badger.Open(opts.badgerOptions(dir))
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %q: %v", dir, err)
+	}
+	db := &DB{
+		opts: opts,
+		bdb:  bdb,
+		// Room for a few batches, so callers rarely block on the send
+		// while the committer is syncing.
+		reqs:          make(chan *request, 4*opts.MaxBatch),
+		committerDone: make(chan struct{}),
+		scanChunk:     defaultScanChunk,
+	}
+	db.idle = sync.NewCond(&db.mu)
+	go db.commitLoop()
+	return db, nil
+}
+
+// Close stops intake (later calls return ErrClosed), waits for the calls
+// in progress to return, including scans and writes queued or being
+// committed, stops the committer and closes the engine. It is idempotent
+// and safe to call concurrently; every call returns the first result.
+// Close must not be called from a ScanPartition or ScanHints callback.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		for db.inflight > 0 {
+			db.idle.Wait()
+		}
+		db.mu.Unlock()
+		close(db.reqs)
+		<-db.committerDone
+		if err := db.bdb.Close(); err != nil {
+			db.closeErr = fmt.Errorf("storage: close: %v", err)
+		}
+	})
+	return db.closeErr
+}
+
+// enter registers a call in progress, or returns ErrClosed. Every exported
+// method brackets its work with enter and leave so that Close never pulls
+// the engine from under it.
+func (db *DB) enter() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	db.inflight++
+	return nil
+}
+
+func (db *DB) leave() {
+	db.mu.Lock()
+	db.inflight--
+	if db.inflight == 0 && db.closed {
+		db.idle.Broadcast()
+	}
+	db.mu.Unlock()
+}

@@ -1,0 +1,92 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+func TestHints(t *testing.T) {
+	db := openMem(t, Options{})
+	ctx := context.Background()
+	put := func(target, id, payload string) {
+		t.Helper()
+		if err := db.PutHint(ctx, target, []byte(id), []byte(payload), true); err != nil {
+			t.Fatalf("PutHint: %v", err)
+		}
+	}
+	put("b", "2", "p2")
+	put("b", "1", "p1")
+	put("ab", "9", "other target")
+	put("b", "3", "p3")
+
+	scan := func(target string) []string {
+		t.Helper()
+		var got []string
+		err := db.ScanHints(ctx, target, func(id, payload []byte) error {
+			got = append(got, fmt.Sprintf("%s=%s", id, payload))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ScanHints: %v", err)
+		}
+		return got
+	}
+	if got, want := scan("b"), []string{"1=p1", "2=p2", "3=p3"}; !slices.Equal(got, want) {
+		t.Fatalf("hints of b = %v, want %v", got, want)
+	}
+	if got := scan("a"); len(got) != 0 {
+		t.Fatalf(`hints of "a" = %v, want none`, got)
+	}
+
+	// Delivery loop: delete while scanning.
+	err := db.ScanHints(ctx, "b", func(id, _ []byte) error { return db.DeleteHint(ctx, "b", id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scan("b"); len(got) != 0 {
+		t.Fatalf("hints of b after delete = %v", got)
+	}
+	if err := db.DeleteHint(ctx, "b", []byte("missing")); err != nil {
+		t.Fatalf("DeleteHint(missing) = %v", err)
+	}
+	if got := scan("ab"); !slices.Equal(got, []string{"9=other target"}) {
+		t.Fatalf("hints of ab = %v", got)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetMeta("node-id"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetMeta(missing) = %v, want ErrNotFound", err)
+	}
+	ctx := context.Background()
+	for _, v := range []string{"n1", "n1-renamed"} {
+		if err := db.SetMeta(ctx, "node-id", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetMeta(ctx, "empty", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.GetMeta("node-id"); err != nil || string(got) != "n1-renamed" {
+		t.Fatalf("GetMeta after reopen = %q, %v", got, err)
+	}
+	if got, err := db.GetMeta("empty"); err != nil || len(got) != 0 {
+		t.Fatalf("GetMeta(empty) = %q, %v; want empty value, no error", got, err)
+	}
+}

@@ -1,0 +1,134 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Key layout. The first byte names the keyspace, so each keyspace is one
+// contiguous range and can never collide with another:
+//
+//	data: 'd' | partition (2 bytes, big-endian) | user key
+//	hint: 'h' | len(target) (1 byte) | target | hint ID
+//	meta: 'm' | name
+//
+// Big-endian partitions sort numerically, and the partition is a fixed-width
+// prefix, so one partition's keys are exactly one prefix scan, in user-key
+// order. The hint target is length-prefixed so that target "a" never
+// matches the hints of target "ab".
+const (
+	spaceData byte = 'd'
+	spaceHint byte = 'h'
+	spaceMeta byte = 'm'
+
+	partitionLen = 2
+	dataHeader   = 1 + partitionLen
+
+	// MaxPartitions bounds the partition numbers storage accepts: a
+	// partition must be < MaxPartitions. The ring uses at most 4096.
+	MaxPartitions = 1 << (8 * partitionLen)
+
+	// MaxHintTargetLen is the longest hint target (a node name), in bytes.
+	MaxHintTargetLen = 255
+)
+
+// partitionPrefix returns the prefix shared by every data key of partition p.
+func partitionPrefix(p uint32) []byte {
+	b := make([]byte, dataHeader)
+	b[0] = spaceData
+	binary.BigEndian.PutUint16(b[1:], uint16(p))
+	return b
+}
+
+// dataKey returns the engine key of user key k in partition p.
+func dataKey(p uint32, k []byte) []byte {
+	b := make([]byte, dataHeader, dataHeader+len(k))
+	b[0] = spaceData
+	binary.BigEndian.PutUint16(b[1:], uint16(p))
+	return append(b, k...)
+}
+
+// decodeDataKey splits an engine data key into partition and user key. The
+// user key aliases b.
+func decodeDataKey(b []byte) (partition uint32, key []byte, err error) {
+	if len(b) <= dataHeader || b[0] != spaceData {
+		return 0, nil, fmt.Errorf("%w: bad data key %q", ErrCorrupt, b)
+	}
+	return uint32(binary.BigEndian.Uint16(b[1:])), b[dataHeader:], nil
+}
+
+// hintPrefix returns the prefix shared by every hint for target.
+func hintPrefix(target string) []byte {
+	b := make([]byte, 0, 2+len(target))
+	b = append(b, spaceHint, byte(len(target)))
+	return append(b, target...)
+}
+
+// hintKey returns the engine key of hint id for target.
+func hintKey(target string, id []byte) []byte {
+	return append(hintPrefix(target), id...)
+}
+
+// decodeHintKey splits an engine hint key into target and ID. The ID
+// aliases b.
+func decodeHintKey(b []byte) (target string, id []byte, err error) {
+	if len(b) < 2 || b[0] != spaceHint {
+		return "", nil, fmt.Errorf("%w: bad hint key %q", ErrCorrupt, b)
+	}
+	n := int(b[1])
+	if n == 0 || len(b) <= 2+n {
+		return "", nil, fmt.Errorf("%w: bad hint key %q", ErrCorrupt, b)
+	}
+	return string(b[2 : 2+n]), b[2+n:], nil
+}
+
+// metaKey returns the engine key of meta entry name.
+func metaKey(name string) []byte {
+	b := make([]byte, 0, 1+len(name))
+	return append(append(b, spaceMeta), name...)
+}
+
+// checkKey validates a user key and its partition.
+func (db *DB) checkKey(partition uint32, key []byte) error {
+	if err := checkPartition(partition); err != nil {
+		return err
+	}
+	return db.checkName("key", len(key))
+}
+
+func checkPartition(p uint32) error {
+	if p >= MaxPartitions {
+		return fmt.Errorf("%w: %d (must be < %d)", ErrBadPartition, p, MaxPartitions)
+	}
+	return nil
+}
+
+// checkName validates the length of a key, hint ID or meta name.
+func (db *DB) checkName(what string, n int) error {
+	if n == 0 {
+		return fmt.Errorf("%w: %s is empty", ErrEmptyKey, what)
+	}
+	if n > db.opts.MaxKeyLen {
+		return fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrKeyTooLong, what, n, db.opts.MaxKeyLen)
+	}
+	return nil
+}
+
+// checkTarget validates a hint target.
+func checkTarget(target string) error {
+	if target == "" {
+		return fmt.Errorf("%w: hint target is empty", ErrEmptyKey)
+	}
+	if len(target) > MaxHintTargetLen {
+		return fmt.Errorf("%w: hint target is %d bytes (limit %d)", ErrKeyTooLong, len(target), MaxHintTargetLen)
+	}
+	return nil
+}
+
+// checkValue validates the length of a value.
+func (db *DB) checkValue(n int) error {
+	if n > db.opts.MaxValueLen {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrValueTooLarge, n, db.opts.MaxValueLen)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package storage
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Options configures a DB. The zero value of every field means its default,
+// so Options{InMemory: true} is a complete configuration for tests.
+type Options struct {
+	// InMemory keeps everything in memory and writes nothing to disk; dir
+	// must then be "". Durable writes are acknowledged without any sync,
+	// and the engine refuses any stored value (an encoded set) over 1 MiB,
+	// so it is meant for tests. Default false.
+	InMemory bool
+
+	// MaxKeyLen is the longest accepted user key, hint ID or meta name, in
+	// bytes. Default 1024; at most 60000 (the engine's limit is 65000 for
+	// the whole internal key).
+	MaxKeyLen int
+
+	// MaxValueLen is the longest value Data accepted by Update and PutHint
+	// and SetMeta, in bytes. Default 1 MiB; at most 64 MiB.
+	MaxValueLen int
+
+	// SiblingWarn is the sibling count at which a key is logged at warning
+	// level and counted in Stats.SiblingWarnings. Default 25.
+	SiblingWarn int
+
+	// SiblingLimit is the largest sibling count an Update may leave on a
+	// key; a write that would leave more fails with ErrTooManySiblings.
+	// Merge is never refused. Default 100; must be >= SiblingWarn.
+	SiblingLimit int
+
+	// MaxBatch is the most writes the committer applies in one batch (one
+	// transaction and at most one sync). Default 256, the value measured in
+	// LIMITS.md §4; at most 4096.
+	MaxBatch int
+
+	// MemTableSize is the engine's memtable size in bytes. Larger tables
+	// flush less often but use more memory and replay longer after a crash.
+	// Default 64 MiB; at least 8 MiB, so that any single write fits one
+	// transaction (the engine caps a transaction at 15% of it).
+	MemTableSize int64
+
+	// Logger receives warnings (sibling counts) and the engine's warnings
+	// and errors; the engine's info and debug output is dropped.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults, exported through DefaultOptions.
+const (
+	defaultMaxKeyLen    = 1024
+	defaultMaxValueLen  = 1 << 20
+	defaultSiblingWarn  = 25
+	defaultSiblingLimit = 100
+	defaultMaxBatch     = 256
+	defaultMemTableSize = 64 << 20
+
+	maxMaxKeyLen    = 60000
+	maxMaxValueLen  = 64 << 20
+	maxMaxBatch     = 4096
+	minMemTableSize = 8 << 20
+)
+
+// DefaultOptions returns the options used for a zero-valued field: an
+// on-disk DB with 1 KiB keys, 1 MiB values, a sibling warning at 25 and a
+// limit of 100, and batches of up to 256 writes.
+func DefaultOptions() Options {
+	return Options{}.withDefaults()
+}
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	setDefault(&o.MaxKeyLen, defaultMaxKeyLen)
+	setDefault(&o.MaxValueLen, defaultMaxValueLen)
+	setDefault(&o.SiblingWarn, defaultSiblingWarn)
+	setDefault(&o.SiblingLimit, defaultSiblingLimit)
+	setDefault(&o.MaxBatch, defaultMaxBatch)
+	setDefault(&o.MemTableSize, defaultMemTableSize)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+func setDefault[T int | int64](p *T, def T) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+// Validate reports the first invalid field, wrapping ErrBadOptions. Zero
+// fields are valid: they take their defaults.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	switch {
+	case o.MaxKeyLen < 0 || o.MaxKeyLen > maxMaxKeyLen:
+		return badOption("MaxKeyLen", o.MaxKeyLen, fmt.Sprintf("must be in [1, %d]", maxMaxKeyLen))
+	case o.MaxValueLen < 0 || o.MaxValueLen > maxMaxValueLen:
+		return badOption("MaxValueLen", o.MaxValueLen, fmt.Sprintf("must be in [1, %d]", maxMaxValueLen))
+	case o.SiblingWarn < 0:
+		return badOption("SiblingWarn", o.SiblingWarn, "must be positive")
+	case o.SiblingLimit < o.SiblingWarn:
+		return badOption("SiblingLimit", o.SiblingLimit, fmt.Sprintf("must be >= SiblingWarn (%d)", o.SiblingWarn))
+	case o.MaxBatch < 0 || o.MaxBatch > maxMaxBatch:
+		return badOption("MaxBatch", o.MaxBatch, fmt.Sprintf("must be in [1, %d]", maxMaxBatch))
+	case o.MemTableSize < minMemTableSize:
+		return badOption("MemTableSize", o.MemTableSize, fmt.Sprintf("must be >= %d", minMemTableSize))
+	}
+	return nil
+}
+
+func badOption(field string, value any, why string) error {
+	return fmt.Errorf("%w: %s = %v: %s", ErrBadOptions, field, value, why)
+}
+
+// badgerOptions maps o (with defaults applied) onto the engine's options.
+// Everything not listed keeps badger's default.
+func (o Options) badgerOptions(dir string) badger.Options {
+	bo := badger.DefaultOptions(dir)
+	if o.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	}
+	return bo.
+		// The committer syncs once per batch with DB.Sync; badger's own
+		// SyncWrites syncs per request and caps throughput (LIMITS.md §4).
+		WithSyncWrites(false).
+		// Only the committer goroutine writes, so there is nothing to detect.
+		WithDetectConflicts(false).
+		WithMemTableSize(o.MemTableSize).
+		// badger publishes expvar metrics process-wide; we keep our own.
+		WithMetricsEnabled(false).
+		WithLogger(badgerLogger{o.Logger.With("component", "badger")})
+}
+
+// badgerLogger routes the engine's warnings and errors to slog and drops its
+// info and debug lines, which report routine compactions and flushes.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(trimf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(trimf(f, a...)) }
+func (b badgerLogger) Infof(string, ...any)        {}
+func (b badgerLogger) Debugf(string, ...any)       {}
+
+// trimf formats a badger log line without its trailing newline.
+func trimf(f string, a ...any) string {
+	s := fmt.Sprintf(f, a...)
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,46 @@
+package storage
+
+import "sync/atomic"
+
+// Stats are cumulative counters since Open.
+type Stats struct {
+	// Batches is the number of batches the committer processed.
+	Batches uint64
+	// Commits is the number of engine transactions committed; above
+	// Batches when batches had to be split to fit a transaction.
+	Commits uint64
+	// Writes is the number of requests whose writes were committed,
+	// including merges and deletes that turned out to change nothing.
+	Writes uint64
+	// Syncs is the number of syncs, at most one per batch: Writes/Syncs
+	// is the average number of writes one sync covered (non-durable ones
+	// included).
+	Syncs uint64
+	// SiblingWarnings counts writes that brought a key to
+	// Options.SiblingWarn siblings or more from below.
+	SiblingWarnings uint64
+	// SiblingRefusals counts Updates refused with ErrTooManySiblings.
+	SiblingRefusals uint64
+	// MergesOverLimit counts merges that left a key with more than
+	// Options.SiblingLimit siblings; merges are never refused.
+	MergesOverLimit uint64
+}
+
+type counters struct {
+	batches, commits, writes, syncs                   atomic.Uint64
+	siblingWarnings, siblingRefusals, mergesOverLimit atomic.Uint64
+}
+
+// Stats returns a snapshot of the counters. It works after Close too.
+func (db *DB) Stats() Stats {
+	c := &db.stats
+	return Stats{
+		Batches:         c.batches.Load(),
+		Commits:         c.commits.Load(),
+		Writes:          c.writes.Load(),
+		Syncs:           c.syncs.Load(),
+		SiblingWarnings: c.siblingWarnings.Load(),
+		SiblingRefusals: c.siblingRefusals.Load(),
+		MergesOverLimit: c.mergesOverLimit.Load(),
+	}
+}
