@@ -68,3 +68,24 @@ func (db *DB) checkHint(target string, id []byte) error {
 	}
 	return db.checkName("hint id", len(id))
 }
+
+// ScanAllHints calls fn for every hint of every target, grouped by target
+// (shorter target names first, then byte order) and in ID order within a
+// target. It is meant for rebuilding an index of the queue at startup. fn
+// receives its own copies of id and payload and may keep them; it may call
+// DeleteHint. An error from fn stops the scan and is returned as it is.
+// Like ScanHints, the scan is not a snapshot.
+func (db *DB) ScanAllHints(ctx context.Context, fn func(target string, id, payload []byte) error) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	prefix := []byte{spaceHint}
+	return db.scan(ctx, prefix, prefix, func(k, v []byte) error {
+		target, id, err := decodeHintKey(k)
+		if err != nil {
+			return err
+		}
+		return fn(target, id, v)
+	})
+}

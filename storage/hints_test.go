@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/chorusdb/chorus/vclock"
 )
 
 func TestHints(t *testing.T) {
@@ -88,5 +90,45 @@ func TestMeta(t *testing.T) {
 	}
 	if got, err := db.GetMeta("empty"); err != nil || len(got) != 0 {
 		t.Fatalf("GetMeta(empty) = %q, %v; want empty value, no error", got, err)
+	}
+}
+
+func TestScanAllHints(t *testing.T) {
+	db := openMem(t, Options{})
+	ctx := context.Background()
+	for _, h := range [][3]string{{"b", "2", "p2"}, {"ab", "9", "x"}, {"b", "1", "p1"}, {"a", "5", "y"}} {
+		if err := db.PutHint(ctx, h[0], []byte(h[1]), []byte(h[2]), false); err != nil {
+			t.Fatalf("PutHint: %v", err)
+		}
+	}
+	// A data key and a meta entry must not show up.
+	mustUpdate(t, db, 1, "k", vclock.Clock{}, val("v"))
+	if err := db.SetMeta(ctx, "m", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := db.ScanAllHints(ctx, func(target string, id, payload []byte) error {
+		got = append(got, fmt.Sprintf("%s/%s=%s", target, id, payload))
+		return db.DeleteHint(ctx, target, id)
+	})
+	if err != nil {
+		t.Fatalf("ScanAllHints: %v", err)
+	}
+	if want := []string{"a/5=y", "b/1=p1", "b/2=p2", "ab/9=x"}; !slices.Equal(got, want) {
+		t.Fatalf("ScanAllHints = %v, want %v", got, want)
+	}
+	n := 0
+	if err := db.ScanAllHints(ctx, func(string, []byte, []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d hints left after deleting all", n)
+	}
+	if err := db.PutHint(ctx, "c", []byte("1"), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	if err := db.ScanAllHints(ctx, func(string, []byte, []byte) error { return stop }); err != stop {
+		t.Fatalf("ScanAllHints with failing fn = %v, want %v", err, stop)
 	}
 }
