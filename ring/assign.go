@@ -116,6 +116,12 @@ type table struct {
 // assign computes the preference list of every partition: r primaries,
 // ordered by score, followed by every other member in rendezvous order.
 func assign(members []Member, q, r int, spread bool) [][]string {
+	return placeSlots(members, q, r, spread).lists()
+}
+
+// placeSlots computes the history-free slot assignment: r members per
+// partition, each partition's ordered by rank.
+func placeSlots(members []Member, q, r int, spread bool) *table {
 	s := newScorer(members, q)
 	t := &table{
 		r:       r,
@@ -130,7 +136,19 @@ func assign(members []Member, q, r int, spread bool) [][]string {
 	}
 	t.greedy(s)
 	t.fill()
-	return t.lists()
+	t.sortChosen()
+	return t
+}
+
+// sortChosen orders the members holding each partition by rank.
+func (t *table) sortChosen() {
+	pos := make([]int, len(t.members)) // rank position of each member in partition p
+	for p, chosen := range t.chosen {
+		for i, x := range t.rank[p] {
+			pos[x] = i
+		}
+		slices.SortFunc(chosen, func(a, b uint16) int { return cmp.Compare(pos[a], pos[b]) })
+	}
 }
 
 // zoneIndexes numbers the zones of members densely.
@@ -252,18 +270,13 @@ func (t *table) overfill(p int) bool {
 	return found
 }
 
-// lists turns the slot assignment into preference lists that share one
-// backing array, so lookups only slice into it.
+// lists turns the slot assignment, sorted by sortChosen, into preference
+// lists that share one backing array, so lookups only slice into it.
 func (t *table) lists() [][]string {
 	n := len(t.members)
 	flat := make([]string, len(t.chosen)*n)
 	out := make([][]string, len(t.chosen))
-	pos := make([]int, n) // rank position of each member in partition p
 	for p, chosen := range t.chosen {
-		for i, x := range t.rank[p] {
-			pos[x] = i
-		}
-		slices.SortFunc(chosen, func(a, b uint16) int { return cmp.Compare(pos[a], pos[b]) })
 		list := flat[p*n : p*n : (p+1)*n]
 		for _, x := range chosen {
 			list = append(list, t.members[x].ID)

@@ -34,3 +34,22 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewHistory builds rings from a history of 3 bootstrap members
+// and one join per epoch up to the node count, the replay New performs
+// for a cluster grown one node at a time.
+func BenchmarkNewHistory(b *testing.B) {
+	for _, c := range []struct{ q, n int }{{256, 64}, {256, 256}, {4096, 64}} {
+		b.Run(fmt.Sprintf("Q=%d/joins=%d", c.q, c.n-3), func(b *testing.B) {
+			members := nodes(c.n)
+			for i := 3; i < c.n; i++ {
+				members[i].Joined = uint64(i - 2)
+			}
+			cfg := Config{Partitions: c.q}
+			b.ReportAllocs()
+			for b.Loop() {
+				mustNew(b, members, cfg)
+			}
+		})
+	}
+}

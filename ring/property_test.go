@@ -12,15 +12,15 @@ import (
 var seedFlag = flag.Uint64("ring.seed", 1, "seed for the random node names of the property tests")
 
 // Bounds on a ring of n nodes at Q=256, N=3. The most loaded node holds at
-// most maxBalance × the mean. A join or leave changes at most maxMovement ×
-// the optimum N·Q/(n+1) replica-partitions. The issue asked for 1.3×
-// (targetMovement); no history-free assignment we measured gets there at
-// this balance (see doc.go), so the test reports the target, asserts the
-// bound the algorithm does meet, and fails if it regresses.
+// most maxBalance × the mean. On a ring built from a membership history, a
+// join or leave at a new epoch changes at most maxMovement × the optimum
+// N·Q/(n+1) replica-partitions. The history-free placement (every member
+// given as bootstrap) cannot meet that bound (see doc.go); its movement is
+// reported and only guarded against regressing past freeMovement.
 const (
-	maxBalance     = 1.15
-	targetMovement = 1.3
-	maxMovement    = 3.0
+	maxBalance   = 1.15
+	maxMovement  = 1.3
+	freeMovement = 3.0
 )
 
 // nodes returns n members named n000, n001, … in one zone.
@@ -136,11 +136,140 @@ func randomName(rng *rand.Rand) string {
 	return b.String()
 }
 
-// TestBalanceAndMovement checks and reports the balance and movement bounds
-// for every cluster size from 1 to 64 nodes at Q=256, N=3. Joins are tried
-// with several random node names, leaves with several random nodes of the
-// larger ring, and every change is checked against Moves.
-func TestBalanceAndMovement(t *testing.T) {
+// hist is a membership history under construction: records and the last
+// epoch used.
+type hist struct {
+	records []Member
+	epoch   uint64
+}
+
+// bootstrap returns a history of k random members at epoch 0.
+func bootstrap(rng *rand.Rand, k int) *hist {
+	h := &hist{}
+	for range k {
+		h.records = append(h.records, Member{ID: randomName(rng)})
+	}
+	return h
+}
+
+// clone returns an independent copy of h.
+func (h *hist) clone() *hist { return &hist{slices.Clone(h.records), h.epoch} }
+
+// join adds member m at a new epoch.
+func (h *hist) join(m Member) {
+	h.epoch++
+	m.Joined = h.epoch
+	h.records = append(h.records, m)
+}
+
+// remove removes the k-th current member at a new epoch.
+func (h *hist) remove(k int) {
+	h.epoch++
+	for i := range h.records {
+		if h.records[i].Removed != 0 {
+			continue
+		}
+		if k == 0 {
+			h.records[i].Removed = h.epoch
+			return
+		}
+		k--
+	}
+}
+
+// live returns the number of current members.
+func (h *hist) live() int {
+	n := 0
+	for _, m := range h.records {
+		if m.Removed == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// movementStats accumulates the worst ratios of a table.
+type movementStats struct {
+	bal, join, leave float64
+}
+
+// checkSize checks and logs one row for the ring of history h (n current
+// members): its balance, a join of a random node at a new epoch, and the
+// leave of a random member from the grown ring. It returns the grown
+// history.
+func checkSize(t *testing.T, rng *rand.Rand, h *hist, st *movementStats) *hist {
+	t.Helper()
+	cfg := DefaultConfig()
+	n := h.live()
+	r := mustNew(t, h.records, cfg)
+	maxLoad, mean := balance(r)
+	ratio := float64(maxLoad) / mean
+	if ratio > maxBalance {
+		t.Errorf("n=%d: max load %d is %.3f× the mean %.2f, want <= %.2f", n, maxLoad, ratio, mean, maxBalance)
+	}
+	opt := float64(cfg.Replicas*cfg.Partitions) / float64(n+1)
+	grown := h.clone()
+	grown.join(Member{ID: randomName(rng)})
+	big := mustNew(t, grown.records, cfg)
+	add := checkMoves(t, r, big)
+	shrunk := grown.clone()
+	shrunk.remove(rng.IntN(n + 1))
+	rm := checkMoves(t, big, mustNew(t, shrunk.records, cfg))
+	if float64(add) > maxMovement*opt || float64(rm) > maxMovement*opt {
+		t.Errorf("n=%d: join moves %d (%.2f×), leave moves %d (%.2f×) the optimum %.1f, want <= %.1f×",
+			n, add, float64(add)/opt, rm, float64(rm)/opt, opt, maxMovement)
+	}
+	t.Logf("%3d %5d %7.2f %6.3f %8d %6.3f %8d %6.3f", n, maxLoad, mean, ratio, add, float64(add)/opt, rm, float64(rm)/opt)
+	st.bal = max(st.bal, ratio)
+	st.join = max(st.join, float64(add)/opt)
+	st.leave = max(st.leave, float64(rm)/opt)
+	return grown
+}
+
+// TestHistoryBalanceAndMovement checks and reports balance and movement
+// for rings of 1 to 64 nodes at Q=256, N=3 built from a seeded random
+// membership history: 3 members bootstrapped at epoch 0, then one join per
+// epoch (fewer than 3 nodes: that many bootstrapped). The churn variant
+// also removes a random member at about one epoch in four along the way.
+// Every change is checked against Moves.
+func TestHistoryBalanceAndMovement(t *testing.T) {
+	seed := *seedFlag
+	t.Logf("seed %d (rerun with -ring.seed=%d)", seed, seed)
+	for _, churn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("churn=%v", churn), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 3))
+			t.Logf("%3s %5s %7s %6s %8s %6s %8s %6s", "n", "max", "mean", "ratio", "join.mv", "×opt", "leave.mv", "×opt")
+			var st movementStats
+			for n := 1; n <= 2; n++ {
+				checkSize(t, rng, bootstrap(rng, n), &st)
+			}
+			h := bootstrap(rng, 3)
+			for n := 3; n <= 64; n++ {
+				if churn && rng.IntN(4) == 0 {
+					h.remove(rng.IntN(n))
+					h.join(Member{ID: randomName(rng)})
+				}
+				h = checkSize(t, rng, h, &st)
+			}
+			t.Logf("worst balance %.3f× the mean (bound %.2f); worst join %.3f×, leave %.3f× the optimum (bound %.1f×)",
+				st.bal, maxBalance, st.join, st.leave, maxMovement)
+			// The final history, shuffled, must give the same ring.
+			want := mustNew(t, h.records, DefaultConfig())
+			for range 5 {
+				shuffled := slices.Clone(h.records)
+				rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+				if got := mustNew(t, shuffled, DefaultConfig()); !slices.EqualFunc(got.prefs, want.prefs, slices.Equal) {
+					t.Fatal("ring of the shuffled history differs")
+				}
+			}
+		})
+	}
+}
+
+// TestHistoryFreeMovement reports the balance and movement of the
+// history-free placement (every member at epoch 0), for comparison. Only
+// balance and a loose movement guard are asserted.
+func TestHistoryFreeMovement(t *testing.T) {
 	const joins, leaves = 8, 8
 	cfg := DefaultConfig()
 	seed := *seedFlag
@@ -158,7 +287,6 @@ func TestBalanceAndMovement(t *testing.T) {
 			t.Errorf("n=%d: max load %d is %.3f× the mean %.2f, want <= %.2f", n, maxLoad, ratio, mean, maxBalance)
 		}
 		opt := float64(cfg.Replicas*cfg.Partitions) / float64(n+1)
-		bound := targetMovement * opt
 		worstAdd := 0
 		for range joins {
 			grown := mustNew(t, append(slices.Clone(base), Member{ID: randomName(rng)}), cfg)
@@ -175,16 +303,16 @@ func TestBalanceAndMovement(t *testing.T) {
 			worstRm = max(worstRm, checkMoves(t, big, shrunk))
 		}
 		worst := float64(max(worstAdd, worstRm)) / opt
-		if worst > maxMovement {
+		if worst > freeMovement {
 			t.Errorf("n=%d: join moves %d, leave moves %d: %.2f× the optimum %.1f, want <= %.1f×",
-				n, worstAdd, worstRm, worst, opt, maxMovement)
+				n, worstAdd, worstRm, worst, opt, freeMovement)
 		}
-		t.Logf("%3d %5d %7.2f %6.3f %8d %7.1f %6.3f %8d", n, maxLoad, mean, ratio, worstAdd, bound, worst, worstRm)
+		t.Logf("%3d %5d %7.2f %6.3f %8d %7.1f %6.3f %8d", n, maxLoad, mean, ratio, worstAdd, maxMovement*opt, worst, worstRm)
 		worstBal, worstMove = max(worstBal, ratio), max(worstMove, worst)
-		if worst > targetMovement {
+		if worst > maxMovement {
 			overTarget++
 		}
 	}
-	t.Logf("worst balance ratio %.3f (bound %.2f); worst movement %.3f× optimum (asserted %.1f×, issue target %.1f×), over the target for %d of 64 sizes",
-		worstBal, maxBalance, worstMove, maxMovement, targetMovement, overTarget)
+	t.Logf("history-free: worst balance ratio %.3f (bound %.2f); worst movement %.3f× optimum (guard %.1f×), over %.1f× for %d of 64 sizes",
+		worstBal, maxBalance, worstMove, freeMovement, maxMovement, overTarget)
 }

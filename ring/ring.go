@@ -35,7 +35,7 @@ const (
 var ErrInvalid = errors.New("ring: invalid")
 
 // Config holds the parameters every node of a cluster must agree on; two
-// nodes with the same members and Config compute the same Ring.
+// nodes with the same membership history and Config compute the same Ring.
 type Config struct {
 	// Partitions is Q, the fixed number of partitions the key space is cut
 	// into. It must be a power of two between 1 and MaxPartitions.
@@ -77,7 +77,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Member is one node of the ring, as the gossiped cluster state describes it.
+// Member is one node of the ring, or of its history, as the gossiped
+// cluster state describes it.
 type Member struct {
 	// ID names the node; it must be non-empty and unique in the ring.
 	ID string
@@ -89,6 +90,15 @@ type Member struct {
 	// Weight scales the node's share of replica-partitions. It must be
 	// finite and non-negative; zero means 1.
 	Weight float64
+	// Joined is the ring epoch at which the node entered the ring; 0 for
+	// the members a cluster was bootstrapped with. Epochs order the
+	// membership history New folds (see doc.go); they need not be dense.
+	Joined uint64
+	// Removed is 0 while the node is a member. A positive Removed is the
+	// epoch at which the node left, and must be greater than Joined: the
+	// record is then history, not a member of the ring, and is kept (as
+	// the gossiped tombstone is) so that the ring can be replayed.
+	Removed uint64
 }
 
 // weight returns m's effective weight.
@@ -106,41 +116,64 @@ type Ring struct {
 	cfg       Config
 	shift     uint     // 64 - log2(Partitions); 64 makes every hash 0 when Q=1
 	primaries int      // min(Replicas, len(members))
-	members   []Member // sorted by ID
+	members   []Member // current members (Removed == 0), sorted by ID
 	prefs     [][]string
 }
 
-// New builds the ring of members under cfg. The result depends only on the
-// set of members (IDs, zones, weights) and cfg, never on the order of
-// members, so every node that knows the same membership computes the same
-// Ring.
-func New(members []Member, cfg Config) (*Ring, error) {
+// New builds the ring of the membership history records under cfg. Records
+// with Removed == 0 are the members; removed records are history. The
+// result depends only on the set of records (IDs, zones, weights, epochs)
+// and cfg, never on their order, so every node that knows the same history
+// computes the same Ring. A history whose records all have Joined == 0 and
+// Removed == 0 gives the history-free placement of those members.
+func New(records []Member, cfg Config) (*Ring, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	sorted, err := checkMembers(members)
+	all, err := checkMembers(records)
 	if err != nil {
 		return nil, err
 	}
+	live := slices.DeleteFunc(slices.Clone(all), func(m Member) bool { return m.Removed != 0 })
 	r := &Ring{
 		cfg:       cfg,
 		shift:     uint(64 - bits.TrailingZeros(uint(cfg.Partitions))),
-		primaries: min(cfg.Replicas, len(sorted)),
-		members:   sorted,
+		primaries: min(cfg.Replicas, len(live)),
+		members:   live,
 	}
-	r.prefs = assign(sorted, cfg.Partitions, r.primaries, spreadZones(sorted, cfg.Replicas))
+	if bootstrapOnly(all) {
+		r.prefs = assign(live, cfg.Partitions, r.primaries, spreadZones(live, cfg.Replicas))
+	} else {
+		r.prefs = replay(all, live, cfg)
+	}
 	return r, nil
 }
 
-// checkMembers validates members and returns a copy sorted by ID.
+// maxRecords bounds the history New accepts, live members and tombstones
+// together: replaying it holds a rendezvous score per record and partition
+// (64 MiB at the extremes) and costs O(records × Q × N).
+const maxRecords = 2 * MaxMembers
+
+// checkMembers validates the history records and returns a copy sorted by
+// ID.
 func checkMembers(members []Member) ([]Member, error) {
-	if len(members) == 0 {
+	live := 0
+	for _, m := range members {
+		if m.Removed == 0 {
+			live++
+		}
+	}
+	if live == 0 {
 		return nil, fmt.Errorf("%w members: a ring needs at least one member", ErrInvalid)
 	}
-	if len(members) > MaxMembers {
+	if live > MaxMembers {
 		return nil, fmt.Errorf("%w members: %d members exceed the maximum of %d",
-			ErrInvalid, len(members), MaxMembers)
+			ErrInvalid, live, MaxMembers)
+	}
+	if len(members) > maxRecords {
+		return nil, fmt.Errorf("%w members: %d history records exceed the maximum of %d",
+			ErrInvalid, len(members), maxRecords)
 	}
 	sorted := slices.Clone(members)
 	slices.SortFunc(sorted, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
@@ -154,6 +187,10 @@ func checkMembers(members []Member) ([]Member, error) {
 		if !(m.Weight >= 0) || math.IsInf(m.Weight, 0) {
 			return nil, fmt.Errorf("%w members: member %q has weight %v, want a finite number >= 0",
 				ErrInvalid, m.ID, m.Weight)
+		}
+		if m.Removed != 0 && m.Removed <= m.Joined {
+			return nil, fmt.Errorf("%w members: member %q removed at epoch %d, not after it joined at %d",
+				ErrInvalid, m.ID, m.Removed, m.Joined)
 		}
 	}
 	return sorted, nil
@@ -181,8 +218,8 @@ func (r *Ring) Replicas() int { return r.cfg.Replicas }
 // full preference list.
 func (r *Ring) Size() int { return len(r.members) }
 
-// Members returns a copy of the members, sorted by ID, with zero weights
-// replaced by 1.
+// Members returns a copy of the current members (not the removed history
+// records), sorted by ID, with zero weights replaced by 1.
 func (r *Ring) Members() []Member {
 	out := slices.Clone(r.members)
 	for i := range out {

@@ -58,6 +58,9 @@ func TestNewRejectsBadMembers(t *testing.T) {
 		{"infinite weight", []Member{{ID: "a", Weight: math.Inf(1)}}, DefaultConfig(), "weight +Inf"},
 		{"too many", nodes(MaxMembers + 1), DefaultConfig(), "exceed the maximum of 1024"},
 		{"bad config", nodes(3), Config{Partitions: 100}, "power of two"},
+		{"removed before joined", []Member{{ID: "a"}, {ID: "b", Joined: 4, Removed: 4}}, DefaultConfig(), `"b" removed at epoch 4`},
+		{"all removed", []Member{{ID: "a", Removed: 1}}, DefaultConfig(), "at least one member"},
+		{"duplicate tombstone", []Member{{ID: "a"}, {ID: "a", Removed: 2}}, DefaultConfig(), `duplicate member ID "a"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
