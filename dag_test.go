@@ -17,20 +17,21 @@ const module = "github.com/chorusdb/chorus"
 // parent may. Packages missing from the table fail the test, so a new
 // package has to take a place in the DAG on purpose.
 var allowedImports = map[string][]string{
-	"":            {},
-	"vclock":      {},
-	"ring":        {},
-	"storage":     {"vclock"},
-	"gossip":      {},
-	"antientropy": {"vclock", "ring"},
-	"hints":       {"vclock", "storage"},
-	"replica":     {"vclock", "ring"},
-	"transport":   {"vclock", "ring"},
-	"client":      {"vclock", "ring", "transport"},
+	"":             {},
+	"vclock":       {},
+	"ring":         {},
+	"storage":      {"vclock"},
+	"gossip":       {},
+	"antientropy":  {"vclock", "ring"},
+	"hints":        {"vclock", "storage"},
+	"replica":      {"vclock", "ring"},
+	"transport":    {"vclock", "ring", "transport/pb"},
+	"transport/pb": {},
+	"client":       {"vclock", "ring", "transport", "transport/pb"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
-		"replica", "transport", "transport/memnet"},
+		"replica", "transport", "transport/pb", "transport/memnet"},
 	"cmd":   {"server", "client", "bench", "vclock"},
-	"bench": {"client", "server", "transport", "transport/memnet", "vclock", "ring"},
+	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring"},
 }
 
 // exclusiveDeps names third-party modules that only one package may import

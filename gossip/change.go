@@ -16,6 +16,14 @@ import (
 // the last failure. Seeds may include this node's own address, which is
 // skipped. One attempt may outlive a cancelled ctx by up to memberlist's
 // TCPTimeout; Close waits for it.
+//
+// Join also places this node in the ring if it is not placed yet. When
+// the only seed is this node's own address, it is the first node and Join
+// does what Bootstrap does. Otherwise, once a seed has answered, the
+// node takes epoch maxEpoch+1 of the state merged with the seed's (see
+// Bootstrap), saves that and spreads it as SetStatus does; a failure to
+// push it to peers is only logged, as gossip spreads it anyway. It
+// returns ErrRemoved (wrapped) if the ring says this node was removed.
 func (m *Membership) Join(ctx context.Context, seeds []string) error {
 	if m.closed.Load() {
 		return ErrClosed
@@ -29,7 +37,7 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 	}
 	if len(targets) == 0 {
 		if len(seeds) > 0 {
-			return nil // only ourselves: we are the first node
+			return m.Bootstrap(ctx) // only ourselves: we are the first node
 		}
 		return ErrNoSeeds
 	}
@@ -38,7 +46,7 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 		n, err := m.pushPull(ctx, targets)
 		if n > 0 {
 			m.log.Info("joined cluster", "node", m.id, "seeds_answered", n, "attempts", attempt)
-			return nil
+			return m.placeAfterJoin(ctx)
 		}
 		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 			return fmt.Errorf("gossip: join %v: no seed answered after %d attempts: %w (last error: %v)",
@@ -60,6 +68,83 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 		}
 		pause = min(2*pause, m.cfg.JoinMaxBackoff)
 	}
+}
+
+// placeAfterJoin places this node after a successful push/pull, if it
+// is not placed yet.
+func (m *Membership) placeAfterJoin(ctx context.Context) error {
+	changed, err := m.place(false)
+	if err != nil || !changed {
+		return err
+	}
+	if err := m.spread(ctx); err != nil {
+		m.log.Warn("placement saved but not pushed to a peer", "node", m.id, "err", err)
+	}
+	return nil
+}
+
+// Bootstrap places this node in the ring if it is not placed yet: it
+// gives the node its Joined epoch, bumps its record's version, saves the
+// state and spreads it as SetStatus does (see Remove for what an error
+// after the save means). The epoch is maxEpoch, the largest Joined or
+// Removed epoch of any record, when no other record is placed (the first
+// node of a cluster gets epoch 0), and maxEpoch+1 otherwise. A placed
+// node keeps its epoch: Bootstrap is then a no-op, which makes it
+// idempotent, also across restarts with the same Store. It returns
+// ErrRemoved (wrapped) if the ring says this node was removed.
+//
+// Join(ctx, []string{m.GossipAddr()}) does the same. Nodes that join a
+// cluster are placed by Join; Bootstrap is for the first node, or for a
+// node that must be placed without contacting anyone.
+func (m *Membership) Bootstrap(ctx context.Context) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	changed, err := m.place(true)
+	if err != nil || !changed {
+		return err
+	}
+	return m.spread(ctx)
+}
+
+// place gives this node its Joined epoch unless it has one, after merging
+// the remote states not applied yet (so that, after a push/pull, the
+// seed's state counts). With first set and no other record placed, the
+// epoch is maxEpoch (0 in a new cluster); otherwise it is maxEpoch+1.
+// Nodes placed concurrently may get the same epoch; the ring orders
+// same-epoch joins by ID, so that is harmless.
+func (m *Membership) place(first bool) (bool, error) {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	if m.closed.Load() { // Close sets it under writeMu: no save after Close
+		return false, ErrClosed
+	}
+	prev := m.cur.Load().state
+	next := m.withPending(prev)
+	r, _ := next.Get(m.id)
+	switch {
+	case r.Status == StatusRemoved:
+		if _, err := m.commit(prev, next); err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("%w: %q", ErrRemoved, m.id)
+	case !r.Placed:
+		epoch := maxEpoch(next) + 1
+		if first && !placedOther(next, m.id) {
+			epoch--
+		}
+		r.Placed, r.Joined, r.Version = true, epoch, r.Version+1
+		next = next.with(r)
+		m.log.Info("placed in the ring", "node", m.id, "epoch", epoch, "version", r.Version)
+	}
+	changed, err := m.commit(prev, next)
+	if err == nil {
+		m.self.Placed, m.self.Joined = r.Placed, r.Joined
+	}
+	return changed, err
 }
 
 // pushPull runs memberlist's Join (a TCP push/pull with each address) on
@@ -127,8 +212,12 @@ func (m *Membership) Leave(ctx context.Context) error {
 
 // Remove marks node nodeID removed from the ring: an operator's decision
 // (or the last step of Leave), which is final for that node ID. The
-// record stays as a tombstone. It returns ErrUnknownNode for a node not in
-// the ring; removing a removed node is a no-op.
+// record stays as a tombstone. If the node is placed, its record gets
+// Removed = maxEpoch+1 (see Bootstrap), an epoch after every Joined and
+// Removed this node has seen; a node removed before it was placed keeps
+// Removed = 0 and is no part of the ring's history. It returns
+// ErrUnknownNode for a node not in the ring; removing a removed node is a
+// no-op.
 //
 // Like SetStatus, Remove saves the change before it returns and queues
 // it for broadcast, then pushes the state to up to three live peers over
@@ -167,7 +256,10 @@ func (m *Membership) applyLocal(nodeID string, st Status) (bool, error) {
 		return false, fmt.Errorf("%w: %q", ErrRemoved, nodeID)
 	}
 	r.Status, r.Version = st, r.Version+1
-	m.log.Info("ring status change", "node", nodeID, "status", st, "version", r.Version)
+	if st == StatusRemoved && r.Placed {
+		r.Removed = maxEpoch(prev) + 1
+	}
+	m.log.Info("ring status change", "node", nodeID, "status", st, "version", r.Version, "removed_epoch", r.Removed)
 	return m.commit(prev, prev.with(r))
 }
 

@@ -14,10 +14,15 @@ import (
 // Strings are a uvarint length followed by the bytes; integers are
 // uvarints; a weight is the 8 big-endian bytes of its IEEE-754 bits.
 //
-//	state:     'S' 1 count record...          records sorted by ID, no duplicates
+//	state:     'S' 2 count record...          records sorted by ID, no duplicates
 //	record:    id zone grpc http weight status(1 byte) version
+//	           placed(1 byte, 0 or 1) joined removed
 //	meta:      'M' 1 id zone grpc http
-//	persisted: 'P' 1 localID state
+//	persisted: 'P' 2 localID state
+//
+// Version 2 of the state and persisted formats added the ring epochs
+// (placed, joined, removed); version 1 is rejected, as no version 1 data
+// was ever deployed.
 //
 // Encodings are canonical: one value has exactly one encoding, and the
 // decoders reject anything else (unsorted records, trailing bytes), so
@@ -28,7 +33,8 @@ const (
 	kindState     = 'S'
 	kindMeta      = 'M'
 	kindPersisted = 'P'
-	formatV1      = 1
+	formatMeta    = 1 // format version of meta
+	formatState   = 2 // format version of state and persisted
 )
 
 // MetaMaxSize is the most bytes node metadata may take; it is memberlist's
@@ -36,14 +42,15 @@ const (
 const MetaMaxSize = 512
 
 // minRecordSize is the fewest bytes one encoded record takes: a one-byte
-// ID with its length, three empty strings, the weight, status and version.
-const minRecordSize = 2 + 3 + 8 + 1 + 1
+// ID with its length, three empty strings, the weight, status, version,
+// placed, joined and removed.
+const minRecordSize = 2 + 3 + 8 + 1 + 1 + 3
 
 // EncodeState returns the canonical encoding of s.
 func EncodeState(s State) []byte {
 	recs := s.Records()
 	b := make([]byte, 0, 16+len(recs)*48)
-	b = append(b, kindState, formatV1)
+	b = append(b, kindState, formatState)
 	b = binary.AppendUvarint(b, uint64(len(recs)))
 	for _, r := range recs {
 		b = appendRecord(b, r)
@@ -76,7 +83,14 @@ func appendRecord(b []byte, r MemberRecord) []byte {
 	}
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(w))
 	b = append(b, byte(r.Status))
-	return binary.AppendUvarint(b, r.Version)
+	b = binary.AppendUvarint(b, r.Version)
+	var placed byte
+	if r.Placed {
+		placed = 1
+	}
+	b = append(b, placed)
+	b = binary.AppendUvarint(b, r.Joined)
+	return binary.AppendUvarint(b, r.Removed)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -101,7 +115,7 @@ var ErrMetaTooLong = errors.New("gossip: node metadata too long")
 // EncodeMeta returns the encoding of m, or ErrMetaTooLong (wrapped) if it
 // exceeds MetaMaxSize bytes.
 func EncodeMeta(m Meta) ([]byte, error) {
-	b := []byte{kindMeta, formatV1}
+	b := []byte{kindMeta, formatMeta}
 	for _, s := range []string{m.NodeID, m.Zone, m.GRPCAddr, m.HTTPAddr} {
 		b = appendString(b, s)
 	}
@@ -118,7 +132,7 @@ func DecodeMeta(b []byte) (Meta, error) {
 		return Meta{}, fmt.Errorf("%w: %d bytes, limit %d", ErrMetaTooLong, len(b), MetaMaxSize)
 	}
 	d := decoder{b: b}
-	d.header(kindMeta)
+	d.header(kindMeta, formatMeta)
 	m := Meta{
 		NodeID:   d.string(MetaMaxSize),
 		Zone:     d.string(MetaMaxSize),
@@ -137,14 +151,14 @@ func DecodeMeta(b []byte) (Meta, error) {
 // encodePersisted is what a node hands its StateStore: its own ID, so a
 // restart keeps it, and the ring state.
 func encodePersisted(localID string, s State) []byte {
-	b := []byte{kindPersisted, formatV1}
+	b := []byte{kindPersisted, formatState}
 	b = appendString(b, localID)
 	return append(b, EncodeState(s)...)
 }
 
 func decodePersisted(b []byte) (localID string, s State, err error) {
 	d := decoder{b: b}
-	d.header(kindPersisted)
+	d.header(kindPersisted, formatState)
 	localID = d.string(MaxIDLen)
 	if d.err == nil && localID == "" {
 		d.fail("empty local node ID")
@@ -169,13 +183,13 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
-func (d *decoder) header(kind byte) {
+func (d *decoder) header(kind, version byte) {
 	switch {
 	case len(d.b) < 2:
 		d.fail("short header (%d bytes)", len(d.b))
 	case d.b[0] != kind:
 		d.fail("kind byte %#x, want %q", d.b[0], kind)
-	case d.b[1] != formatV1:
+	case d.b[1] != version:
 		d.fail("unknown format version %d", d.b[1])
 	default:
 		d.b = d.b[2:]
@@ -234,6 +248,16 @@ func (d *decoder) byte() byte {
 	return c
 }
 
+// bool reads a byte that must be 0 or 1, so that encodings stay
+// canonical.
+func (d *decoder) bool() bool {
+	c := d.byte()
+	if c > 1 {
+		d.fail("bool byte %d", c)
+	}
+	return c == 1
+}
+
 func (d *decoder) float() float64 {
 	if d.err != nil {
 		return 0
@@ -256,6 +280,9 @@ func (d *decoder) record() MemberRecord {
 		Weight:   d.float(),
 		Status:   Status(d.byte()),
 		Version:  d.uvarint(),
+		Placed:   d.bool(),
+		Joined:   d.uvarint(),
+		Removed:  d.uvarint(),
 	}
 	if d.err == nil {
 		if err := r.validate(); err != nil {
@@ -266,7 +293,7 @@ func (d *decoder) record() MemberRecord {
 }
 
 func (d *decoder) state() State {
-	d.header(kindState)
+	d.header(kindState, formatState)
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.b)/minRecordSize) {
 		d.fail("%d records cannot fit in %d bytes", n, len(d.b))

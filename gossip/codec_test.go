@@ -25,15 +25,49 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// placedRec returns a placed record with epochs joined and removed.
+func placedRec(id string, st Status, v, joined, removed uint64) MemberRecord {
+	r := rec(id, st, v)
+	r.Placed, r.Joined, r.Removed = true, joined, removed
+	return r
+}
+
+func TestEpochsRoundTrip(t *testing.T) {
+	s := NewState(rec("a", StatusJoining, 1), placedRec("b", StatusActive, 2, 0, 0),
+		placedRec("c", StatusLeaving, 3, 1<<40, 0), placedRec("d", StatusRemoved, 4, 7, 1<<40+1),
+		rec("e", StatusRemoved, 5))
+	got, err := DecodeState(EncodeState(s))
+	if err != nil {
+		t.Fatalf("DecodeState: %v", err)
+	}
+	for _, want := range s.Records() {
+		if r, _ := got.Get(want.ID); r != want {
+			t.Errorf("record %s round trip = %+v, want %+v", want.ID, r, want)
+		}
+	}
+	// The epochs take part in the encoding, so in Compare's last tie-break.
+	a, b := placedRec("x", StatusActive, 1, 1, 0), placedRec("x", StatusActive, 1, 2, 0)
+	if Compare(a, b) == 0 || Compare(a, rec("x", StatusActive, 1)) == 0 {
+		t.Error("Compare ignores the epochs")
+	}
+}
+
 func TestEncodeStateFormat(t *testing.T) {
 	s := NewState(MemberRecord{ID: "n1", Zone: "z", Weight: 1, GRPCAddr: "g", HTTPAddr: "h", Status: StatusActive, Version: 300})
-	want := []byte{'S', 1, 1, // kind, version, count
+	want := []byte{'S', 2, 1, // kind, version, count
 		2, 'n', '1', 1, 'z', 1, 'g', 1, 'h',
 		0x3f, 0xf0, 0, 0, 0, 0, 0, 0, // 1.0
 		2,          // active
-		0xac, 0x02} // 300
+		0xac, 0x02, // 300
+		0, 0, 0} // not placed, joined 0, removed 0
 	if got := EncodeState(s); !bytes.Equal(got, want) {
 		t.Errorf("EncodeState = %v, want %v", got, want)
+	}
+	removed := s.Records()[0]
+	removed.Status, removed.Placed, removed.Joined, removed.Removed = StatusRemoved, true, 5, 300
+	want = append(want[:len(want)-6:len(want)-6], 4, 0xac, 0x02, 1, 5, 0xac, 0x02) // removed, 300, placed, 5, 300
+	if got := EncodeState(NewState(removed)); !bytes.Equal(got, want) {
+		t.Errorf("EncodeState(placed, removed) = %v, want %v", got, want)
 	}
 	negZero := s.Records()[0]
 	negZero.Weight = math.Copysign(0, -1)
@@ -46,9 +80,16 @@ func TestEncodeStateFormat(t *testing.T) {
 
 func TestDecodeStateRejects(t *testing.T) {
 	good := EncodeState(NewState(rec("a", StatusActive, 1), rec("b", StatusActive, 1)))
-	one := func(r MemberRecord) []byte { return append([]byte{'S', 1, 1}, appendRecord(nil, r)...) }
-	unsorted := append([]byte{'S', 1, 2}, appendRecord(appendRecord(nil, rec("b", StatusActive, 1)), rec("a", StatusActive, 1))...)
-	dup := append([]byte{'S', 1, 2}, appendRecord(appendRecord(nil, rec("a", StatusActive, 1)), rec("a", StatusActive, 2))...)
+	one := func(r MemberRecord) []byte { return append([]byte{'S', 2, 1}, appendRecord(nil, r)...) }
+	epochs := func(st Status, placed bool, joined, removed uint64) []byte {
+		r := rec("a", st, 1)
+		r.Placed, r.Joined, r.Removed = placed, joined, removed
+		return one(r)
+	}
+	badPlaced := one(rec("a", StatusActive, 1))
+	badPlaced[len(badPlaced)-3] = 2
+	unsorted := append([]byte{'S', 2, 2}, appendRecord(appendRecord(nil, rec("b", StatusActive, 1)), rec("a", StatusActive, 1))...)
+	dup := append([]byte{'S', 2, 2}, appendRecord(appendRecord(nil, rec("a", StatusActive, 1)), rec("a", StatusActive, 2))...)
 	badWeight := func(w float64) []byte { r := rec("a", StatusActive, 1); r.Weight = w; return one(r) }
 	tests := []struct {
 		name string
@@ -57,11 +98,12 @@ func TestDecodeStateRejects(t *testing.T) {
 		{"nil", nil},
 		{"short header", []byte{'S'}},
 		{"wrong kind", append([]byte{'M'}, good[1:]...)},
-		{"future version", append([]byte{'S', 2}, good[2:]...)},
+		{"old version", append([]byte{'S', 1}, good[2:]...)},
+		{"future version", append([]byte{'S', 3}, good[2:]...)},
 		{"trailing byte", append(bytes.Clone(good), 0)},
 		{"truncated", good[:len(good)-1]},
-		{"huge count", []byte{'S', 1, 0xff, 0xff, 0xff, 0xff, 0x0f}},
-		{"bad uvarint", []byte{'S', 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{"huge count", []byte{'S', 2, 0xff, 0xff, 0xff, 0xff, 0x0f}},
+		{"bad uvarint", []byte{'S', 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"unsorted", unsorted},
 		{"duplicate", dup},
 		{"empty ID", one(rec("", StatusActive, 1))},
@@ -70,7 +112,16 @@ func TestDecodeStateRejects(t *testing.T) {
 		{"long ID", one(rec(strings.Repeat("x", MaxIDLen+1), StatusActive, 1))},
 		{"NaN weight", badWeight(math.NaN())},
 		{"negative weight", badWeight(-1)},
-		{"negative zero weight", []byte{'S', 1, 1, 1, 'a', 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 2, 1}},
+		{"negative zero weight", []byte{'S', 2, 1, 1, 'a', 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0}},
+		{"placed byte 2", badPlaced},
+		{"joined but not placed", epochs(StatusActive, false, 3, 0)},
+		{"removed but not placed", epochs(StatusRemoved, false, 0, 4)},
+		{"removed epoch on an active record", epochs(StatusActive, true, 1, 4)},
+		{"removed epoch on a leaving record", epochs(StatusLeaving, true, 1, 4)},
+		{"removed at the joined epoch", epochs(StatusRemoved, true, 4, 4)},
+		{"removed before joined", epochs(StatusRemoved, true, 5, 4)},
+		{"placed and removed without epoch", epochs(StatusRemoved, true, 2, 0)},
+		{"truncated epochs", one(rec("a", StatusActive, 1))[:len(one(rec("a", StatusActive, 1)))-1]},
 		{"infinite weight", badWeight(math.Inf(1))},
 	}
 	for _, tt := range tests {
@@ -117,12 +168,13 @@ func TestMetaTooLong(t *testing.T) {
 }
 
 func TestPersistedRoundTrip(t *testing.T) {
-	s := NewState(rec("a", StatusActive, 3), rec("b", StatusRemoved, 7))
+	s := NewState(rec("a", StatusActive, 3), rec("b", StatusRemoved, 7),
+		placedRec("c", StatusLeaving, 4, 2, 0), placedRec("d", StatusRemoved, 5, 1, 3))
 	id, got, err := decodePersisted(encodePersisted("a", s))
 	if err != nil || id != "a" || !got.Equal(s) {
 		t.Fatalf("decodePersisted = %q, %v, %v; want \"a\", %v", id, got.Records(), err, s.Records())
 	}
-	for _, bad := range [][]byte{nil, {'P', 1, 0}, encodePersisted("a", s)[:5], EncodeState(s)} {
+	for _, bad := range [][]byte{nil, {'P', 2, 0}, append([]byte{'P', 1, 1, 'a'}, EncodeState(s)...), encodePersisted("a", s)[:5], EncodeState(s)} {
 		if _, _, err := decodePersisted(bad); err == nil {
 			t.Errorf("decodePersisted(%v) succeeded", bad)
 		}
@@ -133,7 +185,9 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(EncodeState(State{}))
 	f.Add(EncodeState(NewState(rec("a", StatusActive, 1), rec("b", StatusRemoved, 1<<40))))
-	f.Add([]byte{'S', 1, 0xff, 0xff, 0xff, 0x0f})
+	f.Add(EncodeState(NewState(placedRec("a", StatusActive, 3, 7, 0), placedRec("b", StatusRemoved, 9, 2, 8),
+		placedRec("c", StatusJoining, 1, 0, 0))))
+	f.Add([]byte{'S', 2, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeState(b)
 		if err != nil {

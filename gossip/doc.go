@@ -1,10 +1,11 @@
 // Package gossip tells a Chorus node who is in the cluster. It keeps two
 // separate things, on top of hashicorp/memberlist:
 //
-//   - Ownership, the ring state (State): which nodes are in the ring and
-//     with what status (joining, active, leaving, removed). It changes only
-//     by explicit action: a node entering the ring (New), SetStatus, Leave,
-//     or an operator's Remove. It is versioned, persisted and gossiped.
+//   - Ownership, the ring state (State): which nodes are in the ring, at
+//     which epochs, and with what status (joining, active, leaving,
+//     removed). It changes only by explicit action: a node entering the
+//     state (New), being placed (Bootstrap, Join), SetStatus, Leave, or an
+//     operator's Remove. It is versioned, persisted and gossiped.
 //   - Liveness (Alive, LiveMembers): which nodes memberlist's failure
 //     detector (SWIM with Lifeguard) currently considers alive. It only
 //     changes routing. A node that crashes stays in the ring with its
@@ -33,6 +34,32 @@
 // persisted record is removed (ErrRemoved). To bring the machine back,
 // wipe its state so that it starts under a new ID.
 //
+// # Ring epochs
+//
+// ring.New replays the membership history by epochs, so every record
+// carries them and every node must see the same values. A node enters the
+// state unplaced (Placed false): it is no ring member yet. Bootstrap, or
+// Join with only this node's address, places the first node of a cluster
+// at epoch 0; Join to other seeds places the node, once a seed has
+// answered, at one more than the largest Joined or Removed epoch in the
+// state merged with the seed's. Remove of a placed node sets its Removed
+// epoch the same way, so Removed is after every Joined its remover has
+// seen. Nodes placed concurrently may get the same epoch; the ring orders
+// them by ID. The epochs live in the record and so travel and merge with
+// it. Once set they never change: a placed record stays placed with its
+// Joined epoch, every change copies them, a restart keeps the persisted
+// ones, and Removed is set once, by the removal. If the record that wins
+// a merge has lost this node's placement (a change of the same version
+// made elsewhere from the unplaced record), the node writes a newer
+// record that restores it. Decoders reject inconsistent epochs: epochs on
+// an unplaced record, Removed without status removed or not after
+// Joined, or a placed removed record without Removed.
+//
+// A node removed before it was placed keeps Removed = 0 and is no part of
+// the ring's history. Its tombstone beats its placed record, like any
+// tombstone, so a node removed while it was being placed drops out of the
+// history once the tombstone has spread.
+//
 // A node is the authority on its own zone, weight and addresses. If a
 // merge brings in a record of this node with other values (say, an older
 // incarnation's record that won on version), the node writes a newer
@@ -46,8 +73,9 @@
 // broadcast. If the save fails, the change is dropped: a local change
 // returns the error, and a remote one is offered again by the next
 // push/pull. The store also holds the node's ID. A node that restarts with
-// the same store keeps its ID, keeps its status (zone and weight too,
-// unless Config sets new ones) and re-enters with its record's version
+// the same store keeps its ID, keeps its status and epochs (zone and
+// weight too, unless Config sets new ones) and re-enters with its
+// record's version
 // bumped, then rejoins with its persisted view of the ring. A nil store
 // keeps all of this in memory.
 //
@@ -59,8 +87,8 @@
 // rebroadcast the records they learn, as Serf does. Memberlist's TCP
 // push/pull exchanges the whole state at every join and every
 // PushPullInterval; this is the anti-entropy path that repairs lost
-// broadcasts. SetStatus, Leave and Remove also push the state at once to
-// up to three live peers.
+// broadcasts. SetStatus, Leave, Remove and a placement (Bootstrap, Join)
+// also push the state at once to up to three live peers.
 //
 // Encodings are compact, versioned, canonical binary (see codec.go): the
 // ring state (EncodeState), the node metadata that rides on memberlist's

@@ -92,7 +92,7 @@ func join(t *testing.T, m *Membership, seeds ...string) {
 }
 
 // startCluster starts n nodes with IDs n0..n(n-1), edited by edit, and
-// joins each to n0.
+// joins each to n0; n0 joins only itself, so it bootstraps the ring.
 func startCluster(t *testing.T, n int, edit func(i int, c *Config)) []*Membership {
 	t.Helper()
 	nodes := make([]*Membership, n)
@@ -102,9 +102,7 @@ func startCluster(t *testing.T, n int, edit func(i int, c *Config)) []*Membershi
 			edit(i, &c)
 		}
 		nodes[i] = startNode(t, c)
-		if i > 0 {
-			join(t, nodes[i], nodes[0].GossipAddr())
-		}
+		join(t, nodes[i], nodes[0].GossipAddr())
 	}
 	return nodes
 }

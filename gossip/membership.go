@@ -20,10 +20,13 @@ import (
 // gossips and persists, and the liveness memberlist reports. Its methods
 // are safe for concurrent use.
 type Membership struct {
-	cfg   Config
-	log   *slog.Logger
-	id    string
-	self  MemberRecord // the fields this node asserts about itself; Status and Version unused
+	cfg Config
+	log *slog.Logger
+	id  string
+	// self holds the fields this node asserts about itself: zone, weight,
+	// addresses and, once placed, Placed and Joined (guarded by writeMu
+	// after New). Its Status, Version and Removed are unused.
+	self  MemberRecord
 	meta  []byte
 	ml    *memberlist.Memberlist
 	queue *memberlist.TransmitLimitedQueue
@@ -152,6 +155,7 @@ func (m *Membership) loadAndEnter() error {
 	}
 	if ok {
 		rec.Status = old.Status
+		rec.Placed, rec.Joined = old.Placed, old.Joined // epochs never change
 		if rec.Zone == "" {
 			rec.Zone = old.Zone
 		}
@@ -214,11 +218,7 @@ func (m *Membership) applyLoop() {
 			return
 		case <-m.wake:
 		}
-		m.pendMu.Lock()
-		in := m.pending
-		m.pending = State{}
-		m.pendMu.Unlock()
-		if err := m.mergeRemote(in); err != nil {
+		if err := m.mergeRemote(); err != nil {
 			// The state stays as it was; push/pull will offer it again.
 			m.log.Error("cannot apply remote ring state", "err", err)
 		}
@@ -237,20 +237,41 @@ func (m *Membership) enqueue(s State) {
 	}
 }
 
-func (m *Membership) mergeRemote(in State) error {
+// mergeRemote merges and commits the pending remote states.
+func (m *Membership) mergeRemote() error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
 	prev := m.cur.Load().state
-	next := prev.Merge(in)
-	next = m.reassertSelf(prev, next)
-	_, err := m.commit(prev, next)
+	_, err := m.commit(prev, m.withPending(prev))
 	return err
+}
+
+// withPending takes the pending remote states and returns prev merged
+// with them, this node's record reasserted. The caller holds writeMu and
+// commits the result (or the pending states are lost, until push/pull
+// offers them again). Taking pending only under writeMu means that a
+// caller holding writeMu sees every state enqueued before it locked,
+// whether the apply loop has merged it yet or not: Join relies on that to
+// place this node after the seed's state.
+func (m *Membership) withPending(prev State) State {
+	m.pendMu.Lock()
+	in := m.pending
+	m.pending = State{}
+	m.pendMu.Unlock()
+	return m.reassertSelf(prev, prev.Merge(in))
 }
 
 // reassertSelf keeps this node's own fields (zone, weight, addresses)
 // authoritative: if a merge brought a record of this node with other
 // values (an older incarnation's, which won by version), it writes a
 // newer record with the current values, keeping the winning status.
+//
+// Placement is kept from the winning record, never reset: a placed
+// winner's Placed and Joined become this node's own (an older incarnation
+// may have been placed). If the winner is not placed but this node is (a
+// record of the same version written elsewhere from the unplaced one won
+// the tie), the newer record restores this node's Placed and Joined, so
+// an epoch, once given, stays.
 func (m *Membership) reassertSelf(prev, next State) State {
 	r, _ := next.Get(m.id)
 	if r.Status == StatusRemoved {
@@ -259,12 +280,15 @@ func (m *Membership) reassertSelf(prev, next State) State {
 		}
 		return next
 	}
+	if r.Placed {
+		m.self.Placed, m.self.Joined = true, r.Joined
+	}
 	if r.Zone == m.self.Zone && r.Weight == m.self.Weight &&
-		r.GRPCAddr == m.self.GRPCAddr && r.HTTPAddr == m.self.HTTPAddr {
+		r.GRPCAddr == m.self.GRPCAddr && r.HTTPAddr == m.self.HTTPAddr && r.Placed == m.self.Placed {
 		return next
 	}
 	mine := m.self
-	mine.Status, mine.Version = r.Status, r.Version+1
+	mine.Status, mine.Version, mine.Removed = r.Status, r.Version+1, 0
 	return next.with(mine)
 }
 

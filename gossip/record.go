@@ -71,6 +71,20 @@ type MemberRecord struct {
 	// Version is the record's Lamport counter: every change to the record,
 	// on any node, sets it to one more than the largest version seen.
 	Version uint64
+
+	// Placed reports that the node has been given a ring epoch and so
+	// counts as a ring member (or, once removed, as ring history). A node
+	// enters the ring unplaced and is placed by Bootstrap or Join; Placed
+	// never goes back to false.
+	Placed bool
+	// Joined is the ring epoch the node entered at; it is meaningful (and
+	// may be non-zero) only when Placed, and never changes once set.
+	Joined uint64
+	// Removed is the ring epoch the node left at, or 0. Remove of a placed
+	// node sets it, once, above every epoch the remover has seen, so
+	// Removed > Joined; a node removed before it was placed keeps 0 and is
+	// no part of the ring's history.
+	Removed uint64
 }
 
 // validate checks the limits a decoder enforces on network input.
@@ -88,6 +102,25 @@ func (r MemberRecord) validate() error {
 		return fmt.Errorf("invalid status %d", uint8(r.Status))
 	case !(r.Weight >= 0) || r.Weight > maxWeight || math.Signbit(r.Weight): // also NaN, -0
 		return fmt.Errorf("weight %v is not finite and non-negative", r.Weight)
+	}
+	return r.validateEpochs()
+}
+
+// validateEpochs checks that the epochs are consistent: only a placed
+// record has epochs, only a removed one has Removed, after Joined, and a
+// placed removed record always says when it left (ring.New would
+// otherwise count it as a member).
+func (r MemberRecord) validateEpochs() error {
+	removed := r.Status == StatusRemoved
+	switch {
+	case !r.Placed && (r.Joined != 0 || r.Removed != 0):
+		return fmt.Errorf("epochs joined %d, removed %d on a record that is not placed", r.Joined, r.Removed)
+	case r.Removed != 0 && !removed:
+		return fmt.Errorf("removed at epoch %d but status %v", r.Removed, r.Status)
+	case r.Removed != 0 && r.Removed <= r.Joined:
+		return fmt.Errorf("removed at epoch %d, not after it joined at %d", r.Removed, r.Joined)
+	case r.Placed && removed && r.Removed == 0:
+		return fmt.Errorf("placed and removed without a removal epoch")
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 )
 
 // State is the ring membership: who owns data, as one record per node ID
-// that has ever been in the ring. It is a state-based CRDT: Merge keeps,
+// that has ever been in the ring. The ring members are the records with
+// Placed set and Removed == 0; placed records with Removed set are the
+// history the ring needs to replay (see Records). It is a state-based CRDT: Merge keeps,
 // per node, the record that wins by Compare, so any two nodes that have
 // seen the same records hold the same State whatever the order of the
 // messages.
@@ -42,6 +44,15 @@ func (s State) Get(id string) (MemberRecord, bool) {
 }
 
 // Records returns every record, tombstones included, sorted by ID.
+//
+// The ring members are the records with Placed set and Removed == 0; a
+// record that is not placed is a node that has entered the state but not
+// yet been given an epoch by Bootstrap or Join, and is no part of the
+// ring. Placed records with Removed != 0 are no longer members, but they
+// are history the ring needs: ring.New replays every placed record by its
+// Joined and Removed epochs, so callers pass all placed records, removed
+// ones included, and every node that holds the same State computes the
+// same ring.
 func (s State) Records() []MemberRecord {
 	return s.WithStatus()
 }
@@ -100,6 +111,27 @@ func (s State) Hash() uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write(EncodeState(s))
 	return h.Sum64()
+}
+
+// maxEpoch returns the largest Joined or Removed epoch of any record of
+// s, or 0.
+func maxEpoch(s State) uint64 {
+	var e uint64
+	for _, r := range s.recs {
+		e = max(e, r.Joined, r.Removed)
+	}
+	return e
+}
+
+// placedOther reports whether s holds a placed record of a node other
+// than id, removed ones included.
+func placedOther(s State, id string) bool {
+	for _, r := range s.recs {
+		if r.Placed && r.ID != id {
+			return true
+		}
+	}
+	return false
 }
 
 // changed returns the records of next that differ from those of prev,

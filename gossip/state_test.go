@@ -94,15 +94,27 @@ func TestMergeDoesNotAlias(t *testing.T) {
 }
 
 // randomState draws records from a small space (3 IDs, 4 versions, 2
-// zones) so that ties on version and status are common.
+// zones, 3 joined epochs) so that ties on version and status are common.
 func randomState(r *rand.Rand) State {
 	var recs []MemberRecord
 	for range r.IntN(5) {
 		x := rec([]string{"a", "b", "c"}[r.IntN(3)], Status(1+r.IntN(4)), uint64(r.IntN(4)))
 		x.Zone = []string{"", "z"}[r.IntN(2)]
+		randomEpochs(r, &x)
 		recs = append(recs, x)
 	}
 	return NewState(recs...)
+}
+
+// randomEpochs makes x placed or not, with valid epochs.
+func randomEpochs(r *rand.Rand, x *MemberRecord) {
+	if r.IntN(2) == 0 {
+		return
+	}
+	x.Placed, x.Joined = true, uint64(r.IntN(3))
+	if x.Status == StatusRemoved {
+		x.Removed = x.Joined + 1 + uint64(r.IntN(2))
+	}
 }
 
 func TestMergeProperties(t *testing.T) {
@@ -138,6 +150,7 @@ func TestCompareIsTotalOrder(t *testing.T) {
 	draw := func() MemberRecord {
 		x := rec("a", Status(1+r.IntN(4)), uint64(r.IntN(3)))
 		x.Zone = []string{"", "y", "z"}[r.IntN(3)]
+		randomEpochs(r, &x)
 		return x
 	}
 	for i := range 20000 {

@@ -283,3 +283,14 @@ func (r *Ring) PrimaryPartitions(id string) []uint32 {
 	}
 	return out
 }
+
+// PartitionOf returns the partition of key in a ring of the given number of
+// partitions (a power of two, as Config.Partitions), without building a
+// Ring: clients that learn the routing table from a node use it to route
+// keys. It returns 0 when partitions is 1 or not a power of two.
+func PartitionOf(key []byte, partitions int) uint32 {
+	if partitions <= 1 || partitions&(partitions-1) != 0 {
+		return 0
+	}
+	return uint32(xxhash.Sum64(key) >> uint(64-bits.TrailingZeros(uint(partitions))))
+}

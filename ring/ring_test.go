@@ -339,3 +339,18 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 		t.Errorf("PreferenceList allocates %.0f times per call, want 0", n)
 	}
 }
+
+func TestPartitionOfMatchesRing(t *testing.T) {
+	for _, q := range []int{1, 2, 256, 4096} {
+		r, err := New([]Member{{ID: "a"}, {ID: "b"}}, Config{Partitions: q, Replicas: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 1000 {
+			k := []byte(fmt.Sprintf("key-%d", i))
+			if got, want := PartitionOf(k, q), r.Partition(k); got != want {
+				t.Fatalf("q=%d key %q: PartitionOf=%d, Ring.Partition=%d", q, k, got, want)
+			}
+		}
+	}
+}

@@ -753,7 +753,15 @@ type ClusterInfoResponse struct {
 	Replicas   uint32                 `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// ring_version changes whenever ring membership does; clients refetch
 	// their routing table when it moves.
-	RingVersion   uint64 `protobuf:"varint,4,opt,name=ring_version,json=ringVersion,proto3" json:"ring_version,omitempty"`
+	RingVersion uint64 `protobuf:"varint,4,opt,name=ring_version,json=ringVersion,proto3" json:"ring_version,omitempty"`
+	// owners is the routing table: for each partition in order, its
+	// primaries best first, as indexes into members; partitions × replicas
+	// entries (fewer replicas per partition when the ring has fewer
+	// members than replicas: then min(replicas, ring size) each).
+	Owners []uint32 `protobuf:"varint,5,rep,packed,name=owners,proto3" json:"owners,omitempty"`
+	// ring_size is the number of ring members (members also lists nodes
+	// that are removed or not yet placed).
+	RingSize      uint32 `protobuf:"varint,6,opt,name=ring_size,json=ringSize,proto3" json:"ring_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -812,6 +820,20 @@ func (x *ClusterInfoResponse) GetReplicas() uint32 {
 func (x *ClusterInfoResponse) GetRingVersion() uint64 {
 	if x != nil {
 		return x.RingVersion
+	}
+	return 0
+}
+
+func (x *ClusterInfoResponse) GetOwners() []uint32 {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *ClusterInfoResponse) GetRingSize() uint32 {
+	if x != nil {
+		return x.RingSize
 	}
 	return 0
 }
@@ -1253,14 +1275,16 @@ const file_chorus_proto_rawDesc = "" +
 	"\tgrpc_addr\x18\x04 \x01(\tR\bgrpcAddr\x12\x1b\n" +
 	"\thttp_addr\x18\x05 \x01(\tR\bhttpAddr\x12\x16\n" +
 	"\x06status\x18\x06 \x01(\tR\x06status\x12\x14\n" +
-	"\x05alive\x18\a \x01(\bR\x05alive\"\xa1\x01\n" +
+	"\x05alive\x18\a \x01(\bR\x05alive\"\xd6\x01\n" +
 	"\x13ClusterInfoResponse\x12+\n" +
 	"\amembers\x18\x01 \x03(\v2\x11.chorus.v1.MemberR\amembers\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x02 \x01(\rR\n" +
 	"partitions\x12\x1a\n" +
 	"\breplicas\x18\x03 \x01(\rR\breplicas\x12!\n" +
-	"\fring_version\x18\x04 \x01(\x04R\vringVersion\"\x86\x01\n" +
+	"\fring_version\x18\x04 \x01(\x04R\vringVersion\x12\x16\n" +
+	"\x06owners\x18\x05 \x03(\rR\x06owners\x12\x1b\n" +
+	"\tring_size\x18\x06 \x01(\rR\bringSize\"\x86\x01\n" +
 	"\rReplicateItem\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +

@@ -1,0 +1,149 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// Get reads key from its replicas and answers after R replies (this node's
+// own included when it is a replica), PR of them from primaries, with the
+// merge of the sets they returned: every sibling no reply superseded, and
+// one context covering them all. An empty Result.Set means no replica that
+// answered had the key; Set.Deleted means it was deleted.
+//
+// After answering, Get keeps listening to the remaining replicas until the
+// request's deadline and sends the merged set to every replica whose set
+// differed (read repair), on a bounded number of background repairs.
+func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result, error) {
+	c.stats.gets.Add(1)
+	r, err := c.begin(opts)
+	if err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	pl := makePlan(r, key, opts.N, c.cfg.Self, c.cfg.Liveness.Alive)
+	prim, fb := pl.counts()
+	deadline, _ := ctx.Deadline()
+	q := &request{c: c, op: "read", pl: &pl, tally: NewTally(opts.R, opts.PR, prim, fb),
+		f: c.newFanout(deadline, len(pl.targets)+len(pl.spares))}
+	defer q.f.release()
+	merge := &ReadMerge{}
+	q.onReply = func(rep reply) { merge.Add(rep.t.node, rep.set) }
+	q.call = func(t target) {
+		q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
+			return c.fetch(ctx, t, pl.partition, key)
+		})
+	}
+	for _, t := range pl.targets {
+		if t.node != c.cfg.Self {
+			q.start(t)
+			continue
+		}
+		// This node's copy is read inline: it costs less than a goroutine.
+		s, err := c.fetch(ctx, t, pl.partition, key)
+		if err != nil {
+			q.tally.Fail(t.primary, fmt.Errorf("%s: %w", t.node, err))
+			continue
+		}
+		merge.Add(t.node, s)
+		q.tally.Succeed(t.primary)
+		q.res.add(t)
+	}
+	if err := q.collect(ctx, c.fallbackAfter(opts)); err != nil {
+		return Result{}, err
+	}
+	q.res.Set = merge.Result()
+	c.repairLater(q, key, merge)
+	return q.res, nil
+}
+
+// fetch reads t's copy of key.
+func (c *Coordinator) fetch(ctx context.Context, t target, partition uint32, key []byte) (vclock.Set, error) {
+	if t.node == c.cfg.Self {
+		return c.cfg.Store.Get(ctx, partition, key)
+	}
+	return c.cfg.Transport.Fetch(ctx, t.node, partition, key)
+}
+
+// repairLater hands the rest of a read to a background repair: it waits
+// for the replies still out, until the request's deadline, then sends the
+// merged set to every replica whose set differs from it. Repairs run on at
+// most Config.ReadRepairs goroutines; a read that finds them all busy
+// skips its repair (counted), so repairs cannot pile up under load.
+func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge) {
+	if len(q.waiting) == 0 && len(merge.Stale()) == 0 {
+		return // every replica answered and they agree
+	}
+	select {
+	case c.repairSlots <- struct{}{}:
+	default:
+		c.stats.readRepairsDropped.Add(1)
+		return
+	}
+	if !c.track() {
+		<-c.repairSlots
+		return
+	}
+	q.f.hold()
+	targets := make(map[string]target, len(q.pl.targets)+len(q.waiting))
+	for _, t := range q.pl.targets {
+		targets[t.node] = t
+	}
+	for _, t := range q.waiting {
+		targets[t.node] = t
+	}
+	pending, partition, f := len(q.waiting), q.pl.partition, q.f
+	go func() {
+		defer c.wg.Done()
+		defer func() { <-c.repairSlots }()
+		defer f.release()
+		for ; pending > 0; pending-- {
+			select {
+			case rep := <-f.ch:
+				if rep.err == nil {
+					merge.Add(rep.t.node, rep.set)
+				}
+			case <-f.ctx.Done():
+				pending = 0
+				continue
+			}
+		}
+		c.repair(partition, key, merge, targets)
+	}()
+}
+
+// repairTimeout bounds one read repair's writes.
+const repairTimeout = 2 * time.Second
+
+// repair sends the merged set to the stale replicas. Repairs are not
+// synced: a lost repair is redone by the next read or by anti-entropy.
+func (c *Coordinator) repair(partition uint32, key []byte, merge *ReadMerge, targets map[string]target) {
+	stale := merge.Stale()
+	if len(stale) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, repairTimeout)
+	defer cancel()
+	merged := merge.Result()
+	for _, node := range stale {
+		t := targets[node]
+		var err error
+		if node == c.cfg.Self {
+			err = c.cfg.Store.Merge(ctx, partition, key, merged, false)
+		} else {
+			err = c.cfg.Transport.Replicate(ctx, node, partition, key, merged, false, t.hintFor)
+		}
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Debug("read repair failed", "node", node, "err", err)
+			}
+			continue
+		}
+		c.stats.readRepairs.Add(1)
+	}
+}

@@ -1,0 +1,17 @@
+package replica
+
+// Stats is a snapshot of a Coordinator's counters since it was created.
+type Stats struct {
+	// Puts, Gets and Deletes count requests coordinated, answered or not.
+	Puts, Gets, Deletes uint64
+	// Sloppy counts requests whose quorum included a fallback.
+	Sloppy uint64
+	// QuorumFailures counts requests answered with a QuorumError.
+	QuorumFailures uint64
+	// ReadRepairs counts stale or missing replicas sent a repair;
+	// ReadRepairsDropped those skipped because the repair queue was full.
+	ReadRepairs        uint64
+	ReadRepairsDropped uint64
+	// Hinted counts writes a fallback accepted on behalf of a primary.
+	Hinted uint64
+}

@@ -1,0 +1,29 @@
+package replica
+
+import (
+	"context"
+
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// Transport carries a coordinator's requests to the other replicas. The
+// signatures use leaf types only, so transport.Peers (gRPC, batched per
+// peer) and the in-memory test network satisfy it without importing this
+// package. Implementations must be safe for concurrent use, must return
+// once ctx ends, and may coalesce calls to the same node into one message.
+type Transport interface {
+	// Replicate merges set into node's copy of key (a sibling-set merge,
+	// never an overwrite) and returns nil once node has stored it (synced
+	// when durable). hintFor, when not empty, names the primary that node
+	// stands in for: node keeps the set as a hint and hands it to hintFor
+	// when that one is back.
+	Replicate(ctx context.Context, node string, partition uint32, key []byte, set vclock.Set, durable bool, hintFor string) error
+	// Fetch returns node's sibling set of key, empty (IsEmpty) when node
+	// has none.
+	Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error)
+}
+
+// Liveness is the failure detector's view; *gossip.Membership satisfies it.
+type Liveness interface {
+	Alive(node string) bool
+}

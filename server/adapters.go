@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// metaStateName is the meta key of the gossiped ring state.
+const metaStateName = "gossip-state"
+
+// metaStore keeps the gossip state in the storage meta keyspace
+// (gossip.StateStore).
+type metaStore struct{ db *storage.DB }
+
+func (m metaStore) LoadState() ([]byte, error) {
+	b, err := m.db.GetMeta(metaStateName)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
+}
+
+func (m metaStore) SaveState(b []byte) error {
+	return m.db.SetMeta(context.Background(), metaStateName, b)
+}
+
+// localStore is this node's side of a coordinator (replica.Store).
+type localStore struct {
+	db    *storage.DB
+	hints *hints.Queue
+}
+
+func (l localStore) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set, error) {
+	s, err := l.db.Get(ctx, partition, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return vclock.Set{}, nil
+	}
+	return s, err
+}
+
+func (l localStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, error) {
+	s, _, err := l.db.Update(ctx, partition, key, clientCtx, node, v, durable)
+	return s, err
+}
+
+func (l localStore) Merge(ctx context.Context, partition uint32, key []byte, set vclock.Set, durable bool) error {
+	_, _, err := l.db.Merge(ctx, partition, key, set, durable)
+	return err
+}
+
+func (l localStore) Hint(ctx context.Context, target string, partition uint32, key []byte, set vclock.Set, durable bool) error {
+	return l.hints.Add(ctx, hints.Hint{Target: target, Partition: partition, Key: key, Set: set}, durable)
+}
+
+// internodeDialer resolves a node ID to a client of its Internode service.
+type internodeDialer func(node string) (pb.InternodeClient, error)
+
+// hintSender delivers hints to their owner as one Replicate batch
+// (hints.Sender).
+type hintSender struct {
+	self string
+	dial internodeDialer
+}
+
+func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.Hint) error {
+	cli, err := h.dial(target)
+	if err != nil {
+		return err
+	}
+	batch := &pb.ReplicateBatch{From: h.self, Items: make([]*pb.ReplicateItem, len(hs))}
+	for i, h := range hs {
+		batch.Items[i] = &pb.ReplicateItem{Partition: h.Partition, Key: h.Key, Set: h.Set.Encode(), Durable: true}
+	}
+	acks, err := cli.Replicate(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("server: deliver %d hints to %s: %w", len(hs), target, err)
+	}
+	if len(acks.Errors) != len(hs) {
+		return fmt.Errorf("server: deliver hints to %s: %d acks for %d hints", target, len(acks.Errors), len(hs))
+	}
+	for i, e := range acks.Errors {
+		if e != "" {
+			return fmt.Errorf("server: deliver hint %d of %d to %s: %s", i+1, len(hs), target, e)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/ring"
+	"github.com/chorusdb/chorus/transport/memnet"
+)
+
+// ErrInvalidConfig is wrapped by every Config.Validate error.
+var ErrInvalidConfig = errors.New("server: invalid config")
+
+// Config configures one node. Start from DefaultConfig.
+type Config struct {
+	// NodeID names the node in the ring. Empty means the ID persisted in
+	// the data directory, or a new random one on the first start.
+	NodeID string
+	// DataDir holds the node's data. Empty requires InMemory.
+	DataDir string
+	// InMemory keeps all data in memory (tests, demos without a disk).
+	InMemory bool
+	// HTTPAddr, GRPCAddr and GossipAddr are where the node listens,
+	// host:port; port 0 picks a free port (Node.Addrs reports it).
+	HTTPAddr, GRPCAddr, GossipAddr string
+	// Advertise is the host other nodes and clients use to reach this one;
+	// empty means the host of each listen address, which must then not be
+	// a wildcard (0.0.0.0 or ::).
+	Advertise string
+	// Join lists gossip addresses of nodes already in the cluster. Empty
+	// bootstraps a new cluster with this node.
+	Join []string
+	// JoinTimeout bounds Start's wait for a seed to answer. Default 1 min.
+	JoinTimeout time.Duration
+	// Zone is the node's failure domain.
+	Zone string
+	// Ring holds Q (partitions) and N (replicas); every node of a cluster
+	// must use the same values.
+	Ring ring.Config
+	// GossipKey, when set, encrypts gossip (16, 24 or 32 bytes).
+	GossipKey []byte
+	// Defaults are the quorum settings of requests that do not set them.
+	Defaults replica.Options
+	// Hints configures the hinted-handoff queue.
+	Hints hints.Config
+	// ShutdownTimeout bounds how long Close waits for in-flight requests.
+	// Default 10 s.
+	ShutdownTimeout time.Duration
+	// Logger receives the node's logs. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// MemNet, when set, replaces gRPC and gossip by an in-memory network
+	// for tests: the node registers its handlers there under NodeID and
+	// reaches its peers through it. Members is then the fixed ring
+	// membership, and a node counts as alive while the network links it
+	// to this one.
+	MemNet  *memnet.Network
+	Members []string
+}
+
+// DefaultConfig returns a node listening on the default loopback ports
+// with N=3, R=2, W=2 durable requests.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:        "127.0.0.1:8080",
+		GRPCAddr:        "127.0.0.1:9090",
+		GossipAddr:      "127.0.0.1:7946",
+		JoinTimeout:     time.Minute,
+		Ring:            ring.DefaultConfig(),
+		Defaults:        replica.DefaultOptions(),
+		Hints:           hints.DefaultConfig(),
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	if c.DataDir == "" && !c.InMemory {
+		return bad("a data directory is required (or in-memory mode)")
+	}
+	if c.DataDir != "" && c.InMemory {
+		return bad("data directory %q given in in-memory mode", c.DataDir)
+	}
+	if err := c.Ring.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := c.Defaults.Validate(0); err != nil {
+		return bad("default quorum: %v", err)
+	}
+	if err := c.Hints.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if c.MemNet != nil {
+		if c.NodeID == "" || len(c.Members) == 0 {
+			return bad("in-memory network mode needs NodeID and Members")
+		}
+		return nil
+	}
+	for _, a := range []struct{ name, addr string }{
+		{"http address", c.HTTPAddr}, {"grpc address", c.GRPCAddr}, {"gossip address", c.GossipAddr},
+	} {
+		host, port, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return bad("%s %q: %v", a.name, a.addr, err)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return bad("%s %q: bad port", a.name, a.addr)
+		}
+		if c.Advertise == "" && isWildcard(host) {
+			return bad("%s %q listens on every interface: set the advertised host", a.name, a.addr)
+		}
+	}
+	return nil
+}
+
+func isWildcard(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = d.JoinTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.Defaults == (replica.Options{}) {
+		c.Defaults = d.Defaults
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return c
+}

@@ -1,0 +1,23 @@
+// Package server wires one Chorus node together: badger storage, gossip
+// membership, the hinted-handoff queue, the request coordinator, the
+// batched internode transport, and the client APIs (gRPC and HTTP, with
+// Prometheus metrics and pprof).
+//
+// Guarantees:
+//
+//   - A node started with Start is a ring member when Start returns: it
+//     joined through one of Config.Join, or bootstrapped a new cluster.
+//     A restarted node keeps its node ID and its data and rejoins.
+//   - Any node serves every key. A write that reaches a node that is not
+//     one of the key's N primaries is forwarded to a live primary, which
+//     mints the new version; if no primary can be reached the receiving
+//     node coordinates it with fallbacks (sloppy quorum, hinted handoff).
+//     Reads are coordinated where they arrive.
+//   - Errors reach clients as gRPC status codes, and over HTTP as JSON
+//     bodies with the matching status: bad input is InvalidArgument (400),
+//     a quorum not met is Unavailable (503) with the replica counts.
+//   - Close stops intake first, lets in-flight requests finish for up to
+//     Config.ShutdownTimeout, then stops the coordinator (which finishes
+//     its replication), the hint queue, gossip and storage, and waits for
+//     every goroutine the node started.
+package server

@@ -1,0 +1,490 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// kvBackend is the node's client API, the same one the gRPC KV service
+// serves; errors are grpc status errors.
+type kvBackend interface {
+	Get(context.Context, *pb.GetRequest) (*pb.GetResponse, error)
+	Put(context.Context, *pb.PutRequest) (*pb.PutResponse, error)
+	Delete(context.Context, *pb.DeleteRequest) (*pb.DeleteResponse, error)
+	ClusterInfo(context.Context, *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error)
+}
+
+// httpConfig configures the HTTP API.
+type httpConfig struct {
+	// MaxBodyBytes bounds a PUT body, the value; larger bodies are
+	// refused with 413. Default 8 MiB.
+	MaxBodyBytes int64
+	// Logger receives internal errors (500 answers). Default slog.Default().
+	Logger *slog.Logger
+}
+
+const defaultMaxBodyBytes = 8 << 20
+
+// HTTP headers of the KV API.
+const (
+	headerContext  = "X-Chorus-Context"
+	headerQuorum   = "X-Chorus-Quorum"
+	headerReplicas = "X-Chorus-Replicas"
+)
+
+// httpAPI serves the HTTP API on top of a kvBackend.
+type httpAPI struct {
+	kv      kvBackend
+	status  func(ctx context.Context) any
+	m       *metrics
+	maxBody int64
+	log     *slog.Logger
+}
+
+// newHTTPHandler returns the node's HTTP API: the KV routes, the cluster
+// views, status, metrics and pprof, on a mux of its own. status may be nil,
+// and then /v1/status is not served; m may be nil, and then requests are
+// not counted and /metrics serves an empty registry's Go and process
+// metrics only.
+func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metrics, cfg httpConfig) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if m == nil {
+		m = newMetrics(metricsSources{})
+	}
+	a := &httpAPI{kv: kv, status: status, m: m, maxBody: cfg.MaxBodyBytes, log: cfg.Logger}
+	mux := http.NewServeMux()
+	handle := func(pattern, route string, h http.HandlerFunc) {
+		mux.Handle(pattern, a.counted(route, h))
+	}
+	// A pattern with a method is more specific than the same pattern
+	// without one, so each method-less pattern below only catches the
+	// methods the API does not serve, and answers 405 in JSON.
+	handle("GET /v1/kv/{key...}", "kv_get", a.get)
+	handle("PUT /v1/kv/{key...}", "kv_put", a.put)
+	handle("DELETE /v1/kv/{key...}", "kv_delete", a.delete)
+	handle("/v1/kv/{key...}", "kv", methodNotAllowed("GET, HEAD, PUT, DELETE"))
+	handle("GET /v1/cluster/members", "cluster_members", a.members)
+	handle("/v1/cluster/members", "cluster_members", methodNotAllowed("GET, HEAD"))
+	handle("GET /v1/cluster/ring", "cluster_ring", a.ring)
+	handle("/v1/cluster/ring", "cluster_ring", methodNotAllowed("GET, HEAD"))
+	if status != nil {
+		handle("GET /v1/status", "status", a.statusView)
+		handle("/v1/status", "status", methodNotAllowed("GET, HEAD"))
+	}
+	mux.Handle("GET /metrics", a.counted("metrics", m.handler().ServeHTTP))
+	handle("/metrics", "metrics", methodNotAllowed("GET, HEAD"))
+	// net/http/pprof's init also registers on http.DefaultServeMux, which
+	// nothing of ours serves; these are the routes that matter.
+	handle("/debug/pprof/", "pprof", pprof.Index)
+	handle("/debug/pprof/cmdline", "pprof", pprof.Cmdline)
+	handle("/debug/pprof/profile", "pprof", pprof.Profile)
+	handle("/debug/pprof/symbol", "pprof", pprof.Symbol)
+	handle("/debug/pprof/trace", "pprof", pprof.Trace)
+	handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+	})
+	return mux
+}
+
+// counted counts each answer of h under route in chorus_http_requests_total.
+func (a *httpAPI) counted(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		h(rec, r)
+		code := rec.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		a.m.countHTTP(route, code)
+	})
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer
+// (pprof's profile and trace extend the write deadline through it).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush passes flushes through; promhttp and pprof may flush.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+allow)
+	}
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: "encode response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+// backendError answers err from the backend.
+func (a *httpAPI) backendError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := httpStatus(err)
+	if code == http.StatusInternalServerError {
+		a.log.Error("http: backend error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, code, msg)
+}
+
+// kvKey returns the key of a KV request, or answers 400 and false.
+func kvKey(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	k := r.PathValue("key")
+	if k == "" {
+		writeError(w, http.StatusBadRequest, "empty key")
+		return nil, false
+	}
+	return []byte(k), true
+}
+
+// quorumParams parses the query parameters of a KV request into a Quorum.
+// Unknown and repeated parameters are refused: a mistyped "W=3" silently
+// ignored would weaken a write without telling anyone.
+func quorumParams(r *http.Request) (*pb.Quorum, error) {
+	q := &pb.Quorum{}
+	for name, vals := range r.URL.Query() {
+		if len(vals) != 1 {
+			return nil, fmt.Errorf("query parameter %s given %d times", name, len(vals))
+		}
+		v := vals[0]
+		var err error
+		switch name {
+		case "n":
+			q.N, err = parseCount(name, v)
+		case "r":
+			q.R, err = parseCount(name, v)
+		case "w":
+			q.W, err = parseCount(name, v)
+		case "pr":
+			q.Pr, err = parseCount(name, v)
+		case "pw":
+			q.Pw, err = parseCount(name, v)
+		case "timeout":
+			q.TimeoutMs, err = parseTimeout(v)
+		case "durable":
+			var b bool
+			b, err = strconv.ParseBool(v)
+			if err != nil {
+				err = fmt.Errorf("bad durable %q: want true or false", v)
+			}
+			q.NotDurable = !b
+		default:
+			err = fmt.Errorf("unknown query parameter %q (known: n, r, w, pr, pw, timeout, durable)", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
+func parseCount(name, v string) (uint32, error) {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s %q: want a non-negative integer", name, v)
+	}
+	return uint32(n), nil
+}
+
+// parseTimeout reads a Go duration ("500ms", "2s") or plain milliseconds.
+// A positive duration under a millisecond rounds up to 1 ms, since 0
+// would mean the server's default.
+func parseTimeout(v string) (uint32, error) {
+	if ms, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return uint32(ms), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad timeout %q: want a duration such as 500ms or 2s, or milliseconds", v)
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > math.MaxUint32 {
+		return 0, fmt.Errorf("bad timeout %q: too long", v)
+	}
+	return uint32(ms), nil
+}
+
+// setQuorumHeaders says how the request was served.
+func setQuorumHeaders(w http.ResponseWriter, info *pb.QuorumInfo) {
+	q := "strict"
+	if info.GetSloppy() {
+		q = "sloppy"
+	}
+	w.Header().Set(headerQuorum, q)
+	w.Header().Set(headerReplicas, strings.Join(info.GetReplicas(), ","))
+}
+
+// siblingsBody is the JSON answer of a read with several siblings, or of
+// any read that asked for JSON. Values are standard base64.
+type siblingsBody struct {
+	Context  string   `json:"context"`
+	Siblings []string `json:"siblings"`
+}
+
+func (a *httpAPI) get(w http.ResponseWriter, r *http.Request) {
+	key, ok := kvKey(w, r)
+	if !ok {
+		return
+	}
+	q, err := quorumParams(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, err := a.kv.Get(r.Context(), &pb.GetRequest{Key: key, Quorum: q})
+	if err != nil {
+		a.backendError(w, r, err)
+		return
+	}
+	setQuorumHeaders(w, resp.GetInfo())
+	if resp.GetContext() != "" {
+		w.Header().Set(headerContext, resp.GetContext())
+	}
+	var live [][]byte
+	for _, s := range resp.GetSiblings() {
+		if !s.GetTombstone() {
+			live = append(live, s.GetValue())
+		}
+	}
+	if !resp.GetFound() || len(live) == 0 {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if len(live) == 1 && !wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(live[0])))
+		w.WriteHeader(http.StatusOK)
+		w.Write(live[0])
+		return
+	}
+	body := siblingsBody{Context: resp.GetContext(), Siblings: make([]string, len(live))}
+	for i, v := range live {
+		body.Siblings[i] = base64.StdEncoding.EncodeToString(v)
+	}
+	code := http.StatusOK
+	if len(live) > 1 {
+		code = http.StatusMultipleChoices
+	}
+	writeJSON(w, code, body)
+}
+
+// wantsJSON reports whether the Accept header names application/json.
+func wantsJSON(r *http.Request) bool {
+	for _, h := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(h, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err == nil && mt == "application/json" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (a *httpAPI) put(w http.ResponseWriter, r *http.Request) {
+	key, ok := kvKey(w, r)
+	if !ok {
+		return
+	}
+	q, err := quorumParams(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.ContentLength > a.maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, a.tooLarge())
+		return
+	}
+	value, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeError(w, http.StatusRequestEntityTooLarge, a.tooLarge())
+			return
+		}
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	resp, err := a.kv.Put(r.Context(), &pb.PutRequest{
+		Key: key, Value: value, Context: r.Header.Get(headerContext), Quorum: q,
+	})
+	if err != nil {
+		a.backendError(w, r, err)
+		return
+	}
+	setQuorumHeaders(w, resp.GetInfo())
+	w.Header().Set(headerContext, resp.GetContext())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *httpAPI) tooLarge() string {
+	return fmt.Sprintf("value larger than %d bytes", a.maxBody)
+}
+
+func (a *httpAPI) delete(w http.ResponseWriter, r *http.Request) {
+	key, ok := kvKey(w, r)
+	if !ok {
+		return
+	}
+	q, err := quorumParams(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, err := a.kv.Delete(r.Context(), &pb.DeleteRequest{
+		Key: key, Context: r.Header.Get(headerContext), Quorum: q,
+	})
+	if err != nil {
+		a.backendError(w, r, err)
+		return
+	}
+	setQuorumHeaders(w, resp.GetInfo())
+	w.Header().Set(headerContext, resp.GetContext())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// memberView is one member in /v1/cluster/members. It spells every field
+// out, where the protobuf type's JSON tags would omit zero values.
+type memberView struct {
+	ID       string  `json:"id"`
+	Zone     string  `json:"zone"`
+	Weight   float64 `json:"weight"`
+	GRPCAddr string  `json:"grpc_addr"`
+	HTTPAddr string  `json:"http_addr"`
+	Status   string  `json:"status"`
+	Alive    bool    `json:"alive"`
+}
+
+func (a *httpAPI) members(w http.ResponseWriter, r *http.Request) {
+	info, err := a.kv.ClusterInfo(r.Context(), &pb.ClusterInfoRequest{})
+	if err != nil {
+		a.backendError(w, r, err)
+		return
+	}
+	out := make([]memberView, 0, len(info.GetMembers()))
+	for _, m := range info.GetMembers() {
+		out = append(out, memberView{
+			ID: m.GetId(), Zone: m.GetZone(), Weight: m.GetWeight(),
+			GRPCAddr: m.GetGrpcAddr(), HTTPAddr: m.GetHttpAddr(),
+			Status: m.GetStatus(), Alive: m.GetAlive(),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ringView is /v1/cluster/ring. Load counts, for each node, the partitions
+// it is a primary replica of; Owners lists each partition's primaries,
+// best first.
+type ringView struct {
+	Partitions  uint32         `json:"partitions"`
+	Replicas    uint32         `json:"replicas"`
+	RingVersion uint64         `json:"ring_version"`
+	RingSize    uint32         `json:"ring_size"`
+	Load        map[string]int `json:"load"`
+	Owners      [][]string     `json:"owners"`
+}
+
+func (a *httpAPI) ring(w http.ResponseWriter, r *http.Request) {
+	info, err := a.kv.ClusterInfo(r.Context(), &pb.ClusterInfoRequest{})
+	if err != nil {
+		a.backendError(w, r, err)
+		return
+	}
+	v, err := newRingView(info)
+	if err != nil {
+		a.log.Error("http: bad cluster info", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// newRingView decodes the flat routing table of info: partitions × per
+// entries, per = min(replicas, ring_size), each an index into members.
+func newRingView(info *pb.ClusterInfoResponse) (*ringView, error) {
+	parts := int(info.GetPartitions())
+	per := int(min(info.GetReplicas(), info.GetRingSize()))
+	owners := info.GetOwners()
+	if len(owners) != parts*per {
+		return nil, fmt.Errorf("routing table has %d entries, want %d partitions × %d", len(owners), parts, per)
+	}
+	v := &ringView{
+		Partitions: info.GetPartitions(), Replicas: info.GetReplicas(),
+		RingVersion: info.GetRingVersion(), RingSize: info.GetRingSize(),
+		Load: make(map[string]int), Owners: make([][]string, parts),
+	}
+	members := info.GetMembers()
+	for p := range parts {
+		ids := make([]string, per)
+		for i, idx := range owners[p*per : (p+1)*per] {
+			if int(idx) >= len(members) {
+				return nil, fmt.Errorf("routing table: partition %d names member %d of %d", p, idx, len(members))
+			}
+			ids[i] = members[idx].GetId()
+			v.Load[ids[i]]++
+		}
+		v.Owners[p] = ids
+	}
+	return v, nil
+}
+
+func (a *httpAPI) statusView(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.status(r.Context()))
+}

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// maxBatchItems bounds the items of one internode message.
+const maxBatchItems = 4096
+
+// internode serves this node's replica side to its peers: it merges the
+// sets coordinators send (storing a hint too when this node stands in for
+// a primary) and reads local sets for their reads.
+type internode struct {
+	pb.UnimplementedInternodeServer
+	db    *storage.DB
+	hints *hints.Queue
+}
+
+// Replicate applies the items concurrently, so that one batch becomes one
+// group commit (one sync) in storage, and acks each in order.
+func (s *internode) Replicate(ctx context.Context, b *pb.ReplicateBatch) (*pb.ReplicateAcks, error) {
+	if len(b.Items) > maxBatchItems {
+		return nil, status.Errorf(codes.InvalidArgument, "server: replicate batch of %d items, limit %d", len(b.Items), maxBatchItems)
+	}
+	errs := make([]string, len(b.Items))
+	if len(b.Items) == 1 {
+		errs[0] = s.apply(ctx, b.Items[0])
+	} else {
+		var wg sync.WaitGroup
+		for i, it := range b.Items {
+			wg.Go(func() { errs[i] = s.apply(ctx, it) })
+		}
+		wg.Wait()
+	}
+	return &pb.ReplicateAcks{Errors: errs}, nil
+}
+
+// apply merges one item and returns its error text, "" when stored.
+func (s *internode) apply(ctx context.Context, it *pb.ReplicateItem) string {
+	set, err := vclock.Decode(it.Set)
+	if err != nil {
+		return "server: replicate: " + err.Error()
+	}
+	if set.IsEmpty() {
+		return "server: replicate: empty sibling set"
+	}
+	if _, _, err := s.db.Merge(ctx, it.Partition, it.Key, set, it.Durable); err != nil {
+		return err.Error()
+	}
+	if it.HintFor != "" {
+		h := hints.Hint{Target: it.HintFor, Partition: it.Partition, Key: it.Key, Set: set}
+		if err := s.hints.Add(ctx, h, it.Durable); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// Fetch reads each item's local set; an absent key answers an empty set.
+func (s *internode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchReplies, error) {
+	if len(b.Items) > maxBatchItems {
+		return nil, status.Errorf(codes.InvalidArgument, "server: fetch batch of %d items, limit %d", len(b.Items), maxBatchItems)
+	}
+	out := &pb.FetchReplies{Replies: make([]*pb.FetchReply, len(b.Items))}
+	for i, it := range b.Items {
+		r := &pb.FetchReply{}
+		set, err := s.db.Get(ctx, it.Partition, it.Key)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+		case err != nil:
+			r.Error = err.Error()
+		default:
+			r.Set = set.Encode()
+		}
+		out.Replies[i] = r
+	}
+	return out, nil
+}

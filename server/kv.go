@@ -1,0 +1,281 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/chorusdb/chorus/gossip"
+	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// maxTimeout caps a request's timeout.
+const maxTimeout = time.Minute
+
+// kvDialer resolves a node ID to a client of its KV service.
+type kvDialer func(node string) (pb.KVClient, error)
+
+// kvService is the node's client API, served over gRPC and, through
+// newHTTPHandler, over HTTP. A write that reaches a node that is not a
+// primary of its key is forwarded to a live primary, which coordinates
+// it; reads are coordinated wherever they arrive.
+type kvService struct {
+	pb.UnimplementedKVServer
+	self     string
+	coord    *replica.Coordinator
+	members  membership
+	dial     kvDialer
+	defaults replica.Options
+	metrics  *metrics
+}
+
+func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
+	start := time.Now()
+	res, err := k.get(ctx, req)
+	k.metrics.observeRequest("get", res.Sloppy, err, time.Since(start))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	values := res.Set.Values()
+	k.metrics.observeSiblings(len(values))
+	out := &pb.GetResponse{Found: len(values) > 0, Info: quorumInfo(res)}
+	if !res.Set.IsEmpty() {
+		out.Context = res.Set.Context().String()
+	}
+	for _, v := range values {
+		out.Siblings = append(out.Siblings, &pb.Sibling{Value: v.Data, Timestamp: v.Timestamp})
+	}
+	return out, nil
+}
+
+func (k *kvService) get(ctx context.Context, req *pb.GetRequest) (replica.Result, error) {
+	opts, err := k.options(req.Quorum)
+	if err != nil {
+		return replica.Result{}, err
+	}
+	if err := checkKey(req.Key); err != nil {
+		return replica.Result{}, err
+	}
+	return k.coord.Get(ctx, req.Key, opts)
+}
+
+func (k *kvService) Put(ctx context.Context, req *pb.PutRequest) (*pb.PutResponse, error) {
+	start := time.Now()
+	res, fwd, err := k.write(ctx, "put", req.Key, req.Value, req.Context, req.Quorum, req.Forwarded,
+		func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, string, error) {
+			f := &pb.PutRequest{Key: req.Key, Value: req.Value, Context: req.Context, Quorum: req.Quorum, Forwarded: true}
+			r, err := c.Put(ctx, f)
+			return r.GetInfo(), r.GetContext(), err
+		})
+	if fwd == nil {
+		k.metrics.observeRequest("put", res.Sloppy, err, time.Since(start))
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if fwd != nil {
+		return &pb.PutResponse{Context: fwd.context, Info: fwd.info}, nil
+	}
+	return &pb.PutResponse{Context: res.Set.Context().String(), Info: quorumInfo(res)}, nil
+}
+
+func (k *kvService) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.DeleteResponse, error) {
+	start := time.Now()
+	res, fwd, err := k.write(ctx, "delete", req.Key, nil, req.Context, req.Quorum, req.Forwarded,
+		func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, string, error) {
+			f := &pb.DeleteRequest{Key: req.Key, Context: req.Context, Quorum: req.Quorum, Forwarded: true}
+			r, err := c.Delete(ctx, f)
+			return r.GetInfo(), r.GetContext(), err
+		})
+	if fwd == nil {
+		k.metrics.observeRequest("delete", res.Sloppy, err, time.Since(start))
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if fwd != nil {
+		return &pb.DeleteResponse{Context: fwd.context, Info: fwd.info}, nil
+	}
+	return &pb.DeleteResponse{Context: res.Set.Context().String(), Info: quorumInfo(res)}, nil
+}
+
+// forwarded is the answer of the primary a write was forwarded to.
+type forwarded struct {
+	info    *pb.QuorumInfo
+	context string
+}
+
+type forwardFunc func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, string, error)
+
+// write validates a put or delete, forwards it to a live primary when
+// this node is not one, and otherwise (or when no primary can be reached)
+// coordinates it here.
+func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctxText string, q *pb.Quorum, wasForwarded bool, fwd forwardFunc) (replica.Result, *forwarded, error) {
+	opts, err := k.options(q)
+	if err != nil {
+		return replica.Result{}, nil, err
+	}
+	if err := checkKey(key); err != nil {
+		return replica.Result{}, nil, err
+	}
+	clientCtx, err := vclock.ParseContext(ctxText)
+	if err != nil {
+		return replica.Result{}, nil, status.Errorf(codes.InvalidArgument, "server: bad context %q: %v", ctxText, err)
+	}
+	if !wasForwarded {
+		if f, err, done := k.forward(ctx, key, opts, fwd); done {
+			return replica.Result{}, f, err
+		}
+	}
+	if op == "delete" {
+		res, err := k.coord.Delete(ctx, key, clientCtx, opts)
+		return res, nil, err
+	}
+	res, err := k.coord.Put(ctx, key, value, clientCtx, opts)
+	return res, nil, err
+}
+
+// forward sends a write to the first live primary that answers, unless
+// this node is a primary. done is false when this node should coordinate.
+func (k *kvService) forward(ctx context.Context, key []byte, opts replica.Options, fwd forwardFunc) (*forwarded, error, bool) {
+	r := k.coord.Ring()
+	if r == nil {
+		return nil, nil, false
+	}
+	primaries := r.PreferenceList(key, opts.N)
+	if slices.Contains(primaries, k.self) {
+		return nil, nil, false
+	}
+	for _, p := range primaries {
+		if !k.members.Alive(p) {
+			continue
+		}
+		c, err := k.dial(p)
+		if err != nil {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		info, text, err := fwd(c, fctx)
+		cancel()
+		if err == nil {
+			return &forwarded{info: info, context: text}, nil, true
+		}
+		// Only a primary that could not be reached is skipped: any other
+		// answer (a quorum error, bad input) is the request's answer.
+		if s, ok := status.FromError(err); ok && s.Code() != codes.Unavailable {
+			return nil, err, true
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err(), true
+		}
+	}
+	return nil, nil, false
+}
+
+// options turns the request's quorum message into options, zero fields
+// taking the node's defaults.
+func (k *kvService) options(q *pb.Quorum) (replica.Options, error) {
+	o := k.defaults
+	if q != nil {
+		set := func(dst *int, v uint32) {
+			if v != 0 {
+				*dst = int(v)
+			}
+		}
+		set(&o.N, q.N)
+		set(&o.R, q.R)
+		set(&o.W, q.W)
+		set(&o.PR, q.Pr)
+		set(&o.PW, q.Pw)
+		if q.NotDurable {
+			o.Durable = false
+		}
+		if q.TimeoutMs != 0 {
+			o.Timeout = min(time.Duration(q.TimeoutMs)*time.Millisecond, maxTimeout)
+		}
+	}
+	// Defaults of R and W must not exceed an N the request lowered.
+	if q != nil && q.N != 0 {
+		if q.R == 0 {
+			o.R = min(o.R, o.N)
+		}
+		if q.W == 0 {
+			o.W = min(o.W, o.N)
+		}
+	}
+	return o, nil
+}
+
+func checkKey(key []byte) error {
+	if len(key) == 0 {
+		return status.Error(codes.InvalidArgument, "server: empty key")
+	}
+	return nil
+}
+
+func quorumInfo(res replica.Result) *pb.QuorumInfo {
+	return &pb.QuorumInfo{Sloppy: res.Sloppy, Replicas: res.Replicas}
+}
+
+// toStatus maps an error to the gRPC status a client sees.
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var qe *replica.QuorumError
+	code := codes.Internal
+	switch {
+	case errors.As(err, &qe):
+		code = codes.Unavailable
+	case errors.Is(err, replica.ErrInvalidOptions), errors.Is(err, storage.ErrEmptyKey),
+		errors.Is(err, storage.ErrKeyTooLong), errors.Is(err, storage.ErrValueTooLarge):
+		code = codes.InvalidArgument
+	case errors.Is(err, storage.ErrTooManySiblings):
+		code = codes.FailedPrecondition
+	case errors.Is(err, replica.ErrNoRing), errors.Is(err, replica.ErrClosed), errors.Is(err, storage.ErrClosed):
+		code = codes.Unavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	}
+	return status.Error(code, err.Error())
+}
+
+// ClusterInfo describes the ring: every record, liveness, and the routing
+// table clients use to send each key to a primary.
+func (k *kvService) ClusterInfo(ctx context.Context, _ *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
+	recs := k.members.Records()
+	out := &pb.ClusterInfoResponse{RingVersion: k.members.RingHash()}
+	index := make(map[string]uint32, len(recs))
+	for i, r := range recs {
+		index[r.ID] = uint32(i)
+		out.Members = append(out.Members, memberInfo(r, k.members.Alive(r.ID)))
+	}
+	r := k.coord.Ring()
+	if r == nil {
+		return out, nil
+	}
+	out.Partitions, out.Replicas, out.RingSize = uint32(r.Partitions()), uint32(r.Replicas()), uint32(r.Size())
+	for p := range r.Partitions() {
+		for _, id := range r.Primaries(uint32(p)) {
+			out.Owners = append(out.Owners, index[id])
+		}
+	}
+	return out, nil
+}
+
+func memberInfo(r gossip.MemberRecord, alive bool) *pb.Member {
+	st := r.Status.String()
+	if !r.Placed && r.Status != gossip.StatusRemoved {
+		st = "unplaced"
+	}
+	return &pb.Member{Id: r.ID, Zone: r.Zone, Weight: r.Weight, GrpcAddr: r.GRPCAddr,
+		HttpAddr: r.HTTPAddr, Status: st, Alive: alive}
+}

@@ -1,0 +1,372 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chorusdb/chorus/gossip"
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport"
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// Node is one running Chorus node: storage, membership, hinted handoff,
+// the coordinator, and the gRPC and HTTP servers. Close stops it.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+
+	db      *storage.DB
+	members membership
+	gossip  *gossip.Membership // nil on the in-memory network
+	hints   *hints.Queue
+	coord   *replica.Coordinator
+	peers   *transport.Peers
+	pool    *transport.Pool
+	kv      *kvService
+	metrics *metrics
+
+	grpcSrv  *transport.Server
+	httpSrv  *http.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	addrs    Addrs
+	stopRing func()
+	ringHash uint64 // of the records the coordinator's ring was built from
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	// closers run in reverse order of their registration on Close.
+	closers []func() error
+}
+
+// Addrs are the addresses a node serves on, as others reach it.
+type Addrs struct {
+	HTTP, GRPC, Gossip string
+}
+
+// Start opens the node's storage, starts serving, and joins the cluster
+// (or bootstraps one when Config.Join is empty). It returns once the node
+// is a ring member, or with an error (having released everything) if
+// that fails within Config.JoinTimeout or ctx ends.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	if err := n.start(ctx); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	if err := n.openStorage(); err != nil {
+		return err
+	}
+	if err := n.listen(); err != nil {
+		return err
+	}
+	if err := n.startMembership(); err != nil {
+		return err
+	}
+	if err := n.startReplication(); err != nil {
+		return err
+	}
+	n.serve()
+	n.watchRing()
+	if n.gossip == nil {
+		return nil
+	}
+	jctx, cancel := context.WithTimeout(ctx, n.cfg.JoinTimeout)
+	defer cancel()
+	if err := joinCluster(jctx, n.gossip, n.cfg.Join); err != nil {
+		return fmt.Errorf("server: join %v: %w", n.cfg.Join, err)
+	}
+	n.log.Info("node ready", "node", n.ID(), "http", n.addrs.HTTP, "grpc", n.addrs.GRPC,
+		"gossip", n.addrs.Gossip, "ring_members", len(n.members.Records()))
+	return nil
+}
+
+func (n *Node) onClose(f func() error) { n.closers = append(n.closers, f) }
+
+func (n *Node) openStorage() error {
+	opts := storage.DefaultOptions()
+	opts.InMemory = n.cfg.InMemory
+	opts.Logger = n.log
+	db, err := storage.Open(n.cfg.DataDir, opts)
+	if err != nil {
+		return fmt.Errorf("server: open storage: %w", err)
+	}
+	n.db = db
+	n.onClose(db.Close)
+	return nil
+}
+
+// listen binds the gRPC and HTTP listeners first, so that ports chosen by
+// the system are known before they are advertised.
+func (n *Node) listen() error {
+	if n.cfg.MemNet != nil {
+		return nil
+	}
+	var err error
+	if n.grpcLis, err = net.Listen("tcp", n.cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("server: listen grpc: %w", err)
+	}
+	n.onClose(func() error { _ = n.grpcLis.Close(); return nil })
+	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("server: listen http: %w", err)
+	}
+	n.onClose(func() error { _ = n.httpLis.Close(); return nil })
+	n.addrs.GRPC = n.advertised(n.grpcLis.Addr())
+	n.addrs.HTTP = n.advertised(n.httpLis.Addr())
+	return nil
+}
+
+// advertised returns the address others use for a listener's address.
+func (n *Node) advertised(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if n.cfg.Advertise != "" {
+		host = n.cfg.Advertise
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func (n *Node) startMembership() error {
+	if n.cfg.MemNet != nil {
+		mn := n.cfg.MemNet
+		n.members = newStaticMembership(n.cfg.NodeID, n.cfg.Members, func(node string) bool {
+			return mn.Reachable(n.cfg.NodeID, node)
+		})
+		return nil
+	}
+	host, portText, _ := net.SplitHostPort(n.cfg.GossipAddr)
+	port, _ := strconv.Atoi(portText)
+	gc := gossip.DefaultConfig()
+	gc.NodeID, gc.Zone = n.cfg.NodeID, n.cfg.Zone
+	gc.BindAddr, gc.BindPort = host, port
+	gc.AdvertiseAddr = n.cfg.Advertise
+	gc.GRPCAddr, gc.HTTPAddr = n.addrs.GRPC, n.addrs.HTTP
+	gc.SecretKey = n.cfg.GossipKey
+	gc.Store = metaStore{n.db}
+	gc.Logger = n.log
+	g, err := gossip.New(gc)
+	if err != nil {
+		return fmt.Errorf("server: start gossip: %w", err)
+	}
+	n.gossip = g
+	n.members = gossipMembership{g}
+	n.addrs.Gossip = g.GossipAddr()
+	n.onClose(g.Close)
+	return nil
+}
+
+// startReplication wires the internode transport, the hint queue and the
+// coordinator.
+func (n *Node) startReplication() error {
+	self := n.members.ID()
+	var dialIn internodeDialer
+	var dialKV kvDialer
+	if mn := n.cfg.MemNet; mn != nil {
+		dialIn = func(node string) (pb.InternodeClient, error) { return mn.Internode(self, node), nil }
+		dialKV = func(node string) (pb.KVClient, error) { return mn.KV(self, node), nil }
+	} else {
+		pool, err := transport.NewPool(transport.DefaultPoolConfig())
+		if err != nil {
+			return err
+		}
+		n.pool = pool
+		n.onClose(pool.Close)
+		dialIn = func(node string) (pb.InternodeClient, error) {
+			addr, err := n.grpcAddrOf(node)
+			if err != nil {
+				return nil, err
+			}
+			return n.pool.Internode(addr)
+		}
+		dialKV = func(node string) (pb.KVClient, error) {
+			addr, err := n.grpcAddrOf(node)
+			if err != nil {
+				return nil, err
+			}
+			return n.pool.KV(addr)
+		}
+	}
+	peers, err := transport.NewPeers(self, transport.Dialer(dialIn), transport.DefaultPeersConfig())
+	if err != nil {
+		return err
+	}
+	n.peers = peers
+	n.onClose(peers.Close)
+	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn}, n.members, n.cfg.Hints)
+	if err != nil {
+		return fmt.Errorf("server: start hints: %w", err)
+	}
+	n.hints = hq
+	n.onClose(hq.Close)
+	cc := replica.DefaultConfig()
+	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq}, peers, n.members
+	cc.Logger = n.log
+	coord, err := replica.NewCoordinator(cc)
+	if err != nil {
+		return err
+	}
+	n.coord = coord
+	n.onClose(coord.Close)
+	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
+	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV,
+		defaults: n.cfg.Defaults, metrics: n.metrics}
+	return nil
+}
+
+// grpcAddrOf returns where node serves gRPC, from its ring record.
+func (n *Node) grpcAddrOf(node string) (string, error) {
+	for _, r := range n.members.Records() {
+		if r.ID == node && r.GRPCAddr != "" {
+			return r.GRPCAddr, nil
+		}
+	}
+	return "", fmt.Errorf("server: no address known for node %q", node)
+}
+
+// serve starts the gRPC and HTTP servers (or registers the handlers on
+// the in-memory network).
+func (n *Node) serve() {
+	in := &internode{db: n.db, hints: n.hints}
+	if mn := n.cfg.MemNet; mn != nil {
+		mn.Register(n.cfg.NodeID, n.kv, in)
+		n.onClose(func() error { mn.Unregister(n.cfg.NodeID); return nil })
+		return
+	}
+	srv, err := transport.NewServer(n.kv, in, transport.DefaultServerConfig())
+	if err != nil { // only a bad config, which DefaultServerConfig is not
+		panic(err)
+	}
+	n.grpcSrv = srv
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		if err := srv.Serve(n.grpcLis); err != nil {
+			n.log.Error("grpc server stopped", "err", err)
+		}
+	}()
+	n.httpSrv = &http.Server{
+		Handler:           newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		defer n.wg.Done()
+		if err := n.httpSrv.Serve(n.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server stopped", "err", err)
+		}
+	}()
+}
+
+// watchRing keeps the coordinator's ring in step with the ring records,
+// and tells the hint queue when a node comes back.
+func (n *Node) watchRing() {
+	ch, cancel := n.members.Subscribe()
+	n.stopRing = cancel
+	n.refreshRing()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for range ch {
+			n.refreshRing()
+			n.notifyHints()
+		}
+	}()
+}
+
+func (n *Node) refreshRing() {
+	recs := n.members.Records()
+	r, err := buildRing(recs, n.cfg.Ring)
+	if err != nil {
+		n.log.Error("ring not updated", "err", err)
+		return
+	}
+	if old := n.coord.Ring(); old == nil || old.Size() != r.Size() || n.ringHash != n.members.RingHash() {
+		n.ringHash = n.members.RingHash()
+		n.coord.SetRing(r)
+	}
+}
+
+func (n *Node) notifyHints() {
+	for _, r := range n.members.Records() {
+		if r.ID != n.members.ID() && n.hints.Pending(r.ID) > 0 && n.members.Alive(r.ID) {
+			n.hints.Notify(r.ID)
+		}
+	}
+}
+
+// ID returns the node's ID.
+func (n *Node) ID() string { return n.members.ID() }
+
+// Addrs returns where the node serves.
+func (n *Node) Addrs() Addrs { return n.addrs }
+
+// KV returns the node's client API, as the gRPC KV service serves it.
+func (n *Node) KV() pb.KVServer { return n.kv }
+
+// HintsPending returns the hints this node holds for other nodes.
+func (n *Node) HintsPending() int { return n.hints.Stats().Queued }
+
+// NotifyHints asks the hint queue to try delivering to every live node
+// now, rather than at its next retry.
+func (n *Node) NotifyHints() { n.notifyHints() }
+
+// Storage returns the node's storage, for tests and tools that inspect
+// replicas directly.
+func (n *Node) Storage() *storage.DB { return n.db }
+
+// Close stops intake (HTTP and gRPC stop accepting), lets in-flight
+// requests finish for up to Config.ShutdownTimeout, then stops the
+// coordinator, the hint queue, gossip and storage, in that order, and
+// waits for every goroutine. It is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		defer cancel()
+		var errs []error
+		if n.httpSrv != nil {
+			if err := n.httpSrv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("server: http shutdown: %w", err))
+			}
+		}
+		if n.grpcSrv != nil {
+			errs = append(errs, n.grpcSrv.Close())
+		}
+		if n.stopRing != nil {
+			n.stopRing()
+		}
+		n.wg.Wait() // servers and the ring watcher
+		for i := len(n.closers) - 1; i >= 0; i-- {
+			errs = append(errs, n.closers[i]())
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+// Run starts a node and serves until ctx ends, then closes it.
+func Run(ctx context.Context, cfg Config) error {
+	n, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return n.Close()
+}

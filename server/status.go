@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/storage"
+)
+
+// Status is what /v1/status reports about a node.
+type Status struct {
+	Node        string        `json:"node"`
+	Addrs       Addrs         `json:"addrs"`
+	Uptime      string        `json:"uptime"`
+	RingVersion uint64        `json:"ring_version"`
+	RingSize    int           `json:"ring_size"`
+	Partitions  int           `json:"partitions"`
+	Replicas    int           `json:"replicas"`
+	Owned       int           `json:"primary_partitions"`
+	LiveNodes   []string      `json:"live_nodes"`
+	Requests    replica.Stats `json:"requests"`
+	Hints       hintStatus    `json:"hints"`
+	Storage     storage.Stats `json:"storage"`
+}
+
+type hintStatus struct {
+	Queued      int     `json:"queued"`
+	QueuedBytes int64   `json:"queued_bytes"`
+	Delivered   uint64  `json:"delivered"`
+	Dropped     uint64  `json:"dropped"`
+	OldestAgeS  float64 `json:"oldest_age_seconds"`
+}
+
+// Status returns the node's current figures.
+func (n *Node) Status() Status {
+	s := Status{Node: n.ID(), Addrs: n.addrs, Uptime: time.Since(n.started).Round(time.Second).String(),
+		RingVersion: n.members.RingHash(), Requests: n.coord.Stats(), Storage: n.db.Stats()}
+	if r := n.coord.Ring(); r != nil {
+		s.RingSize, s.Partitions, s.Replicas = r.Size(), r.Partitions(), r.Replicas()
+		s.Owned = len(r.PrimaryPartitions(n.ID()))
+	}
+	for _, r := range n.members.Records() {
+		if n.members.Alive(r.ID) {
+			s.LiveNodes = append(s.LiveNodes, r.ID)
+		}
+	}
+	s.Hints = hintStatusOf(n.hints.Stats())
+	return s
+}
+
+func (n *Node) status(context.Context) any { return n.Status() }
+
+func hintStatusOf(h hints.Stats) hintStatus {
+	return hintStatus{Queued: h.Queued, QueuedBytes: h.QueuedBytes, Delivered: h.Delivered,
+		Dropped: h.DroppedAge + h.DroppedFull + h.DroppedCorrupt, OldestAgeS: h.OldestAge.Seconds()}
+}

@@ -1,0 +1,86 @@
+package memnet
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+var (
+	_ pb.KVClient        = kvClient{}
+	_ pb.InternodeClient = internodeClient{}
+)
+
+// kvClient is the KV client of one directed link.
+type kvClient struct {
+	n        *Network
+	from, to string
+}
+
+func (c kvClient) Get(ctx context.Context, in *pb.GetRequest, _ ...grpc.CallOption) (*pb.GetResponse, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.KV_Get_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.GetRequest) (*pb.GetResponse, error) {
+			if e.kv == nil {
+				return nil
+			}
+			return e.kv.Get
+		})
+}
+
+func (c kvClient) Put(ctx context.Context, in *pb.PutRequest, _ ...grpc.CallOption) (*pb.PutResponse, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.KV_Put_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.PutRequest) (*pb.PutResponse, error) {
+			if e.kv == nil {
+				return nil
+			}
+			return e.kv.Put
+		})
+}
+
+func (c kvClient) Delete(ctx context.Context, in *pb.DeleteRequest, _ ...grpc.CallOption) (*pb.DeleteResponse, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.KV_Delete_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.DeleteRequest) (*pb.DeleteResponse, error) {
+			if e.kv == nil {
+				return nil
+			}
+			return e.kv.Delete
+		})
+}
+
+func (c kvClient) ClusterInfo(ctx context.Context, in *pb.ClusterInfoRequest, _ ...grpc.CallOption) (*pb.ClusterInfoResponse, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.KV_ClusterInfo_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
+			if e.kv == nil {
+				return nil
+			}
+			return e.kv.ClusterInfo
+		})
+}
+
+// internodeClient is the Internode client of one directed link.
+type internodeClient struct {
+	n        *Network
+	from, to string
+}
+
+func (c internodeClient) Replicate(ctx context.Context, in *pb.ReplicateBatch, _ ...grpc.CallOption) (*pb.ReplicateAcks, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Replicate_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.ReplicateBatch) (*pb.ReplicateAcks, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Replicate
+		})
+}
+
+func (c internodeClient) Fetch(ctx context.Context, in *pb.FetchBatch, _ ...grpc.CallOption) (*pb.FetchReplies, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Fetch_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.FetchBatch) (*pb.FetchReplies, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Fetch
+		})
+}

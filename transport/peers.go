@@ -1,0 +1,488 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// Dialer resolves a node ID to a client of that node's Internode service.
+// In production it is Pool.Dialer over the gossip addresses; tests may
+// return anything that implements pb.InternodeClient. It is called once
+// per batch, from the batch's goroutine, so it must be safe for concurrent
+// use and should be cheap (a map lookup, not a handshake).
+type Dialer func(node string) (pb.InternodeClient, error)
+
+// PeersConfig tunes Peers. A zero field takes its default from
+// DefaultPeersConfig.
+type PeersConfig struct {
+	// MaxInFlight bounds the RPCs in flight per peer and per kind
+	// (Replicate, Fetch). Calls made while all are busy queue and leave in
+	// the next batch, so batches grow with load. Default 4.
+	MaxInFlight int
+	// MaxBatch bounds the items of one RPC. Default 256.
+	MaxBatch int
+	// MaxBatchBytes bounds the estimated payload of one RPC in bytes; a
+	// single item larger than this still goes, alone. Default 4 MiB.
+	MaxBatchBytes int
+	// CallTimeout caps an RPC's deadline, which is otherwise the latest
+	// deadline among its items. Default 5 s.
+	CallTimeout time.Duration
+}
+
+// DefaultPeersConfig returns the defaults described on PeersConfig.
+func DefaultPeersConfig() PeersConfig {
+	return PeersConfig{
+		MaxInFlight:   4,
+		MaxBatch:      256,
+		MaxBatchBytes: 4 << 20,
+		CallTimeout:   5 * time.Second,
+	}
+}
+
+func (c PeersConfig) withDefaults() PeersConfig {
+	d := DefaultPeersConfig()
+	setDefault(&c.MaxInFlight, d.MaxInFlight)
+	setDefault(&c.MaxBatch, d.MaxBatch)
+	setDefault(&c.MaxBatchBytes, d.MaxBatchBytes)
+	setDefault(&c.CallTimeout, d.CallTimeout)
+	return c
+}
+
+// Validate reports a field that is out of range. Zero fields are valid:
+// they mean the default.
+func (c PeersConfig) Validate() error {
+	return errors.Join(
+		nonNegative("MaxInFlight", c.MaxInFlight),
+		nonNegative("MaxBatch", c.MaxBatch),
+		nonNegative("MaxBatchBytes", c.MaxBatchBytes),
+		nonNegative("CallTimeout", c.CallTimeout),
+	)
+}
+
+// PeerStats counts one peer's traffic (or, in Stats.Total, everybody's).
+type PeerStats struct {
+	ReplicateBatches uint64 // Replicate RPCs sent
+	ReplicateItems   uint64 // items in them
+	FetchBatches     uint64 // Fetch RPCs sent
+	FetchItems       uint64 // items in them
+	// RPCErrors counts RPCs that failed as a whole (dial errors included).
+	RPCErrors uint64
+	// ItemErrors counts items that failed, whatever the cause.
+	ItemErrors uint64
+	// Skipped counts calls dropped before sending because their context
+	// had ended.
+	Skipped uint64
+	// Queued is the number of calls waiting for a batch right now.
+	Queued int
+}
+
+func (s *PeerStats) add(o PeerStats) {
+	s.ReplicateBatches += o.ReplicateBatches
+	s.ReplicateItems += o.ReplicateItems
+	s.FetchBatches += o.FetchBatches
+	s.FetchItems += o.FetchItems
+	s.RPCErrors += o.RPCErrors
+	s.ItemErrors += o.ItemErrors
+	s.Skipped += o.Skipped
+	s.Queued += o.Queued
+}
+
+// Stats is a snapshot of Peers' counters.
+type Stats struct {
+	Total PeerStats
+	Peers map[string]PeerStats
+}
+
+type kind uint8
+
+const (
+	kindReplicate kind = iota
+	kindFetch
+	numKinds
+)
+
+func (k kind) String() string {
+	if k == kindFetch {
+		return "fetch"
+	}
+	return "replicate"
+}
+
+// call is one queued Replicate or Fetch.
+type call struct {
+	ctx   context.Context
+	size  int               // estimated bytes on the wire
+	repl  *pb.ReplicateItem // when kindReplicate
+	fetch *pb.FetchItem     // when kindFetch
+	done  chan result       // buffered 1: answering never blocks, even if the caller left
+}
+
+type result struct {
+	set []byte // Fetch: the encoded set
+	err error
+}
+
+// lane is the queue of one kind of call to one peer.
+type lane struct {
+	queue    []*call
+	inFlight int
+}
+
+type peer struct {
+	lanes [numKinds]lane
+	stats PeerStats
+}
+
+// Peers sends Replicate and Fetch calls to other nodes, batching the calls
+// to each node: while MaxInFlight RPCs to a node are out, new calls queue,
+// and each finished RPC takes the queue (up to MaxBatch items and
+// MaxBatchBytes) as its next batch. An idle system therefore sends every
+// call at once, and a loaded one sends few, large messages. Peers is safe
+// for concurrent use; its methods satisfy replica.Transport.
+type Peers struct {
+	self string
+	dial Dialer
+	cfg  PeersConfig
+
+	// ctx is the parent of every RPC's context; Close cancels it so that
+	// in-flight RPCs end at once.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per batch goroutine
+
+	mu     sync.Mutex
+	closed bool
+	peers  map[string]*peer
+}
+
+// NewPeers returns Peers that sends as node self and reaches other nodes
+// through dial.
+func NewPeers(self string, dial Dialer, cfg PeersConfig) (*Peers, error) {
+	if dial == nil {
+		return nil, errors.New("transport: peers: nil Dialer")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("transport: peers config: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Peers{
+		self:   self,
+		dial:   dial,
+		cfg:    cfg.withDefaults(),
+		ctx:    ctx,
+		cancel: cancel,
+		peers:  make(map[string]*peer),
+	}, nil
+}
+
+// Replicate asks node to merge set into its copy of key, in a batch with
+// other calls to node. It returns nil once node acknowledged the item, an
+// error wrapping ErrRemote if node reported a failure for it, one wrapping
+// ErrUnreachable if the RPC failed, ErrClosed after Close, or the wrapped
+// ctx.Err() as soon as ctx ends.
+func (p *Peers) Replicate(ctx context.Context, node string, partition uint32, key []byte, set vclock.Set, durable bool, hintFor string) error {
+	item := &pb.ReplicateItem{
+		Partition: partition,
+		Key:       bytes.Clone(key), // the RPC may outlive a caller that gave up
+		Set:       set.Encode(),     // here, so that callers encode in parallel
+		Durable:   durable,
+		HintFor:   hintFor,
+	}
+	c := &call{ctx: ctx, repl: item, size: len(key) + len(item.Set) + len(hintFor) + 16}
+	_, err := p.do(node, kindReplicate, c)
+	return err
+}
+
+// Fetch returns node's sibling set of key, fetched in a batch with other
+// calls to node. A node without the key returns an empty set and nil.
+// Errors are as for Replicate; an undecodable set wraps ErrRemote.
+func (p *Peers) Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error) {
+	c := &call{ctx: ctx, fetch: &pb.FetchItem{Partition: partition, Key: bytes.Clone(key)}, size: len(key) + 8}
+	b, err := p.do(node, kindFetch, c)
+	if err != nil || len(b) == 0 {
+		return vclock.Set{}, err
+	}
+	set, err := vclock.Decode(b)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("transport: fetch from %s: %w: %w", node, ErrRemote, err)
+	}
+	return set, nil
+}
+
+// do queues c, starts a batch if a slot is free and waits for the answer
+// or the end of c.ctx.
+func (p *Peers) do(node string, k kind, c *call) ([]byte, error) {
+	if err := c.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("transport: %s to %s: %w", k, node, err)
+	}
+	c.done = make(chan result, 1)
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	pr := p.peers[node]
+	if pr == nil {
+		pr = &peer{}
+		p.peers[node] = pr
+	}
+	l := &pr.lanes[k]
+	l.queue = append(l.queue, c)
+	var batch []*call
+	if l.inFlight < p.cfg.MaxInFlight {
+		batch = p.takeBatch(node, pr, k)
+		if len(batch) > 0 {
+			l.inFlight++
+			p.wg.Add(1)
+		}
+	}
+	p.mu.Unlock()
+	if len(batch) > 0 {
+		go p.run(node, pr, k, batch)
+	}
+
+	select {
+	case r := <-c.done:
+		if r.err != nil {
+			if err := contextErr(c.ctx); err != nil {
+				// The RPC had the caller's deadline and its timer fired
+				// first: report the caller's own reason.
+				return nil, fmt.Errorf("transport: %s to %s: %w (%v)", k, node, err, r.err)
+			}
+		}
+		return r.set, r.err
+	case <-c.ctx.Done():
+		// The answer, when it comes, goes into the buffered done channel
+		// and is dropped with it.
+		return nil, fmt.Errorf("transport: %s to %s: %w", k, node, c.ctx.Err())
+	}
+}
+
+// contextErr is ctx.Err(), or DeadlineExceeded if ctx's deadline has
+// passed but its timer has not fired yet.
+func contextErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// takeBatch removes the next batch from the lane's queue, answering calls
+// whose context has ended instead of sending them. p.mu must be held.
+func (p *Peers) takeBatch(node string, pr *peer, k kind) []*call {
+	l := &pr.lanes[k]
+	var batch []*call
+	size, i := 0, 0
+	for ; i < len(l.queue); i++ {
+		c := l.queue[i]
+		if err := c.ctx.Err(); err != nil {
+			c.done <- result{err: fmt.Errorf("transport: %s to %s: %w", k, node, err)}
+			pr.stats.Skipped++
+			continue
+		}
+		if len(batch) == p.cfg.MaxBatch || (len(batch) > 0 && size+c.size > p.cfg.MaxBatchBytes) {
+			break
+		}
+		batch = append(batch, c)
+		size += c.size
+	}
+	if i == len(l.queue) {
+		clear(l.queue)
+		l.queue = l.queue[:0]
+	} else {
+		n := copy(l.queue, l.queue[i:])
+		clear(l.queue[n:])
+		l.queue = l.queue[:n]
+	}
+	return batch
+}
+
+// run sends batch, then keeps sending whatever queued meanwhile, until the
+// queue is empty or Peers is closed. It holds one of the lane's in-flight
+// slots throughout. Stats are updated before the answers go out, so a
+// caller that got its answer sees its call counted.
+func (p *Peers) run(node string, pr *peer, k kind, batch []*call) {
+	defer p.wg.Done()
+	for len(batch) > 0 {
+		answers, st := p.send(node, k, batch)
+		p.mu.Lock()
+		pr.stats.add(st)
+		for i, c := range batch {
+			c.done <- answers[i] // never blocks: buffered, one answer per call
+		}
+		batch = nil
+		if !p.closed {
+			batch = p.takeBatch(node, pr, k)
+		}
+		if len(batch) == 0 {
+			pr.lanes[k].inFlight--
+		}
+		p.mu.Unlock()
+	}
+}
+
+// send makes one RPC for batch and returns the answer to each call in it,
+// in order, and the counters to add to the peer's stats.
+func (p *Peers) send(node string, k kind, batch []*call) ([]result, PeerStats) {
+	var st PeerStats
+	if k == kindReplicate {
+		st.ReplicateBatches, st.ReplicateItems = 1, uint64(len(batch))
+	} else {
+		st.FetchBatches, st.FetchItems = 1, uint64(len(batch))
+	}
+	ctx, cancel := p.batchContext(batch)
+	defer cancel()
+
+	var answers []result
+	client, err := p.dial(node)
+	if err == nil {
+		if k == kindReplicate {
+			answers, err = p.sendReplicate(ctx, client, node, batch)
+		} else {
+			answers, err = p.sendFetch(ctx, client, node, batch)
+		}
+	}
+	if err != nil {
+		st.RPCErrors++
+		st.ItemErrors += uint64(len(batch))
+		return p.failAll(node, k, len(batch), err), st
+	}
+	for _, a := range answers {
+		if a.err != nil {
+			st.ItemErrors++
+		}
+	}
+	return answers, st
+}
+
+func (p *Peers) sendReplicate(ctx context.Context, client pb.InternodeClient, node string, batch []*call) ([]result, error) {
+	items := make([]*pb.ReplicateItem, len(batch))
+	for i, c := range batch {
+		items[i] = c.repl
+	}
+	acks, err := client.Replicate(ctx, &pb.ReplicateBatch{From: p.self, Items: items})
+	if err != nil {
+		return nil, err
+	}
+	if n := len(acks.GetErrors()); n != len(batch) {
+		return nil, fmt.Errorf("%w: %d acks for %d items", ErrRemote, n, len(batch))
+	}
+	answers := make([]result, len(batch))
+	for i, msg := range acks.GetErrors() {
+		if msg != "" {
+			answers[i].err = fmt.Errorf("transport: replicate to %s: %w: %s", node, ErrRemote, msg)
+		}
+	}
+	return answers, nil
+}
+
+func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node string, batch []*call) ([]result, error) {
+	items := make([]*pb.FetchItem, len(batch))
+	for i, c := range batch {
+		items[i] = c.fetch
+	}
+	replies, err := client.Fetch(ctx, &pb.FetchBatch{From: p.self, Items: items})
+	if err != nil {
+		return nil, err
+	}
+	if n := len(replies.GetReplies()); n != len(batch) {
+		return nil, fmt.Errorf("%w: %d replies for %d items", ErrRemote, n, len(batch))
+	}
+	answers := make([]result, len(batch))
+	for i, r := range replies.GetReplies() {
+		if msg := r.GetError(); msg != "" {
+			answers[i].err = fmt.Errorf("transport: fetch from %s: %w: %s", node, ErrRemote, msg)
+		} else {
+			answers[i].set = r.GetSet()
+		}
+	}
+	return answers, nil
+}
+
+// failAll returns n answers carrying err, classified: a malformed reply or
+// a dial failure (already wrapping ErrRemote or ErrUnreachable) stays so, a
+// failure caused by Close wraps ErrClosed, anything else wraps
+// ErrUnreachable.
+func (p *Peers) failAll(node string, k kind, n int, err error) []result {
+	switch {
+	case errors.Is(err, ErrRemote), errors.Is(err, ErrUnreachable):
+		err = fmt.Errorf("transport: %s to %s: %w", k, node, err)
+	case p.ctx.Err() != nil:
+		err = fmt.Errorf("transport: %s to %s: %w: %w", k, node, ErrClosed, err)
+	default:
+		err = fmt.Errorf("transport: %s to %s: %w: %w", k, node, ErrUnreachable, err)
+	}
+	answers := make([]result, n)
+	for i := range answers {
+		answers[i].err = err
+	}
+	return answers
+}
+
+// batchContext returns the context of the RPC for batch: its deadline is
+// the latest among the items' (an item without one counts as
+// CallTimeout), capped at CallTimeout from now.
+func (p *Peers) batchContext(batch []*call) (context.Context, context.CancelFunc) {
+	limit := time.Now().Add(p.cfg.CallTimeout)
+	var latest time.Time
+	for _, c := range batch {
+		d, ok := c.ctx.Deadline()
+		if !ok || d.After(limit) {
+			latest = limit
+			break
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(p.ctx, latest)
+}
+
+// Stats returns a snapshot of the counters, per peer and in total.
+func (p *Peers) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{Peers: make(map[string]PeerStats, len(p.peers))}
+	for node, pr := range p.peers {
+		ps := pr.stats
+		for k := range pr.lanes {
+			ps.Queued += len(pr.lanes[k].queue)
+		}
+		s.Peers[node] = ps
+		s.Total.add(ps)
+	}
+	return s
+}
+
+// Close fails every queued call with ErrClosed, cancels the RPCs in flight
+// (their calls fail with ErrClosed too) and waits for every goroutine of
+// Peers to return. Later calls return ErrClosed. Close is idempotent.
+func (p *Peers) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	var queued []*call
+	for _, pr := range p.peers {
+		for k := range pr.lanes {
+			queued = append(queued, pr.lanes[k].queue...)
+			pr.lanes[k].queue = nil
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range queued {
+		c.done <- result{err: ErrClosed}
+	}
+	p.cancel()
+	p.wg.Wait()
+	return nil
+}

@@ -1,0 +1,186 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// PoolConfig tunes a Pool. A zero field takes its default from
+// DefaultPoolConfig.
+type PoolConfig struct {
+	// MaxRecvMsgSize bounds a received message in bytes. Default 16 MiB.
+	MaxRecvMsgSize int
+	// MaxSendMsgSize bounds a sent message in bytes; a larger request
+	// fails locally with codes.ResourceExhausted. Default 16 MiB.
+	MaxSendMsgSize int
+	// KeepaliveTime is how long a connection may be idle before the client
+	// pings the server; it must not be below the server's
+	// KeepaliveMinTime. Default 30 s.
+	KeepaliveTime time.Duration
+	// KeepaliveTimeout is how long the client waits for a ping's answer
+	// before it considers the connection dead. Default 10 s.
+	KeepaliveTimeout time.Duration
+	// DialOptions are appended to the pool's own options (for tests and
+	// for TLS, which replaces the default insecure credentials).
+	DialOptions []grpc.DialOption
+}
+
+// DefaultPoolConfig returns the defaults described on PoolConfig.
+func DefaultPoolConfig() PoolConfig {
+	return PoolConfig{
+		MaxRecvMsgSize:   DefaultMaxMsgSize,
+		MaxSendMsgSize:   DefaultMaxMsgSize,
+		KeepaliveTime:    30 * time.Second,
+		KeepaliveTimeout: 10 * time.Second,
+	}
+}
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	d := DefaultPoolConfig()
+	setDefault(&c.MaxRecvMsgSize, d.MaxRecvMsgSize)
+	setDefault(&c.MaxSendMsgSize, d.MaxSendMsgSize)
+	setDefault(&c.KeepaliveTime, d.KeepaliveTime)
+	setDefault(&c.KeepaliveTimeout, d.KeepaliveTimeout)
+	return c
+}
+
+// Validate reports a field that is out of range. Zero fields are valid:
+// they mean the default.
+func (c PoolConfig) Validate() error {
+	return errors.Join(
+		nonNegative("MaxRecvMsgSize", c.MaxRecvMsgSize),
+		nonNegative("MaxSendMsgSize", c.MaxSendMsgSize),
+		nonNegative("KeepaliveTime", c.KeepaliveTime),
+		nonNegative("KeepaliveTimeout", c.KeepaliveTimeout),
+	)
+}
+
+// Pool holds one gRPC connection per address. Connections are created on
+// first use and connect lazily (grpc.NewClient); gRPC multiplexes every
+// call over the one connection and reconnects it with backoff when it
+// breaks. A Pool is safe for concurrent use.
+type Pool struct {
+	opts []grpc.DialOption
+
+	mu     sync.Mutex
+	closed bool
+	conns  map[string]*poolConn
+}
+
+type poolConn struct {
+	cc *grpc.ClientConn
+	in pb.InternodeClient
+	kv pb.KVClient
+}
+
+// NewPool returns an empty pool.
+func NewPool(cfg PoolConfig) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("transport: pool config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(cfg.MaxRecvMsgSize),
+			grpc.MaxCallSendMsgSize(cfg.MaxSendMsgSize),
+		),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:    cfg.KeepaliveTime,
+			Timeout: cfg.KeepaliveTimeout,
+			// Peers talk in bursts; keep idle connections warm so that
+			// the next burst does not pay for a handshake.
+			PermitWithoutStream: true,
+		}),
+	}
+	opts = append(opts, cfg.DialOptions...)
+	return &Pool{opts: opts, conns: make(map[string]*poolConn)}, nil
+}
+
+func (p *Pool) conn(addr string) (*poolConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if c, ok := p.conns[addr]; ok {
+		return c, nil
+	}
+	cc, err := grpc.NewClient(addr, p.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("transport: dial %s: %w: %w", addr, ErrUnreachable, err)
+	}
+	c := &poolConn{cc: cc, in: pb.NewInternodeClient(cc), kv: pb.NewKVClient(cc)}
+	p.conns[addr] = c
+	return c, nil
+}
+
+// Internode returns a client of the Internode service at addr
+// ("host:port").
+func (p *Pool) Internode(addr string) (pb.InternodeClient, error) {
+	c, err := p.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.in, nil
+}
+
+// KV returns a client of the KV service at addr ("host:port").
+func (p *Pool) KV(addr string) (pb.KVClient, error) {
+	c, err := p.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.kv, nil
+}
+
+// Dialer returns a Dialer that maps a node ID to its address with resolve
+// (typically gossip metadata) and returns the pool's Internode client for
+// that address.
+func (p *Pool) Dialer(resolve func(node string) (addr string, err error)) Dialer {
+	return func(node string) (pb.InternodeClient, error) {
+		addr, err := resolve(node)
+		if err != nil {
+			return nil, fmt.Errorf("transport: resolve %s: %w: %w", node, ErrUnreachable, err)
+		}
+		return p.Internode(addr)
+	}
+}
+
+// Forget closes the connection to addr, if any, failing its in-flight
+// calls. Use it when no node uses addr any more; a later call for addr
+// makes a new connection.
+func (p *Pool) Forget(addr string) {
+	p.mu.Lock()
+	c, ok := p.conns[addr]
+	delete(p.conns, addr)
+	p.mu.Unlock()
+	if ok {
+		c.cc.Close()
+	}
+}
+
+// Close closes every connection; later calls return ErrClosed. Close is
+// idempotent.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.closed = true
+	p.mu.Unlock()
+	var errs []error
+	for addr, c := range conns {
+		if err := c.cc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("transport: close %s: %w", addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
