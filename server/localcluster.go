@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // LocalCluster is a cluster of nodes in this process on loopback, as
@@ -87,7 +88,39 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 		}
 		lc.Nodes = append(lc.Nodes, n)
 	}
+	if err := lc.waitRing(ctx); err != nil {
+		return nil, errors.Join(err, lc.Close())
+	}
 	return lc, nil
+}
+
+// ringWait bounds how long StartLocal waits for every node to see the
+// whole ring.
+const ringWait = 30 * time.Second
+
+// waitRing waits until every node's ring holds every node, so that the
+// first requests see the cluster they were started with.
+func (lc *LocalCluster) waitRing(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, ringWait)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done := true
+		for _, n := range lc.Nodes {
+			if r := n.coord.Ring(); r == nil || r.Size() < len(lc.Nodes) {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("server: local cluster: nodes do not all see the %d-node ring: %w", len(lc.Nodes), ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // Close stops every node.

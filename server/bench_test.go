@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chorusdb/chorus/transport"
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// BenchmarkLocalClusterPut measures puts through the gRPC API of a 3-node
+// loopback cluster in this process (N=3, W=2, 100 B values), spreading
+// the keys over the nodes. go test -run xxx -bench LocalCluster ./server/
+func BenchmarkLocalClusterPut(b *testing.B) {
+	for _, durable := range []bool{true, false} {
+		b.Run(fmt.Sprintf("durable=%v", durable), func(b *testing.B) {
+			ctx := context.Background()
+			lc, err := StartLocal(ctx, LocalConfig{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer lc.Close()
+			pool, err := transport.NewPool(transport.DefaultPoolConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
+			var clients []pb.KVClient
+			for _, n := range lc.Nodes {
+				c, err := pool.KV(n.Addrs().GRPC)
+				if err != nil {
+					b.Fatal(err)
+				}
+				clients = append(clients, c)
+			}
+			value := make([]byte, 100)
+			var seq atomic.Uint64
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb_ *testing.PB) {
+				for pb_.Next() {
+					i := seq.Add(1)
+					req := &pb.PutRequest{Key: fmt.Appendf(nil, "key-%d", i), Value: value,
+						Quorum: &pb.Quorum{NotDurable: !durable}}
+					if _, err := clients[i%3].Put(ctx, req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
