@@ -52,6 +52,16 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			var writes, syncs, batches uint64
+			for _, n := range lc.Nodes {
+				st := n.Storage().Stats()
+				writes, syncs, batches = writes+st.Writes, syncs+st.Syncs, batches+st.Batches
+			}
+			b.ReportMetric(float64(writes)/float64(max(batches, 1)), "writes/batch")
+			b.ReportMetric(float64(syncs)/b.Elapsed().Seconds(), "syncs/s")
+			ps := lc.Nodes[0].peers.Stats().Total
+			b.ReportMetric(float64(ps.ReplicateItems)/float64(max(ps.ReplicateBatches, 1)), "items/rpc")
 		})
 	}
 }

@@ -152,7 +152,7 @@ func (k *kvService) forward(ctx context.Context, key []byte, opts replica.Option
 	if slices.Contains(primaries, k.self) {
 		return nil, nil, false
 	}
-	for _, p := range primaries {
+	for _, p := range coordinatorOrder(primaries, r.Partition(key)) {
 		if !k.members.Alive(p) {
 			continue
 		}
@@ -264,7 +264,7 @@ func (k *kvService) ClusterInfo(ctx context.Context, _ *pb.ClusterInfoRequest) (
 	}
 	out.Partitions, out.Replicas, out.RingSize = uint32(r.Partitions()), uint32(r.Replicas()), uint32(r.Size())
 	for p := range r.Partitions() {
-		for _, id := range r.Primaries(uint32(p)) {
+		for _, id := range coordinatorOrder(r.Primaries(uint32(p)), uint32(p)) {
 			out.Owners = append(out.Owners, index[id])
 		}
 	}
@@ -278,4 +278,16 @@ func memberInfo(r gossip.MemberRecord, alive bool) *pb.Member {
 	}
 	return &pb.Member{Id: r.ID, Zone: r.Zone, Weight: r.Weight, GrpcAddr: r.GRPCAddr,
 		HttpAddr: r.HTTPAddr, Status: st, Alive: alive}
+}
+
+// coordinatorOrder returns the primaries of partition p in the order
+// writes should try them as coordinator: rotated by p, so that each node
+// coordinates its share of the partitions. (The ring's first primary is
+// the same node for every partition of a cluster grown from one node.)
+func coordinatorOrder(primaries []string, p uint32) []string {
+	if len(primaries) < 2 {
+		return primaries
+	}
+	i := int(p % uint32(len(primaries)))
+	return append(slices.Clone(primaries[i:]), primaries[:i]...)
 }

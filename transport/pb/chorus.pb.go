@@ -755,7 +755,9 @@ type ClusterInfoResponse struct {
 	// their routing table when it moves.
 	RingVersion uint64 `protobuf:"varint,4,opt,name=ring_version,json=ringVersion,proto3" json:"ring_version,omitempty"`
 	// owners is the routing table: for each partition in order, its
-	// primaries best first, as indexes into members; partitions × replicas
+	// primaries in the order a write should try them as coordinator (the
+	// ring's order rotated by the partition number, so that coordination
+	// spreads over the nodes), as indexes into members; partitions × replicas
 	// entries (fewer replicas per partition when the ring has fewer
 	// members than replicas: then min(replicas, ring size) each).
 	Owners []uint32 `protobuf:"varint,5,rep,packed,name=owners,proto3" json:"owners,omitempty"`

@@ -1,0 +1,232 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/chorusdb/chorus/transport"
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// Client is a Chorus client. It is safe for concurrent use; Close it when
+// done.
+type Client struct {
+	cfg   Config
+	opts  []grpc.DialOption
+	table atomic.Pointer[table]
+
+	mu     sync.Mutex
+	closed bool
+	conns  map[string]*grpc.ClientConn
+	down   map[string]time.Time
+
+	refreshNow chan struct{}
+	stop       chan struct{}
+	stopCtx    context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// New connects to the cluster: it fetches the routing table from the first
+// endpoint that answers (an error wrapping ErrUnavailable when none does)
+// and starts the refresher goroutine.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Client{
+		cfg: cfg,
+		opts: append([]grpc.DialOption{
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(
+				grpc.MaxCallRecvMsgSize(transport.DefaultMaxMsgSize),
+				grpc.MaxCallSendMsgSize(transport.DefaultMaxMsgSize),
+			),
+		}, cfg.DialOptions...),
+		conns:      map[string]*grpc.ClientConn{},
+		down:       map[string]time.Time{},
+		refreshNow: make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+	}
+	c.stopCtx, c.cancel = context.WithCancel(context.Background())
+	if _, err := c.refresh(ctx); err != nil {
+		c.closeConns()
+		c.cancel()
+		return nil, err
+	}
+	c.wg.Add(1)
+	go c.refreshLoop()
+	return c, nil
+}
+
+// Close stops the refresher, waits for it and closes every connection.
+// Requests in flight fail; later ones return ErrClosed. Close is
+// idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.stop)
+	c.cancel()
+	c.wg.Wait()
+	return c.closeConns()
+}
+
+func (c *Client) closeConns() error {
+	c.mu.Lock()
+	conns := c.conns
+	c.conns = nil
+	c.closed = true
+	c.mu.Unlock()
+	var errs []error
+	for addr, cc := range conns {
+		if err := cc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("client: close %s: %w", addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// conn returns the one connection to addr, creating it on first use.
+func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if cc, ok := c.conns[addr]; ok {
+		return cc, nil
+	}
+	cc, err := grpc.NewClient(addr, c.opts...)
+	if err != nil {
+		return nil, invalid("address %q: %v", addr, err)
+	}
+	c.conns[addr] = cc
+	return cc, nil
+}
+
+// errNotConnected marks a connection failure before anything was sent.
+var errNotConnected = errors.New("not connected")
+
+// kv returns a KV client of addr once its connection is ready, waiting at
+// most DialTimeout. An error wrapping errNotConnected means no request
+// was sent; the node is then marked down.
+func (c *Client) kv(ctx context.Context, addr string) (pb.KVClient, error) {
+	cc, err := c.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	for {
+		s := cc.GetState()
+		switch s {
+		case connectivity.Ready:
+			return pb.NewKVClient(cc), nil
+		case connectivity.Idle:
+			cc.Connect()
+		case connectivity.TransientFailure, connectivity.Shutdown:
+			c.markDown(addr)
+			return nil, notConnected(addr, s.String())
+		}
+		if !cc.WaitForStateChange(wctx, s) {
+			if ctx.Err() != nil {
+				return nil, convert(ctx.Err(), addr)
+			}
+			c.markDown(addr)
+			return nil, notConnected(addr, "dial timeout")
+		}
+	}
+}
+
+func notConnected(addr, why string) error {
+	return fmt.Errorf("%w: %w", &Error{Code: codes.Unavailable,
+		Message: fmt.Sprintf("cannot connect to %s: %s", addr, why), Node: addr}, errNotConnected)
+}
+
+// attemptTimeout is the deadline of one attempt (see Config.RequestTimeout).
+func (c *Client) attemptTimeout(r *request) time.Duration {
+	return max(c.cfg.RequestTimeout, r.q.Timeout+time.Second)
+}
+
+// do sends one request for key. It tries the candidates in order: a node
+// whose connection cannot be made is skipped (nothing was sent), and a
+// read that failed after being sent with Unavailable or DeadlineExceeded
+// is retried on the next candidate, at most ReadRetries times. A write is
+// sent to one node at most: once sent, its error is returned as is.
+func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
+	call func(ctx context.Context, kv pb.KVClient) error) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	retries := 0
+	var last error
+	for _, addr := range c.candidates(key) {
+		kv, err := c.kv(ctx, addr)
+		if err != nil {
+			last = err
+			if errors.Is(err, errNotConnected) {
+				continue
+			}
+			return unwrapNotConnected(err)
+		}
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(r))
+		err = convert(call(actx, kv), addr)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		code := err.(*Error).Code
+		if code == codes.Unavailable {
+			c.kick()
+		}
+		if !read || ctx.Err() != nil || retries >= c.cfg.ReadRetries ||
+			(code != codes.Unavailable && code != codes.DeadlineExceeded) {
+			return err
+		}
+		retries++
+		last = err
+		c.cfg.Logger.Debug("client: retrying read", "node", addr, "err", err)
+	}
+	if last == nil {
+		last = &Error{Code: codes.Unavailable, Message: "no node to send the request to"}
+	}
+	return unwrapNotConnected(last)
+}
+
+// unwrapNotConnected returns the *Error inside a notConnected error.
+func unwrapNotConnected(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// noteInfo triggers a refresh when a fallback stood in for a primary: some
+// primary is down or slow, and the table may say so now.
+func (c *Client) noteInfo(info *pb.QuorumInfo) {
+	if info.GetSloppy() {
+		c.kick()
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+func TestPutGetDel(t *testing.T) {
+	f := startFake(t)
+	r := f.must(t, 0, "put", "k", "hello")
+	if r.stdout != "ctx-1\n" {
+		t.Errorf("put printed %q, want the new context ctx-1", r.stdout)
+	}
+	r = f.must(t, 0, "get", "k")
+	if r.stdout != "hello\n" || !strings.Contains(r.stderr, "context: ctx-1") || strings.Contains(r.stderr, "siblings") {
+		t.Errorf("get: stdout %q stderr %q; want hello and context ctx-1", r.stdout, r.stderr)
+	}
+
+	// A blind write makes a sibling; get shows both and says so.
+	f.must(t, 0, "put", "k", "world")
+	r = f.must(t, 0, "get", "k")
+	if r.stdout != "hello\nworld\n" || !strings.Contains(r.stderr, "2 siblings") || !strings.Contains(r.stderr, "context: ctx-2") {
+		t.Errorf("get siblings: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	// Writing back with the context resolves them.
+	r = f.must(t, 0, "put", "k", "merged", "--context", "ctx-2")
+	if _, ctx := f.last(); ctx != "ctx-2" {
+		t.Errorf("put --context sent %q, want ctx-2", ctx)
+	}
+	if r = f.must(t, 0, "get", "k"); r.stdout != "merged\n" {
+		t.Errorf("get after merge: %q", r.stdout)
+	}
+
+	r = f.must(t, 0, "del", "k", "--context", "ctx-3")
+	if r.stdout != "ctx-4\n" {
+		t.Errorf("del printed %q, want ctx-4", r.stdout)
+	}
+	r = f.must(t, exitNotFound, "get", "k")
+	if r.stdout != "" || !strings.Contains(r.stderr, "not found") || !strings.Contains(r.stderr, "context: ctx-4") {
+		t.Errorf("get deleted: stdout %q stderr %q; want not found and context ctx-4", r.stdout, r.stderr)
+	}
+	if r = f.must(t, exitNotFound, "get", "never"); !strings.Contains(r.stderr, "not found") {
+		t.Errorf("get missing: stderr %q", r.stderr)
+	}
+}
+
+func TestPutStdin(t *testing.T) {
+	f := startFake(t)
+	r := runCLI(t, "line1\nline2", "put", "k", "-", "--endpoints", f.addr)
+	if r.code != 0 {
+		t.Fatalf("put -: exit %d: %s", r.code, r.stderr)
+	}
+	if got := f.must(t, 0, "get", "k").stdout; got != "line1\nline2\n" {
+		t.Errorf("value from stdin = %q", got)
+	}
+}
+
+func TestJSONOutput(t *testing.T) {
+	f := startFake(t)
+	var w struct {
+		Context  string
+		Quorum   string
+		Replicas []string
+	}
+	r := f.must(t, 0, "put", "k", "a\x00b", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &w); err != nil {
+		t.Fatalf("put --json: %v in %q", err, r.stdout)
+	}
+	if w.Context != "ctx-1" || w.Quorum != "sloppy" || len(w.Replicas) != 2 {
+		t.Errorf("put --json = %+v", w)
+	}
+	f.must(t, 0, "put", "k", "c")
+	var g struct {
+		Found    bool
+		Values   [][]byte // base64 in JSON
+		Context  string
+		Quorum   string
+		Replicas []string
+	}
+	r = f.must(t, 0, "get", "k", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
+		t.Fatalf("get --json: %v in %q", err, r.stdout)
+	}
+	if !g.Found || len(g.Values) != 2 || string(g.Values[0]) != "a\x00b" || g.Context != "ctx-2" ||
+		g.Quorum != "strict" || len(g.Replicas) != 1 {
+		t.Errorf("get --json = %+v", g)
+	}
+	if !strings.Contains(r.stdout, `"values": [`) || strings.Contains(r.stdout, "a\\u0000b") {
+		t.Errorf("values not base64: %s", r.stdout)
+	}
+	r = f.must(t, exitNotFound, "get", "missing", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil || g.Found || g.Values == nil {
+		t.Errorf("get --json missing = %s (%v), want found false and values []", r.stdout, err)
+	}
+}
+
+func TestQuorumFlags(t *testing.T) {
+	f := startFake(t)
+	f.must(t, 0, "put", "k", "v", "--n", "3", "--w", "2", "--pw", "1", "--no-sync", "--timeout", "1500ms")
+	q, _ := f.last()
+	if want := (&pb.Quorum{N: 3, W: 2, Pw: 1, NotDurable: true, TimeoutMs: 1500}); !proto.Equal(q, want) {
+		t.Errorf("put sent quorum %v, want %v", q, want)
+	}
+	f.must(t, 0, "get", "k", "--r", "1", "--pr", "1")
+	if q, _ := f.last(); !proto.Equal(q, &pb.Quorum{R: 1, Pr: 1}) {
+		t.Errorf("get sent quorum %v, want r=1 pr=1", q)
+	}
+	f.must(t, 0, "del", "k")
+	if q, _ := f.last(); !proto.Equal(q, &pb.Quorum{}) {
+		t.Errorf("del without flags sent %v, want server defaults", q)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	f := startFake(t)
+	for _, args := range [][]string{
+		{"get"},
+		{"get", "a", "b"},
+		{"put", "k"},
+		{"del"},
+		{"status", "extra"},
+		{"get", "k", "--bogus"},
+		{"get", "k", "--r", "abc"},
+		{"get", "k", "--r", "0"},
+		{"get", "k", "--n", "1", "--r", "2"},
+		{"put", "k", "v", "--w", "-1"},
+		{"put", "k", "v", "--n", "17"},
+		{"put", "k", "v", "--w", "1", "--pw", "2"},
+		{"put", "k", "v", "--timeout", "-1s"},
+		{"put", "k", "v", "--timeout", "soon"},
+		{"frobnicate"},
+	} {
+		r := runCLI(t, "", append(args, "--endpoints", f.addr)...)
+		if r.code != exitUsage {
+			t.Errorf("chorus %q: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
+			continue
+		}
+		if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 || r.stderr == "" {
+			t.Errorf("chorus %q: stderr %q, want one line", args, r.stderr)
+		}
+	}
+	if r := runCLI(t, "", "get", "k", "--endpoints", ""); r.code != exitUsage {
+		t.Errorf("empty --endpoints: exit %d (stderr %q), want 2", r.code, r.stderr)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.version != 0 || f.quorum != nil {
+		t.Errorf("a usage error reached the server")
+	}
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	f := startFake(t)
+	r := f.must(t, exitRuntime, "put", "fail-key", "v")
+	if !strings.Contains(r.stderr, "replica: write quorum not met (1/2)") {
+		t.Errorf("stderr %q lacks the server's message", r.stderr)
+	}
+	r = runCLI(t, "", "get", "k", "--endpoints", "127.0.0.1:1")
+	if r.code != exitRuntime || !strings.Contains(r.stderr, "127.0.0.1:1") {
+		t.Errorf("unreachable: exit %d stderr %q, want 1 naming the endpoint", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/chorusdb/chorus/server"
+	"github.com/spf13/cobra"
+)
+
+// nodeFlags are the flags of `chorus node`.
+type nodeFlags struct {
+	name, dataDir, httpAddr, grpcAddr, gossipAddr, advertise string
+	join                                                     []string
+	zone, gossipKeyFile, logLevel                            string
+	partitions, replicas                                     int
+	inMemory                                                 bool
+}
+
+func newNodeCmd(e *env) *cobra.Command {
+	var f nodeFlags
+	d := server.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run one Chorus node until SIGINT or SIGTERM",
+		Long: `Run one Chorus node. It serves the HTTP API on --http-addr, the gRPC API
+(clients and other nodes) on --grpc-addr and gossip on --gossip-addr, and
+keeps its data and its node ID in --data-dir, so a restart rejoins with its
+data. Without --join it bootstraps a new cluster; with --join it retries
+until one of the seeds (gossip addresses) answers.
+
+On SIGTERM or SIGINT it stops taking requests, finishes those in flight,
+flushes, and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(e)
+			if err != nil {
+				return err
+			}
+			n, err := server.Start(cmd.Context(), cfg)
+			if err != nil {
+				if errors.Is(err, server.ErrInvalidConfig) {
+					return usageError("%v", err)
+				}
+				return err
+			}
+			a := n.Addrs()
+			fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Gossip)
+			<-cmd.Context().Done()
+			fmt.Fprintf(e.stdout, "chorus node %s stopping\n", n.ID())
+			return n.Close()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "node ID (default: the one in --data-dir, or a new random ID)")
+	fl.StringVar(&f.dataDir, "data-dir", "chorus-data", "directory of the node's data")
+	fl.BoolVar(&f.inMemory, "in-memory", false, "keep all data in memory (lost on exit); ignores --data-dir")
+	fl.StringVar(&f.httpAddr, "http-addr", d.HTTPAddr, "HTTP API listen address")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", d.GRPCAddr, "gRPC API listen address (clients and nodes)")
+	fl.StringVar(&f.gossipAddr, "gossip-addr", d.GossipAddr, "gossip listen address (UDP and TCP)")
+	fl.StringVar(&f.advertise, "advertise", "", "host other nodes and clients use to reach this node (default: the listen host)")
+	fl.StringSliceVar(&f.join, "join", nil, "gossip addresses of nodes already in the cluster, comma-separated")
+	fl.StringVar(&f.zone, "zone", "", "failure domain; replicas spread over zones when there are at least N")
+	fl.IntVar(&f.partitions, "partitions", d.Ring.Partitions, "partitions Q (a power of two; the same on every node)")
+	fl.IntVar(&f.replicas, "replicas", d.Ring.Replicas, "replicas N per partition (the same on every node)")
+	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding a 16, 24 or 32-byte key that encrypts gossip")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// config turns the flags into a server.Config; bad values are usage
+// errors.
+func (f *nodeFlags) config(e *env) (server.Config, error) {
+	cfg := server.DefaultConfig()
+	cfg.NodeID, cfg.Zone, cfg.Advertise = f.name, f.zone, f.advertise
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = f.httpAddr, f.grpcAddr, f.gossipAddr
+	cfg.Join = f.join
+	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
+	if f.inMemory {
+		cfg.InMemory = true
+	} else {
+		cfg.DataDir = f.dataDir
+	}
+	if f.gossipKeyFile != "" {
+		key, err := os.ReadFile(f.gossipKeyFile)
+		if err != nil {
+			return cfg, usageError("--gossip-key-file: %v", err)
+		}
+		cfg.GossipKey = []byte(strings.TrimSpace(string(key)))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return cfg, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError("%v", err)
+	}
+	return cfg, nil
+}
