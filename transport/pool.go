@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -93,6 +94,12 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 			grpc.MaxCallRecvMsgSize(cfg.MaxRecvMsgSize),
 			grpc.MaxCallSendMsgSize(cfg.MaxSendMsgSize),
 		),
+		// A node that restarts is back within the second: gRPC's default
+		// reconnect backoff grows to 2 minutes, far longer than a restart.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		}),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:    cfg.KeepaliveTime,
 			Timeout: cfg.KeepaliveTimeout,
