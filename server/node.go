@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -211,7 +212,9 @@ func (n *Node) startReplication() error {
 	}
 	n.peers = peers
 	n.onClose(peers.Close)
-	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn}, n.members, n.cfg.Hints)
+	hcfg := n.cfg.Hints
+	hcfg.Logger = n.log.With("component", "hints")
+	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn}, n.members, hcfg)
 	if err != nil {
 		return fmt.Errorf("server: start hints: %w", err)
 	}
@@ -293,6 +296,9 @@ func (n *Node) watchRing() {
 
 func (n *Node) refreshRing() {
 	recs := n.members.Records()
+	if !slices.ContainsFunc(recs, func(r gossip.MemberRecord) bool { return r.Placed && r.Removed == 0 }) {
+		return // not joined yet: no ring to route by
+	}
 	r, err := buildRing(recs, n.cfg.Ring)
 	if err != nil {
 		n.log.Error("ring not updated", "err", err)

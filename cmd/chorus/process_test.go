@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chorusdb/chorus/client"
+)
+
+// TestKillNineAndRestart runs three `chorus node` processes on loopback,
+// kills one with SIGKILL, keeps writing with W=2, restarts it from its
+// data directory, waits until the hints the others kept for it drain,
+// and then reads every write it missed from it alone.
+func TestKillNineAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs three node processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chorus")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	type node struct {
+		args       []string
+		http, grpc string
+		cmd        *exec.Cmd
+	}
+	nodes := make([]*node, 3)
+	var seed string
+	for i := range nodes {
+		httpA, grpcA, gossipA := freeAddr(t), freeAddr(t), freeAddr(t)
+		args := []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i)),
+			"--http-addr", httpA, "--grpc-addr", grpcA, "--gossip-addr", gossipA, "--log-level", "warn"}
+		if i == 0 {
+			seed = gossipA
+		} else {
+			args = append(args, "--join", seed)
+		}
+		nodes[i] = &node{args: args, http: httpA, grpc: grpcA}
+	}
+	start := func(n *node) {
+		n.cmd = exec.Command(bin, n.args...)
+		n.cmd.Stdout, n.cmd.Stderr = os.Stderr, os.Stderr
+		if err := n.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 30*time.Second, "node "+n.grpc+" to serve", func() bool {
+			resp, err := http.Get("http://" + n.http + "/v1/status")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == http.StatusOK
+		})
+	}
+	for _, n := range nodes {
+		start(n)
+	}
+	defer func() {
+		for _, n := range nodes {
+			if n.cmd != nil && n.cmd.ProcessState == nil {
+				_ = n.cmd.Process.Signal(syscall.SIGTERM)
+				_ = n.cmd.Wait()
+			}
+		}
+	}()
+
+	cli, err := client.New(ctx, client.Config{Endpoints: []string{nodes[0].grpc, nodes[1].grpc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	waitUntil(t, 30*time.Second, "the 3-node ring", func() bool {
+		info, err := cli.Cluster(ctx)
+		return err == nil && info.RingSize == 3
+	})
+
+	victim := nodes[2]
+	if err := victim.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = victim.cmd.Wait()
+	const keys = 60
+	for i := range keys {
+		key := fmt.Appendf(nil, "k-%d", i)
+		if _, err := cli.Put(ctx, key, fmt.Appendf(nil, "v-%d", i), client.WithW(2)); err != nil {
+			t.Fatalf("put %s with node2 killed: %v", key, err)
+		}
+	}
+	if queued := hintsQueued(t, nodes[0].http) + hintsQueued(t, nodes[1].http); queued < keys {
+		t.Fatalf("the live nodes hold %d hints for %d writes node2 missed", queued, keys)
+	}
+
+	start(victim)
+	waitUntil(t, 60*time.Second, "hints to drain", func() bool {
+		return hintsQueued(t, nodes[0].http)+hintsQueued(t, nodes[1].http) == 0
+	})
+	// Stop the other two; node2 alone must hold every write it missed.
+	for _, n := range nodes[:2] {
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		_ = n.cmd.Wait()
+	}
+	alone, err := client.New(ctx, client.Config{Endpoints: []string{victim.grpc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	for i := range keys {
+		key := fmt.Appendf(nil, "k-%d", i)
+		res, err := alone.Get(ctx, key, client.WithR(1))
+		if err != nil {
+			t.Fatalf("get %s from node2 alone: %v", key, err)
+		}
+		if want := fmt.Sprintf("v-%d", i); !res.Found || string(res.Value()) != want {
+			t.Fatalf("node2 after restart: %s = %q (found %v), want %q", key, res.Value(), res.Found, want)
+		}
+	}
+}
+
+func hintsQueued(t *testing.T, httpAddr string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/v1/status")
+	if err != nil {
+		t.Fatalf("status of %s: %v", httpAddr, err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Hints struct {
+			Queued int `json:"queued"`
+		} `json:"hints"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("status of %s: %v", httpAddr, err)
+	}
+	return st.Hints.Queued
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
