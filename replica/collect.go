@@ -2,10 +2,16 @@ package replica
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/chorusdb/chorus/vclock"
 )
+
+// ErrUnreachable is wrapped by a QuorumError refused before it was sent:
+// too few replicas were up to meet the quorum.
+var ErrUnreachable = errors.New("replica: not enough replicas up")
 
 // Result is a request's answer.
 type Result struct {
@@ -79,7 +85,13 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 			q.tally.Succeed(rep.t.primary)
 			q.res.add(rep.t)
 		case <-timer.C:
+			// Snapshot first: replace adds the new fallbacks to waiting,
+			// and they must not be replaced in turn.
+			silent := make([]target, 0, len(q.waiting))
 			for _, t := range q.waiting {
+				silent = append(silent, t)
+			}
+			for _, t := range silent {
 				if !q.replaced[t.node] {
 					q.replace(t)
 				}
@@ -116,4 +128,18 @@ func (q *request) replace(t target) {
 func (q *request) fail() error {
 	q.c.stats.quorumFailures.Add(1)
 	return q.tally.Err(q.op)
+}
+
+// unreachable returns the QuorumError of a request whose quorum the plan
+// cannot meet even if every live replica answers: fewer live primaries
+// than needPrimary, or fewer live replicas than need. Such a request is
+// refused before anything is written, as Riak does for PW.
+func (c *Coordinator) unreachable(op string, pl *plan, need, needPrimary int) error {
+	prim, _ := pl.counts()
+	if prim >= needPrimary && len(pl.targets)+len(pl.spares) >= need {
+		return nil
+	}
+	c.stats.quorumFailures.Add(1)
+	down := fmt.Errorf("%w: %d of the key's primaries and %d fallbacks are up", ErrUnreachable, prim, len(pl.targets)-prim+len(pl.spares))
+	return &QuorumError{Op: op, Need: need, NeedPrimary: needPrimary, Errs: []error{down}}
 }

@@ -113,7 +113,7 @@ func (t *Tally) Err(op string) *QuorumError {
 
 // QuorumError reports a request that did not reach its quorum.
 type QuorumError struct {
-	Op          string // "read" or "write"
+	Op          string // "put", "delete" or "read"
 	Need        int
 	NeedPrimary int
 	Got         int

@@ -27,6 +27,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	pl := makePlan(r, key, opts.N, c.cfg.Self, c.cfg.Liveness.Alive)
+	if err := c.unreachable("read", &pl, opts.R, opts.PR); err != nil {
+		return Result{}, err
+	}
 	prim, fb := pl.counts()
 	deadline, _ := ctx.Deadline()
 	q := &request{c: c, op: "read", pl: &pl, tally: NewTally(opts.R, opts.PR, prim, fb),

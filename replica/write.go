@@ -40,6 +40,9 @@ func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	pl := makePlan(r, key, opts.N, c.cfg.Self, c.cfg.Liveness.Alive)
+	if err := c.unreachable(op, &pl, opts.W, opts.PW); err != nil {
+		return Result{}, err
+	}
 	self := c.cfg.Self
 	set, err := c.cfg.Store.Update(ctx, pl.partition, key, clientCtx, self, v, opts.Durable)
 	if err != nil {

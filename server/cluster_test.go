@@ -299,6 +299,9 @@ func TestStrictPrimaryQuorumWithPrimaryDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("PW=3 error %q does not say %q", err, want)
 	}
+	if got, err := c.get(coord, key, nil); err != nil || got.Found {
+		t.Fatalf("a write refused for PW=3 must write nothing: found=%v err=%v", got.GetFound(), err)
+	}
 	resp, err := c.put(coord, key, "v", "", &pb.Quorum{W: 3, Pw: 0})
 	if err != nil {
 		t.Fatalf("PW=0 with a primary down: %v", err)
