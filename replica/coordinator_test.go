@@ -77,9 +77,11 @@ func TestSloppyWriteDownPrimary(t *testing.T) {
 	c.tr.setFault(down, fault{down: true})
 	co := c.coordinator(pref[4], nil)
 
-	res, err := co.Put(bg, []byte(key), []byte("v"), vclock.Clock{}, opts(func(o *Options) { o.W = 2 }))
+	// W=3: the two live primaries alone cannot meet it, so the
+	// coordinator's own hinted copy must count.
+	res, err := co.Put(bg, []byte(key), []byte("v"), vclock.Clock{}, opts(func(o *Options) { o.W = 3 }))
 	if err != nil {
-		t.Fatalf("Put with W=2 and %s down: %v", down, err)
+		t.Fatalf("Put with W=3 and %s down: %v", down, err)
 	}
 	if !res.Sloppy {
 		t.Errorf("Result.Sloppy = false, replicas %v", res.Replicas)

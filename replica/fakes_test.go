@@ -46,13 +46,13 @@ func (s *fakeStore) Get(ctx context.Context, partition uint32, key []byte) (vclo
 	return s.data[string(key)], nil
 }
 
-func (s *fakeStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, error) {
+func (s *fakeStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, func() error, error) {
 	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set := s.data[string(key)].Update(clientCtx, node, v)
 	s.data[string(key)] = set
-	return set, nil
+	return set, func() error { return nil }, nil
 }
 
 func (s *fakeStore) Merge(ctx context.Context, partition uint32, key []byte, set vclock.Set, durable bool) error {

@@ -15,8 +15,12 @@ type Store interface {
 	Get(ctx context.Context, partition uint32, key []byte) (vclock.Set, error)
 	// Update applies a coordinator write atomically: it drops the siblings
 	// clientCtx covers, adds v under a new dot of node and returns the
-	// stored set.
-	Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, error)
+	// stored set as soon as later reads and writes see it. wait blocks
+	// until the write is on disk when durable (the coordinator replicates
+	// meanwhile) and returns the sync's error. Dots must never repeat, even
+	// across a crash that lost writes other replicas have (storage's
+	// incarnations).
+	Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (set vclock.Set, wait func() error, err error)
 	// Merge merges set into the local copy of key (read repair of this
 	// node).
 	Merge(ctx context.Context, partition uint32, key []byte, set vclock.Set, durable bool) error

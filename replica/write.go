@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chorusdb/chorus/vclock"
@@ -44,10 +45,13 @@ func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock
 		return Result{}, err
 	}
 	self := c.cfg.Self
-	set, err := c.cfg.Store.Update(ctx, pl.partition, key, clientCtx, self, v, opts.Durable)
+	set, wait, err := c.cfg.Store.Update(ctx, pl.partition, key, clientCtx, self, v, opts.Durable)
 	if err != nil {
 		return Result{}, fmt.Errorf("replica: %s: local write: %w", op, err)
 	}
+	// This node's copy is synced while the others replicate: it counts
+	// once it is on disk, like theirs.
+	localDurable := sync.OnceValue(wait)
 	prim, fb := pl.counts()
 	deadline, _ := ctx.Deadline()
 	q := &request{c: c, op: op, pl: &pl, tally: NewTally(opts.W, opts.PW, prim, fb),
@@ -56,7 +60,10 @@ func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock
 	q.res.Set = set
 	q.call = func(t target) {
 		q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
-			if t.node == self { // a spare that is this node: the data is here already
+			if t.node == self { // the data is here already
+				if err := localDurable(); err != nil {
+					return vclock.Set{}, fmt.Errorf("local write: %w", err)
+				}
 				return vclock.Set{}, c.hint(ctx, t, pl.partition, key, set, opts.Durable)
 			}
 			err := c.cfg.Transport.Replicate(ctx, t.node, pl.partition, key, set, opts.Durable, t.hintFor)
@@ -70,16 +77,7 @@ func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock
 		c.hintForFailed(target{node: primary, primary: true}, pl.partition, key, set, opts.Durable)
 	}
 	for _, t := range pl.targets {
-		if t.node != self {
-			q.start(t)
-			continue
-		}
-		if err := c.hint(ctx, t, pl.partition, key, set, opts.Durable); err != nil {
-			q.tally.Fail(t.primary, fmt.Errorf("%s: %w", self, err))
-			continue
-		}
-		q.tally.Succeed(t.primary)
-		q.res.add(t)
+		q.start(t)
 	}
 	if err := q.collect(ctx, c.fallbackAfter(opts)); err != nil {
 		return Result{}, err

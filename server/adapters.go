@@ -44,9 +44,8 @@ func (l localStore) Get(ctx context.Context, partition uint32, key []byte) (vclo
 	return s, err
 }
 
-func (l localStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, error) {
-	s, _, err := l.db.Update(ctx, partition, key, clientCtx, node, v, durable)
-	return s, err
+func (l localStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, func() error, error) {
+	return l.db.UpdateAsync(ctx, partition, key, clientCtx, node, v, durable)
 }
 
 func (l localStore) Merge(ctx context.Context, partition uint32, key []byte, set vclock.Set, durable bool) error {

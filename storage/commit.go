@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -66,6 +67,10 @@ type request struct {
 	state   atomic.Int32
 	err     error      // set by the committer before done is sent
 	done    chan error // buffered: the committer never blocks on a caller
+	// early requests are answered on done once committed, before the
+	// sync; the sync's outcome follows on synced (buffered).
+	early  bool
+	synced chan error
 }
 
 // submit queues a write and waits for its outcome. If it returns ctx's
@@ -78,10 +83,41 @@ func (db *DB) submit(ctx context.Context, key []byte, durable bool, m mutateFunc
 		return err
 	}
 	defer db.leave()
-	if err := ctx.Err(); err != nil {
-		return err
+	_, err := db.queue(ctx, key, durable, false, m)
+	return err
+}
+
+// submitEarly is submit answered once the write is committed: visible to
+// every later read and write, not yet synced. The returned wait blocks
+// until the batch's sync is done and returns its error (nil at once for a
+// write that is not durable). wait is valid only when err is nil.
+func (db *DB) submitEarly(ctx context.Context, key []byte, durable bool, m mutateFunc) (wait func() error, err error) {
+	if err := db.enter(); err != nil {
+		return nil, err
 	}
-	r := &request{ctx: ctx, key: key, durable: durable, mutate: m, done: make(chan error, 1)}
+	defer db.leave()
+	r, err := db.queue(ctx, key, durable, true, m)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { return <-r.synced }, nil
+}
+
+// queue hands a request to the committer and waits for its answer; the
+// caller is inside the DB (enter) or is Close itself.
+func (db *DB) queue(ctx context.Context, key []byte, durable, early bool, m mutateFunc) (*request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &request{ctx: ctx, key: key, durable: durable, mutate: m, done: make(chan error, 1), early: early}
+	if early {
+		r.synced = make(chan error, 1)
+	}
+	err := db.await(ctx, r)
+	return r, err
+}
+
+func (db *DB) await(ctx context.Context, r *request) error {
 	select {
 	case db.reqs <- r:
 	case <-ctx.Done():
@@ -133,10 +169,21 @@ func (db *DB) commitBatch(batch []*request) {
 		return
 	}
 	db.stats.batches.Add(1)
+	start := time.Now()
 	applied := db.applyAll(live)
+	db.stats.applyNanos.Add(int64(time.Since(start)))
+	for _, r := range live {
+		if r.early {
+			r.done <- r.err
+		}
+	}
 	db.syncDurable(applied)
 	for _, r := range live {
-		r.done <- r.err
+		if r.early {
+			r.synced <- r.err
+		} else {
+			r.done <- r.err
+		}
 	}
 }
 
@@ -260,7 +307,9 @@ func (db *DB) syncDurable(committed []*request) {
 		return
 	}
 	db.stats.syncs.Add(1)
+	start := time.Now()
 	err := db.bdb.Sync()
+	db.stats.syncNanos.Add(int64(time.Since(start)))
 	if err == nil {
 		return
 	}

@@ -66,6 +66,40 @@ func TestCrashKeepsDurableWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes survived SIGKILL", len(acks))
+
+	// The run ended without Close: a new incarnation, whose dots start
+	// above every counter the crashed run may have sent elsewhere.
+	if got := db.Incarnation(); got != 1 {
+		t.Fatalf("incarnation after SIGKILL = %d, want 1", got)
+	}
+	s, _, err := db.Update(context.Background(), 5, []byte(acks[0]), vclock.Clock{}, "n1", val("after"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sib := range s.Siblings() {
+		if sib.Dot.Node == "n1" && string(sib.Data) == "after" && sib.Dot.Counter <= 1<<32 {
+			t.Fatalf("dot minted after the crash %v is not above the incarnation floor", sib.Dot)
+		}
+	}
+}
+
+func TestCleanCloseKeepsIncarnation(t *testing.T) {
+	dir := t.TempDir()
+	for run := range 3 {
+		db, err := Open(dir, Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Incarnation(); got != 0 {
+			t.Fatalf("run %d after clean closes: incarnation %d, want 0", run, got)
+		}
+		if _, _, err := db.Update(context.Background(), 1, []byte("k"), vclock.Clock{}, "n1", val("v"), true); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // readAcks collects acknowledged keys from the child's stdout, kills the

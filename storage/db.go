@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -30,6 +31,9 @@ type DB struct {
 	closeErr  error
 
 	stats counters
+
+	// floor is the incarnation's base dot counter (incarnation.go).
+	floor uint64
 
 	// scanChunk is how many keys a scan reads per engine transaction;
 	// a variable so tests can make it small.
@@ -65,6 +69,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db.idle = sync.NewCond(&db.mu)
 	go db.commitLoop()
+	if err := db.startIncarnation(); err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
+	}
 	return db, nil
 }
 
@@ -81,10 +88,13 @@ func (db *DB) Close() error {
 			db.idle.Wait()
 		}
 		db.mu.Unlock()
+		markErr := db.endIncarnation()
 		close(db.reqs)
 		<-db.committerDone
 		if err := db.bdb.Close(); err != nil {
 			db.closeErr = fmt.Errorf("storage: close: %v", err)
+		} else if markErr != nil {
+			db.closeErr = fmt.Errorf("storage: close: the next open will count a new incarnation: %w", markErr)
 		}
 	})
 	return db.closeErr

@@ -61,22 +61,43 @@ func (db *DB) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set
 // Update fails with ErrTooManySiblings, and writes nothing, if the result
 // would hold more than Options.SiblingLimit siblings.
 func (db *DB) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, bool, error) {
-	if err := db.checkKey(partition, key); err != nil {
+	res, wait, err := db.UpdateAsync(ctx, partition, key, clientCtx, node, v, durable)
+	if err != nil {
 		return vclock.Set{}, false, err
+	}
+	if err := wait(); err != nil {
+		return vclock.Set{}, false, err
+	}
+	return res, true, nil
+}
+
+// UpdateAsync is Update answered as soon as the write is committed:
+// visible to every later read and write on this node, before it is
+// synced. wait blocks until it is on disk (returning the sync's error; nil
+// at once when durable is false). A coordinator uses it to send the new set
+// to the other replicas while its own copy is being synced.
+//
+// The new dot's counter is above the store's incarnation floor (see
+// Incarnation), so a node restarted after a crash never mints a dot it
+// may already have sent elsewhere before its disk had it.
+func (db *DB) UpdateAsync(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (set vclock.Set, wait func() error, err error) {
+	if err := db.checkKey(partition, key); err != nil {
+		return vclock.Set{}, nil, err
 	}
 	if err := db.checkValue(len(v.Data)); err != nil {
-		return vclock.Set{}, false, err
+		return vclock.Set{}, nil, err
 	}
 	if node == "" {
-		return vclock.Set{}, false, errors.New("storage: update: empty node name")
+		return vclock.Set{}, nil, errors.New("storage: update: empty node name")
 	}
+	floor := db.floor
 	var res vclock.Set
-	err := db.submit(ctx, dataKey(partition, key), durable, func(old []byte, found bool) (mutation, error) {
+	wait, err = db.submitEarly(ctx, dataKey(partition, key), durable, func(old []byte, found bool) (mutation, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
 			return mutation{}, err
 		}
-		next := cur.Update(clientCtx, node, v)
+		next := cur.UpdateFrom(clientCtx, node, v, floor)
 		if n := next.Len(); n > db.opts.SiblingLimit {
 			db.stats.siblingRefusals.Add(1)
 			return mutation{}, fmt.Errorf("%w: this write would leave %d siblings on the key (limit %d); "+
@@ -88,9 +109,9 @@ func (db *DB) Update(ctx context.Context, partition uint32, key []byte, clientCt
 		return mutation{op: opSet, value: next.Encode()}, nil
 	})
 	if err != nil {
-		return vclock.Set{}, false, err
+		return vclock.Set{}, nil, err
 	}
-	return res, true, nil
+	return res, wait, nil
 }
 
 // Merge syncs incoming, a replica's set for key, into the stored set and

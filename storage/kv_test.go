@@ -237,3 +237,35 @@ func TestUpdateDoesNotAliasCallerKey(t *testing.T) {
 		t.Fatalf("Get(mutated key) = %v, want ErrNotFound", err)
 	}
 }
+
+func TestUpdateAsyncVisibleBeforeWait(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	set, wait, err := db.UpdateAsync(ctx, 3, []byte("k"), vclock.Clock{}, "n1", val("v1"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Committed: later reads and writes see it whether or not the sync is
+	// done.
+	got, err := db.Get(ctx, 3, []byte("k"))
+	if err != nil || !got.Equal(set) {
+		t.Fatalf("Get before wait = %v, %v; want the committed set %v", got, err, set)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	next, _, err := db.Update(ctx, 3, []byte("k"), set.Context(), "n1", val("v2"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := next.Values(); len(vs) != 1 || string(vs[0].Data) != "v2" {
+		t.Fatalf("update with the async write's context: %v, want [v2]", vs)
+	}
+	if _, wait, err := db.UpdateAsync(ctx, 3, []byte("k"), vclock.Clock{}, "n1", val("v3"), false); err != nil || wait() != nil {
+		t.Fatalf("non-durable UpdateAsync: err %v", err)
+	}
+}

@@ -1,6 +1,9 @@
 package storage
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats are cumulative counters since Open.
 type Stats struct {
@@ -24,11 +27,16 @@ type Stats struct {
 	// MergesOverLimit counts merges that left a key with more than
 	// Options.SiblingLimit siblings; merges are never refused.
 	MergesOverLimit uint64
+	// ApplyTime and SyncTime are the committer's total time applying and
+	// committing batches, and syncing them: how busy it is, and what one
+	// sync costs (SyncTime/Syncs).
+	ApplyTime, SyncTime time.Duration
 }
 
 type counters struct {
 	batches, commits, writes, syncs                   atomic.Uint64
 	siblingWarnings, siblingRefusals, mergesOverLimit atomic.Uint64
+	applyNanos, syncNanos                             atomic.Int64
 }
 
 // Stats returns a snapshot of the counters. It works after Close too.
@@ -42,5 +50,7 @@ func (db *DB) Stats() Stats {
 		SiblingWarnings: c.siblingWarnings.Load(),
 		SiblingRefusals: c.siblingRefusals.Load(),
 		MergesOverLimit: c.mergesOverLimit.Load(),
+		ApplyTime:       time.Duration(c.applyNanos.Load()),
+		SyncTime:        time.Duration(c.syncNanos.Load()),
 	}
 }

@@ -82,11 +82,22 @@ func (s Set) Values() []Value {
 // under a new dot (node, counter+1). Siblings the client did not see stay.
 // The set's data slices are shared, not copied, with the result.
 func (s Set) Update(ctx Clock, node string, v Value) Set {
+	return s.UpdateFrom(ctx, node, v, 0)
+}
+
+// UpdateFrom is Update with a floor under the new dot's counter: the dot is
+// (node, max(counter, floor)+1). A node that may have lost writes it had
+// already sent to other replicas (its machine crashed before they were on
+// its disk) restarts with a floor above every counter it used before, so it
+// never mints a dot twice for different values. The new clock covers the
+// lost dots, so those writes, which were never acknowledged, are
+// superseded rather than confused with new ones.
+func (s Set) UpdateFrom(ctx Clock, node string, v Value, floor uint64) Set {
 	if v.Tombstone {
 		v.Data = nil
 	}
 	clock := s.clock.Merge(ctx)
-	dot := Dot{Node: node, Counter: clock.Get(node) + 1}
+	dot := Dot{Node: node, Counter: max(clock.Get(node), floor) + 1}
 	clock = clock.with(node, dot.Counter)
 
 	kept := make([]Sibling, 0, len(s.siblings)+1)

@@ -247,3 +247,25 @@ func TestEqualIgnoresNilVersusEmptyData(t *testing.T) {
 		t.Fatal("different sets are Equal")
 	}
 }
+
+func TestUpdateFromFloorSupersedesLostDots(t *testing.T) {
+	// a wrote (a,1) and (a,2); a replica holds both, but a lost (a,2) in a
+	// machine crash and restarts with a floor.
+	s1 := Set{}.Update(Clock{}, "a", Value{Data: []byte("v1")})
+	lost := s1.Update(s1.Context(), "a", Value{Data: []byte("lost")})
+	replica := lost
+	const floor = 1 << 32
+	next := s1.UpdateFrom(s1.Context(), "a", Value{Data: []byte("new")}, floor)
+	if got := next.Siblings()[0].Dot; got.Counter != floor+1 {
+		t.Fatalf("dot after the floor: %v, want counter %d", got, uint64(floor+1))
+	}
+	merged := Sync(next, replica)
+	if vs := merged.Values(); len(vs) != 1 || string(vs[0].Data) != "new" {
+		t.Fatalf("merge after restart: %v, want only the new write (the lost one was never acknowledged)", vs)
+	}
+	// Without a floor the counter is reused: two values under one dot.
+	reused := s1.Update(s1.Context(), "a", Value{Data: []byte("new")})
+	if reused.Siblings()[0].Dot != lost.Siblings()[0].Dot {
+		t.Fatalf("expected the unfloored update to reuse dot %v", lost.Siblings()[0].Dot)
+	}
+}
