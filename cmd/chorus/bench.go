@@ -58,6 +58,7 @@ func newBenchCmd(e *env) *cobra.Command {
 	fs.BoolVar(&f.noSync, "no-sync", false, "do not sync writes to disk on the replicas (not durable)")
 	fs.Int64Var(&f.cfg.Seed, "seed", bench.DefaultSeed, "seed of the key choice")
 	fs.DurationVar(&f.cfg.Warmup, "warmup", 0, "run this long before measuring")
+	fs.BoolVar(&f.cfg.NoPreload, "no-preload", false, "skip writing every key once before a get or mixed run")
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.out, "out", "", "also write the JSON report to this file")
 	return cmd
