@@ -37,7 +37,9 @@ type Config struct {
 	// Join lists gossip addresses of nodes already in the cluster. Empty
 	// bootstraps a new cluster with this node.
 	Join []string
-	// JoinTimeout bounds Start's wait for a seed to answer. Default 1 min.
+	// JoinTimeout bounds Start's wait for a seed to answer. Zero means the
+	// default, 1 min; a negative value retries until a seed answers or
+	// Start's context ends.
 	JoinTimeout time.Duration
 	// Zone is the node's failure domain.
 	Zone string

@@ -92,7 +92,10 @@ func (n *Node) start(ctx context.Context) error {
 	if n.gossip == nil {
 		return nil
 	}
-	jctx, cancel := context.WithTimeout(ctx, n.cfg.JoinTimeout)
+	jctx, cancel := context.WithCancel(ctx)
+	if n.cfg.JoinTimeout > 0 {
+		jctx, cancel = context.WithTimeout(ctx, n.cfg.JoinTimeout)
+	}
 	defer cancel()
 	if err := joinCluster(jctx, n.gossip, n.cfg.Join); err != nil {
 		return fmt.Errorf("server: join %v: %w", n.cfg.Join, err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/chorusdb/chorus/server"
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ type nodeFlags struct {
 	name, dataDir, httpAddr, grpcAddr, gossipAddr, advertise string
 	join                                                     []string
 	zone, gossipKeyFile, logLevel                            string
+	joinTimeout                                              time.Duration
 	partitions, replicas                                     int
 	inMemory                                                 bool
 }
@@ -63,6 +65,7 @@ flushes, and exits.`,
 	fl.StringVar(&f.gossipAddr, "gossip-addr", d.GossipAddr, "gossip listen address (UDP and TCP)")
 	fl.StringVar(&f.advertise, "advertise", "", "host other nodes and clients use to reach this node (default: the listen host)")
 	fl.StringSliceVar(&f.join, "join", nil, "gossip addresses of nodes already in the cluster, comma-separated")
+	fl.DurationVar(&f.joinTimeout, "join-timeout", 0, "give up joining after this long (0: retry until a seed answers or the node is stopped)")
 	fl.StringVar(&f.zone, "zone", "", "failure domain; replicas spread over zones when there are at least N")
 	fl.IntVar(&f.partitions, "partitions", d.Ring.Partitions, "partitions Q (a power of two; the same on every node)")
 	fl.IntVar(&f.replicas, "replicas", d.Ring.Replicas, "replicas N per partition (the same on every node)")
@@ -78,6 +81,10 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.NodeID, cfg.Zone, cfg.Advertise = f.name, f.zone, f.advertise
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = f.httpAddr, f.grpcAddr, f.gossipAddr
 	cfg.Join = f.join
+	cfg.JoinTimeout = f.joinTimeout
+	if f.joinTimeout == 0 {
+		cfg.JoinTimeout = -1 // retry until a seed answers or SIGTERM
+	}
 	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
 	if f.inMemory {
 		cfg.InMemory = true
