@@ -42,6 +42,10 @@ func WriteTable(w io.Writer, res *Result) error {
 		}
 	}
 	fmt.Fprintf(&b, "elapsed %s, %d clients, seed %d\n", res.Elapsed.Round(time.Millisecond), res.Config.Clients, res.Config.Seed)
+	if len(res.Timeline) > 0 {
+		stall, at := res.LongestStall()
+		fmt.Fprintf(&b, "longest stretch without a successful operation: %v (from %v), in steps of %v\n", stall, at, TimelineStep)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -57,6 +61,12 @@ type Report struct {
 	ElapsedUS float64     `json:"elapsed_us"`
 	Preload   *OpReport   `json:"preload,omitempty"`
 	Ops       []*OpReport `json:"ops"`
+	// LongestStallMS is the longest stretch of 100 ms steps without a
+	// successful operation; TimelineOK and TimelineFailed count the
+	// operations completed in each step (duration-bounded runs only).
+	LongestStallMS float64 `json:"longest_stall_ms"`
+	TimelineOK     []int64 `json:"timeline_ok,omitempty"`
+	TimelineFailed []int64 `json:"timeline_failed,omitempty"`
 }
 
 // OpReport is the JSON form of OpStats; latencies are in microseconds.
@@ -88,6 +98,12 @@ func NewReport(res *Result) *Report {
 	}
 	for _, s := range res.Ops {
 		r.Ops = append(r.Ops, opReport(s))
+	}
+	stall, _ := res.LongestStall()
+	r.LongestStallMS = float64(stall) / float64(time.Millisecond)
+	for _, st := range res.Timeline {
+		r.TimelineOK = append(r.TimelineOK, st.OK)
+		r.TimelineFailed = append(r.TimelineFailed, st.Failed)
 	}
 	return r
 }

@@ -67,6 +67,9 @@ type Result struct {
 	// Elapsed is the duration of the measured part of the run (after
 	// Warmup), until the last client stopped.
 	Elapsed time.Duration
+	// Timeline counts completions per TimelineStep of the measured part
+	// of a run bounded by Duration (nil for one bounded by Ops alone).
+	Timeline []Step
 }
 
 // Operation kinds, indexes of worker.stats.
@@ -134,6 +137,7 @@ type runner struct {
 	t      Target
 	cfg    Config
 	kindOf func(error) string
+	tl     *timeline // nil when the run has no Duration
 }
 
 // Run runs the workload of cfg against t and returns its statistics.
@@ -161,6 +165,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Result, error) {
 		}
 	}
 	res.Ops, res.Elapsed = r.measure(ctx)
+	res.Timeline = r.tl.steps(res.Elapsed)
 	return res, ctx.Err()
 }
 
@@ -196,6 +201,7 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 	var end time.Time
 	if cfg.Duration > 0 {
 		end = start.Add(cfg.Duration)
+		r.tl = newTimeline(start, cfg.Duration)
 	}
 	var claimed atomic.Int64
 	label := func(now time.Time) string {
@@ -257,6 +263,9 @@ func (r *runner) do(ctx context.Context, w *worker, k int, key, value []byte, me
 	kind := ""
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		kind = r.kindOf(err)
+	}
+	if measured {
+		r.tl.add(t0.Add(d), kind == "")
 	}
 	w.record(k, d, err, kind, measured)
 }

@@ -302,3 +302,37 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+func TestLongestStall(t *testing.T) {
+	for _, tt := range []struct {
+		ok       []int64
+		want, at time.Duration
+	}{
+		{nil, 0, 0},
+		{[]int64{5, 5, 5}, 0, 0},
+		{[]int64{5, 0, 0, 5, 0, 5}, 200 * time.Millisecond, 100 * time.Millisecond},
+		{[]int64{0, 3, 0, 0, 0}, 300 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		res := &Result{}
+		for _, n := range tt.ok {
+			res.Timeline = append(res.Timeline, Step{OK: n})
+		}
+		if got, at := res.LongestStall(); got != tt.want || at != tt.at {
+			t.Errorf("timeline %v: stall %v at %v, want %v at %v", tt.ok, got, at, tt.want, tt.at)
+		}
+	}
+}
+
+func TestTimelineCountsDurationRuns(t *testing.T) {
+	res, err := Run(context.Background(), newFake(), Config{Clients: 2, Duration: 350 * time.Millisecond, Op: OpPut, Keys: 10, ValueSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, s := range res.Timeline {
+		sum += s.OK + s.Failed
+	}
+	if len(res.Timeline) != 3 || sum == 0 || sum > res.Ops[0].Count {
+		t.Fatalf("timeline %v (sum %d) for %d puts in %v", res.Timeline, sum, res.Ops[0].Count, res.Elapsed)
+	}
+}

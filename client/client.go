@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,6 +201,14 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 		code := err.(*Error).Code
 		if code == codes.Unavailable {
 			c.kick()
+			if neverSent(err) {
+				// The connection broke after the readiness check and
+				// gRPC failed the call while redialing: nothing left
+				// this process, so any request may go to the next node.
+				c.markDown(addr)
+				last = err
+				continue
+			}
 		}
 		if !read || ctx.Err() != nil || retries >= c.cfg.ReadRetries ||
 			(code != codes.Unavailable && code != codes.DeadlineExceeded) {
@@ -213,6 +222,15 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 		last = &Error{Code: codes.Unavailable, Message: "no node to send the request to"}
 	}
 	return unwrapNotConnected(last)
+}
+
+// neverSent reports whether err is gRPC's failure of a call that found no
+// connection to send on: it failed while dialing, so the request was not
+// written to any connection.
+func neverSent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == codes.Unavailable &&
+		strings.Contains(e.Message, "Error while dialing")
 }
 
 // unwrapNotConnected returns the *Error inside a notConnected error.

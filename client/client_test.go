@@ -505,3 +505,19 @@ func TestMalformedTableRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestNeverSent(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&Error{Code: codes.Unavailable, Message: `connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`}, true},
+		{&Error{Code: codes.Unavailable, Message: "error reading from server: connection reset by peer"}, false},
+		{&Error{Code: codes.Unavailable, Message: "replica: put quorum not met: 1 of 2 replicas answered"}, false},
+		{&Error{Code: codes.Internal, Message: "Error while dialing"}, false},
+	} {
+		if got := neverSent(tt.err); got != tt.want {
+			t.Errorf("neverSent(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
