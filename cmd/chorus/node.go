@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,7 @@ import (
 type nodeFlags struct {
 	name, dataDir, httpAddr, grpcAddr, gossipAddr, advertise string
 	join                                                     []string
-	zone, gossipKeyFile, logLevel                            string
+	zone, gossipKey, gossipKeyFile, logLevel                 string
 	joinTimeout                                              time.Duration
 	partitions, replicas                                     int
 	inMemory                                                 bool
@@ -69,7 +70,8 @@ flushes, and exits.`,
 	fl.StringVar(&f.zone, "zone", "", "failure domain; replicas spread over zones when there are at least N")
 	fl.IntVar(&f.partitions, "partitions", d.Ring.Partitions, "partitions Q (a power of two; the same on every node)")
 	fl.IntVar(&f.replicas, "replicas", d.Ring.Replicas, "replicas N per partition (the same on every node)")
-	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding a 16, 24 or 32-byte key that encrypts gossip")
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 of a 16, 24 or 32-byte key that encrypts gossip (the same on every node)")
+	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the --gossip-key value (base64)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
@@ -85,18 +87,32 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	if f.joinTimeout == 0 {
 		cfg.JoinTimeout = -1 // retry until a seed answers or SIGTERM
 	}
+	if f.partitions < 1 || f.replicas < 1 {
+		return cfg, usageError("--partitions %d and --replicas %d: both must be at least 1", f.partitions, f.replicas)
+	}
 	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
 	if f.inMemory {
 		cfg.InMemory = true
 	} else {
 		cfg.DataDir = f.dataDir
 	}
+	key, source := f.gossipKey, "--gossip-key"
 	if f.gossipKeyFile != "" {
-		key, err := os.ReadFile(f.gossipKeyFile)
+		if key != "" {
+			return cfg, usageError("--gossip-key and --gossip-key-file: give one")
+		}
+		b, err := os.ReadFile(f.gossipKeyFile)
 		if err != nil {
 			return cfg, usageError("--gossip-key-file: %v", err)
 		}
-		cfg.GossipKey = []byte(strings.TrimSpace(string(key)))
+		key, source = strings.TrimSpace(string(b)), "--gossip-key-file "+f.gossipKeyFile
+	}
+	if key != "" {
+		raw, err := base64.StdEncoding.DecodeString(key)
+		if err != nil || (len(raw) != 16 && len(raw) != 24 && len(raw) != 32) {
+			return cfg, usageError("%s: want the base64 of a 16, 24 or 32-byte key (e.g. from: head -c 32 /dev/urandom | base64)", source)
+		}
+		cfg.GossipKey = raw
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Bad node and demo flags exit 2 with one line naming the problem, and
+// start nothing.
+func TestServerCommandUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--in-memory", "--partitions", "3"}, "power of two"},
+		{[]string{"node", "--in-memory", "--replicas", "0"}, "replicas"},
+		{[]string{"node", "--in-memory", "--gossip-key", "abc"}, "--gossip-key"},
+		{[]string{"node", "--in-memory", "--gossip-key-file", "/nonexistent/key"}, "--gossip-key-file"},
+		{[]string{"node", "--in-memory", "--log-level", "loud"}, "--log-level"},
+		{[]string{"node", "--in-memory", "--http-addr", "nohost"}, "http address"},
+		{[]string{"node", "--data-dir", "", "--http-addr", "0.0.0.0:1"}, "data directory"},
+		{[]string{"demo", "--nodes", "0"}, "--nodes"},
+		{[]string{"demo", "--base-port", "70000"}, "--base-port"},
+		{[]string{"node", "extra-arg"}, "unknown command"},
+	} {
+		r := runCLI(t, "", tt.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("chorus %s: exit %d, stderr %q; want exit %d and one line naming %q",
+				strings.Join(tt.args, " "), r.code, r.stderr, exitUsage, tt.want)
+		}
+	}
+}
