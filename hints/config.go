@@ -33,6 +33,12 @@ type Config struct {
 	// Default 128.
 	BatchSize int
 
+	// MaxRate bounds how fast one target's hints are delivered, in hints
+	// per second, so that a node coming back after a long outage is not
+	// flooded while it also serves foreground traffic (Cassandra's hinted
+	// handoff throttle). Default 2500; negative means no bound.
+	MaxRate int
+
 	// DeliverTimeout bounds one Sender.DeliverHints call, so that a hung
 	// owner cannot hold its target's delivery forever. Default 10 s.
 	DeliverTimeout time.Duration
@@ -54,6 +60,7 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultBatchSize      = 128
 	DefaultDeliverTimeout = 10 * time.Second
+	DefaultMaxRate        = 2500
 )
 
 // ErrBadConfig is wrapped by Config.Validate for an invalid field.
@@ -69,6 +76,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxBackoff, max(DefaultMaxBackoff, c.RetryInterval))
 	setDefault(&c.BatchSize, DefaultBatchSize)
 	setDefault(&c.DeliverTimeout, DefaultDeliverTimeout)
+	setDefault(&c.MaxRate, DefaultMaxRate)
 	if c.Clock == nil {
 		c.Clock = realClock{}
 	}

@@ -81,7 +81,12 @@ func (q *Queue) due() []string {
 func (q *Queue) deliverTarget(tgt string, t *target) {
 	var err error
 	for more := true; more && err == nil && q.ctx.Err() == nil; {
-		more, err = q.deliverBatch(tgt, t)
+		start := time.Now()
+		var n int
+		n, more, err = q.deliverBatch(tgt, t)
+		if more && err == nil {
+			q.pace(start, n)
+		}
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -112,10 +117,10 @@ var errBatchFull = errors.New("hints: batch full")
 // once acknowledged. Hints past MaxAge, and hints that do not decode, are
 // deleted and counted instead of sent. It reports whether more hints may
 // remain.
-func (q *Queue) deliverBatch(tgt string, t *target) (more bool, err error) {
+func (q *Queue) deliverBatch(tgt string, t *target) (sent int, more bool, err error) {
 	batch, next, err := q.readBatch(tgt, t)
 	if err != nil || len(batch) == 0 {
-		return false, err
+		return 0, false, err
 	}
 	hs := make([]Hint, len(batch))
 	for i, s := range batch {
@@ -125,13 +130,13 @@ func (q *Queue) deliverBatch(tgt string, t *target) (more bool, err error) {
 	err = q.sender.DeliverHints(ctx, tgt, hs)
 	cancel()
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	// Acknowledged: delete exactly what was sent. A crash before the
 	// deletes land makes us send them again, which merging tolerates.
 	for _, s := range batch {
 		if err := q.db.DeleteHint(q.ctx, tgt, s.id); err != nil {
-			return false, err
+			return 0, false, err
 		}
 		q.mu.Lock()
 		q.unaccount(t, s.size)
@@ -140,7 +145,22 @@ func (q *Queue) deliverBatch(tgt string, t *target) (more bool, err error) {
 		q.mu.Unlock()
 	}
 	q.setOldest(t, next)
-	return next != nil, nil
+	return len(batch), next != nil, nil
+}
+
+// pace waits, after a batch of n hints that began at start, until the
+// batch has taken at least n/MaxRate seconds, or the Queue closes.
+func (q *Queue) pace(start time.Time, n int) {
+	wait := paceWait(n, q.cfg.MaxRate, time.Since(start))
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-q.ctx.Done():
+	}
 }
 
 // readBatch reads up to BatchSize deliverable hints of tgt, oldest first,
@@ -197,4 +217,13 @@ func (q *Queue) setOldest(t *target, next *stored) {
 	if next != nil && t.count > 0 {
 		t.oldest = next.hint.Created
 	}
+}
+
+// paceWait is how much longer a batch of n hints that took elapsed must
+// wait to stay within rate hints per second; 0 without a bound.
+func paceWait(n, rate int, elapsed time.Duration) time.Duration {
+	if rate <= 0 || n <= 0 {
+		return 0
+	}
+	return max(0, time.Duration(n)*time.Second/time.Duration(rate)-elapsed)
 }

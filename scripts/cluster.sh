@@ -15,6 +15,14 @@ case "$cmd" in
 start)
 	nodes=${2:-3}
 	dir=${3:-$(mktemp -d /tmp/chorus-cluster-XXXXXX)}
+	for ((i = 0; i < nodes; i++)); do
+		for port in $((18080 + i)) $((19090 + i)) $((17946 + i)); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				echo "port $port is in use: another cluster is running (scripts/cluster.sh stop DIR)" >&2
+				exit 1
+			fi
+		done
+	done
 	mkdir -p "$dir"
 	CGO_ENABLED=0 go build -o "$dir/chorus" ./cmd/chorus
 	seed=127.0.0.1:17946
@@ -38,14 +46,25 @@ start)
 		sleep 0.2
 	done
 	echo "cluster did not come up; see $dir/node*.log" >&2
+	"$0" stop "$dir" >/dev/null
 	exit 1
 	;;
 stop)
 	dir=${2:?usage: scripts/cluster.sh stop DIR}
+	pids=()
 	for f in "$dir"/node*.pid; do
-		kill "$(cat "$f")" 2>/dev/null || true
+		pids+=("$(cat "$f")")
 	done
-	wait 2>/dev/null || true
+	kill "${pids[@]}" 2>/dev/null || true
+	# Wait (up to 20 s) until they are gone, so their ports are free again.
+	for _ in $(seq 200); do
+		alive=0
+		for p in "${pids[@]}"; do
+			if kill -0 "$p" 2>/dev/null && ! grep -q '^Z' "/proc/$p/stat" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then alive=1; fi
+		done
+		if [ "$alive" = 0 ]; then break; fi
+		sleep 0.1
+	done
 	echo "stopped"
 	;;
 *)
