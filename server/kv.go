@@ -55,14 +55,10 @@ func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetRespons
 }
 
 func (k *kvService) get(ctx context.Context, req *pb.GetRequest) (replica.Result, error) {
-	opts, err := k.options(req.Quorum)
-	if err != nil {
-		return replica.Result{}, err
-	}
 	if err := checkKey(req.Key); err != nil {
 		return replica.Result{}, err
 	}
-	return k.coord.Get(ctx, req.Key, opts)
+	return k.coord.Get(ctx, req.Key, k.options(req.Quorum))
 }
 
 func (k *kvService) Put(ctx context.Context, req *pb.PutRequest) (*pb.PutResponse, error) {
@@ -117,10 +113,7 @@ type forwardFunc func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, strin
 // this node is not one, and otherwise (or when no primary can be reached)
 // coordinates it here.
 func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctxText string, q *pb.Quorum, wasForwarded bool, fwd forwardFunc) (replica.Result, *forwarded, error) {
-	opts, err := k.options(q)
-	if err != nil {
-		return replica.Result{}, nil, err
-	}
+	opts := k.options(q)
 	if err := checkKey(key); err != nil {
 		return replica.Result{}, nil, err
 	}
@@ -209,7 +202,7 @@ func (k *kvService) options(q *pb.Quorum) (replica.Options, error) {
 			o.W = min(o.W, o.N)
 		}
 	}
-	return o, nil
+	return o
 }
 
 func checkKey(key []byte) error {

@@ -298,6 +298,13 @@ func (n *Node) watchRing() {
 }
 
 func (n *Node) refreshRing() {
+	// Liveness changes notify too; the ring (milliseconds to build) is
+	// rebuilt only when the records changed. The hash is read before the
+	// records, so a change between the two only causes one more rebuild.
+	hash := n.members.RingHash()
+	if n.coord.Ring() != nil && hash == n.ringHash {
+		return
+	}
 	recs := n.members.Records()
 	if !slices.ContainsFunc(recs, func(r gossip.MemberRecord) bool { return r.Placed && r.Removed == 0 }) {
 		return // not joined yet: no ring to route by
@@ -307,10 +314,8 @@ func (n *Node) refreshRing() {
 		n.log.Error("ring not updated", "err", err)
 		return
 	}
-	if old := n.coord.Ring(); old == nil || old.Size() != r.Size() || n.ringHash != n.members.RingHash() {
-		n.ringHash = n.members.RingHash()
-		n.coord.SetRing(r)
-	}
+	n.ringHash = hash
+	n.coord.SetRing(r)
 }
 
 func (n *Node) notifyHints() {
