@@ -172,8 +172,8 @@ func (k *kvService) forward(ctx context.Context, key []byte, opts replica.Option
 }
 
 // options turns the request's quorum message into options, zero fields
-// taking the node's defaults.
-func (k *kvService) options(q *pb.Quorum) (replica.Options, error) {
+// taking the node's defaults. The coordinator validates the result.
+func (k *kvService) options(q *pb.Quorum) replica.Options {
 	o := k.defaults
 	if q != nil {
 		set := func(dst *int, v uint32) {
