@@ -19,9 +19,12 @@ const (
 	DefaultSegments = 4096
 	DefaultBranches = 64
 
-	// MaxSegments bounds Config.Segments so that a bad configuration
-	// cannot allocate gigabytes per partition.
-	MaxSegments = 1 << 24
+	// MaxSegments bounds Config.Segments: a segment is a range of the
+	// 16-bit Slot, so there can be at most one segment per slot. It also
+	// keeps a bad configuration from allocating much per partition.
+	MaxSegments = 1 << slotBits
+
+	slotBits = 16
 )
 
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
@@ -79,12 +82,14 @@ func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 // Each hash is the XOR of KeyHash over the keys it covers. A Tree is not
 // safe for concurrent use; its owner serialises Update with reads.
 type Tree struct {
-	cfg      Config
-	width    int // segments per branch
-	shift    uint
-	segments []uint64
-	branches []uint64
-	root     uint64
+	cfg   Config
+	width int // segments per branch
+	shift uint
+	// slotShift turns a Slot into a segment number.
+	slotShift uint
+	segments  []uint64
+	branches  []uint64
+	root      uint64
 }
 
 // New returns an empty tree (all hashes zero) of the given shape.
@@ -95,11 +100,12 @@ func New(cfg Config) (*Tree, error) {
 	}
 	width := cfg.Segments / cfg.Branches
 	return &Tree{
-		cfg:      cfg,
-		width:    width,
-		shift:    uint(bits.TrailingZeros(uint(width))),
-		segments: make([]uint64, cfg.Segments),
-		branches: make([]uint64, cfg.Branches),
+		cfg:       cfg,
+		width:     width,
+		shift:     uint(bits.TrailingZeros(uint(width))),
+		slotShift: slotBits - uint(bits.TrailingZeros(uint(cfg.Segments))),
+		segments:  make([]uint64, cfg.Segments),
+		branches:  make([]uint64, cfg.Branches),
 	}, nil
 }
 
@@ -113,20 +119,59 @@ func (t *Tree) Config() Config { return t.cfg }
 // whose concatenations coincide apart.
 func KeyHash(key []byte, s vclock.Set) uint64 {
 	var buf [256]byte
-	b := binary.AppendUvarint(buf[:0], uint64(len(key)))
+	return KeyHashEncoded(key, s.AppendEncode(buf[:0]))
+}
+
+// KeyHashEncoded is KeyHash of a set given in its canonical encoding (as
+// vclock.Set.Encode returns it), for a store that holds sets encoded.
+func KeyHashEncoded(key, set []byte) uint64 {
+	var buf [binary.MaxVarintLen64]byte
 	var d xxhash.Digest
 	d.Reset()
-	_, _ = d.Write(b)
+	_, _ = d.Write(binary.AppendUvarint(buf[:0], uint64(len(key))))
 	_, _ = d.Write(key)
-	_, _ = d.Write(s.AppendEncode(buf[:0]))
+	_, _ = d.Write(set)
 	return d.Sum64()
 }
 
-// Segment returns the segment of key. It uses the low bits of the key's
-// xxhash: the ring uses the top bits for the partition, so every key of a
-// partition shares those and they would pile all keys into a few segments.
+// Flip XORs h into key's segment, branch and root: what Update does with
+// precomputed hashes, for an owner that hashes encoded sets
+// (KeyHashEncoded of the old set XOR that of the new one, an absent set
+// contributing nothing).
+func (t *Tree) Flip(key []byte, h uint64) {
+	if h != 0 {
+		t.flip(t.Segment(key), h)
+	}
+}
+
+// Slot returns the 16-bit slot of key: the low 16 bits of its xxhash. The
+// ring uses the top bits for the partition, so every key of a partition
+// shares those and they would pile all keys into a few segments.
+//
+// A segment is a range of consecutive slots (SegmentSlots), so a store that
+// orders each partition's keys by slot first can read one segment's keys as
+// one range instead of scanning the partition.
+func Slot(key []byte) uint16 {
+	return uint16(xxhash.Sum64(key))
+}
+
+// Segment returns the segment of key: the top bits of its Slot.
 func (t *Tree) Segment(key []byte) int {
-	return int(xxhash.Sum64(key) & uint64(t.cfg.Segments-1))
+	return int(Slot(key)) >> t.slotShift
+}
+
+// SegmentSlots returns the first and last slot of segment seg (inclusive).
+func (t *Tree) SegmentSlots(seg int) (first, last uint16) {
+	return t.cfg.SegmentSlots(seg)
+}
+
+// SegmentSlots returns the first and last slot (inclusive) of segment seg
+// in a tree of this shape.
+func (c Config) SegmentSlots(seg int) (first, last uint16) {
+	c = c.withDefaults()
+	shift := slotBits - uint(bits.TrailingZeros(uint(c.Segments)))
+	lo := seg << shift
+	return uint16(lo), uint16(lo + 1<<shift - 1)
 }
 
 // Branch returns the branch that holds segment seg.

@@ -71,6 +71,16 @@ type request struct {
 	// sync; the sync's outcome follows on synced (buffered).
 	early  bool
 	synced chan error
+
+	// control, if set, makes this a control request: the committer runs
+	// it before the batch's writes instead of a mutation, so it sees only
+	// committed state and no write slips in while it runs.
+	control func() error
+
+	// What apply did, for the trees: the key's encoded set before and
+	// after (nil when absent), set when wrote is true.
+	wrote          bool
+	oldRaw, newRaw []byte
 }
 
 // submit queues a write and waits for its outcome. If it returns ctx's
@@ -170,7 +180,16 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	db.stats.batches.Add(1)
 	start := time.Now()
-	applied := db.applyAll(live)
+	writes := live[:0:0]
+	for _, r := range live {
+		if r.control != nil {
+			r.err = r.control()
+			continue
+		}
+		writes = append(writes, r)
+	}
+	applied := db.applyAll(writes)
+	db.noteCommitted(applied)
 	db.stats.applyNanos.Add(int64(time.Since(start)))
 	for _, r := range live {
 		if r.early {
@@ -251,6 +270,7 @@ func (db *DB) applyAll(live []*request) []*request {
 // Engine errors are translated, except badger.ErrTxnTooBig, which applyAll
 // handles; mutation errors are returned as they are.
 func apply(txn *badger.Txn, r *request) error {
+	r.wrote, r.oldRaw, r.newRaw = false, nil, nil
 	old, found, err := readRaw(txn, r.key)
 	if err != nil {
 		return err
@@ -262,9 +282,11 @@ func apply(txn *badger.Txn, r *request) error {
 	switch m.op {
 	case opSet:
 		err = txn.Set(r.key, m.value)
+		r.wrote, r.oldRaw, r.newRaw = true, old, m.value
 	case opDelete:
 		if found {
 			err = txn.Delete(r.key)
+			r.wrote, r.oldRaw = true, old
 		}
 	}
 	if err != nil && !errors.Is(err, badger.ErrTxnTooBig) {

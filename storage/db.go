@@ -38,6 +38,9 @@ type DB struct {
 	// scanChunk is how many keys a scan reads per engine transaction;
 	// a variable so tests can make it small.
 	scanChunk int
+
+	// trees are the anti-entropy trees (trees.go); nil with NoTrees.
+	trees *trees
 }
 
 // Open opens (creating if needed) the store in dir, or an in-memory store
@@ -72,6 +75,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.startIncarnation(); err != nil {
 		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
 	}
+	db.startTrees()
 	return db, nil
 }
 
@@ -82,6 +86,7 @@ func Open(dir string, opts Options) (*DB, error) {
 // Close must not be called from a ScanPartition or ScanHints callback.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.stopTrees()
 		db.mu.Lock()
 		db.closed = true
 		for db.inflight > 0 {

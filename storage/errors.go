@@ -46,6 +46,15 @@ var (
 	// ErrCorrupt is returned when a stored value does not decode.
 	ErrCorrupt = errors.New("storage: corrupt value")
 
+	// ErrTreesNotReady is returned by the Tree methods while the trees are
+	// being rebuilt after Open, or always when Options.NoTrees is set.
+	// A peer that gets it skips the exchange and tries again later.
+	ErrTreesNotReady = errors.New("storage: anti-entropy trees not ready")
+
+	// ErrBadSegment is returned for a tree branch or segment number outside
+	// the trees' shape.
+	ErrBadSegment = errors.New("storage: tree branch or segment out of range")
+
 	// ErrBadOptions is wrapped by Options.Validate for an invalid field.
 	ErrBadOptions = errors.New("storage: invalid options")
 )

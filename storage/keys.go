@@ -3,18 +3,22 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/chorusdb/chorus/antientropy"
 )
 
 // Key layout. The first byte names the keyspace, so each keyspace is one
 // contiguous range and can never collide with another:
 //
-//	data: 'd' | partition (2 bytes, big-endian) | user key
+//	data: 'd' | partition (2 bytes, big-endian) | slot (2 bytes) | user key
 //	hint: 'h' | len(target) (1 byte) | target | hint ID
 //	meta: 'm' | name
 //
 // Big-endian partitions sort numerically, and the partition is a fixed-width
-// prefix, so one partition's keys are exactly one prefix scan, in user-key
-// order. The hint target is length-prefixed so that target "a" never
+// prefix, so one partition's keys are exactly one prefix scan. Within a
+// partition keys sort by slot (antientropy.Slot, a 16-bit hash of the user
+// key), then by user key, so the keys of one anti-entropy segment, a range
+// of slots, are one range scan rather than a scan of the partition. The hint target is length-prefixed so that target "a" never
 // matches the hints of target "ab".
 const (
 	spaceData byte = 'd'
@@ -22,7 +26,9 @@ const (
 	spaceMeta byte = 'm'
 
 	partitionLen = 2
-	dataHeader   = 1 + partitionLen
+	slotLen      = 2
+	prefixLen    = 1 + partitionLen
+	dataHeader   = prefixLen + slotLen
 
 	// MaxPartitions bounds the partition numbers storage accepts: a
 	// partition must be < MaxPartitions. The ring uses at most 4096.
@@ -34,7 +40,7 @@ const (
 
 // partitionPrefix returns the prefix shared by every data key of partition p.
 func partitionPrefix(p uint32) []byte {
-	b := make([]byte, dataHeader)
+	b := make([]byte, prefixLen)
 	b[0] = spaceData
 	binary.BigEndian.PutUint16(b[1:], uint16(p))
 	return b
@@ -45,7 +51,14 @@ func dataKey(p uint32, k []byte) []byte {
 	b := make([]byte, dataHeader, dataHeader+len(k))
 	b[0] = spaceData
 	binary.BigEndian.PutUint16(b[1:], uint16(p))
+	binary.BigEndian.PutUint16(b[prefixLen:], antientropy.Slot(k))
 	return append(b, k...)
+}
+
+// slotKey returns the first engine key of slot in partition p.
+func slotKey(p uint32, slot uint16) []byte {
+	b := partitionPrefix(p)
+	return binary.BigEndian.AppendUint16(b, slot)
 }
 
 // decodeDataKey splits an engine data key into partition and user key. The
@@ -54,7 +67,11 @@ func decodeDataKey(b []byte) (partition uint32, key []byte, err error) {
 	if len(b) <= dataHeader || b[0] != spaceData {
 		return 0, nil, fmt.Errorf("%w: bad data key %q", ErrCorrupt, b)
 	}
-	return uint32(binary.BigEndian.Uint16(b[1:])), b[dataHeader:], nil
+	key = b[dataHeader:]
+	if binary.BigEndian.Uint16(b[prefixLen:]) != antientropy.Slot(key) {
+		return 0, nil, fmt.Errorf("%w: data key %q is stored under the wrong slot", ErrCorrupt, b)
+	}
+	return uint32(binary.BigEndian.Uint16(b[1:])), key, nil
 }
 
 // hintPrefix returns the prefix shared by every hint for target.

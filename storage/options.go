@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/chorusdb/chorus/antientropy"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -45,6 +47,15 @@ type Options struct {
 	// transaction (the engine caps a transaction at 15% of it).
 	MemTableSize int64
 
+	// Trees is the shape of the anti-entropy trees kept per partition
+	// (zero fields: antientropy's defaults). Every node of a cluster must
+	// use the same shape.
+	Trees antientropy.Config
+
+	// NoTrees turns the anti-entropy trees off: no per-write maintenance
+	// and no rebuild at Open; the Tree methods fail with ErrTreesNotReady.
+	NoTrees bool
+
 	// Logger receives warnings (sibling counts) and the engine's warnings
 	// and errors; the engine's info and debug output is dropped.
 	// Default slog.Default().
@@ -81,6 +92,8 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.SiblingLimit, defaultSiblingLimit)
 	setDefault(&o.MaxBatch, defaultMaxBatch)
 	setDefault(&o.MemTableSize, defaultMemTableSize)
+	setDefault(&o.Trees.Segments, antientropy.DefaultSegments)
+	setDefault(&o.Trees.Branches, antientropy.DefaultBranches)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -110,6 +123,9 @@ func (o Options) Validate() error {
 		return badOption("MaxBatch", o.MaxBatch, fmt.Sprintf("must be in [1, %d]", maxMaxBatch))
 	case o.MemTableSize < minMemTableSize:
 		return badOption("MemTableSize", o.MemTableSize, fmt.Sprintf("must be >= %d", minMemTableSize))
+	}
+	if err := o.Trees.Validate(); err != nil {
+		return fmt.Errorf("%w: Trees: %w", ErrBadOptions, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 
 	"github.com/chorusdb/chorus/vclock"
 	"github.com/dgraph-io/badger/v4"
@@ -14,16 +15,20 @@ import (
 // inside a transaction, so they may write to the DB.
 const defaultScanChunk = 512
 
-// ScanPartition calls fn for every key of partition, in key order, with its
-// stored set, tombstone-only sets included. It is ScanPartitionFrom with no
-// start key.
+// ScanPartition calls fn for every key of partition, in scan order, with
+// its stored set, tombstone-only sets included. It is ScanPartitionAfter
+// with no resume key.
+//
+// Scan order is by antientropy.Slot of the key, then by key: a stable order
+// in which every anti-entropy segment is one range.
 func (db *DB) ScanPartition(ctx context.Context, partition uint32, fn func(key []byte, s vclock.Set) error) error {
-	return db.ScanPartitionFrom(ctx, partition, nil, fn)
+	return db.ScanPartitionAfter(ctx, partition, nil, fn)
 }
 
-// ScanPartitionFrom calls fn for every key of partition that is >= start,
-// in key order, for anti-entropy and handoff. To resume an interrupted
-// scan, pass the last key seen with a zero byte appended.
+// ScanPartitionAfter calls fn for every key of partition that comes after
+// the key after in scan order (from the first key if after is nil), for
+// handoff and anti-entropy. To resume an interrupted scan, pass the last
+// key seen.
 //
 // fn receives its own copy of key and may keep it. An error from fn stops
 // the scan and is returned as it is; so is ctx's error. fn may call other
@@ -33,7 +38,7 @@ func (db *DB) ScanPartition(ctx context.Context, partition uint32, fn func(key [
 // the scan may be seen with its old or new set, or not at all if it is new
 // and sorts before the current position. Every set passed to fn was the
 // committed value of its key at some moment during the scan.
-func (db *DB) ScanPartitionFrom(ctx context.Context, partition uint32, start []byte, fn func(key []byte, s vclock.Set) error) error {
+func (db *DB) ScanPartitionAfter(ctx context.Context, partition uint32, after []byte, fn func(key []byte, s vclock.Set) error) error {
 	if err := checkPartition(partition); err != nil {
 		return err
 	}
@@ -42,7 +47,23 @@ func (db *DB) ScanPartitionFrom(ctx context.Context, partition uint32, start []b
 	}
 	defer db.leave()
 	prefix := partitionPrefix(partition)
-	return db.scan(ctx, prefix, append(bytes.Clone(prefix), start...), func(k, v []byte) error {
+	seek := prefix
+	if after != nil {
+		// The next engine key after k in byte order is k followed by a
+		// zero byte.
+		seek = append(dataKey(partition, after), 0)
+	}
+	return db.scanData(ctx, prefix, seek, nil, fn)
+}
+
+// scanData calls fn with the decoded data entries under prefix from seek
+// on, up to (excluding) end if end is not nil.
+func (db *DB) scanData(ctx context.Context, prefix, seek, end []byte, fn func(key []byte, s vclock.Set) error) error {
+	errEnd := errors.New("end of range")
+	err := db.scan(ctx, prefix, seek, func(k, v []byte) error {
+		if end != nil && bytes.Compare(k, end) >= 0 {
+			return errEnd
+		}
 		_, key, err := decodeDataKey(k)
 		if err != nil {
 			return err
@@ -53,6 +74,10 @@ func (db *DB) ScanPartitionFrom(ctx context.Context, partition uint32, start []b
 		}
 		return fn(key, s)
 	})
+	if err == errEnd {
+		return nil
+	}
+	return err
 }
 
 // kv is one entry read by a scan chunk, copied out of the engine.
@@ -88,15 +113,20 @@ func (db *DB) scan(ctx context.Context, prefix, seek []byte, fn func(k, v []byte
 
 // readChunk reads up to db.scanChunk entries under prefix from seek on.
 func (db *DB) readChunk(prefix, seek []byte) ([]kv, error) {
+	return db.readChunkN(prefix, seek, db.scanChunk)
+}
+
+// readChunkN reads up to n entries under prefix from seek on.
+func (db *DB) readChunkN(prefix, seek []byte, n int) ([]kv, error) {
 	var out []kv
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{
 			PrefetchValues: true,
-			PrefetchSize:   min(db.scanChunk, 100),
+			PrefetchSize:   min(n, 100),
 			Prefix:         prefix,
 		})
 		defer it.Close()
-		for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < db.scanChunk; it.Next() {
+		for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < n; it.Next() {
 			item := it.Item()
 			v, err := item.ValueCopy(nil)
 			if err != nil {

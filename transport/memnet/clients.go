@@ -84,3 +84,13 @@ func (c internodeClient) Fetch(ctx context.Context, in *pb.FetchBatch, _ ...grpc
 			return e.in.Fetch
 		})
 }
+
+func (c internodeClient) Tree(ctx context.Context, in *pb.TreeRequest, _ ...grpc.CallOption) (*pb.TreeReply, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Tree_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.TreeRequest) (*pb.TreeReply, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Tree
+		})
+}

@@ -24,6 +24,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TreeLevel is the level of an anti-entropy tree a TreeRequest reads.
+type TreeLevel int32
+
+const (
+	TreeLevel_TREE_LEVEL_ROOT     TreeLevel = 0
+	TreeLevel_TREE_LEVEL_BRANCHES TreeLevel = 1
+	TreeLevel_TREE_LEVEL_SEGMENTS TreeLevel = 2
+	TreeLevel_TREE_LEVEL_KEYS     TreeLevel = 3
+)
+
+// Enum value maps for TreeLevel.
+var (
+	TreeLevel_name = map[int32]string{
+		0: "TREE_LEVEL_ROOT",
+		1: "TREE_LEVEL_BRANCHES",
+		2: "TREE_LEVEL_SEGMENTS",
+		3: "TREE_LEVEL_KEYS",
+	}
+	TreeLevel_value = map[string]int32{
+		"TREE_LEVEL_ROOT":     0,
+		"TREE_LEVEL_BRANCHES": 1,
+		"TREE_LEVEL_SEGMENTS": 2,
+		"TREE_LEVEL_KEYS":     3,
+	}
+)
+
+func (x TreeLevel) Enum() *TreeLevel {
+	p := new(TreeLevel)
+	*p = x
+	return p
+}
+
+func (x TreeLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TreeLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_chorus_proto_enumTypes[0].Descriptor()
+}
+
+func (TreeLevel) Type() protoreflect.EnumType {
+	return &file_chorus_proto_enumTypes[0]
+}
+
+func (x TreeLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TreeLevel.Descriptor instead.
+func (TreeLevel) EnumDescriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{0}
+}
+
 // Quorum carries the per-request settings; a zero field means the server's
 // default (N=3, R=2, W=2, PR=PW=0, durable, 2 s).
 type Quorum struct {
@@ -1218,6 +1271,229 @@ func (x *FetchReplies) GetReplies() []*FetchReply {
 	return nil
 }
 
+type TreeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	From      string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Partition uint32                 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Level     TreeLevel              `protobuf:"varint,3,opt,name=level,proto3,enum=chorus.v1.TreeLevel" json:"level,omitempty"`
+	// branches whose segment hashes to return (TREE_LEVEL_SEGMENTS).
+	Branches []uint32 `protobuf:"varint,4,rep,packed,name=branches,proto3" json:"branches,omitempty"`
+	// segments whose keys to return (TREE_LEVEL_KEYS).
+	Segments []uint32 `protobuf:"varint,5,rep,packed,name=segments,proto3" json:"segments,omitempty"`
+	// The asker's tree shape; the receiver refuses a request whose shape
+	// differs from its own, since such trees cannot be compared.
+	TreeSegments  uint32 `protobuf:"varint,6,opt,name=tree_segments,json=treeSegments,proto3" json:"tree_segments,omitempty"`
+	TreeBranches  uint32 `protobuf:"varint,7,opt,name=tree_branches,json=treeBranches,proto3" json:"tree_branches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeRequest) Reset() {
+	*x = TreeRequest{}
+	mi := &file_chorus_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeRequest) ProtoMessage() {}
+
+func (x *TreeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeRequest.ProtoReflect.Descriptor instead.
+func (*TreeRequest) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TreeRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *TreeRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TreeRequest) GetLevel() TreeLevel {
+	if x != nil {
+		return x.Level
+	}
+	return TreeLevel_TREE_LEVEL_ROOT
+}
+
+func (x *TreeRequest) GetBranches() []uint32 {
+	if x != nil {
+		return x.Branches
+	}
+	return nil
+}
+
+func (x *TreeRequest) GetSegments() []uint32 {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *TreeRequest) GetTreeSegments() uint32 {
+	if x != nil {
+		return x.TreeSegments
+	}
+	return 0
+}
+
+func (x *TreeRequest) GetTreeBranches() uint32 {
+	if x != nil {
+		return x.TreeBranches
+	}
+	return 0
+}
+
+// KeyHash is one key of a segment and the hash of its sibling set
+// (antientropy.KeyHash).
+type KeyHash struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Hash          uint64                 `protobuf:"fixed64,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyHash) Reset() {
+	*x = KeyHash{}
+	mi := &file_chorus_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyHash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyHash) ProtoMessage() {}
+
+func (x *KeyHash) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyHash.ProtoReflect.Descriptor instead.
+func (*KeyHash) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *KeyHash) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *KeyHash) GetHash() uint64 {
+	if x != nil {
+		return x.Hash
+	}
+	return 0
+}
+
+type TreeReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ready is false while the receiver is still building its trees after a
+	// start; nothing else is set then, and the asker tries again later.
+	Ready bool   `protobuf:"varint,1,opt,name=ready,proto3" json:"ready,omitempty"`
+	Root  uint64 `protobuf:"fixed64,2,opt,name=root,proto3" json:"root,omitempty"`
+	// hashes are the branch hashes (BRANCHES) or the segment hashes of the
+	// asked branches, concatenated in the order asked (SEGMENTS).
+	Hashes []uint64 `protobuf:"fixed64,3,rep,packed,name=hashes,proto3" json:"hashes,omitempty"`
+	// keys are the keys of the asked segments (KEYS).
+	Keys          []*KeyHash `protobuf:"bytes,4,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeReply) Reset() {
+	*x = TreeReply{}
+	mi := &file_chorus_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeReply) ProtoMessage() {}
+
+func (x *TreeReply) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeReply.ProtoReflect.Descriptor instead.
+func (*TreeReply) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TreeReply) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+func (x *TreeReply) GetRoot() uint64 {
+	if x != nil {
+		return x.Root
+	}
+	return 0
+}
+
+func (x *TreeReply) GetHashes() []uint64 {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+func (x *TreeReply) GetKeys() []*KeyHash {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 var File_chorus_proto protoreflect.FileDescriptor
 
 const file_chorus_proto_rawDesc = "" +
@@ -1310,15 +1586,37 @@ const file_chorus_proto_rawDesc = "" +
 	"\x03set\x18\x01 \x01(\fR\x03set\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"?\n" +
 	"\fFetchReplies\x12/\n" +
-	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies2\xfd\x01\n" +
+	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies\"\xed\x01\n" +
+	"\vTreeRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12*\n" +
+	"\x05level\x18\x03 \x01(\x0e2\x14.chorus.v1.TreeLevelR\x05level\x12\x1a\n" +
+	"\bbranches\x18\x04 \x03(\rR\bbranches\x12\x1a\n" +
+	"\bsegments\x18\x05 \x03(\rR\bsegments\x12#\n" +
+	"\rtree_segments\x18\x06 \x01(\rR\ftreeSegments\x12#\n" +
+	"\rtree_branches\x18\a \x01(\rR\ftreeBranches\"/\n" +
+	"\aKeyHash\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\x06R\x04hash\"u\n" +
+	"\tTreeReply\x12\x14\n" +
+	"\x05ready\x18\x01 \x01(\bR\x05ready\x12\x12\n" +
+	"\x04root\x18\x02 \x01(\x06R\x04root\x12\x16\n" +
+	"\x06hashes\x18\x03 \x03(\x06R\x06hashes\x12&\n" +
+	"\x04keys\x18\x04 \x03(\v2\x12.chorus.v1.KeyHashR\x04keys*g\n" +
+	"\tTreeLevel\x12\x13\n" +
+	"\x0fTREE_LEVEL_ROOT\x10\x00\x12\x17\n" +
+	"\x13TREE_LEVEL_BRANCHES\x10\x01\x12\x17\n" +
+	"\x13TREE_LEVEL_SEGMENTS\x10\x02\x12\x13\n" +
+	"\x0fTREE_LEVEL_KEYS\x10\x032\xfd\x01\n" +
 	"\x02KV\x124\n" +
 	"\x03Get\x12\x15.chorus.v1.GetRequest\x1a\x16.chorus.v1.GetResponse\x124\n" +
 	"\x03Put\x12\x15.chorus.v1.PutRequest\x1a\x16.chorus.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.chorus.v1.DeleteRequest\x1a\x19.chorus.v1.DeleteResponse\x12L\n" +
-	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\x86\x01\n" +
+	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xbc\x01\n" +
 	"\tInternode\x12@\n" +
 	"\tReplicate\x12\x19.chorus.v1.ReplicateBatch\x1a\x18.chorus.v1.ReplicateAcks\x127\n" +
-	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchRepliesB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
+	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchReplies\x124\n" +
+	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
 
 var (
 	file_chorus_proto_rawDescOnce sync.Once
@@ -1332,57 +1630,66 @@ func file_chorus_proto_rawDescGZIP() []byte {
 	return file_chorus_proto_rawDescData
 }
 
-var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_chorus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_chorus_proto_goTypes = []any{
-	(*Quorum)(nil),              // 0: chorus.v1.Quorum
-	(*QuorumInfo)(nil),          // 1: chorus.v1.QuorumInfo
-	(*Sibling)(nil),             // 2: chorus.v1.Sibling
-	(*GetRequest)(nil),          // 3: chorus.v1.GetRequest
-	(*GetResponse)(nil),         // 4: chorus.v1.GetResponse
-	(*PutRequest)(nil),          // 5: chorus.v1.PutRequest
-	(*PutResponse)(nil),         // 6: chorus.v1.PutResponse
-	(*DeleteRequest)(nil),       // 7: chorus.v1.DeleteRequest
-	(*DeleteResponse)(nil),      // 8: chorus.v1.DeleteResponse
-	(*ClusterInfoRequest)(nil),  // 9: chorus.v1.ClusterInfoRequest
-	(*Member)(nil),              // 10: chorus.v1.Member
-	(*ClusterInfoResponse)(nil), // 11: chorus.v1.ClusterInfoResponse
-	(*ReplicateItem)(nil),       // 12: chorus.v1.ReplicateItem
-	(*ReplicateBatch)(nil),      // 13: chorus.v1.ReplicateBatch
-	(*ReplicateAcks)(nil),       // 14: chorus.v1.ReplicateAcks
-	(*FetchItem)(nil),           // 15: chorus.v1.FetchItem
-	(*FetchBatch)(nil),          // 16: chorus.v1.FetchBatch
-	(*FetchReply)(nil),          // 17: chorus.v1.FetchReply
-	(*FetchReplies)(nil),        // 18: chorus.v1.FetchReplies
+	(TreeLevel)(0),              // 0: chorus.v1.TreeLevel
+	(*Quorum)(nil),              // 1: chorus.v1.Quorum
+	(*QuorumInfo)(nil),          // 2: chorus.v1.QuorumInfo
+	(*Sibling)(nil),             // 3: chorus.v1.Sibling
+	(*GetRequest)(nil),          // 4: chorus.v1.GetRequest
+	(*GetResponse)(nil),         // 5: chorus.v1.GetResponse
+	(*PutRequest)(nil),          // 6: chorus.v1.PutRequest
+	(*PutResponse)(nil),         // 7: chorus.v1.PutResponse
+	(*DeleteRequest)(nil),       // 8: chorus.v1.DeleteRequest
+	(*DeleteResponse)(nil),      // 9: chorus.v1.DeleteResponse
+	(*ClusterInfoRequest)(nil),  // 10: chorus.v1.ClusterInfoRequest
+	(*Member)(nil),              // 11: chorus.v1.Member
+	(*ClusterInfoResponse)(nil), // 12: chorus.v1.ClusterInfoResponse
+	(*ReplicateItem)(nil),       // 13: chorus.v1.ReplicateItem
+	(*ReplicateBatch)(nil),      // 14: chorus.v1.ReplicateBatch
+	(*ReplicateAcks)(nil),       // 15: chorus.v1.ReplicateAcks
+	(*FetchItem)(nil),           // 16: chorus.v1.FetchItem
+	(*FetchBatch)(nil),          // 17: chorus.v1.FetchBatch
+	(*FetchReply)(nil),          // 18: chorus.v1.FetchReply
+	(*FetchReplies)(nil),        // 19: chorus.v1.FetchReplies
+	(*TreeRequest)(nil),         // 20: chorus.v1.TreeRequest
+	(*KeyHash)(nil),             // 21: chorus.v1.KeyHash
+	(*TreeReply)(nil),           // 22: chorus.v1.TreeReply
 }
 var file_chorus_proto_depIdxs = []int32{
-	0,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
-	2,  // 1: chorus.v1.GetResponse.siblings:type_name -> chorus.v1.Sibling
-	1,  // 2: chorus.v1.GetResponse.info:type_name -> chorus.v1.QuorumInfo
-	0,  // 3: chorus.v1.PutRequest.quorum:type_name -> chorus.v1.Quorum
-	1,  // 4: chorus.v1.PutResponse.info:type_name -> chorus.v1.QuorumInfo
-	0,  // 5: chorus.v1.DeleteRequest.quorum:type_name -> chorus.v1.Quorum
-	1,  // 6: chorus.v1.DeleteResponse.info:type_name -> chorus.v1.QuorumInfo
-	10, // 7: chorus.v1.ClusterInfoResponse.members:type_name -> chorus.v1.Member
-	12, // 8: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
-	15, // 9: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
-	17, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
-	3,  // 11: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
-	5,  // 12: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
-	7,  // 13: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
-	9,  // 14: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
-	13, // 15: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
-	16, // 16: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
-	4,  // 17: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
-	6,  // 18: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
-	8,  // 19: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
-	11, // 20: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
-	14, // 21: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
-	18, // 22: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	1,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
+	3,  // 1: chorus.v1.GetResponse.siblings:type_name -> chorus.v1.Sibling
+	2,  // 2: chorus.v1.GetResponse.info:type_name -> chorus.v1.QuorumInfo
+	1,  // 3: chorus.v1.PutRequest.quorum:type_name -> chorus.v1.Quorum
+	2,  // 4: chorus.v1.PutResponse.info:type_name -> chorus.v1.QuorumInfo
+	1,  // 5: chorus.v1.DeleteRequest.quorum:type_name -> chorus.v1.Quorum
+	2,  // 6: chorus.v1.DeleteResponse.info:type_name -> chorus.v1.QuorumInfo
+	11, // 7: chorus.v1.ClusterInfoResponse.members:type_name -> chorus.v1.Member
+	13, // 8: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
+	16, // 9: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
+	18, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
+	0,  // 11: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
+	21, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
+	4,  // 13: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
+	6,  // 14: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
+	8,  // 15: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
+	10, // 16: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
+	14, // 17: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
+	17, // 18: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
+	20, // 19: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
+	5,  // 20: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
+	7,  // 21: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
+	9,  // 22: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
+	12, // 23: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
+	15, // 24: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
+	19, // 25: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
+	22, // 26: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_chorus_proto_init() }
@@ -1395,13 +1702,14 @@ func file_chorus_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chorus_proto_rawDesc), len(file_chorus_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   19,
+			NumEnums:      1,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_chorus_proto_goTypes,
 		DependencyIndexes: file_chorus_proto_depIdxs,
+		EnumInfos:         file_chorus_proto_enumTypes,
 		MessageInfos:      file_chorus_proto_msgTypes,
 	}.Build()
 	File_chorus_proto = out.File

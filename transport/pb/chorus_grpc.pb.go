@@ -240,6 +240,7 @@ var KV_ServiceDesc = grpc.ServiceDesc{
 const (
 	Internode_Replicate_FullMethodName = "/chorus.v1.Internode/Replicate"
 	Internode_Fetch_FullMethodName     = "/chorus.v1.Internode/Fetch"
+	Internode_Tree_FullMethodName      = "/chorus.v1.Internode/Tree"
 )
 
 // InternodeClient is the client API for Internode service.
@@ -251,6 +252,10 @@ type InternodeClient interface {
 	Replicate(ctx context.Context, in *ReplicateBatch, opts ...grpc.CallOption) (*ReplicateAcks, error)
 	// Fetch reads sibling sets from the receiver's storage.
 	Fetch(ctx context.Context, in *FetchBatch, opts ...grpc.CallOption) (*FetchReplies, error)
+	// Tree reads one level of the receiver's anti-entropy tree of a
+	// partition, for an exchange: the root, the branch hashes, the segment
+	// hashes of some branches, or the key hashes of some segments.
+	Tree(ctx context.Context, in *TreeRequest, opts ...grpc.CallOption) (*TreeReply, error)
 }
 
 type internodeClient struct {
@@ -281,6 +286,16 @@ func (c *internodeClient) Fetch(ctx context.Context, in *FetchBatch, opts ...grp
 	return out, nil
 }
 
+func (c *internodeClient) Tree(ctx context.Context, in *TreeRequest, opts ...grpc.CallOption) (*TreeReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TreeReply)
+	err := c.cc.Invoke(ctx, Internode_Tree_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InternodeServer is the server API for Internode service.
 // All implementations must embed UnimplementedInternodeServer
 // for forward compatibility.
@@ -290,6 +305,10 @@ type InternodeServer interface {
 	Replicate(context.Context, *ReplicateBatch) (*ReplicateAcks, error)
 	// Fetch reads sibling sets from the receiver's storage.
 	Fetch(context.Context, *FetchBatch) (*FetchReplies, error)
+	// Tree reads one level of the receiver's anti-entropy tree of a
+	// partition, for an exchange: the root, the branch hashes, the segment
+	// hashes of some branches, or the key hashes of some segments.
+	Tree(context.Context, *TreeRequest) (*TreeReply, error)
 	mustEmbedUnimplementedInternodeServer()
 }
 
@@ -305,6 +324,9 @@ func (UnimplementedInternodeServer) Replicate(context.Context, *ReplicateBatch) 
 }
 func (UnimplementedInternodeServer) Fetch(context.Context, *FetchBatch) (*FetchReplies, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Fetch not implemented")
+}
+func (UnimplementedInternodeServer) Tree(context.Context, *TreeRequest) (*TreeReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Tree not implemented")
 }
 func (UnimplementedInternodeServer) mustEmbedUnimplementedInternodeServer() {}
 func (UnimplementedInternodeServer) testEmbeddedByValue()                   {}
@@ -363,6 +385,24 @@ func _Internode_Fetch_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Internode_Tree_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TreeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InternodeServer).Tree(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Internode_Tree_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InternodeServer).Tree(ctx, req.(*TreeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Internode_ServiceDesc is the grpc.ServiceDesc for Internode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -377,6 +417,10 @@ var Internode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Fetch",
 			Handler:    _Internode_Fetch_Handler,
+		},
+		{
+			MethodName: "Tree",
+			Handler:    _Internode_Tree_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,33 @@
+// Package repair makes the replicas of every partition converge for every
+// key, including keys nobody reads: Merkle (tictac) anti-entropy between
+// replica pairs, paced so that it never crowds out client traffic.
+//
+// An exchange between this node and one peer for one partition
+// (Exchanger.Exchange) compares the two anti-entropy trees top-down: the
+// roots, then the branch hashes if the roots differ, then the segment
+// hashes of the differing branches only, then the key hashes of the
+// differing segments only. Keys whose hashes differ, or that one side
+// lacks, are synced both ways: the peer's set is fetched and merged here,
+// and the merged set is sent to the peer to merge there. A merge is a join
+// of sibling sets (vclock.Sync), never an overwrite, so an exchange can
+// only add causal information; it cannot lose a write or revive a value
+// that a delete covered.
+//
+// The Scheduler walks every (partition, peer) pair this node is
+// responsible for, continuously and in a fixed order, one exchange at a
+// time, within a budget of keys and bytes per second, and backs off while
+// the node's foreground p99 latency is above a threshold.
+//
+// Guarantees:
+//
+//   - Cost grows with the difference, not with the data: equal trees cost
+//     one round trip; k differing keys cost at most k branches' segment
+//     hashes and the keys of at most k segments (Stats counts each).
+//   - An exchange never runs against a tree that is still being rebuilt,
+//     on either side: a half-built tree would look like missing data.
+//   - Every goroutine belongs to the Scheduler and stops on Close.
+//
+// repair does no I/O of its own: the local store and the peers are
+// consumer-side interfaces (Local, Remote) that the server implements with
+// storage and transport.
+package repair

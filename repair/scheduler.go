@@ -1,0 +1,292 @@
+package repair
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Scheduler walks this node's (partition, peer) pairs and exchanges each in
+// turn, paced and backing off under foreground load. It owns one goroutine
+// (none with Config.Manual), which Close stops.
+type Scheduler struct {
+	cfg     Config
+	ex      *Exchanger
+	limiter *limiter
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu    sync.Mutex
+	pairs map[Pair]*PairStatus
+	stats Stats
+	round RoundProgress
+}
+
+// PairStatus is what the Scheduler knows of one pair.
+type PairStatus struct {
+	Pair
+	// Last is the latest exchange's result; Last.Start is zero if the pair
+	// was never exchanged.
+	Last Result
+	// LastError is the latest exchange's error, "" if it succeeded.
+	LastError string
+	// LastSuccess is when an exchange of the pair last succeeded.
+	LastSuccess time.Time
+	// Repaired is the keys repaired by all exchanges of the pair.
+	Repaired uint64
+}
+
+// Stats are the Scheduler's cumulative counters, for metrics.
+type Stats struct {
+	Exchanges       uint64 // exchanges attempted
+	Failures        uint64 // exchanges that failed (not counting NotReady)
+	NotReady        uint64 // exchanges skipped because a tree was being built
+	RootsEqual      uint64 // exchanges that ended at the root
+	Rounds          uint64 // completed walks over all pairs
+	SegmentHashes   uint64
+	SegmentsDiffer  uint64
+	KeysCompared    uint64
+	KeysRepaired    uint64
+	BytesSent       uint64
+	BytesReceived   uint64
+	Backoffs        uint64        // waits for foreground latency
+	BackoffTime     time.Duration // total time spent in them
+	PacedTime       time.Duration // total time spent waiting for the keys/bytes budget
+	LastRoundTook   time.Duration
+	LastRoundFinish time.Time
+}
+
+// RoundProgress says where the current walk is.
+type RoundProgress struct {
+	Started time.Time
+	Done    int // pairs exchanged (or attempted) in this round
+	Total   int // pairs in this round
+}
+
+// NewScheduler returns a Scheduler using ex; unless cfg.Manual it starts
+// walking at once.
+func NewScheduler(cfg Config, local Local, remote Remote) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Scheduler{
+		cfg:     cfg,
+		limiter: newLimiter(cfg.KeysPerSecond, cfg.BytesPerSecond, time.Now()),
+		pairs:   make(map[Pair]*PairStatus),
+		done:    make(chan struct{}),
+	}
+	s.ex = NewExchanger(local, remote, s.limiter)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Manual {
+		close(s.done)
+	} else {
+		go s.run()
+	}
+	return s, nil
+}
+
+// Close stops the walk, cancelling an exchange in progress, and waits for
+// it to end. It is idempotent.
+func (s *Scheduler) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// Initiates reports whether self, rather than peer, starts the exchanges
+// of partition p between them. Exactly one of the two does, chosen by a
+// hash of the three so that the work spreads evenly over the nodes, and
+// both sides compute the same answer.
+func Initiates(self, peer string, p uint32) bool {
+	lo, hi := min(self, peer), max(self, peer)
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(lo)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.WriteString(hi)
+	_, _ = d.Write([]byte{byte(p >> 24), byte(p >> 16), byte(p >> 8), byte(p)})
+	first := d.Sum64()&1 == 0
+	return first == (self == lo)
+}
+
+func (s *Scheduler) run() {
+	defer close(s.done)
+	for s.ctx.Err() == nil {
+		if n, _ := s.walk(s.ctx); n == 0 {
+			// Nothing to do (a one-node ring): look again later.
+			_ = sleep(s.ctx, 20*s.cfg.Interval)
+		}
+		_ = sleep(s.ctx, s.cfg.Interval)
+	}
+}
+
+// Round runs one walk over all pairs now, in the caller's goroutine, and
+// returns the sum of its exchanges' results; the error joins the failures.
+// Pairs whose trees are not ready count as failures here.
+func (s *Scheduler) Round(ctx context.Context) (Result, error) {
+	var sum Result
+	var errs []error
+	for _, pr := range s.cfg.Pairs() {
+		res, err := s.ExchangeOne(ctx, pr)
+		sum.add(res)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	s.finishRound(sum.Start)
+	return sum, errors.Join(errs...)
+}
+
+// walk is the background round: paced, and backing off under load.
+func (s *Scheduler) walk(ctx context.Context) (int, error) {
+	pairs := s.cfg.Pairs()
+	start := time.Now()
+	s.mu.Lock()
+	s.round = RoundProgress{Started: start, Total: len(pairs)}
+	s.mu.Unlock()
+	backoff := s.cfg.Interval
+	for i, pr := range pairs {
+		for s.overloaded() {
+			s.mu.Lock()
+			s.stats.Backoffs++
+			s.stats.BackoffTime += backoff
+			s.mu.Unlock()
+			if err := sleep(ctx, backoff); err != nil {
+				return i, err
+			}
+			backoff = min(2*backoff, s.cfg.MaxBackoff)
+		}
+		backoff = s.cfg.Interval
+		_, _ = s.ExchangeOne(ctx, pr)
+		s.mu.Lock()
+		s.round.Done = i + 1
+		s.mu.Unlock()
+		if err := sleep(ctx, s.cfg.Interval); err != nil {
+			return i + 1, err
+		}
+	}
+	if len(pairs) > 0 {
+		s.finishRound(start)
+	}
+	return len(pairs), nil
+}
+
+func (s *Scheduler) overloaded() bool {
+	return s.cfg.ForegroundP99 != nil && s.cfg.ForegroundP99() > s.cfg.BackoffAbove
+}
+
+func (s *Scheduler) finishRound(start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Rounds++
+	s.stats.LastRoundFinish = time.Now()
+	if !start.IsZero() {
+		s.stats.LastRoundTook = time.Since(start)
+	}
+}
+
+// ExchangeOne exchanges one pair now and records the outcome.
+func (s *Scheduler) ExchangeOne(ctx context.Context, pr Pair) (Result, error) {
+	res, err := s.ex.Exchange(ctx, pr.Peer, pr.Partition)
+	s.record(pr, res, err)
+	if err == nil && res.Repaired() > 0 {
+		s.cfg.Logger.Info("repair: anti-entropy repaired keys", "partition", pr.Partition, "peer", pr.Peer,
+			"here", res.RepairedHere, "there", res.RepairedThere, "compared", res.KeysCompared,
+			"took", res.Took.Round(time.Millisecond))
+	}
+	if err != nil && !errors.Is(err, ErrNotReady) && ctx.Err() == nil {
+		s.cfg.Logger.Warn("repair: anti-entropy exchange failed", "partition", pr.Partition, "peer", pr.Peer, "err", err)
+	}
+	return res, err
+}
+
+func (s *Scheduler) record(pr Pair, res Result, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.pairs[pr]
+	if st == nil {
+		st = &PairStatus{Pair: pr}
+		s.pairs[pr] = st
+	}
+	st.Last = res
+	st.LastError = ""
+	st.Repaired += uint64(res.Repaired())
+	s.stats.Exchanges++
+	switch {
+	case errors.Is(err, ErrNotReady):
+		s.stats.NotReady++
+		st.LastError = err.Error()
+	case err != nil:
+		s.stats.Failures++
+		st.LastError = err.Error()
+	default:
+		st.LastSuccess = res.Start.Add(res.Took)
+	}
+	if res.RootsEqual {
+		s.stats.RootsEqual++
+	}
+	s.stats.SegmentHashes += uint64(res.SegmentHashes)
+	s.stats.SegmentsDiffer += uint64(res.SegmentsDiffering)
+	s.stats.KeysCompared += uint64(res.KeysCompared)
+	s.stats.KeysRepaired += uint64(res.Repaired())
+	s.stats.BytesSent += uint64(res.BytesSent)
+	s.stats.BytesReceived += uint64(res.BytesReceived)
+}
+
+// Stats returns the cumulative counters.
+func (s *Scheduler) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.PacedTime = s.limiter.Waited()
+	return st
+}
+
+// Progress returns where the background walk is.
+func (s *Scheduler) Progress() RoundProgress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.round
+}
+
+// Status returns every pair exchanged so far, by partition then peer.
+func (s *Scheduler) Status() []PairStatus {
+	s.mu.Lock()
+	out := make([]PairStatus, 0, len(s.pairs))
+	for _, st := range s.pairs {
+		out = append(out, *st)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b PairStatus) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Peer, b.Peer))
+	})
+	return out
+}
+
+// add sums o's counters into r; r.Start keeps the earliest start.
+func (r *Result) add(o Result) {
+	if r.Start.IsZero() || (!o.Start.IsZero() && o.Start.Before(r.Start)) {
+		r.Start = o.Start
+	}
+	r.Took += o.Took
+	r.BranchesDiffering += o.BranchesDiffering
+	r.SegmentsDiffering += o.SegmentsDiffering
+	r.SegmentHashes += o.SegmentHashes
+	r.KeysCompared += o.KeysCompared
+	r.KeysDiffering += o.KeysDiffering
+	r.RepairedHere += o.RepairedHere
+	r.RepairedThere += o.RepairedThere
+	r.BytesSent += o.BytesSent
+	r.BytesReceived += o.BytesReceived
+}

@@ -1,0 +1,318 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/chorusdb/chorus/antientropy"
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// Anti-entropy trees.
+//
+// The DB keeps one antientropy.Tree per partition that has data, updated by
+// the committer after every commit from the old and new encoded sets of
+// each key it wrote: O(1) per write, and never out of step with the data,
+// because the committer is the only writer.
+//
+// At Open the trees are empty and a background goroutine rebuilds them by
+// walking the data keyspace in chunks. Each chunk is read on the committer
+// goroutine, between batches, so no write can slip between the read and
+// the cursor's advance: a write to a key at or before the cursor updates
+// the tree (the scan has counted the key already), a write after it is
+// left to the scan. Until the walk ends the trees are not Ready and are not
+// served to peers; a half-built tree would look like missing data.
+
+// rebuildChunk is how many keys one rebuild step reads on the committer;
+// small enough that a step delays writers by well under a millisecond.
+const rebuildChunk = 256
+
+// trees is the DB's tree state; mu guards everything in it. The committer
+// holds mu for writing while it updates trees, readers for reading.
+type trees struct {
+	mu      sync.RWMutex
+	cfg     antientropy.Config
+	byPart  map[uint32]*antientropy.Tree
+	cursor  []byte // engine key of the last key the rebuild has added
+	ready   bool
+	scanned uint64
+	started time.Time
+	took    time.Duration
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// TreeProgress reports the rebuild of the trees after Open.
+type TreeProgress struct {
+	// Enabled is false when Options.NoTrees turned trees off.
+	Enabled bool
+	// Ready is true once every key has been added; only then are trees
+	// served.
+	Ready bool
+	// Keys is how many keys the rebuild has added so far.
+	Keys uint64
+	// Partition is the partition the rebuild is in (the last one when
+	// Ready).
+	Partition uint32
+	// Elapsed is the time the rebuild has taken so far, or took.
+	Elapsed time.Duration
+}
+
+// startTrees sets up the trees and starts their rebuild; Close stops it.
+func (db *DB) startTrees() {
+	if db.opts.NoTrees {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db.trees = &trees{
+		cfg:     db.opts.Trees,
+		byPart:  make(map[uint32]*antientropy.Tree),
+		started: time.Now(),
+		stop:    cancel,
+		done:    make(chan struct{}),
+	}
+	go db.rebuildTrees(ctx)
+}
+
+// stopTrees stops the rebuild and waits for it; called by Close before it
+// waits for the calls in progress.
+func (db *DB) stopTrees() {
+	if db.trees == nil {
+		return
+	}
+	db.trees.stop()
+	<-db.trees.done
+}
+
+// rebuildTrees walks the data keyspace one committer step at a time until
+// every key is in its tree, logging progress every few seconds.
+func (db *DB) rebuildTrees(ctx context.Context) {
+	t := db.trees
+	defer close(t.done)
+	lastLog := time.Now()
+	for {
+		done, err := db.rebuildStep(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				db.opts.Logger.Error("storage: anti-entropy tree rebuild stopped; trees stay not ready", "err", err)
+			}
+			return
+		}
+		if done {
+			p := db.TreeProgress()
+			db.opts.Logger.Info("storage: anti-entropy trees ready", "keys", p.Keys, "took", p.Elapsed.Round(time.Millisecond))
+			return
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			p := db.TreeProgress()
+			db.opts.Logger.Info("storage: rebuilding anti-entropy trees", "keys", p.Keys, "partition", p.Partition,
+				"elapsed", p.Elapsed.Round(time.Second))
+		}
+	}
+}
+
+// rebuildStep adds the next chunk of keys on the committer goroutine and
+// reports whether the walk is complete.
+func (db *DB) rebuildStep(ctx context.Context) (done bool, err error) {
+	if err := db.enter(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	t := db.trees
+	step := func() error {
+		seek := []byte{spaceData}
+		if t.cursor != nil {
+			seek = append(bytes.Clone(t.cursor), 0)
+		}
+		chunk, err := db.readChunkN([]byte{spaceData}, seek, rebuildChunk)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, e := range chunk {
+			p, key, err := decodeDataKey(e.k)
+			if err != nil {
+				return err
+			}
+			t.tree(p).Flip(key, antientropy.KeyHashEncoded(key, e.v))
+			t.cursor = e.k
+		}
+		t.scanned += uint64(len(chunk))
+		if len(chunk) < rebuildChunk {
+			t.ready = true
+			t.took = time.Since(t.started)
+			done = true
+		}
+		return nil
+	}
+	r := &request{ctx: ctx, control: step, done: make(chan error, 1)}
+	return done, db.await(ctx, r)
+}
+
+// tree returns partition p's tree, creating it empty. t.mu must be held for
+// writing.
+func (t *trees) tree(p uint32) *antientropy.Tree {
+	tr := t.byPart[p]
+	if tr == nil {
+		tr, _ = antientropy.New(t.cfg) // the config was validated at Open
+		t.byPart[p] = tr
+	}
+	return tr
+}
+
+// covers reports whether a write to engine key k must update the trees:
+// always once they are ready, and during the rebuild for keys the walk has
+// passed. t.mu must be held.
+func (t *trees) covers(k []byte) bool {
+	return t.ready || (t.cursor != nil && bytes.Compare(k, t.cursor) <= 0)
+}
+
+// noteCommitted updates the trees for the committed requests' data writes.
+// It runs on the committer right after the commit.
+func (db *DB) noteCommitted(committed []*request) {
+	t := db.trees
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range committed {
+		if !r.wrote || len(r.key) == 0 || r.key[0] != spaceData || !t.covers(r.key) {
+			continue
+		}
+		p, key, err := decodeDataKey(r.key)
+		if err != nil {
+			continue // not a data key the DB wrote; cannot happen
+		}
+		var h uint64
+		if r.oldRaw != nil {
+			h = antientropy.KeyHashEncoded(key, r.oldRaw)
+		}
+		if r.newRaw != nil {
+			h ^= antientropy.KeyHashEncoded(key, r.newRaw)
+		}
+		t.tree(p).Flip(key, h)
+	}
+}
+
+// TreeProgress reports the trees' rebuild.
+func (db *DB) TreeProgress() TreeProgress {
+	t := db.trees
+	if t == nil {
+		return TreeProgress{}
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p := TreeProgress{Enabled: true, Ready: t.ready, Keys: t.scanned, Elapsed: t.took}
+	if !t.ready {
+		p.Elapsed = time.Since(t.started)
+	}
+	if t.cursor != nil {
+		p.Partition, _, _ = decodeDataKey(t.cursor)
+	}
+	return p
+}
+
+// TreeConfig returns the shape of the DB's trees.
+func (db *DB) TreeConfig() antientropy.Config {
+	return db.opts.Trees
+}
+
+// withTree runs fn on partition p's tree under the read lock, or returns
+// ErrTreesNotReady. A partition without data has an empty tree.
+func (db *DB) withTree(p uint32, fn func(*antientropy.Tree)) error {
+	if err := checkPartition(p); err != nil {
+		return err
+	}
+	t := db.trees
+	if t == nil {
+		return fmt.Errorf("%w: trees are turned off", ErrTreesNotReady)
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !t.ready {
+		return ErrTreesNotReady
+	}
+	tr := t.byPart[p]
+	if tr == nil {
+		tr, _ = antientropy.New(t.cfg)
+	}
+	fn(tr)
+	return nil
+}
+
+// TreeRoot returns the root hash of partition p's tree.
+func (db *DB) TreeRoot(p uint32) (uint64, error) {
+	var root uint64
+	err := db.withTree(p, func(t *antientropy.Tree) { root = t.Root() })
+	return root, err
+}
+
+// TreeBranches returns the branch hashes of partition p's tree.
+func (db *DB) TreeBranches(p uint32) ([]uint64, error) {
+	var out []uint64
+	err := db.withTree(p, func(t *antientropy.Tree) { out = t.Branches() })
+	return out, err
+}
+
+// TreeSegments returns the segment hashes of the given branches of
+// partition p's tree, concatenated in the order asked.
+func (db *DB) TreeSegments(p uint32, branches []int) ([]uint64, error) {
+	var out []uint64
+	err := db.withTree(p, func(t *antientropy.Tree) {
+		n := t.Config().Branches
+		for _, b := range branches {
+			if b < 0 || b >= n {
+				out = nil
+				return
+			}
+			out = append(out, t.Segments(b)...)
+		}
+	})
+	if err == nil && out == nil && len(branches) > 0 {
+		return nil, fmt.Errorf("%w: branch out of range [0, %d)", ErrBadSegment, db.opts.Trees.Branches)
+	}
+	return out, err
+}
+
+// TreeSnapshot returns a copy of partition p's tree, for comparing against
+// a peer's without holding the lock.
+func (db *DB) TreeSnapshot(p uint32) (*antientropy.Tree, error) {
+	var c *antientropy.Tree
+	err := db.withTree(p, func(t *antientropy.Tree) { c = t.Clone() })
+	return c, err
+}
+
+// ScanSegments calls fn for every key of partition p in the given tree
+// segments, with its stored set, reading each segment as one range: the
+// cost is the keys of those segments, not of the partition.
+func (db *DB) ScanSegments(ctx context.Context, p uint32, segments []int, fn func(key []byte, s vclock.Set) error) error {
+	if err := checkPartition(p); err != nil {
+		return err
+	}
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	prefix := partitionPrefix(p)
+	for _, seg := range segments {
+		if seg < 0 || seg >= db.opts.Trees.Segments {
+			return fmt.Errorf("%w: segment %d out of range [0, %d)", ErrBadSegment, seg, db.opts.Trees.Segments)
+		}
+		first, last := db.opts.Trees.SegmentSlots(seg)
+		var end []byte
+		if int(last)+1 < 1<<16 {
+			end = slotKey(p, last+1)
+		}
+		if err := db.scanData(ctx, prefix, slotKey(p, first), end, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
