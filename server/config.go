@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/transport/memnet"
@@ -52,6 +53,13 @@ type Config struct {
 	Defaults replica.Options
 	// Hints configures the hinted-handoff queue.
 	Hints hints.Config
+	// AntiEntropy paces Merkle anti-entropy (its Pairs and Logger are set
+	// by the node; zero fields take repair's defaults).
+	AntiEntropy repair.Config
+	// NoAntiEntropy turns anti-entropy off: no trees kept on the write
+	// path, no exchanges. Other nodes' exchanges with this one then fail
+	// as not ready.
+	NoAntiEntropy bool
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
@@ -101,6 +109,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Hints.Validate(); err != nil {
 		return bad("%v", err)
+	}
+	ae := c.AntiEntropy
+	ae.Pairs = func() []repair.Pair { return nil } // set by the node
+	if err := ae.Validate(); err != nil {
+		return bad("anti-entropy: %v", err)
 	}
 	if c.MemNet != nil {
 		if c.NodeID == "" || len(c.Members) == 0 {

@@ -35,6 +35,9 @@ type httpConfig struct {
 	MaxBodyBytes int64
 	// Logger receives internal errors (500 answers). Default slog.Default().
 	Logger *slog.Logger
+	// Views are extra read-only JSON routes (GET path -> what to answer),
+	// such as the anti-entropy pairs.
+	Views map[string]func(ctx context.Context) any
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -89,6 +92,12 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	if status != nil {
 		handle("GET /v1/status", "status", a.statusView)
 		handle("/v1/status", "status", methodNotAllowed("GET, HEAD"))
+	}
+	for path, view := range cfg.Views {
+		handle("GET "+path, path, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, view(r.Context()))
+		})
+		handle(path, path, methodNotAllowed("GET, HEAD"))
 	}
 	mux.Handle("GET /metrics", a.counted("metrics", m.handler().ServeHTTP))
 	handle("/metrics", "metrics", methodNotAllowed("GET, HEAD"))

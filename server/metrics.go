@@ -34,6 +34,9 @@ type metrics struct {
 	requestsVec  *prometheus.HistogramVec
 	siblings     prometheus.Histogram
 	httpRequests *prometheus.CounterVec
+
+	// recent feeds anti-entropy's backoff with the recent p99.
+	recent latencyWindow
 }
 
 // The ops observeRequest knows; their index in metrics.requests.
@@ -118,7 +121,12 @@ func (m *metrics) observeRequest(op string, sloppy bool, err error, d time.Durat
 		o = m.requests[i][b2i(sloppy)][b2i(err != nil)]
 	}
 	o.Observe(d.Seconds())
+	m.recent.observe(d)
 }
+
+// recentP99 returns the p99 latency of the client requests of the last 5
+// to 10 s, to a factor of two; 0 when there were too few.
+func (m *metrics) recentP99() time.Duration { return m.recent.p99(time.Now()) }
 
 // observeSiblings records the number of live siblings one read returned.
 func (m *metrics) observeSiblings(n int) { m.siblings.Observe(float64(n)) }

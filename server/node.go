@@ -14,6 +14,7 @@ import (
 
 	"github.com/chorusdb/chorus/gossip"
 	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport"
@@ -32,6 +33,7 @@ type Node struct {
 	gossip  *gossip.Membership // nil on the in-memory network
 	hints   *hints.Queue
 	coord   *replica.Coordinator
+	repair  *repair.Scheduler // nil with NoAntiEntropy
 	peers   *transport.Peers
 	pool    *transport.Pool
 	kv      *kvService
@@ -111,6 +113,7 @@ func (n *Node) openStorage() error {
 	opts := storage.DefaultOptions()
 	opts.InMemory = n.cfg.InMemory
 	opts.Logger = n.log
+	opts.NoTrees = n.cfg.NoAntiEntropy
 	db, err := storage.Open(n.cfg.DataDir, opts)
 	if err != nil {
 		return fmt.Errorf("server: open storage: %w", err)
@@ -235,7 +238,7 @@ func (n *Node) startReplication() error {
 	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV,
 		defaults: n.cfg.Defaults, metrics: n.metrics}
-	return nil
+	return n.startRepair(dialIn)
 }
 
 // grpcAddrOf returns where node serves gRPC, from its ring record.
@@ -270,7 +273,10 @@ func (n *Node) serve() {
 		}
 	}()
 	n.httpSrv = &http.Server{
-		Handler:           newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log}),
+		Handler:           newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
+			Views: map[string]func(context.Context) any{
+				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
+			}}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

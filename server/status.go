@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/storage"
 )
@@ -23,6 +24,15 @@ type Status struct {
 	Requests    replica.Stats `json:"requests"`
 	Hints       hintStatus    `json:"hints"`
 	Storage     storage.Stats `json:"storage"`
+	AntiEntropy aaeStatus     `json:"anti_entropy"`
+}
+
+// aaeStatus summarises anti-entropy; /v1/anti-entropy lists every pair.
+type aaeStatus struct {
+	Enabled bool                 `json:"enabled"`
+	Trees   storage.TreeProgress `json:"trees"`
+	Round   repair.RoundProgress `json:"round"`
+	Stats   repair.Stats         `json:"stats"`
 }
 
 type hintStatus struct {
@@ -47,7 +57,24 @@ func (n *Node) Status() Status {
 		}
 	}
 	s.Hints = hintStatusOf(n.hints.Stats())
+	s.AntiEntropy = n.aaeStatus()
 	return s
+}
+
+func (n *Node) aaeStatus() aaeStatus {
+	if n.repair == nil {
+		return aaeStatus{}
+	}
+	return aaeStatus{Enabled: true, Trees: n.db.TreeProgress(), Round: n.repair.Progress(), Stats: n.repair.Stats()}
+}
+
+// AntiEntropyPairs returns the state of every (partition, peer) pair this
+// node has exchanged: when, and what was repaired.
+func (n *Node) AntiEntropyPairs() []repair.PairStatus {
+	if n.repair == nil {
+		return nil
+	}
+	return n.repair.Status()
 }
 
 func (n *Node) status(context.Context) any { return n.Status() }
