@@ -155,7 +155,8 @@ func (s *Scheduler) walk(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	s.round = RoundProgress{Started: start, Total: len(pairs)}
 	s.mu.Unlock()
-	backoff := s.cfg.Interval
+	first := min(s.cfg.Interval, s.cfg.MaxBackoff)
+	backoff := first
 	for i, pr := range pairs {
 		for s.overloaded() {
 			s.mu.Lock()
@@ -167,7 +168,7 @@ func (s *Scheduler) walk(ctx context.Context) (int, error) {
 			}
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
 		}
-		backoff = s.cfg.Interval
+		backoff = first
 		_, _ = s.ExchangeOne(ctx, pr)
 		s.mu.Lock()
 		s.round.Done = i + 1

@@ -60,6 +60,15 @@ type Config struct {
 	// path, no exchanges. Other nodes' exchanges with this one then fail
 	// as not ready.
 	NoAntiEntropy bool
+	// Tombstones configures tombstone collection (its Targets and Logger
+	// are set by the node). Grace, default 1 h, is also the longest a
+	// hint may wait (Hints.MaxAge is capped to it: an older hint could
+	// bring back a collected delete) and the longest a node may be down
+	// before it must be wiped (see ForceRejoin).
+	Tombstones repair.CollectorConfig
+	// ForceRejoin lets a node whose data is older than the tombstone grace
+	// period start anyway, at the risk of bringing back deleted values.
+	ForceRejoin bool
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
@@ -115,6 +124,11 @@ func (c Config) Validate() error {
 	if err := ae.Validate(); err != nil {
 		return bad("anti-entropy: %v", err)
 	}
+	tc := c.Tombstones
+	tc.Targets = func() []repair.Target { return nil } // set by the node
+	if err := tc.Validate(); err != nil {
+		return bad("tombstones: %v", err)
+	}
 	if c.MemNet != nil {
 		if c.NodeID == "" || len(c.Members) == 0 {
 			return bad("in-memory network mode needs NodeID and Members")
@@ -153,6 +167,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Defaults == (replica.Options{}) {
 		c.Defaults = d.Defaults
+	}
+	if c.Tombstones.Grace == 0 {
+		c.Tombstones.Grace = repair.DefaultGrace
+	}
+	if c.Hints.MaxAge == 0 || c.Hints.MaxAge > c.Tombstones.Grace {
+		c.Hints.MaxAge = c.Tombstones.Grace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

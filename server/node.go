@@ -28,16 +28,17 @@ type Node struct {
 	log     *slog.Logger
 	started time.Time
 
-	db      *storage.DB
-	members membership
-	gossip  *gossip.Membership // nil on the in-memory network
-	hints   *hints.Queue
-	coord   *replica.Coordinator
-	repair  *repair.Scheduler // nil with NoAntiEntropy
-	peers   *transport.Peers
-	pool    *transport.Pool
-	kv      *kvService
-	metrics *metrics
+	db        *storage.DB
+	members   membership
+	gossip    *gossip.Membership // nil on the in-memory network
+	hints     *hints.Queue
+	coord     *replica.Coordinator
+	repair    *repair.Scheduler // nil with NoAntiEntropy
+	collector *repair.Collector
+	peers     *transport.Peers
+	pool      *transport.Pool
+	kv        *kvService
+	metrics   *metrics
 
 	grpcSrv  *transport.Server
 	httpSrv  *http.Server
@@ -78,6 +79,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) start(ctx context.Context) error {
 	if err := n.openStorage(); err != nil {
+		return err
+	}
+	if err := n.checkDowntime(); err != nil {
+		return err
+	}
+	if err := n.markAlive(); err != nil {
 		return err
 	}
 	if err := n.listen(); err != nil {
@@ -238,6 +245,9 @@ func (n *Node) startReplication() error {
 	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV,
 		defaults: n.cfg.Defaults, metrics: n.metrics}
+	if err := n.startCollector(dialIn); err != nil {
+		return err
+	}
 	return n.startRepair(dialIn)
 }
 
@@ -273,7 +283,7 @@ func (n *Node) serve() {
 		}
 	}()
 	n.httpSrv = &http.Server{
-		Handler:           newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
+		Handler: newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
 			Views: map[string]func(context.Context) any{
 				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
 			}}),

@@ -118,12 +118,13 @@ func (db *DB) rebuildTrees(ctx context.Context) {
 
 // rebuildStep adds the next chunk of keys on the committer goroutine and
 // reports whether the walk is complete.
-func (db *DB) rebuildStep(ctx context.Context) (done bool, err error) {
+func (db *DB) rebuildStep(ctx context.Context) (bool, error) {
 	if err := db.enter(); err != nil {
 		return false, err
 	}
 	defer db.leave()
 	t := db.trees
+	done := false
 	step := func() error {
 		seek := []byte{spaceData}
 		if t.cursor != nil {
@@ -152,7 +153,10 @@ func (db *DB) rebuildStep(ctx context.Context) (done bool, err error) {
 		return nil
 	}
 	r := &request{ctx: ctx, control: step, done: make(chan error, 1)}
-	return done, db.await(ctx, r)
+	if err := db.await(ctx, r); err != nil {
+		return false, err
+	}
+	return done, nil
 }
 
 // tree returns partition p's tree, creating it empty. t.mu must be held for

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,6 +183,7 @@ func runTreeHistory(t *testing.T, seed uint64, cfg antientropy.Config, parts []u
 		return s
 	}
 	var counts [4]int
+	collected := 0
 	for i := range ops {
 		p := parts[rng.IntN(len(parts))]
 		key := fmt.Appendf(nil, "k%02d", rng.IntN(keyNames))
@@ -227,6 +229,9 @@ func runTreeHistory(t *testing.T, seed uint64, cfg antientropy.Config, parts []u
 			if err != nil {
 				fail("op %d: DeleteTombstone(%d, %s): %v", i, p, key, err)
 			}
+			if removed {
+				collected++
+			}
 			if removed != s.Deleted() {
 				fail("op %d: DeleteTombstone(%d, %s) of a set with Deleted()=%v removed=%v", i, p, key, s.Deleted(), removed)
 			}
@@ -239,24 +244,22 @@ func runTreeHistory(t *testing.T, seed uint64, cfg antientropy.Config, parts []u
 	// A partition never written has an empty tree; the others must match
 	// their data.
 	checkTrees(t, db, append([]uint32{1}, parts...), fmt.Sprintf("seed %d at the end (ops by kind %v)", seed, counts))
+	if collected == 0 {
+		fail("no tombstone was collected in %d ops; the history does not exercise removal", ops)
+	}
+	t.Logf("seed %d: ops by kind %v, %d tombstones collected", seed, counts, collected)
 	if root, err := db.TreeRoot(1); err != nil || root != 0 {
 		fail("TreeRoot of an unwritten partition = %#x, %v; want 0", root, err)
 	}
 }
 
-// writeKeys writes n keys, spread over parts, from several goroutines and
-// returns the set each key ended with, by partition and key. Every
+// writeKeys writes n keys, spread over parts, from several goroutines. Every
 // seventh key gets a second, concurrent sibling and every eleventh is
 // deleted, so trees cover multi-sibling and tombstone sets too.
-func writeKeys(t testing.TB, db *DB, parts []uint32, n int) map[uint32]map[string]vclock.Set {
+func writeKeys(t testing.TB, db *DB, parts []uint32, n int) {
 	t.Helper()
 	const writers = 8
 	ctx := context.Background()
-	out := make(map[uint32]map[string]vclock.Set)
-	for _, p := range parts {
-		out[p] = make(map[string]vclock.Set)
-	}
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -274,9 +277,6 @@ func writeKeys(t testing.TB, db *DB, parts []uint32, n int) map[uint32]map[strin
 					t.Errorf("writing key %d: %v", i, err)
 					return
 				}
-				mu.Lock()
-				out[p][string(key)] = s
-				mu.Unlock()
 			}
 		})
 	}
@@ -284,7 +284,6 @@ func writeKeys(t testing.TB, db *DB, parts []uint32, n int) map[uint32]map[strin
 	if t.Failed() {
 		t.FailNow()
 	}
-	return out
 }
 
 // TestTreesRebuiltAfterReopen writes a few thousand keys, closes the DB and
@@ -320,7 +319,7 @@ func TestTreesRebuiltAfterReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer db.Close()
+	defer db.Close() // Close is idempotent; this one covers a failure below
 	prog := waitReady(t, db)
 	for _, p := range parts {
 		if got, err := db.TreeRoot(p); err != nil || got != roots[p] {
@@ -337,6 +336,34 @@ func TestTreesRebuiltAfterReopen(t *testing.T) {
 	waitRebuildExit(t, db)
 	if p := db.TreeProgress(); p.Elapsed != prog.Elapsed || p.Keys != prog.Keys {
 		t.Errorf("progress changed after Ready: %+v, then %+v", prog, p)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// Closing in the middle of a rebuild stops it cleanly, and the next
+	// Open rebuilds from scratch.
+	db, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	t.Logf("closing with rebuild progress %+v", db.TreeProgress())
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close during the rebuild: %v", err)
+	}
+	db, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatalf("reopen after closing during the rebuild: %v", err)
+	}
+	defer db.Close()
+	if p := waitReady(t, db); p.Keys != n {
+		t.Errorf("TreeProgress().Keys = %d after the second rebuild, want %d", p.Keys, n)
+	}
+	for _, p := range parts {
+		if got, err := db.TreeRoot(p); err != nil || got != roots[p] {
+			t.Errorf("partition %d: root after the second reopen = %#x, %v; want %#x", p, got, err, roots[p])
+		}
 	}
 }
 
@@ -394,40 +421,41 @@ func TestTreesWritesDuringRebuild(t *testing.T) {
 
 // writeUntilReady writes random updates, merges, deletes and tombstone
 // collections to the DB until its trees are ready, plus a few more after.
-// Half the writes go to keys present at Open (0..n-1), half to new ones.
+// A quarter of the writes go to keys present at Open (0..n-1), a quarter
+// to new ones, and half to the keys at and just after the rebuild's
+// cursor, where a write stops being the scan's to add and becomes the
+// tree's.
 func writeUntilReady(db *DB, rng *rand.Rand, parts []uint32, n, w int, before, after, notReady *atomic.Int64) error {
 	ctx := context.Background()
 	extra := 0
 	for i := 0; ; i++ {
-		var key []byte
-		var p uint32
-		if rng.IntN(2) == 0 {
+		var err error
+		switch rng.IntN(4) {
+		case 0:
 			k := rng.IntN(n)
 			// writeKeys put key k in parts[k%4]: the last partition
 			// is the new one.
-			key, p = fmt.Appendf(nil, "key-%06d", k), parts[k%(len(parts)-1)]
-		} else {
-			key, p = fmt.Appendf(nil, "new-%d-%d", w, rng.IntN(2000)), parts[rng.IntN(len(parts))]
-		}
-		cur, err := db.Get(ctx, p, key)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("write %d: Get(%d, %s): %v", i, p, key, err)
-		}
-		switch rng.IntN(4) {
-		case 0:
-			_, _, err = db.Update(ctx, p, key, cur.Context(), "n1", val(fmt.Sprint("w", w, "-", i)), false)
+			err = writeRandom(db, rng, parts[k%(len(parts)-1)], fmt.Appendf(nil, "key-%06d", k), w, i)
 		case 1:
-			// A write coordinated elsewhere, with a dot of its own: node
-			// "r<w>" never mints the same counter twice.
-			in := vclock.Set{}.UpdateFrom(vclock.Clock{}, fmt.Sprint("r", w), val(fmt.Sprint("m", i)), uint64(i))
-			_, _, err = db.Merge(ctx, p, key, in, false)
-		case 2:
-			_, _, err = db.Update(ctx, p, key, cur.Context(), "n1", vclock.Value{Tombstone: true}, false)
-		case 3:
-			_, err = db.DeleteTombstone(ctx, p, key, cur)
+			err = writeRandom(db, rng, parts[rng.IntN(len(parts))], fmt.Appendf(nil, "new-%d-%d", w, rng.IntN(2000)), w, i)
+		default:
+			p, key, nerr := nearCursor(db, rng.IntN(2) == 0)
+			if nerr != nil {
+				return nerr
+			}
+			if key == nil {
+				continue // no cursor yet, or nothing after it
+			}
+			// No read first: the less time between reading the cursor
+			// and writing, the likelier the rebuild has not moved on.
+			if rng.IntN(2) == 0 {
+				_, _, err = db.Merge(ctx, p, key, remoteSet(w, i), false)
+			} else {
+				_, _, err = db.Update(ctx, p, key, vclock.Clock{}, "n1", val(fmt.Sprint("c", w, "-", i)), false)
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("write %d to (%d, %s): %v", i, p, key, err)
+			return fmt.Errorf("writer %d, write %d: %v", w, i, err)
 		}
 		// Ready only ever turns true, so a write acknowledged while it
 		// still reads false was committed during the rebuild.
@@ -437,15 +465,143 @@ func writeUntilReady(db *DB, rng *rand.Rand, parts []uint32, n, w int, before, a
 		} else {
 			before.Add(1)
 		}
-		if _, err := db.TreeRoot(p); errors.Is(err, ErrTreesNotReady) {
+		if _, err := db.TreeRoot(parts[0]); errors.Is(err, ErrTreesNotReady) {
 			notReady.Add(1)
 		} else if err != nil {
-			return fmt.Errorf("TreeRoot(%d) during the rebuild: %v", p, err)
+			return fmt.Errorf("TreeRoot during the rebuild: %v", err)
 		}
 		if extra >= 50 {
 			return nil
 		}
 	}
+}
+
+// TestTreesRebuildCursorBoundary drives the rebuild one step at a time and
+// writes, between steps, to the key the rebuild added last and to the one
+// after it: the two sides of the boundary between writes the tree must
+// record and writes the scan will pick up. Concurrent writers (as in
+// TestTreesWritesDuringRebuild) rarely land exactly there.
+func TestTreesRebuildCursorBoundary(t *testing.T) {
+	const n, seed = 3 * rebuildChunk / 2 * 4, 7 // six steps over four partitions
+	parts := []uint32{1, 2, 3, 4}
+	db := openMem(t, Options{Logger: quiet})
+	waitReady(t, db)
+	writeKeys(t, db, parts, n)
+	// Stop the rebuild goroutine (done already: the store was empty) and
+	// forget the trees, as if the store had just been opened with this data.
+	db.trees.stop()
+	<-db.trees.done
+	db.trees.mu.Lock()
+	db.trees.byPart = make(map[uint32]*antientropy.Tree)
+	db.trees.cursor, db.trees.ready, db.trees.scanned = nil, false, 0
+	db.trees.mu.Unlock()
+
+	rng := rand.New(rand.NewPCG(seed, 0))
+	ctx := context.Background()
+	for step := 0; ; step++ {
+		done, err := db.rebuildStep(ctx)
+		if err != nil {
+			t.Fatalf("seed %d: rebuild step %d: %v", seed, step, err)
+		}
+		if done {
+			// Keys collected behind the cursor were counted, those
+			// collected ahead of it not, so Keys is not n here.
+			if p := db.TreeProgress(); !p.Ready {
+				t.Fatalf("seed %d: rebuild done after step %d but progress is %+v", seed, step, p)
+			}
+			break
+		}
+		if p := db.TreeProgress(); p.Ready || p.Keys != uint64((step+1)*rebuildChunk) {
+			t.Fatalf("seed %d: after step %d progress is %+v, want not ready with %d keys", seed, step, p, (step+1)*rebuildChunk)
+		}
+		if _, err := db.TreeRoot(parts[0]); !errors.Is(err, ErrTreesNotReady) {
+			t.Fatalf("seed %d: TreeRoot during the rebuild err = %v, want ErrTreesNotReady", seed, err)
+		}
+		for _, next := range []bool{false, true} {
+			p, key, err := nearCursor(db, next)
+			if err != nil || key == nil {
+				t.Fatalf("seed %d: step %d: no key near the cursor (next=%v): %v", seed, step, next, err)
+			}
+			// Several writes, so the key is also written again after a
+			// write the tree recorded; then, sometimes, deleted and
+			// collected.
+			for i := range 3 {
+				if err := writeRandom(db, rng, p, key, 0, step*10+i); err != nil {
+					t.Fatalf("seed %d: step %d: %v", seed, step, err)
+				}
+			}
+			if rng.IntN(2) == 0 {
+				s, _, err := db.Update(ctx, p, key, vclock.Clock{}, "n1", vclock.Value{Tombstone: true}, false)
+				if err == nil {
+					s, err = db.Get(ctx, p, key)
+				}
+				if err == nil && s.Deleted() {
+					_, err = db.DeleteTombstone(ctx, p, key, s)
+				}
+				if err != nil {
+					t.Fatalf("seed %d: step %d: deleting %q: %v", seed, step, key, err)
+				}
+			}
+		}
+	}
+	checkTrees(t, db, parts, fmt.Sprintf("seed %d after a rebuild with writes at its cursor", seed))
+}
+
+// remoteSet is a write coordinated elsewhere, with a dot of its own: node
+// "r<w>" never mints the same counter twice.
+func remoteSet(w, i int) vclock.Set {
+	return vclock.Set{}.UpdateFrom(vclock.Clock{}, fmt.Sprint("r", w), val(fmt.Sprint("m", i)), uint64(i))
+}
+
+// writeRandom reads key and applies a random update, merge, delete or
+// tombstone collection to it.
+func writeRandom(db *DB, rng *rand.Rand, p uint32, key []byte, w, i int) error {
+	ctx := context.Background()
+	cur, err := db.Get(ctx, p, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("Get(%d, %s): %v", p, key, err)
+	}
+	switch rng.IntN(4) {
+	case 0:
+		_, _, err = db.Update(ctx, p, key, cur.Context(), "n1", val(fmt.Sprint("w", w, "-", i)), false)
+	case 1:
+		_, _, err = db.Merge(ctx, p, key, remoteSet(w, i), false)
+	case 2:
+		_, _, err = db.Update(ctx, p, key, cur.Context(), "n1", vclock.Value{Tombstone: true}, false)
+	case 3:
+		_, err = db.DeleteTombstone(ctx, p, key, cur)
+	}
+	if err != nil {
+		return fmt.Errorf("write to (%d, %s): %v", p, key, err)
+	}
+	return nil
+}
+
+// nearCursor returns the key the rebuild added last (its cursor) or, if
+// next is set, the key after it in its partition; a nil key if there is
+// none. It reads the cursor under the trees' lock; the rebuild may move
+// on before the caller writes, which then writes behind the cursor.
+func nearCursor(db *DB, next bool) (uint32, []byte, error) {
+	db.trees.mu.RLock()
+	c := bytes.Clone(db.trees.cursor)
+	db.trees.mu.RUnlock()
+	if c == nil {
+		return 0, nil, nil
+	}
+	p, key, err := decodeDataKey(c)
+	if err != nil || !next {
+		return p, key, err
+	}
+	errStop := errors.New("stop")
+	var after []byte
+	err = db.ScanPartitionAfter(context.Background(), p, key, func(k []byte, _ vclock.Set) error {
+		after = k
+		return errStop
+	})
+	if err != nil && err != errStop {
+		return 0, nil, fmt.Errorf("ScanPartitionAfter(%d, %q): %v", p, key, err)
+	}
+	return p, after, nil
 }
 
 // TestScanSegments checks that ScanSegments returns exactly the keys of
@@ -480,9 +636,9 @@ func testScanSegments(t *testing.T, cfg antientropy.Config) {
 	}
 	// Make sure the first and last segments hold keys, however the hash
 	// falls.
-	for _, seg := range []int{0, last} {
+	for j, seg := range []int{0, last} {
 		for i := 0; ; i++ {
-			k := fmt.Sprintf("edge-%d-%d", seg, i)
+			k := fmt.Sprintf("edge%d-%d", j, i)
 			if tr.Segment([]byte(k)) == seg {
 				keys = append(keys, k)
 				break
@@ -551,10 +707,11 @@ func testScanSegments(t *testing.T, cfg antientropy.Config) {
 			slices.Sort(got)
 			slices.Sort(wantKeys)
 			if !slices.Equal(got, wantKeys) {
-				t.Fatalf("ScanSegments(%v) returned %d keys, want %d\ngot  %v\nwant %v", tt.segs, len(got), len(wantKeys), got, wantKeys)
+				t.Fatalf("ScanSegments(%s: %d segments) returned %d keys, want %d; extra %v, missing %v",
+					tt.name, len(tt.segs), len(got), len(wantKeys), firstN(minus(got, wantKeys), 10), firstN(minus(wantKeys, got), 10))
 			}
 			if len(tt.segs) > 0 && len(wantKeys) == 0 {
-				t.Fatalf("segments %v hold no keys; the case checks nothing", tt.segs)
+				t.Fatalf("segments of case %s hold no keys; the case checks nothing", tt.name)
 			}
 		})
 	}
@@ -570,6 +727,27 @@ func testScanSegments(t *testing.T, cfg antientropy.Config) {
 		t.Errorf("ScanSegments(bad partition) err = %v, want ErrBadPartition", err)
 	}
 }
+
+// minus returns the elements of a, a sorted slice, that b lacks, with
+// repeats in a beyond b's count kept.
+func minus(a, b []string) []string {
+	count := make(map[string]int)
+	for _, x := range b {
+		count[x]++
+	}
+	var out []string
+	for _, x := range a {
+		if count[x] > 0 {
+			count[x]--
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// firstN returns at most n elements of s, to keep failure messages short.
+func firstN(s []string, n int) []string { return s[:min(n, len(s))] }
 
 // uniq returns segs without repeats, in first-seen order.
 func uniq(segs []int) []int {

@@ -94,3 +94,13 @@ func (c internodeClient) Tree(ctx context.Context, in *pb.TreeRequest, _ ...grpc
 			return e.in.Tree
 		})
 }
+
+func (c internodeClient) Collect(ctx context.Context, in *pb.CollectBatch, _ ...grpc.CallOption) (*pb.CollectAcks, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Collect_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.CollectBatch) (*pb.CollectAcks, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Collect
+		})
+}

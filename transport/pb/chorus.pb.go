@@ -1494,6 +1494,175 @@ func (x *TreeReply) GetKeys() []*KeyHash {
 	return nil
 }
 
+type CollectItem struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Key       []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// set is the tombstone set every primary was seen to hold; the receiver
+	// removes the key only if its stored set still equals it.
+	Set           []byte `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectItem) Reset() {
+	*x = CollectItem{}
+	mi := &file_chorus_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectItem) ProtoMessage() {}
+
+func (x *CollectItem) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectItem.ProtoReflect.Descriptor instead.
+func (*CollectItem) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CollectItem) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *CollectItem) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *CollectItem) GetSet() []byte {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type CollectBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Items         []*CollectItem         `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectBatch) Reset() {
+	*x = CollectBatch{}
+	mi := &file_chorus_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectBatch) ProtoMessage() {}
+
+func (x *CollectBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectBatch.ProtoReflect.Descriptor instead.
+func (*CollectBatch) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CollectBatch) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *CollectBatch) GetItems() []*CollectItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// CollectAcks answers item by item, in order.
+type CollectAcks struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// removed is true where the key was removed.
+	Removed []bool `protobuf:"varint,1,rep,packed,name=removed,proto3" json:"removed,omitempty"`
+	// errors is empty where the item was handled.
+	Errors        []string `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectAcks) Reset() {
+	*x = CollectAcks{}
+	mi := &file_chorus_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectAcks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectAcks) ProtoMessage() {}
+
+func (x *CollectAcks) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectAcks.ProtoReflect.Descriptor instead.
+func (*CollectAcks) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CollectAcks) GetRemoved() []bool {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *CollectAcks) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
 var File_chorus_proto protoreflect.FileDescriptor
 
 const file_chorus_proto_rawDesc = "" +
@@ -1602,7 +1771,17 @@ const file_chorus_proto_rawDesc = "" +
 	"\x05ready\x18\x01 \x01(\bR\x05ready\x12\x12\n" +
 	"\x04root\x18\x02 \x01(\x06R\x04root\x12\x16\n" +
 	"\x06hashes\x18\x03 \x03(\x06R\x06hashes\x12&\n" +
-	"\x04keys\x18\x04 \x03(\v2\x12.chorus.v1.KeyHashR\x04keys*g\n" +
+	"\x04keys\x18\x04 \x03(\v2\x12.chorus.v1.KeyHashR\x04keys\"O\n" +
+	"\vCollectItem\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\fR\x03set\"P\n" +
+	"\fCollectBatch\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12,\n" +
+	"\x05items\x18\x02 \x03(\v2\x16.chorus.v1.CollectItemR\x05items\"?\n" +
+	"\vCollectAcks\x12\x18\n" +
+	"\aremoved\x18\x01 \x03(\bR\aremoved\x12\x16\n" +
+	"\x06errors\x18\x02 \x03(\tR\x06errors*g\n" +
 	"\tTreeLevel\x12\x13\n" +
 	"\x0fTREE_LEVEL_ROOT\x10\x00\x12\x17\n" +
 	"\x13TREE_LEVEL_BRANCHES\x10\x01\x12\x17\n" +
@@ -1612,11 +1791,12 @@ const file_chorus_proto_rawDesc = "" +
 	"\x03Get\x12\x15.chorus.v1.GetRequest\x1a\x16.chorus.v1.GetResponse\x124\n" +
 	"\x03Put\x12\x15.chorus.v1.PutRequest\x1a\x16.chorus.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.chorus.v1.DeleteRequest\x1a\x19.chorus.v1.DeleteResponse\x12L\n" +
-	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xbc\x01\n" +
+	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xf8\x01\n" +
 	"\tInternode\x12@\n" +
 	"\tReplicate\x12\x19.chorus.v1.ReplicateBatch\x1a\x18.chorus.v1.ReplicateAcks\x127\n" +
 	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchReplies\x124\n" +
-	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
+	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReply\x12:\n" +
+	"\aCollect\x12\x17.chorus.v1.CollectBatch\x1a\x16.chorus.v1.CollectAcksB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
 
 var (
 	file_chorus_proto_rawDescOnce sync.Once
@@ -1631,7 +1811,7 @@ func file_chorus_proto_rawDescGZIP() []byte {
 }
 
 var file_chorus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_chorus_proto_goTypes = []any{
 	(TreeLevel)(0),              // 0: chorus.v1.TreeLevel
 	(*Quorum)(nil),              // 1: chorus.v1.Quorum
@@ -1656,6 +1836,9 @@ var file_chorus_proto_goTypes = []any{
 	(*TreeRequest)(nil),         // 20: chorus.v1.TreeRequest
 	(*KeyHash)(nil),             // 21: chorus.v1.KeyHash
 	(*TreeReply)(nil),           // 22: chorus.v1.TreeReply
+	(*CollectItem)(nil),         // 23: chorus.v1.CollectItem
+	(*CollectBatch)(nil),        // 24: chorus.v1.CollectBatch
+	(*CollectAcks)(nil),         // 25: chorus.v1.CollectAcks
 }
 var file_chorus_proto_depIdxs = []int32{
 	1,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
@@ -1671,25 +1854,28 @@ var file_chorus_proto_depIdxs = []int32{
 	18, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
 	0,  // 11: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
 	21, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
-	4,  // 13: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
-	6,  // 14: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
-	8,  // 15: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
-	10, // 16: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
-	14, // 17: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
-	17, // 18: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
-	20, // 19: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
-	5,  // 20: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
-	7,  // 21: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
-	9,  // 22: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
-	12, // 23: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
-	15, // 24: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
-	19, // 25: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
-	22, // 26: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	23, // 13: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
+	4,  // 14: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
+	6,  // 15: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
+	8,  // 16: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
+	10, // 17: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
+	14, // 18: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
+	17, // 19: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
+	20, // 20: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
+	24, // 21: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
+	5,  // 22: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
+	7,  // 23: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
+	9,  // 24: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
+	12, // 25: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
+	15, // 26: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
+	19, // 27: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
+	22, // 28: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
+	25, // 29: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_chorus_proto_init() }
@@ -1703,7 +1889,7 @@ func file_chorus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chorus_proto_rawDesc), len(file_chorus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -241,6 +241,7 @@ const (
 	Internode_Replicate_FullMethodName = "/chorus.v1.Internode/Replicate"
 	Internode_Fetch_FullMethodName     = "/chorus.v1.Internode/Fetch"
 	Internode_Tree_FullMethodName      = "/chorus.v1.Internode/Tree"
+	Internode_Collect_FullMethodName   = "/chorus.v1.Internode/Collect"
 )
 
 // InternodeClient is the client API for Internode service.
@@ -256,6 +257,9 @@ type InternodeClient interface {
 	// partition, for an exchange: the root, the branch hashes, the segment
 	// hashes of some branches, or the key hashes of some segments.
 	Tree(ctx context.Context, in *TreeRequest, opts ...grpc.CallOption) (*TreeReply, error)
+	// Collect removes tombstones that every primary holds, each only if the
+	// receiver's stored set still equals the one given.
+	Collect(ctx context.Context, in *CollectBatch, opts ...grpc.CallOption) (*CollectAcks, error)
 }
 
 type internodeClient struct {
@@ -296,6 +300,16 @@ func (c *internodeClient) Tree(ctx context.Context, in *TreeRequest, opts ...grp
 	return out, nil
 }
 
+func (c *internodeClient) Collect(ctx context.Context, in *CollectBatch, opts ...grpc.CallOption) (*CollectAcks, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CollectAcks)
+	err := c.cc.Invoke(ctx, Internode_Collect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InternodeServer is the server API for Internode service.
 // All implementations must embed UnimplementedInternodeServer
 // for forward compatibility.
@@ -309,6 +323,9 @@ type InternodeServer interface {
 	// partition, for an exchange: the root, the branch hashes, the segment
 	// hashes of some branches, or the key hashes of some segments.
 	Tree(context.Context, *TreeRequest) (*TreeReply, error)
+	// Collect removes tombstones that every primary holds, each only if the
+	// receiver's stored set still equals the one given.
+	Collect(context.Context, *CollectBatch) (*CollectAcks, error)
 	mustEmbedUnimplementedInternodeServer()
 }
 
@@ -327,6 +344,9 @@ func (UnimplementedInternodeServer) Fetch(context.Context, *FetchBatch) (*FetchR
 }
 func (UnimplementedInternodeServer) Tree(context.Context, *TreeRequest) (*TreeReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Tree not implemented")
+}
+func (UnimplementedInternodeServer) Collect(context.Context, *CollectBatch) (*CollectAcks, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Collect not implemented")
 }
 func (UnimplementedInternodeServer) mustEmbedUnimplementedInternodeServer() {}
 func (UnimplementedInternodeServer) testEmbeddedByValue()                   {}
@@ -403,6 +423,24 @@ func _Internode_Tree_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Internode_Collect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CollectBatch)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InternodeServer).Collect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Internode_Collect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InternodeServer).Collect(ctx, req.(*CollectBatch))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Internode_ServiceDesc is the grpc.ServiceDesc for Internode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -421,6 +459,10 @@ var Internode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Tree",
 			Handler:    _Internode_Tree_Handler,
+		},
+		{
+			MethodName: "Collect",
+			Handler:    _Internode_Collect_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chorusdb/chorus/repair"
+	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrDownTooLong is returned by Start when the node's data is older than
+// the tombstone grace period and Config.ForceRejoin is not set.
+var ErrDownTooLong = errors.New("server: node was down longer than the tombstone grace period")
+
+// metaLastAlive holds the last time (Unix nanoseconds) the node was known
+// to be running, refreshed every aliveEvery.
+const metaLastAlive = "server.last_alive"
+
+// aliveEvery returns how often the last-alive mark is refreshed: often
+// enough that a node is never judged by a mark much older than its stop.
+func aliveEvery(grace time.Duration) time.Duration {
+	return min(time.Minute, max(grace/10, 10*time.Millisecond))
+}
+
+// checkDowntime refuses to start a node whose last-alive mark is older than
+// the grace period: tombstones it never saw may have been collected
+// meanwhile, and its old values would come back through anti-entropy.
+func (n *Node) checkDowntime() error {
+	if n.cfg.InMemory {
+		return nil
+	}
+	b, err := n.db.GetMeta(metaLastAlive)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // first start
+	}
+	if err != nil {
+		return fmt.Errorf("server: read last-alive mark: %w", err)
+	}
+	if len(b) != 8 {
+		return fmt.Errorf("server: last-alive mark of %d bytes, want 8", len(b))
+	}
+	last := time.Unix(0, int64(binary.BigEndian.Uint64(b)))
+	down := time.Since(last)
+	grace := n.cfg.Tombstones.Grace
+	if down <= grace {
+		return nil
+	}
+	if n.cfg.ForceRejoin {
+		n.log.Warn("node was down longer than the tombstone grace period; rejoining anyway (forced): "+
+			"deletes collected meanwhile may come back", "down", down.Round(time.Second), "grace", grace)
+		return nil
+	}
+	return fmt.Errorf("%w: last up %s ago (at %s), grace %s. Deletes the cluster has since forgotten may still "+
+		"be live values here, and anti-entropy would bring them back. Wipe the data directory and start the node "+
+		"empty (anti-entropy and handoff refill it), or start with --force-rejoin to accept that risk",
+		ErrDownTooLong, down.Round(time.Second), last.UTC().Format(time.RFC3339), grace)
+}
+
+// markAlive writes the last-alive mark now and then every aliveEvery until
+// the node closes.
+func (n *Node) markAlive() error {
+	if n.cfg.InMemory {
+		return nil
+	}
+	write := func() error {
+		b := binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano()))
+		return n.db.SetMeta(context.Background(), metaLastAlive, b)
+	}
+	if err := write(); err != nil {
+		return fmt.Errorf("server: write last-alive mark: %w", err)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(aliveEvery(n.cfg.Tombstones.Grace))
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := write(); err != nil && !errors.Is(err, storage.ErrClosed) {
+					n.log.Warn("server: write last-alive mark", "err", err)
+				}
+			}
+		}
+	}()
+	// Registered after storage, so it runs before storage closes.
+	n.onClose(func() error { close(stop); <-done; return nil })
+	return nil
+}
+
+// startCollector starts tombstone collection.
+func (n *Node) startCollector(dial internodeDialer) error {
+	cc := n.cfg.Tombstones
+	cc.Targets = n.collectTargets
+	cc.Logger = n.log.With("component", "tombstones")
+	rr := repairRemote{self: n.members.ID(), dial: dial, shape: n.db.TreeConfig()}
+	c, err := repair.NewCollector(cc, n.db, tombstoneRemote{rr})
+	if err != nil {
+		return fmt.Errorf("server: start tombstone collection: %w", err)
+	}
+	n.collector = c
+	n.onClose(c.Close)
+	return nil
+}
+
+// collectTargets lists the partitions whose first primary is this node and
+// whose N primaries are all up: only then can every primary be asked.
+func (n *Node) collectTargets() []repair.Target {
+	r := n.coord.Ring()
+	if r == nil {
+		return nil
+	}
+	self := n.ID()
+	var out []repair.Target
+	for _, p := range r.PrimaryPartitions(self) {
+		prim := r.Primaries(p)
+		if len(prim) < r.Replicas() || prim[0] != self {
+			continue
+		}
+		t := repair.Target{Partition: p}
+		up := true
+		for _, peer := range prim[1:] {
+			up = up && n.members.Alive(peer)
+			t.Peers = append(t.Peers, peer)
+		}
+		if up {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// CollectTombstones runs one tombstone collection pass now and returns how
+// many keys this node removed. For tests and tools.
+func (n *Node) CollectTombstones(ctx context.Context) (int, error) {
+	return n.collector.Pass(ctx)
+}
+
+// tombstoneRemote reaches the other primaries for collection.
+type tombstoneRemote struct{ repairRemote }
+
+func (r tombstoneRemote) Collect(ctx context.Context, peer string, p uint32, keys [][]byte, sets []vclock.Set) ([]bool, error) {
+	c, err := r.dial(peer)
+	if err != nil {
+		return nil, err
+	}
+	b := &pb.CollectBatch{From: r.self, Items: make([]*pb.CollectItem, len(keys))}
+	for i, k := range keys {
+		b.Items[i] = &pb.CollectItem{Partition: p, Key: k, Set: sets[i].Encode()}
+	}
+	acks, err := c.Collect(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(acks.Removed) != len(keys) {
+		return nil, fmt.Errorf("server: collect of %d keys on %s answered %d", len(keys), peer, len(acks.Removed))
+	}
+	for _, e := range acks.Errors {
+		if e != "" {
+			return nil, fmt.Errorf("server: collect on %s: %s", peer, e)
+		}
+	}
+	return acks.Removed, nil
+}
+
+// Collect removes each tombstone whose stored set still equals the one
+// given.
+func (s *internode) Collect(ctx context.Context, b *pb.CollectBatch) (*pb.CollectAcks, error) {
+	if len(b.Items) > maxBatchItems {
+		return nil, status.Errorf(codes.InvalidArgument, "server: collect batch of %d items, limit %d", len(b.Items), maxBatchItems)
+	}
+	out := &pb.CollectAcks{Removed: make([]bool, len(b.Items)), Errors: make([]string, len(b.Items))}
+	for i, it := range b.Items {
+		set, err := vclock.Decode(it.Set)
+		if err != nil {
+			out.Errors[i] = "server: collect: " + err.Error()
+			continue
+		}
+		removed, err := s.db.DeleteTombstone(ctx, it.Partition, it.Key, set)
+		if err != nil {
+			out.Errors[i] = err.Error()
+			continue
+		}
+		out.Removed[i] = removed
+	}
+	return out, nil
+}
