@@ -31,6 +31,13 @@ type testCluster struct {
 
 func newTestCluster(t *testing.T, seed int64, ids ...string) *testCluster {
 	t.Helper()
+	return newTestClusterWith(t, seed, nil, ids...)
+}
+
+// newTestClusterWith is newTestCluster with configure applied to every
+// node's config before it starts.
+func newTestClusterWith(t *testing.T, seed int64, configure func(*Config), ids ...string) *testCluster {
+	t.Helper()
 	c := &testCluster{t: t, net: memnet.New(memnet.Config{Seed: seed}), ids: ids, nodes: map[string]*Node{}}
 	for _, id := range ids {
 		cfg := DefaultConfig()
@@ -39,6 +46,9 @@ func newTestCluster(t *testing.T, seed int64, ids ...string) *testCluster {
 		cfg.Hints.RetryInterval = 20 * time.Millisecond
 		cfg.Hints.MaxBackoff = 100 * time.Millisecond
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if configure != nil {
+			configure(&cfg)
+		}
 		n, err := Start(context.Background(), cfg)
 		if err != nil {
 			t.Fatalf("start %s: %v", id, err)
