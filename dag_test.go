@@ -26,11 +26,12 @@ var allowedImports = map[string][]string{
 	"hints":        {"vclock", "storage"},
 	"replica":      {"vclock", "ring"},
 	"repair":       {"vclock", "ring", "antientropy"},
+	"handoff":      {"vclock", "ring", "antientropy"},
 	"transport":    {"vclock", "ring", "transport/pb"},
 	"transport/pb": {},
 	"client":       {"vclock", "ring", "transport", "transport/pb"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
-		"replica", "repair", "transport", "transport/pb", "transport/memnet"},
+		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
 	"cmd":   {"server", "client", "bench", "vclock"},
 	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring"},
 }

@@ -2,7 +2,9 @@ package repair
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
@@ -253,6 +255,19 @@ func (e *Exchanger) pull(ctx context.Context, peer string, p uint32, keys [][]by
 	if len(theirs) != len(keys) {
 		return keySets{}, fmt.Errorf("fetch of %d keys answered %d sets", len(keys), len(theirs))
 	}
+	// Merge concurrently: the store commits concurrent writes together.
+	changed := make([]bool, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		if !theirs[i].IsEmpty() {
+			wg.Go(func() { changed[i], errs[i] = e.local.Merge(ctx, p, key, theirs[i]) })
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return keySets{}, err
+	}
 	var out keySets
 	bytes := 0
 	for i, key := range keys {
@@ -260,14 +275,8 @@ func (e *Exchanger) pull(ctx context.Context, peer string, p uint32, keys [][]by
 		n := encodedLen(theirs[i])
 		res.BytesReceived += n
 		bytes += n
-		if !theirs[i].IsEmpty() {
-			changed, err := e.local.Merge(ctx, p, key, theirs[i])
-			if err != nil {
-				return keySets{}, err
-			}
-			if changed {
-				res.RepairedHere++
-			}
+		if changed[i] {
+			res.RepairedHere++
 		}
 		joined := vclock.Sync(local[i], theirs[i])
 		if !joined.Equal(theirs[i]) {

@@ -23,10 +23,11 @@ type Scheduler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu    sync.Mutex
-	pairs map[Pair]*PairStatus
-	stats Stats
-	round RoundProgress
+	mu     sync.Mutex
+	pairs  map[Pair]*PairStatus
+	warned map[string]time.Time // last failure warning per peer
+	stats  Stats
+	round  RoundProgress
 }
 
 // PairStatus is what the Scheduler knows of one pair.
@@ -206,11 +207,30 @@ func (s *Scheduler) ExchangeOne(ctx context.Context, pr Pair) (Result, error) {
 			"here", res.RepairedHere, "there", res.RepairedThere, "compared", res.KeysCompared,
 			"took", res.Took.Round(time.Millisecond))
 	}
-	if err != nil && !errors.Is(err, ErrNotReady) && ctx.Err() == nil {
-		s.cfg.Logger.Warn("repair: anti-entropy exchange failed", "partition", pr.Partition, "peer", pr.Peer, "err", err)
+	if err != nil && !errors.Is(err, ErrNotReady) && ctx.Err() == nil && s.shouldWarn(pr.Peer) {
+		s.cfg.Logger.Warn("repair: anti-entropy exchange failed (further failures with this peer are "+
+			"logged at most every 30 s; see /v1/anti-entropy)", "partition", pr.Partition, "peer", pr.Peer, "err", err)
 	}
 	return res, err
 }
+
+// shouldWarn reports whether a failure with peer may be logged now: at most
+// one warning per peer every warnEvery, so a peer that is down does not
+// flood the log with one line per partition.
+func (s *Scheduler) shouldWarn(peer string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warned == nil {
+		s.warned = map[string]time.Time{}
+	}
+	if time.Since(s.warned[peer]) < warnEvery {
+		return false
+	}
+	s.warned[peer] = time.Now()
+	return true
+}
+
+const warnEvery = 30 * time.Second
 
 func (s *Scheduler) record(pr Pair, res Result, err error) {
 	s.mu.Lock()

@@ -42,22 +42,70 @@ type request struct {
 	f     *fanout
 	// call starts the replica call of a target.
 	call func(t target)
-	// onReply sees every successful remote reply, before it is counted.
+	// onReply sees every successful reply, before it is counted.
 	onReply func(rep reply)
+	// onPartial, when set, sees every partial reply (see isPartial): the
+	// reply still counts as failed. Reads set it, to use the data; writes
+	// leave it nil, so a write's error is a failure whatever it says.
+	onPartial func(rep reply)
 	// waiting holds the launched targets that have not answered, by node;
-	// replaced marks those already given a fallback.
+	// replaced marks those already given a fallback; launched holds every
+	// target started, for read repair.
 	waiting  map[string]target
 	replaced map[string]bool
+	launched map[string]target
 	answered int
 }
 
-func (q *request) start(t target) {
+func (q *request) init() {
 	if q.waiting == nil {
 		q.waiting = make(map[string]target)
 		q.replaced = make(map[string]bool)
+		q.launched = make(map[string]target)
 	}
+}
+
+func (q *request) start(t target) {
+	q.init()
 	q.waiting[t.node] = t
+	q.launched[t.node] = t
 	q.call(t)
+}
+
+// partialReply is what a reply error may implement to mark a partial
+// reply: a replica that owns the key's partition but is still receiving
+// its data answered with a valid set that may lack writes.
+// transport.IncompleteError is one; the interface lives here, with its
+// consumer, so that this package needs no import to recognise it.
+type partialReply interface{ Partial() bool }
+
+// isPartial reports whether err marks a partial reply.
+func isPartial(err error) bool {
+	var p partialReply
+	return errors.As(err, &p) && p.Partial()
+}
+
+// answer feeds one reply into the tally. A failed reply's target is
+// replaced by a spare fallback. A partial one is treated as failed too
+// (it must not count toward the quorum, and its place goes to a spare),
+// but onPartial gets its data first.
+func (q *request) answer(rep reply) {
+	q.init()
+	if rep.err != nil {
+		if q.onPartial != nil && isPartial(rep.err) {
+			q.onPartial(rep)
+		}
+		if !q.replaced[rep.t.node] {
+			q.replace(rep.t)
+		}
+		q.tally.Fail(rep.t.primary, rep.err)
+		return
+	}
+	if q.onReply != nil {
+		q.onReply(rep)
+	}
+	q.tally.Succeed(rep.t.primary)
+	q.res.add(rep.t)
 }
 
 // collect feeds replies into the tally until the quorum is met or cannot
@@ -72,18 +120,7 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 		case rep := <-q.f.ch:
 			q.answered++
 			delete(q.waiting, rep.t.node)
-			if rep.err != nil {
-				if !q.replaced[rep.t.node] {
-					q.replace(rep.t)
-				}
-				q.tally.Fail(rep.t.primary, rep.err)
-				continue
-			}
-			if q.onReply != nil {
-				q.onReply(rep)
-			}
-			q.tally.Succeed(rep.t.primary)
-			q.res.add(rep.t)
+			q.answer(rep)
 		case <-timer.C:
 			// Snapshot first: replace adds the new fallbacks to waiting,
 			// and they must not be replaced in turn.
@@ -112,6 +149,7 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 
 // replace sends t's share of the request to the next spare fallback.
 func (q *request) replace(t target) {
+	q.init()
 	q.replaced[t.node] = true
 	f, ok := q.pl.nextSpare()
 	if !ok {

@@ -112,6 +112,7 @@ type Coordinator struct {
 type counters struct {
 	puts, gets, deletes, sloppy, quorumFailures      atomic.Uint64
 	readRepairs, readRepairsDropped, hinted, replies atomic.Uint64
+	partialReplies                                   atomic.Uint64
 }
 
 // NewCoordinator returns a Coordinator. It serves requests once SetRing
@@ -144,7 +145,7 @@ func (c *Coordinator) Stats() Stats {
 		Puts: s.puts.Load(), Gets: s.gets.Load(), Deletes: s.deletes.Load(),
 		Sloppy: s.sloppy.Load(), QuorumFailures: s.quorumFailures.Load(),
 		ReadRepairs: s.readRepairs.Load(), ReadRepairsDropped: s.readRepairsDropped.Load(),
-		Hinted: s.hinted.Load(),
+		Hinted: s.hinted.Load(), PartialReplies: s.partialReplies.Load(),
 	}
 }
 

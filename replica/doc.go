@@ -15,4 +15,14 @@
 // reach the quorum, so a request never waits for a result it cannot get,
 // and a QuorumError says how many replicas answered and how many were
 // needed.
+//
+// During ownership handoff a node that just became a primary of a
+// partition is still pulling the partition's data from the previous
+// owner. Until it has, its reads answer a partial reply: a valid set and
+// an error whose Partial method reports true (see Transport.Fetch and
+// Store.Get). A read merges that set, so no sibling is hidden and read
+// repair covers the new owner, but counts the reply toward neither R nor
+// PR and asks a spare fallback instead, as for a failed replica. Writes
+// are unaffected: a new owner stores what it is sent, so its ack counts
+// toward W.
 package replica

@@ -18,6 +18,13 @@ import (
 // errNodeDown is what the fake transport returns at once for a down node.
 var errNodeDown = errors.New("fake: node down")
 
+// partialErr marks a partial reply, as transport.IncompleteError does: the
+// node is still receiving the key's partition.
+type partialErr struct{ node string }
+
+func (e partialErr) Error() string { return "fake: " + e.node + " is still receiving the partition" }
+func (partialErr) Partial() bool   { return true }
+
 // hintRec is one hint a fake store keeps for a target that was down.
 type hintRec struct {
 	partition uint32
@@ -33,6 +40,8 @@ type fakeStore struct {
 	data  map[string]vclock.Set
 	hints map[string][]hintRec // by target
 	calls atomic.Int64         // every Store method call
+	// partial makes Get answer its set with a partialErr.
+	partial atomic.Bool
 }
 
 func newFakeStore(node string) *fakeStore {
@@ -43,6 +52,9 @@ func (s *fakeStore) Get(ctx context.Context, partition uint32, key []byte) (vclo
 	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.partial.Load() {
+		return s.data[string(key)], partialErr{s.node}
+	}
 	return s.data[string(key)], nil
 }
 

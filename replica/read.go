@@ -18,6 +18,14 @@ import (
 // After answering, Get keeps listening to the remaining replicas until the
 // request's deadline and sends the merged set to every replica whose set
 // differed (read repair), on a bounded number of background repairs.
+//
+// A partial reply (an error whose Partial method reports true, with a
+// valid set: the replica is a new owner still receiving the partition's
+// data) adds its set to the merge, so the client sees its siblings and
+// read repair covers it, but it counts toward neither R nor PR: the tally
+// records it as failed and a spare fallback takes its place, as for a
+// failed reply. So a read never meets its quorum on data that may lack
+// writes.
 func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result, error) {
 	c.stats.gets.Add(1)
 	r, err := c.begin(opts)
@@ -37,6 +45,10 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	defer q.f.release()
 	merge := &ReadMerge{}
 	q.onReply = func(rep reply) { merge.Add(rep.t.node, rep.set) }
+	q.onPartial = func(rep reply) {
+		c.stats.partialReplies.Add(1)
+		merge.Add(rep.t.node, rep.set)
+	}
 	q.call = func(t target) {
 		q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
 			return c.fetch(ctx, t, pl.partition, key)
@@ -50,12 +62,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 		// This node's copy is read inline: it costs less than a goroutine.
 		s, err := c.fetch(ctx, t, pl.partition, key)
 		if err != nil {
-			q.tally.Fail(t.primary, fmt.Errorf("%s: %w", t.node, err))
-			continue
+			err = fmt.Errorf("%s: %w", t.node, err)
 		}
-		merge.Add(t.node, s)
-		q.tally.Succeed(t.primary)
-		q.res.add(t)
+		q.answer(reply{t: t, set: s, err: err})
 	}
 	if err := q.collect(ctx, c.fallbackAfter(opts)); err != nil {
 		return Result{}, err
@@ -93,11 +102,13 @@ func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge) {
 		return
 	}
 	q.f.hold()
-	targets := make(map[string]target, len(q.pl.targets)+len(q.waiting))
+	// Fallbacks launched during the request are not in the plan's
+	// targets; a repair must reach them with their hintFor.
+	targets := make(map[string]target, len(q.pl.targets)+len(q.launched))
 	for _, t := range q.pl.targets {
 		targets[t.node] = t
 	}
-	for _, t := range q.waiting {
+	for _, t := range q.launched {
 		targets[t.node] = t
 	}
 	pending, partition, f := len(q.waiting), q.pl.partition, q.f
@@ -108,7 +119,13 @@ func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge) {
 		for ; pending > 0; pending-- {
 			select {
 			case rep := <-f.ch:
-				if rep.err == nil {
+				// A late partial reply is a replica too: its data joins
+				// the merge and it is repaired if behind.
+				switch {
+				case rep.err == nil:
+					merge.Add(rep.t.node, rep.set)
+				case isPartial(rep.err):
+					c.stats.partialReplies.Add(1)
 					merge.Add(rep.t.node, rep.set)
 				}
 			case <-f.ctx.Done():

@@ -14,4 +14,8 @@ type Stats struct {
 	ReadRepairsDropped uint64
 	// Hinted counts writes a fallback accepted on behalf of a primary.
 	Hinted uint64
+	// PartialReplies counts read replies, this node's own included, from
+	// a replica still receiving the key's partition: their data was
+	// merged but they did not count toward R or PR.
+	PartialReplies uint64
 }

@@ -11,7 +11,11 @@ import (
 // concurrent use.
 type Store interface {
 	// Get returns the local sibling set of key, empty (IsEmpty) and nil
-	// when there is none.
+	// when there is none. While this node is still receiving the key's
+	// partition from its previous owner, Get returns the set it has with
+	// an error whose Partial() bool method reports true, as
+	// Transport.Fetch does: the set is used, the reply does not count
+	// toward R or PR.
 	Get(ctx context.Context, partition uint32, key []byte) (vclock.Set, error)
 	// Update applies a coordinator write atomically: it drops the siblings
 	// clientCtx covers, adds v under a new dot of node and returns the

@@ -20,6 +20,14 @@ type Transport interface {
 	Replicate(ctx context.Context, node string, partition uint32, key []byte, set vclock.Set, durable bool, hintFor string) error
 	// Fetch returns node's sibling set of key, empty (IsEmpty) when node
 	// has none.
+	//
+	// A node that owns the key's partition but is still receiving its
+	// data (ownership handoff) answers with a partial reply: its set,
+	// valid but possibly lacking writes, and a non-nil error that has, or
+	// wraps one that has (errors.As), a method Partial() bool reporting
+	// true. transport.IncompleteError is such an error. A read merges the
+	// set but does not count the reply toward R or PR. Any other error
+	// means the set is to be ignored.
 	Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -32,14 +33,20 @@ func (m metaStore) SaveState(b []byte) error {
 
 // localStore is this node's side of a coordinator (replica.Store).
 type localStore struct {
-	db    *storage.DB
-	hints *hints.Queue
+	db      *storage.DB
+	hints   *hints.Queue
+	handoff *handoff.Manager
 }
 
+// Get reads the local copy; a partition still being handed to this node
+// answers its set with a partialError, so that it does not count toward R.
 func (l localStore) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set, error) {
 	s, err := l.db.Get(ctx, partition, key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return vclock.Set{}, nil
+		s, err = vclock.Set{}, nil
+	}
+	if err == nil && l.handoff.Incomplete(partition) {
+		err = partialError{partition}
 	}
 	return s, err
 }

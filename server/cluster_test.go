@@ -23,7 +23,7 @@ import (
 // testCluster is a cluster of in-memory nodes on the in-memory network,
 // running the production handlers.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	net   *memnet.Network
 	ids   []string
 	nodes map[string]*Node
@@ -36,7 +36,7 @@ func newTestCluster(t *testing.T, seed int64, ids ...string) *testCluster {
 
 // newTestClusterWith is newTestCluster with configure applied to every
 // node's config before it starts.
-func newTestClusterWith(t *testing.T, seed int64, configure func(*Config), ids ...string) *testCluster {
+func newTestClusterWith(t testing.TB, seed int64, configure func(*Config), ids ...string) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, net: memnet.New(memnet.Config{Seed: seed}), ids: ids, nodes: map[string]*Node{}}
 	for _, id := range ids {
@@ -78,7 +78,7 @@ func (c *testCluster) del(node, key, context string, q *pb.Quorum) (*pb.DeleteRe
 	return c.nodes[node].KV().Delete(ctxT(c.t), &pb.DeleteRequest{Key: []byte(key), Context: context, Quorum: q})
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx

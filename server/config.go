@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
@@ -66,6 +67,9 @@ type Config struct {
 	// bring back a collected delete) and the longest a node may be down
 	// before it must be wiped (see ForceRejoin).
 	Tombstones repair.CollectorConfig
+	// Handoff paces ownership handoff (Self, Store, Source, Liveness and
+	// Logger are set by the node).
+	Handoff handoff.Config
 	// ForceRejoin lets a node whose data is older than the tombstone grace
 	// period start anyway, at the risk of bringing back deleted values.
 	ForceRejoin bool

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -21,8 +22,9 @@ const maxBatchItems = 4096
 // a primary) and reads local sets for their reads.
 type internode struct {
 	pb.UnimplementedInternodeServer
-	db    *storage.DB
-	hints *hints.Queue
+	db      *storage.DB
+	hints   *hints.Queue
+	handoff *handoff.Manager
 }
 
 // Replicate applies the items concurrently, so that one batch becomes one
@@ -74,6 +76,7 @@ func (s *internode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchRepli
 	for i, it := range b.Items {
 		r := &pb.FetchReply{}
 		set, err := s.db.Get(ctx, it.Partition, it.Key)
+		r.Incomplete = s.handoff.Incomplete(it.Partition)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:

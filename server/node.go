@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/gossip"
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
@@ -34,6 +35,7 @@ type Node struct {
 	hints     *hints.Queue
 	coord     *replica.Coordinator
 	repair    *repair.Scheduler // nil with NoAntiEntropy
+	handoff   *handoff.Manager
 	collector *repair.Collector
 	peers     *transport.Peers
 	pool      *transport.Pool
@@ -225,6 +227,9 @@ func (n *Node) startReplication() error {
 	}
 	n.peers = peers
 	n.onClose(peers.Close)
+	if err := n.startHandoff(dialIn); err != nil {
+		return err
+	}
 	hcfg := n.cfg.Hints
 	hcfg.Logger = n.log.With("component", "hints")
 	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn}, n.members, hcfg)
@@ -234,7 +239,7 @@ func (n *Node) startReplication() error {
 	n.hints = hq
 	n.onClose(hq.Close)
 	cc := replica.DefaultConfig()
-	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq}, peers, n.members
+	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq, handoff: n.handoff}, peers, n.members
 	cc.Logger = n.log
 	coord, err := replica.NewCoordinator(cc)
 	if err != nil {
@@ -264,7 +269,7 @@ func (n *Node) grpcAddrOf(node string) (string, error) {
 // serve starts the gRPC and HTTP servers (or registers the handlers on
 // the in-memory network).
 func (n *Node) serve() {
-	in := &internode{db: n.db, hints: n.hints}
+	in := &internode{db: n.db, hints: n.hints, handoff: n.handoff}
 	if mn := n.cfg.MemNet; mn != nil {
 		mn.Register(n.cfg.NodeID, n.kv, in)
 		n.onClose(func() error { mn.Unregister(n.cfg.NodeID); return nil })
@@ -286,6 +291,7 @@ func (n *Node) serve() {
 		Handler: newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
 			Views: map[string]func(context.Context) any{
 				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
+				"/v1/transfers":    func(context.Context) any { return n.Transfers() },
 			}}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -331,7 +337,9 @@ func (n *Node) refreshRing() {
 		return
 	}
 	n.ringHash = hash
+	prev := n.coord.Ring()
 	n.coord.SetRing(r)
+	n.updateHandoff(prev, r, recs)
 }
 
 func (n *Node) notifyHints() {

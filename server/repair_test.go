@@ -34,9 +34,14 @@ func manualRepair(skew *atomic.Int64) func(*Config) {
 // every (partition, replica pair) once.
 func (c *testCluster) repairAll() repair.Result {
 	c.t.Helper()
+	return c.repairAllCtx(ctxT(c.t))
+}
+
+func (c *testCluster) repairAllCtx(ctx context.Context) repair.Result {
+	c.t.Helper()
 	var sum repair.Result
 	for _, id := range c.ids {
-		res, err := c.nodes[id].RepairRound(ctxT(c.t))
+		res, err := c.nodes[id].RepairRound(ctx)
 		if err != nil {
 			c.t.Fatalf("%s: repair round: %v", id, err)
 		}

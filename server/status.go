@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
@@ -12,19 +13,20 @@ import (
 
 // Status is what /v1/status reports about a node.
 type Status struct {
-	Node        string        `json:"node"`
-	Addrs       Addrs         `json:"addrs"`
-	Uptime      string        `json:"uptime"`
-	RingVersion uint64        `json:"ring_version"`
-	RingSize    int           `json:"ring_size"`
-	Partitions  int           `json:"partitions"`
-	Replicas    int           `json:"replicas"`
-	Owned       int           `json:"primary_partitions"`
-	LiveNodes   []string      `json:"live_nodes"`
-	Requests    replica.Stats `json:"requests"`
-	Hints       hintStatus    `json:"hints"`
-	Storage     storage.Stats `json:"storage"`
-	AntiEntropy aaeStatus     `json:"anti_entropy"`
+	Node        string         `json:"node"`
+	Addrs       Addrs          `json:"addrs"`
+	Uptime      string         `json:"uptime"`
+	RingVersion uint64         `json:"ring_version"`
+	RingSize    int            `json:"ring_size"`
+	Partitions  int            `json:"partitions"`
+	Replicas    int            `json:"replicas"`
+	Owned       int            `json:"primary_partitions"`
+	LiveNodes   []string       `json:"live_nodes"`
+	Requests    replica.Stats  `json:"requests"`
+	Hints       hintStatus     `json:"hints"`
+	Storage     storage.Stats  `json:"storage"`
+	AntiEntropy aaeStatus      `json:"anti_entropy"`
+	Handoff     handoff.Status `json:"handoff"`
 }
 
 // aaeStatus summarises anti-entropy; /v1/anti-entropy lists every pair.
@@ -58,6 +60,7 @@ func (n *Node) Status() Status {
 	}
 	s.Hints = hintStatusOf(n.hints.Stats())
 	s.AntiEntropy = n.aaeStatus()
+	s.Handoff = n.handoff.Status()
 	return s
 }
 

@@ -3,12 +3,14 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
 	"github.com/chorusdb/chorus/vclock"
+	"github.com/dgraph-io/badger/v4"
 )
 
 // Anti-entropy trees.
@@ -295,28 +297,76 @@ func (db *DB) TreeSnapshot(p uint32) (*antientropy.Tree, error) {
 
 // ScanSegments calls fn for every key of partition p in the given tree
 // segments, with its stored set, reading each segment as one range: the
-// cost is the keys of those segments, not of the partition.
+// cost is the keys of those segments, not of the partition. The keys are
+// read in one engine transaction and fn is called after it, so fn may
+// write to the DB.
 func (db *DB) ScanSegments(ctx context.Context, p uint32, segments []int, fn func(key []byte, s vclock.Set) error) error {
 	if err := checkPartition(p); err != nil {
 		return err
+	}
+	for _, seg := range segments {
+		if seg < 0 || seg >= db.opts.Trees.Segments {
+			return fmt.Errorf("%w: segment %d out of range [0, %d)", ErrBadSegment, seg, db.opts.Trees.Segments)
+		}
 	}
 	if err := db.enter(); err != nil {
 		return err
 	}
 	defer db.leave()
-	prefix := partitionPrefix(p)
-	for _, seg := range segments {
-		if seg < 0 || seg >= db.opts.Trees.Segments {
-			return fmt.Errorf("%w: segment %d out of range [0, %d)", ErrBadSegment, seg, db.opts.Trees.Segments)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entries, err := db.readSegments(p, segments)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		first, last := db.opts.Trees.SegmentSlots(seg)
-		var end []byte
-		if int(last)+1 < 1<<16 {
-			end = slotKey(p, last+1)
+		_, key, err := decodeDataKey(e.k)
+		if err != nil {
+			return err
 		}
-		if err := db.scanData(ctx, prefix, slotKey(p, first), end, fn); err != nil {
+		s, err := decodeSet(e.v)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readSegments reads the entries of the given segments of partition p with
+// one iterator, seeking to each segment's first slot; values are read only
+// for keys inside the segments.
+func (db *DB) readSegments(p uint32, segments []int) ([]kv, error) {
+	var out []kv
+	prefix := partitionPrefix(p)
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for _, seg := range segments {
+			first, last := db.opts.Trees.SegmentSlots(seg)
+			for it.Seek(slotKey(p, first)); it.ValidForPrefix(prefix); it.Next() {
+				item := it.Item()
+				k := item.Key()
+				if len(k) < dataHeader || binary.BigEndian.Uint16(k[prefixLen:]) > last {
+					break
+				}
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				out = append(out, kv{k: item.KeyCopy(nil), v: v})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate("scan", err)
+	}
+	return out, nil
 }

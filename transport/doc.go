@@ -28,7 +28,10 @@
 // in it with an error wrapping ErrUnreachable and the gRPC status (use
 // status.Code); calls after, or cut short by, Close wrap ErrClosed. A
 // Replicate that failed may still have been applied: the merge is
-// idempotent, so retrying is safe.
+// idempotent, so retrying is safe. A Fetch from a node still receiving the
+// key's partition returns its set together with an *IncompleteError
+// (Partial reports true): the data is real but may lack writes, so it
+// must not count toward a read quorum.
 //
 // Message limits. Server and Pool accept and send messages up to 16 MiB by
 // default (ServerConfig / PoolConfig MaxRecvMsgSize, MaxSendMsgSize), four

@@ -74,7 +74,8 @@ type PeerStats struct {
 	FetchItems       uint64 // items in them
 	// RPCErrors counts RPCs that failed as a whole (dial errors included).
 	RPCErrors uint64
-	// ItemErrors counts items that failed, whatever the cause.
+	// ItemErrors counts items that failed, whatever the cause. A Fetch
+	// answered with an *IncompleteError did not fail: it is not counted.
 	ItemErrors uint64
 	// Skipped counts calls dropped before sending because their context
 	// had ended.
@@ -127,6 +128,9 @@ type call struct {
 type result struct {
 	set []byte // Fetch: the encoded set
 	err error
+	// partial marks a Fetch answer from a node still receiving the
+	// partition: set is valid and err is an *IncompleteError.
+	partial bool
 }
 
 // lane is the queue of one kind of call to one peer.
@@ -196,38 +200,41 @@ func (p *Peers) Replicate(ctx context.Context, node string, partition uint32, ke
 		HintFor:   hintFor,
 	}
 	c := &call{ctx: ctx, repl: item, size: len(key) + len(item.Set) + len(hintFor) + 16}
-	_, err := p.do(node, kindReplicate, c)
-	return err
+	return p.do(node, kindReplicate, c).err
 }
 
 // Fetch returns node's sibling set of key, fetched in a batch with other
 // calls to node. A node without the key returns an empty set and nil.
 // Errors are as for Replicate; an undecodable set wraps ErrRemote.
+//
+// A node that owns the partition but is still receiving its data from the
+// previous owner answers with its set and an *IncompleteError: the set is
+// valid but may lack writes, so a read must not count it toward R.
 func (p *Peers) Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error) {
 	c := &call{ctx: ctx, fetch: &pb.FetchItem{Partition: partition, Key: bytes.Clone(key)}, size: len(key) + 8}
-	b, err := p.do(node, kindFetch, c)
-	if err != nil || len(b) == 0 {
-		return vclock.Set{}, err
+	r := p.do(node, kindFetch, c)
+	if (r.err != nil && !r.partial) || len(r.set) == 0 {
+		return vclock.Set{}, r.err
 	}
-	set, err := vclock.Decode(b)
+	set, err := vclock.Decode(r.set)
 	if err != nil {
 		return vclock.Set{}, fmt.Errorf("transport: fetch from %s: %w: %w", node, ErrRemote, err)
 	}
-	return set, nil
+	return set, r.err
 }
 
 // do queues c, starts a batch if a slot is free and waits for the answer
 // or the end of c.ctx.
-func (p *Peers) do(node string, k kind, c *call) ([]byte, error) {
+func (p *Peers) do(node string, k kind, c *call) result {
 	if err := c.ctx.Err(); err != nil {
-		return nil, fmt.Errorf("transport: %s to %s: %w", k, node, err)
+		return result{err: fmt.Errorf("transport: %s to %s: %w", k, node, err)}
 	}
 	c.done = make(chan result, 1)
 
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrClosed
+		return result{err: ErrClosed}
 	}
 	pr := p.peers[node]
 	if pr == nil {
@@ -251,18 +258,20 @@ func (p *Peers) do(node string, k kind, c *call) ([]byte, error) {
 
 	select {
 	case r := <-c.done:
-		if r.err != nil {
+		// A partial answer is an answer, not a failure the deadline
+		// could explain.
+		if r.err != nil && !r.partial {
 			if err := contextErr(c.ctx); err != nil {
 				// The RPC had the caller's deadline and its timer fired
 				// first: report the caller's own reason.
-				return nil, fmt.Errorf("transport: %s to %s: %w (%v)", k, node, err, r.err)
+				return result{err: fmt.Errorf("transport: %s to %s: %w (%v)", k, node, err, r.err)}
 			}
 		}
-		return r.set, r.err
+		return r
 	case <-c.ctx.Done():
 		// The answer, when it comes, goes into the buffered done channel
 		// and is dropped with it.
-		return nil, fmt.Errorf("transport: %s to %s: %w", k, node, c.ctx.Err())
+		return result{err: fmt.Errorf("transport: %s to %s: %w", k, node, c.ctx.Err())}
 	}
 }
 
@@ -359,7 +368,7 @@ func (p *Peers) send(node string, k kind, batch []*call) ([]result, PeerStats) {
 		return p.failAll(node, k, len(batch), err), st
 	}
 	for _, a := range answers {
-		if a.err != nil {
+		if a.err != nil && !a.partial {
 			st.ItemErrors++
 		}
 	}
@@ -401,9 +410,12 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 	}
 	answers := make([]result, len(batch))
 	for i, r := range replies.GetReplies() {
-		if msg := r.GetError(); msg != "" {
-			answers[i].err = fmt.Errorf("transport: fetch from %s: %w: %s", node, ErrRemote, msg)
-		} else {
+		switch {
+		case r.GetError() != "":
+			answers[i].err = fmt.Errorf("transport: fetch from %s: %w: %s", node, ErrRemote, r.GetError())
+		case r.GetIncomplete():
+			answers[i] = result{set: r.GetSet(), err: &IncompleteError{Node: node}, partial: true}
+		default:
 			answers[i].set = r.GetSet()
 		}
 	}

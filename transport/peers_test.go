@@ -385,3 +385,61 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchIncomplete checks that a reply marked incomplete returns its set
+// with an *IncompleteError, which is not an item failure, while the other
+// items of the same batch are unaffected.
+func TestFetchIncomplete(t *testing.T) {
+	want := testSet("x", "old")
+	f := newFakeNode()
+	f.fetch = func(b *pb.FetchBatch) (*pb.FetchReplies, error) {
+		out := &pb.FetchReplies{Replies: make([]*pb.FetchReply, len(b.Items))}
+		for i, it := range b.Items {
+			switch k := string(it.Key); {
+			case strings.HasPrefix(k, "partial-empty"):
+				out.Replies[i] = &pb.FetchReply{Incomplete: true}
+			case strings.HasPrefix(k, "partial-garbage"):
+				out.Replies[i] = &pb.FetchReply{Set: []byte{0xff, 0x01}, Incomplete: true}
+			case strings.HasPrefix(k, "partial"):
+				out.Replies[i] = &pb.FetchReply{Set: want.Encode(), Incomplete: true}
+			default:
+				out.Replies[i] = &pb.FetchReply{Set: want.Encode()}
+			}
+		}
+		return out, nil
+	}
+	p := startPeer(t, f, PeersConfig{})
+	ctx := context.Background()
+
+	got, err := p.Fetch(ctx, "b", 0, []byte("partial"))
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || ie.Node != "b" || !ie.Partial() {
+		t.Fatalf("Fetch partial: err %v, want an *IncompleteError for node b with Partial true", err)
+	}
+	var partial interface{ Partial() bool }
+	if !errors.As(err, &partial) || !partial.Partial() {
+		t.Errorf("Fetch partial: err %v does not satisfy interface{ Partial() bool }", err)
+	}
+	if errors.Is(err, ErrRemote) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("Fetch partial: err %v wraps a failure sentinel, want neither ErrRemote nor ErrUnreachable", err)
+	}
+	if !got.Equal(want) {
+		t.Errorf("Fetch partial: set %v, want %v (the set must come with the error)", got, want)
+	}
+
+	got, err = p.Fetch(ctx, "b", 0, []byte("partial-empty"))
+	if !errors.As(err, &ie) || !got.IsEmpty() {
+		t.Errorf("Fetch partial-empty = %v, %v; want empty and an *IncompleteError", got, err)
+	}
+	if _, err := p.Fetch(ctx, "b", 0, []byte("partial-garbage")); !errors.Is(err, ErrRemote) || errors.As(err, &ie) {
+		t.Errorf("Fetch partial-garbage: got %v, want ErrRemote and no *IncompleteError", err)
+	}
+
+	got, err = p.Fetch(ctx, "b", 0, []byte("complete"))
+	if err != nil || !got.Equal(want) {
+		t.Errorf("Fetch complete = %v, %v; want %v, nil", got, err, want)
+	}
+	if st := p.Stats().Peers["b"]; st.ItemErrors != 0 || st.FetchItems != 4 {
+		t.Errorf("stats: %d item errors of %d fetch items; want 0 of 4 (a partial answer is no failure)", st.ItemErrors, st.FetchItems)
+	}
+}

@@ -21,6 +21,11 @@ type nodeFlags struct {
 	joinTimeout                                              time.Duration
 	partitions, replicas                                     int
 	inMemory                                                 bool
+
+	noAntiEntropy, forceRejoin    bool
+	aaeKeysPerSec, aaeBytesPerSec int
+	aaeBackoffAbove               time.Duration
+	tombstoneGrace                time.Duration
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -73,6 +78,12 @@ flushes, and exits.`,
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 of a 16, 24 or 32-byte key that encrypts gossip (the same on every node)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the --gossip-key value (base64)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&f.noAntiEntropy, "no-anti-entropy", false, "keep no anti-entropy trees and run no exchanges (replicas then converge only by hints and read repair)")
+	fl.IntVar(&f.aaeKeysPerSec, "aae-keys-per-second", 20000, "anti-entropy budget: keys compared or synced per second")
+	fl.IntVar(&f.aaeBytesPerSec, "aae-bytes-per-second", 4<<20, "anti-entropy budget: bytes synced per second")
+	fl.DurationVar(&f.aaeBackoffAbove, "aae-backoff-above", 50*time.Millisecond, "pause anti-entropy while this node's recent client p99 latency is above this")
+	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
+	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
 	return cmd
 }
 
@@ -114,6 +125,16 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 		}
 		cfg.GossipKey = raw
 	}
+	if f.aaeKeysPerSec < 1 || f.aaeBytesPerSec < 1 || f.aaeBackoffAbove <= 0 {
+		return cfg, usageError("--aae-keys-per-second, --aae-bytes-per-second and --aae-backoff-above must be positive")
+	}
+	if f.tombstoneGrace < time.Second {
+		return cfg, usageError("--tombstone-grace %v: want at least 1s", f.tombstoneGrace)
+	}
+	cfg.NoAntiEntropy, cfg.ForceRejoin = f.noAntiEntropy, f.forceRejoin
+	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
+	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
+	cfg.Tombstones.Grace = f.tombstoneGrace
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return cfg, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)

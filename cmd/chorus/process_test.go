@@ -88,6 +88,12 @@ func TestKillNineAndRestart(t *testing.T) {
 	})
 
 	victim := nodes[2]
+	// A node that joined pulls its partitions' data (empty here) before it
+	// counts toward R; kill it once it holds them, as a node in service.
+	waitUntil(t, 60*time.Second, "node2's handoff", func() bool {
+		st := nodeStatus(t, victim.http)
+		return st.Handoff.Waiting+st.Handoff.InFlight+st.Handoff.Stalled == 0
+	})
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +151,30 @@ func hintsQueued(t *testing.T, httpAddr string) int {
 		t.Fatalf("status of %s: %v", httpAddr, err)
 	}
 	return st.Hints.Queued
+}
+
+// statusView is the part of /v1/status the process tests read.
+type statusView struct {
+	Handoff struct {
+		Waiting  int `json:"waiting"`
+		InFlight int `json:"in_flight"`
+		Stalled  int `json:"stalled"`
+	} `json:"handoff"`
+}
+
+func nodeStatus(t *testing.T, httpAddr string) statusView {
+	t.Helper()
+	var st statusView
+	resp, err := http.Get("http://" + httpAddr + "/v1/status")
+	if err != nil {
+		st.Handoff.Waiting = 1 // unknown: not done
+		return st
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("status of %s: %v", httpAddr, err)
+	}
+	return st
 }
 
 func freeAddr(t *testing.T) string {

@@ -104,3 +104,13 @@ func (c internodeClient) Collect(ctx context.Context, in *pb.CollectBatch, _ ...
 			return e.in.Collect
 		})
 }
+
+func (c internodeClient) Scan(ctx context.Context, in *pb.ScanRequest, _ ...grpc.CallOption) (*pb.ScanReply, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Scan_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.ScanRequest) (*pb.ScanReply, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Scan
+		})
+}

@@ -1177,8 +1177,12 @@ func (x *FetchBatch) GetItems() []*FetchItem {
 type FetchReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// set is empty when the receiver does not have the key.
-	Set           []byte `protobuf:"bytes,1,opt,name=set,proto3" json:"set,omitempty"`
-	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Set   []byte `protobuf:"bytes,1,opt,name=set,proto3" json:"set,omitempty"`
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// incomplete is true when the receiver is a new owner of the partition
+	// still receiving its data: set may lack writes the old owners hold, so
+	// the reply must not count toward R.
+	Incomplete    bool `protobuf:"varint,3,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1225,6 +1229,13 @@ func (x *FetchReply) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *FetchReply) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
 }
 
 type FetchReplies struct {
@@ -1663,6 +1674,201 @@ func (x *CollectAcks) GetErrors() []string {
 	return nil
 }
 
+type ScanRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	From      string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Partition uint32                 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// after resumes the scan after this key; empty starts at the beginning.
+	After []byte `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+	// limit bounds the keys of the page (the receiver caps it too).
+	Limit uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// max_bytes bounds the page's encoded sets (the receiver caps it too).
+	MaxBytes      uint32 `protobuf:"varint,5,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanRequest) Reset() {
+	*x = ScanRequest{}
+	mi := &file_chorus_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanRequest) ProtoMessage() {}
+
+func (x *ScanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
+func (*ScanRequest) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ScanRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ScanRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ScanRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *ScanRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ScanRequest) GetMaxBytes() uint32 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+type ScanItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Set           []byte                 `protobuf:"bytes,2,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanItem) Reset() {
+	*x = ScanItem{}
+	mi := &file_chorus_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanItem) ProtoMessage() {}
+
+func (x *ScanItem) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanItem.ProtoReflect.Descriptor instead.
+func (*ScanItem) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ScanItem) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ScanItem) GetSet() []byte {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type ScanReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*ScanItem            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// done is true when the page ends the partition.
+	Done bool `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	// complete is true when the receiver holds all of the partition's data
+	// (it owns it, or owned it until a ring change, and received it whole);
+	// a new owner scans only sources that are complete.
+	Complete      bool `protobuf:"varint,3,opt,name=complete,proto3" json:"complete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanReply) Reset() {
+	*x = ScanReply{}
+	mi := &file_chorus_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanReply) ProtoMessage() {}
+
+func (x *ScanReply) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanReply.ProtoReflect.Descriptor instead.
+func (*ScanReply) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ScanReply) GetItems() []*ScanItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ScanReply) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ScanReply) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
 var File_chorus_proto protoreflect.FileDescriptor
 
 const file_chorus_proto_rawDesc = "" +
@@ -1749,11 +1955,14 @@ const file_chorus_proto_rawDesc = "" +
 	"\n" +
 	"FetchBatch\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12*\n" +
-	"\x05items\x18\x02 \x03(\v2\x14.chorus.v1.FetchItemR\x05items\"4\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.chorus.v1.FetchItemR\x05items\"T\n" +
 	"\n" +
 	"FetchReply\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\fR\x03set\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"?\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\x03 \x01(\bR\n" +
+	"incomplete\"?\n" +
 	"\fFetchReplies\x12/\n" +
 	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies\"\xed\x01\n" +
 	"\vTreeRequest\x12\x12\n" +
@@ -1781,7 +1990,20 @@ const file_chorus_proto_rawDesc = "" +
 	"\x05items\x18\x02 \x03(\v2\x16.chorus.v1.CollectItemR\x05items\"?\n" +
 	"\vCollectAcks\x12\x18\n" +
 	"\aremoved\x18\x01 \x03(\bR\aremoved\x12\x16\n" +
-	"\x06errors\x18\x02 \x03(\tR\x06errors*g\n" +
+	"\x06errors\x18\x02 \x03(\tR\x06errors\"\x88\x01\n" +
+	"\vScanRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\fR\x05after\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1b\n" +
+	"\tmax_bytes\x18\x05 \x01(\rR\bmaxBytes\".\n" +
+	"\bScanItem\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x10\n" +
+	"\x03set\x18\x02 \x01(\fR\x03set\"f\n" +
+	"\tScanReply\x12)\n" +
+	"\x05items\x18\x01 \x03(\v2\x13.chorus.v1.ScanItemR\x05items\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\x12\x1a\n" +
+	"\bcomplete\x18\x03 \x01(\bR\bcomplete*g\n" +
 	"\tTreeLevel\x12\x13\n" +
 	"\x0fTREE_LEVEL_ROOT\x10\x00\x12\x17\n" +
 	"\x13TREE_LEVEL_BRANCHES\x10\x01\x12\x17\n" +
@@ -1791,12 +2013,13 @@ const file_chorus_proto_rawDesc = "" +
 	"\x03Get\x12\x15.chorus.v1.GetRequest\x1a\x16.chorus.v1.GetResponse\x124\n" +
 	"\x03Put\x12\x15.chorus.v1.PutRequest\x1a\x16.chorus.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.chorus.v1.DeleteRequest\x1a\x19.chorus.v1.DeleteResponse\x12L\n" +
-	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xf8\x01\n" +
+	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xae\x02\n" +
 	"\tInternode\x12@\n" +
 	"\tReplicate\x12\x19.chorus.v1.ReplicateBatch\x1a\x18.chorus.v1.ReplicateAcks\x127\n" +
 	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchReplies\x124\n" +
 	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReply\x12:\n" +
-	"\aCollect\x12\x17.chorus.v1.CollectBatch\x1a\x16.chorus.v1.CollectAcksB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
+	"\aCollect\x12\x17.chorus.v1.CollectBatch\x1a\x16.chorus.v1.CollectAcks\x124\n" +
+	"\x04Scan\x12\x16.chorus.v1.ScanRequest\x1a\x14.chorus.v1.ScanReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
 
 var (
 	file_chorus_proto_rawDescOnce sync.Once
@@ -1811,7 +2034,7 @@ func file_chorus_proto_rawDescGZIP() []byte {
 }
 
 var file_chorus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_chorus_proto_goTypes = []any{
 	(TreeLevel)(0),              // 0: chorus.v1.TreeLevel
 	(*Quorum)(nil),              // 1: chorus.v1.Quorum
@@ -1839,6 +2062,9 @@ var file_chorus_proto_goTypes = []any{
 	(*CollectItem)(nil),         // 23: chorus.v1.CollectItem
 	(*CollectBatch)(nil),        // 24: chorus.v1.CollectBatch
 	(*CollectAcks)(nil),         // 25: chorus.v1.CollectAcks
+	(*ScanRequest)(nil),         // 26: chorus.v1.ScanRequest
+	(*ScanItem)(nil),            // 27: chorus.v1.ScanItem
+	(*ScanReply)(nil),           // 28: chorus.v1.ScanReply
 }
 var file_chorus_proto_depIdxs = []int32{
 	1,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
@@ -1855,27 +2081,30 @@ var file_chorus_proto_depIdxs = []int32{
 	0,  // 11: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
 	21, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
 	23, // 13: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
-	4,  // 14: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
-	6,  // 15: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
-	8,  // 16: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
-	10, // 17: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
-	14, // 18: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
-	17, // 19: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
-	20, // 20: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
-	24, // 21: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
-	5,  // 22: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
-	7,  // 23: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
-	9,  // 24: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
-	12, // 25: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
-	15, // 26: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
-	19, // 27: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
-	22, // 28: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
-	25, // 29: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	27, // 14: chorus.v1.ScanReply.items:type_name -> chorus.v1.ScanItem
+	4,  // 15: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
+	6,  // 16: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
+	8,  // 17: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
+	10, // 18: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
+	14, // 19: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
+	17, // 20: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
+	20, // 21: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
+	24, // 22: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
+	26, // 23: chorus.v1.Internode.Scan:input_type -> chorus.v1.ScanRequest
+	5,  // 24: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
+	7,  // 25: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
+	9,  // 26: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
+	12, // 27: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
+	15, // 28: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
+	19, // 29: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
+	22, // 30: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
+	25, // 31: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
+	28, // 32: chorus.v1.Internode.Scan:output_type -> chorus.v1.ScanReply
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_chorus_proto_init() }
@@ -1889,7 +2118,7 @@ func file_chorus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chorus_proto_rawDesc), len(file_chorus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -242,6 +242,7 @@ const (
 	Internode_Fetch_FullMethodName     = "/chorus.v1.Internode/Fetch"
 	Internode_Tree_FullMethodName      = "/chorus.v1.Internode/Tree"
 	Internode_Collect_FullMethodName   = "/chorus.v1.Internode/Collect"
+	Internode_Scan_FullMethodName      = "/chorus.v1.Internode/Scan"
 )
 
 // InternodeClient is the client API for Internode service.
@@ -260,6 +261,9 @@ type InternodeClient interface {
 	// Collect removes tombstones that every primary holds, each only if the
 	// receiver's stored set still equals the one given.
 	Collect(ctx context.Context, in *CollectBatch, opts ...grpc.CallOption) (*CollectAcks, error)
+	// Scan reads one page of a partition's keys, in storage order, for a new
+	// owner pulling the partition's data (ownership handoff).
+	Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallOption) (*ScanReply, error)
 }
 
 type internodeClient struct {
@@ -310,6 +314,16 @@ func (c *internodeClient) Collect(ctx context.Context, in *CollectBatch, opts ..
 	return out, nil
 }
 
+func (c *internodeClient) Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallOption) (*ScanReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScanReply)
+	err := c.cc.Invoke(ctx, Internode_Scan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InternodeServer is the server API for Internode service.
 // All implementations must embed UnimplementedInternodeServer
 // for forward compatibility.
@@ -326,6 +340,9 @@ type InternodeServer interface {
 	// Collect removes tombstones that every primary holds, each only if the
 	// receiver's stored set still equals the one given.
 	Collect(context.Context, *CollectBatch) (*CollectAcks, error)
+	// Scan reads one page of a partition's keys, in storage order, for a new
+	// owner pulling the partition's data (ownership handoff).
+	Scan(context.Context, *ScanRequest) (*ScanReply, error)
 	mustEmbedUnimplementedInternodeServer()
 }
 
@@ -347,6 +364,9 @@ func (UnimplementedInternodeServer) Tree(context.Context, *TreeRequest) (*TreeRe
 }
 func (UnimplementedInternodeServer) Collect(context.Context, *CollectBatch) (*CollectAcks, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Collect not implemented")
+}
+func (UnimplementedInternodeServer) Scan(context.Context, *ScanRequest) (*ScanReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Scan not implemented")
 }
 func (UnimplementedInternodeServer) mustEmbedUnimplementedInternodeServer() {}
 func (UnimplementedInternodeServer) testEmbeddedByValue()                   {}
@@ -441,6 +461,24 @@ func _Internode_Collect_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Internode_Scan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InternodeServer).Scan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Internode_Scan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InternodeServer).Scan(ctx, req.(*ScanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Internode_ServiceDesc is the grpc.ServiceDesc for Internode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -463,6 +501,10 @@ var Internode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Collect",
 			Handler:    _Internode_Collect_Handler,
+		},
+		{
+			MethodName: "Scan",
+			Handler:    _Internode_Scan_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,29 @@
+// Package handoff moves partition data to new owners when the ring
+// changes: a node that becomes a primary of a partition pulls the
+// partition's keys, page by page, from the node it replaces, and merges
+// them into its own store.
+//
+// The Manager of each node tracks, per partition, whether the node holds
+// the partition's data whole (complete), handed it off whole at a ring
+// change (a valid source still), or is still pulling it (pending). Its
+// state is saved in the node's store after every page, so a transfer
+// resumes where it stopped after a restart.
+//
+// Guarantees:
+//
+//   - A pending partition is reported by Incomplete until its last page is
+//     merged and saved; the server answers reads of it as partial, and the
+//     coordinator does not count such replies toward R. So a read after a
+//     join sees every write the old owners held: R+W>N still overlaps.
+//   - The source is the node the ring replaced (ring.Moves' From) when it
+//     is up and holds the data whole; when it is gone (a removed node),
+//     the new owner pulls from every other old primary that is up, so no
+//     acknowledged write that survives on any of them is missed.
+//   - Only sources that report the partition complete are used: a node
+//     still pulling a partition is never copied from.
+//   - Pulls are merges (sibling-set joins), never overwrites, so writes
+//     that reach the new owner during the transfer are kept.
+//   - A transfer that makes no progress for Config.StallAfter is reported
+//     (log, Status, Stats) and moved to its next source instead of hanging.
+//   - Every goroutine belongs to the Manager and stops on Close.
+package handoff

@@ -1,0 +1,347 @@
+package handoff
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chorusdb/chorus/ring"
+)
+
+// phase is where a node stands with one partition's data.
+type phase uint8
+
+const (
+	phaseNone      phase = iota // not held, or held in part and stale
+	phasePending                // an owner still pulling the data
+	phaseComplete               // an owner holding the data whole
+	phaseHandedOff              // held whole until the ring moved it away
+)
+
+// transfer is one partition being pulled. The exported fields are saved.
+type transfer struct {
+	Partition uint32 `json:"partition"`
+	// Replaced is the node the ring replaced, the preferred source;
+	// empty when the partition gained a primary without losing one.
+	Replaced string `json:"replaced,omitempty"`
+	// Others are the other old holders, pulled from (all of them) when
+	// Replaced is gone or cannot serve.
+	Others []string `json:"others,omitempty"`
+	// Source is the node being pulled from and Cursor the last key merged
+	// from it; Pulled lists the sources finished (union pulls).
+	Source  string    `json:"source,omitempty"`
+	Cursor  []byte    `json:"cursor,omitempty"`
+	Pulled  []string  `json:"pulled,omitempty"`
+	Keys    uint64    `json:"keys"`
+	Bytes   uint64    `json:"bytes"`
+	Started time.Time `json:"started"`
+
+	running      bool
+	cancel       context.CancelFunc
+	lastProgress time.Time
+	stalled      bool
+	retryAt      time.Time
+	err          string
+}
+
+// saved is the persisted state.
+type saved struct {
+	Version   int         `json:"version"`
+	Complete  []uint32    `json:"complete"`
+	HandedOff []uint32    `json:"handed_off"`
+	Pending   []*transfer `json:"pending"`
+}
+
+const stateVersion = 1
+
+// Manager pulls the data of the partitions this node gains. Its methods
+// are safe for concurrent use.
+type Manager struct {
+	cfg   Config
+	pacer pacer
+
+	mu       sync.Mutex
+	phases   map[uint32]phase
+	pending  map[uint32]*transfer
+	fresh    bool // nothing was saved before this run
+	outgoing map[outKey]bool
+	stats    Stats
+	wake     chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// saveMu serialises saves; lastSave is when the state was last saved.
+	saveMu   sync.Mutex
+	lastSave time.Time
+}
+
+// saveEvery is how often progress is saved while transfers run. Saving
+// less often only means redoing a little more after a crash: a partition
+// is never saved complete before the merges that completed it are synced,
+// because the save's sync covers them.
+const saveEvery = 500 * time.Millisecond
+
+// outKey is a partition this node handed off and the node taking it.
+type outKey struct {
+	Partition uint32
+	To        string
+}
+
+// Stats count transfers since start.
+type Stats struct {
+	Completed uint64 // transfers finished
+	Keys      uint64 // keys pulled
+	Bytes     uint64 // bytes pulled
+	Stalls    uint64 // times a transfer was reported stalled
+	Failures  uint64 // page requests that failed
+}
+
+// New loads the saved state and, unless cfg.Manual, starts the workers.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
+		outgoing: map[outKey]bool{}, wake: make(chan struct{}, 1)}
+	m.pacer.rate = float64(cfg.KeysPerSecond)
+	if err := m.load(); err != nil {
+		return nil, err
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	if !cfg.Manual {
+		for range cfg.Concurrency {
+			m.wg.Go(m.worker)
+		}
+	}
+	return m, nil
+}
+
+// Close stops every transfer and waits, then saves their progress.
+func (m *Manager) Close() error {
+	m.cancel()
+	m.wg.Wait()
+	return m.save(context.Background())
+}
+
+// Fresh reports whether the node had no saved handoff state when it
+// started: a new node, whose first ring must be compared with the ring
+// before it joined.
+func (m *Manager) Fresh() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fresh
+}
+
+func (m *Manager) load() error {
+	b, err := m.cfg.Store.LoadState()
+	if err != nil {
+		return fmt.Errorf("handoff: load state: %w", err)
+	}
+	if b == nil {
+		m.fresh = true
+		return nil
+	}
+	var s saved
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("handoff: decode saved state: %w", err)
+	}
+	if s.Version != stateVersion {
+		return fmt.Errorf("handoff: saved state has version %d, this build reads %d", s.Version, stateVersion)
+	}
+	for _, p := range s.Complete {
+		m.phases[p] = phaseComplete
+	}
+	for _, p := range s.HandedOff {
+		m.phases[p] = phaseHandedOff
+	}
+	for _, t := range s.Pending {
+		m.phases[t.Partition] = phasePending
+		m.pending[t.Partition] = t
+	}
+	return nil
+}
+
+// saveLocked encodes the state; the caller saves it outside the lock.
+func (m *Manager) saveLocked() []byte {
+	s := saved{Version: stateVersion, Complete: []uint32{}, HandedOff: []uint32{}, Pending: []*transfer{}}
+	for p, ph := range m.phases {
+		switch ph {
+		case phaseComplete:
+			s.Complete = append(s.Complete, p)
+		case phaseHandedOff:
+			s.HandedOff = append(s.HandedOff, p)
+		}
+	}
+	for _, t := range m.pending {
+		s.Pending = append(s.Pending, t)
+	}
+	slices.Sort(s.Complete)
+	slices.Sort(s.HandedOff)
+	slices.SortFunc(s.Pending, func(a, b *transfer) int { return cmp.Compare(a.Partition, b.Partition) })
+	b, _ := json.Marshal(s) // plain data: cannot fail
+	return b
+}
+
+func (m *Manager) save(ctx context.Context) error {
+	m.saveMu.Lock()
+	defer m.saveMu.Unlock()
+	m.mu.Lock()
+	b := m.saveLocked()
+	m.mu.Unlock()
+	if err := m.cfg.Store.SaveState(ctx, b); err != nil {
+		return fmt.Errorf("handoff: save state: %w", err)
+	}
+	m.lastSave = time.Now()
+	return nil
+}
+
+// maybeSave saves if the last save is older than saveEvery, or if no
+// transfer is left (so the final state is saved at once).
+func (m *Manager) maybeSave(ctx context.Context) error {
+	m.saveMu.Lock()
+	recent := time.Since(m.lastSave) < saveEvery
+	m.saveMu.Unlock()
+	m.mu.Lock()
+	left := len(m.pending)
+	m.mu.Unlock()
+	if recent && left > 0 {
+		return nil
+	}
+	return m.save(ctx)
+}
+
+// Update plans the transfers of a ring change from prev to next.
+//
+// At a node's first ring, prev is the ring as it was before the node
+// joined: nil for a member of the cluster's first epoch (a new cluster has
+// no data anywhere, so a fresh node of it holds its partitions whole), or
+// nil at a restart, when the saved state says what the node holds and only
+// partitions gained while it was down are pulled (from their other
+// primaries).
+func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
+	if next == nil {
+		return nil
+	}
+	self := m.cfg.Self
+	replaced := map[uint32]string{}
+	for _, mv := range ring.Moves(prev, next) {
+		if mv.To == self && mv.From != "" {
+			replaced[mv.Partition] = mv.From
+		}
+	}
+	m.mu.Lock()
+	bootstrap := prev == nil && m.fresh
+	m.fresh = false
+	for p := range uint32(next.Partitions()) {
+		owner := slices.Contains(next.Primaries(p), self)
+		switch ph := m.phases[p]; {
+		case owner && (ph == phaseNone || ph == phaseHandedOff):
+			t := m.plan(p, prev, next, replaced[p])
+			if bootstrap || (t.Replaced == "" && len(t.Others) == 0) {
+				m.phases[p] = phaseComplete // nobody else ever held it
+				continue
+			}
+			m.phases[p] = phasePending
+			m.pending[p] = t
+		case !owner && ph == phaseComplete:
+			m.phases[p] = phaseHandedOff
+		case !owner && ph == phasePending:
+			if t := m.pending[p]; t.cancel != nil {
+				t.cancel()
+			}
+			delete(m.pending, p)
+			m.phases[p] = phaseNone
+		}
+	}
+	if prev != nil {
+		for _, mv := range ring.Moves(prev, next) {
+			if mv.From == self && mv.To != "" {
+				m.outgoing[outKey{mv.Partition, mv.To}] = false
+			}
+		}
+	}
+	m.mu.Unlock()
+	m.poke()
+	return m.save(ctx)
+}
+
+// plan returns the transfer of partition p, gained with the ring change.
+func (m *Manager) plan(p uint32, prev, next *ring.Ring, from string) *transfer {
+	t := &transfer{Partition: p, Replaced: from, Started: time.Now()}
+	var old []string
+	if prev != nil {
+		old = prev.Primaries(p)
+	} else {
+		old = next.Primaries(p)
+	}
+	for _, n := range old {
+		if n != m.cfg.Self && n != from {
+			t.Others = append(t.Others, n)
+		}
+	}
+	return t
+}
+
+func (m *Manager) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Incomplete reports whether this node owns p but is still pulling its
+// data: its copy may lack writes, so its reads must not count toward R.
+func (m *Manager) Incomplete(p uint32) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.phases[p] == phasePending
+}
+
+// SourceComplete reports whether this node holds p whole, as an owner or
+// as the owner the ring just replaced: whether a new owner may pull p
+// from it.
+func (m *Manager) SourceComplete(p uint32) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ph := m.phases[p]
+	return ph == phaseComplete || ph == phaseHandedOff
+}
+
+// NoteServed records that node to read partition p from this node to the
+// end (done): a handoff this node owed is delivered.
+func (m *Manager) NoteServed(p uint32, to string, done bool) {
+	if !done {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := outKey{p, to}
+	if _, ok := m.outgoing[k]; ok {
+		m.outgoing[k] = true
+	}
+}
+
+// Outgoing returns how many handoffs this node owes to new owners since it
+// started, and how many of them were delivered.
+func (m *Manager) Outgoing() (owed, delivered int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, done := range m.outgoing {
+		owed++
+		if done {
+			delivered++
+		}
+	}
+	return owed, delivered
+}
+
+// errNoSource means no source could serve the partition right now.
+var errNoSource = errors.New("handoff: no source up that holds the partition whole")

@@ -1,0 +1,291 @@
+package handoff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// worker runs transfers one at a time until Close.
+func (m *Manager) worker() {
+	for {
+		t := m.claim()
+		if t == nil {
+			timer := time.NewTimer(m.cfg.RetryAfter)
+			select {
+			case <-m.ctx.Done():
+				timer.Stop()
+				return
+			case <-m.wake:
+			case <-timer.C:
+			}
+			timer.Stop()
+			continue
+		}
+		m.run(t)
+	}
+}
+
+// claim takes the lowest pending partition that is not running and not
+// waiting for a retry, or returns nil.
+func (m *Manager) claim() *transfer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	var best *transfer
+	for _, t := range m.pending {
+		if t.running || now.Before(t.retryAt) {
+			continue
+		}
+		if best == nil || t.Partition < best.Partition {
+			best = t
+		}
+	}
+	if best != nil {
+		best.running = true
+		best.lastProgress = now
+	}
+	return best
+}
+
+// Step runs one pending transfer to its end (or failure) in the caller's
+// goroutine and reports whether there was one. For tests with Manual.
+func (m *Manager) Step() bool {
+	t := m.claim()
+	if t == nil {
+		return false
+	}
+	m.run(t)
+	return true
+}
+
+// run pulls one transfer and records the outcome.
+func (m *Manager) run(t *transfer) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.mu.Lock()
+	t.cancel = cancel
+	m.mu.Unlock()
+	defer cancel()
+	err := m.pull(ctx, t)
+	m.mu.Lock()
+	t.running, t.cancel = false, nil
+	if m.pending[t.Partition] != t {
+		m.mu.Unlock()
+		return // dropped by a ring change meanwhile
+	}
+	if err != nil {
+		t.err = err.Error()
+		t.retryAt = time.Now().Add(m.cfg.RetryAfter)
+		m.mu.Unlock()
+		if m.ctx.Err() == nil {
+			m.cfg.Logger.Warn("handoff: transfer paused", "partition", t.Partition, "err", err)
+		}
+		return
+	}
+	delete(m.pending, t.Partition)
+	m.phases[t.Partition] = phaseComplete
+	m.stats.Completed++
+	keys, took := t.Keys, time.Since(t.Started)
+	m.mu.Unlock()
+	if err := m.maybeSave(m.ctx); err != nil && m.ctx.Err() == nil {
+		m.cfg.Logger.Error("handoff: completed transfer not saved; it will run again", "partition", t.Partition, "err", err)
+	}
+	m.cfg.Logger.Info("handoff: partition received", "partition", t.Partition, "keys", keys,
+		"took", took.Round(time.Millisecond))
+}
+
+// pull copies the partition from its replaced owner when that one is up
+// and holds it whole, and otherwise from every other old holder.
+func (m *Manager) pull(ctx context.Context, t *transfer) error {
+	if t.Replaced != "" && (t.Source == "" || t.Source == t.Replaced) && m.cfg.Liveness.Alive(t.Replaced) {
+		err := m.pullFrom(ctx, t, t.Replaced)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		m.cfg.Logger.Warn("handoff: replaced owner cannot serve; pulling from every other holder",
+			"partition", t.Partition, "from", t.Replaced, "err", err)
+		m.resetSource(t, "")
+	}
+	served := 0
+	for _, src := range t.Others {
+		if slices.Contains(t.Pulled, src) {
+			served++
+			continue
+		}
+		if !m.cfg.Liveness.Alive(src) {
+			continue
+		}
+		if t.Source != "" && t.Source != src {
+			continue // resume the source in progress first
+		}
+		if err := m.pullFrom(ctx, t, src); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			m.resetSource(t, "")
+			continue
+		}
+		m.mu.Lock()
+		t.Pulled = append(t.Pulled, src)
+		t.Source, t.Cursor = "", nil
+		m.mu.Unlock()
+		served++
+	}
+	if served == 0 {
+		return errNoSource
+	}
+	return nil
+}
+
+func (m *Manager) resetSource(t *transfer, src string) {
+	m.mu.Lock()
+	t.Source, t.Cursor = src, nil
+	m.mu.Unlock()
+}
+
+// errNotWhole means the source does not hold the partition whole.
+var errNotWhole = errors.New("handoff: source does not hold the partition whole")
+
+// errStalled means pages stopped coming for StallAfter.
+var errStalled = errors.New("handoff: transfer stalled")
+
+// pullFrom pages through partition t.Partition on src from t.Cursor on,
+// merging every item, saving progress after each page.
+func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string) error {
+	m.mu.Lock()
+	if t.Source != src {
+		t.Source, t.Cursor = src, nil
+	}
+	m.mu.Unlock()
+	for {
+		page, err := m.page(ctx, t, src)
+		if err != nil {
+			return err
+		}
+		if !page.Complete {
+			return fmt.Errorf("%w: %s", errNotWhole, src)
+		}
+		if err := m.merge(ctx, t, page); err != nil {
+			return err
+		}
+		if err := m.maybeSave(ctx); err != nil {
+			return err
+		}
+		if page.Done {
+			return nil
+		}
+	}
+}
+
+// page fetches the next page, retrying failures until StallAfter passes
+// without progress.
+func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, error) {
+	for {
+		m.mu.Lock()
+		after := bytes.Clone(t.Cursor)
+		m.mu.Unlock()
+		pctx, cancel := context.WithTimeout(ctx, m.cfg.PageTimeout)
+		page, err := m.cfg.Source.Scan(pctx, src, t.Partition, after, m.cfg.PageKeys)
+		cancel()
+		if err == nil {
+			return page, nil
+		}
+		if ctx.Err() != nil {
+			return Page{}, ctx.Err()
+		}
+		m.mu.Lock()
+		m.stats.Failures++
+		t.err = err.Error()
+		stalled := time.Since(t.lastProgress) > m.cfg.StallAfter
+		if stalled && !t.stalled {
+			t.stalled = true
+			m.stats.Stalls++
+		}
+		m.mu.Unlock()
+		if stalled {
+			m.cfg.Logger.Warn("handoff: transfer stalled", "partition", t.Partition, "source", src,
+				"since", time.Since(t.lastProgress).Round(time.Second), "err", err)
+			return Page{}, fmt.Errorf("%w: no page from %s for %v: %w", errStalled, src, m.cfg.StallAfter, err)
+		}
+		if err := sleep(ctx, min(m.cfg.RetryAfter, m.cfg.StallAfter)); err != nil {
+			return Page{}, err
+		}
+	}
+}
+
+// merge stores a page's items and advances the cursor.
+func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
+	if err := m.pacer.wait(ctx, len(page.Items)); err != nil {
+		return err
+	}
+	// Merge concurrently: the store commits concurrent writes together.
+	errs := make([]error, len(page.Items))
+	var wg sync.WaitGroup
+	var n uint64
+	for i, it := range page.Items {
+		wg.Go(func() { errs[i] = m.cfg.Store.Merge(ctx, t.Partition, it.Key, it.Set) })
+		n += uint64(len(it.Key) + encodedLen(it))
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("handoff: merge: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(page.Items) > 0 {
+		t.Cursor = bytes.Clone(page.Items[len(page.Items)-1].Key)
+	}
+	t.Keys += uint64(len(page.Items))
+	t.Bytes += n
+	t.lastProgress = time.Now()
+	t.stalled, t.err = false, ""
+	m.stats.Keys += uint64(len(page.Items))
+	m.stats.Bytes += n
+	return nil
+}
+
+func encodedLen(it Item) int {
+	var buf [256]byte
+	return len(it.Set.AppendEncode(buf[:0]))
+}
+
+// pacer spaces pages so that pulls stay under a rate of keys per second,
+// over every worker.
+type pacer struct {
+	rate float64
+	mu   sync.Mutex
+	next time.Time
+}
+
+func (p *pacer) wait(ctx context.Context, keys int) error {
+	if p.rate <= 0 || keys == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	at := p.next
+	p.next = p.next.Add(time.Duration(float64(keys) / p.rate * float64(time.Second)))
+	p.mu.Unlock()
+	return sleep(ctx, time.Until(at))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
