@@ -69,7 +69,8 @@ type Manager struct {
 	phases   map[uint32]phase
 	pending  map[uint32]*transfer
 	fresh    bool // nothing was saved before this run
-	outgoing map[outKey]bool
+	outgoing map[outKey]bool // handoffs owed since start
+	served   map[outKey]bool // partitions some node pulled to the end
 	stats    Stats
 	wake     chan struct{}
 
@@ -110,7 +111,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, wake: make(chan struct{}, 1)}
+		outgoing: map[outKey]bool{}, served: map[outKey]bool{}, wake: make(chan struct{}, 1)}
 	m.pacer.rate = float64(cfg.KeysPerSecond)
 	if err := m.load(); err != nil {
 		return nil, err
@@ -323,10 +324,9 @@ func (m *Manager) NoteServed(p uint32, to string, done bool) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := outKey{p, to}
-	if _, ok := m.outgoing[k]; ok {
-		m.outgoing[k] = true
-	}
+	// Kept even before this node has seen the ring change that makes the
+	// handoff owed: the new owner may see it, and pull, first.
+	m.served[outKey{p, to}] = true
 }
 
 // Outgoing returns how many handoffs this node owes to new owners since it
@@ -334,9 +334,9 @@ func (m *Manager) NoteServed(p uint32, to string, done bool) {
 func (m *Manager) Outgoing() (owed, delivered int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, done := range m.outgoing {
+	for k := range m.outgoing {
 		owed++
-		if done {
+		if m.served[k] {
 			delivered++
 		}
 	}

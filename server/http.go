@@ -35,6 +35,9 @@ type httpConfig struct {
 	MaxBodyBytes int64
 	// Logger receives internal errors (500 answers). Default slog.Default().
 	Logger *slog.Logger
+	// Admin serves the membership changes (leave, remove); nil: not
+	// served.
+	Admin adminBackend
 	// Views are extra read-only JSON routes (GET path -> what to answer),
 	// such as the anti-entropy pairs.
 	Views map[string]func(ctx context.Context) any
@@ -92,6 +95,12 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	if status != nil {
 		handle("GET /v1/status", "status", a.statusView)
 		handle("/v1/status", "status", methodNotAllowed("GET, HEAD"))
+	}
+	if cfg.Admin != nil {
+		handle("POST /v1/cluster/leave", "cluster_leave", a.leave(cfg.Admin))
+		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
+		handle("POST /v1/cluster/remove/{node}", "cluster_remove", a.remove(cfg.Admin))
+		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
 	}
 	for path, view := range cfg.Views {
 		handle("GET "+path, path, func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusdb/chorus/gossip"
@@ -50,6 +51,13 @@ type Node struct {
 	stopRing func()
 	ringHash uint64 // of the records the coordinator's ring was built from
 
+	// life ends when Close begins; background work started by requests
+	// (a leave) runs under it.
+	life    context.Context
+	endLife context.CancelFunc
+	leaving atomic.Bool
+	left    chan struct{}
+
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -71,7 +79,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now(), left: make(chan struct{})}
+	n.life, n.endLife = context.WithCancel(context.Background())
 	if err := n.start(ctx); err != nil {
 		_ = n.Close()
 		return nil, err
@@ -292,7 +301,8 @@ func (n *Node) serve() {
 			Views: map[string]func(context.Context) any{
 				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
 				"/v1/transfers":    func(context.Context) any { return n.Transfers() },
-			}}),
+			},
+			Admin: nodeAdmin{n}}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
@@ -390,6 +400,7 @@ func (n *Node) Close() error {
 		if n.stopRing != nil {
 			n.stopRing()
 		}
+		n.endLife()
 		n.wg.Wait() // servers and the ring watcher
 		for i := len(n.closers) - 1; i >= 0; i-- {
 			errs = append(errs, n.closers[i]())
@@ -405,6 +416,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-n.Left():
+	}
 	return n.Close()
 }

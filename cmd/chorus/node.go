@@ -57,7 +57,11 @@ flushes, and exits.`,
 			}
 			a := n.Addrs()
 			fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Gossip)
-			<-cmd.Context().Done()
+			select {
+			case <-cmd.Context().Done():
+			case <-n.Left():
+				fmt.Fprintf(e.stdout, "chorus node %s left the cluster\n", n.ID())
+			}
 			fmt.Fprintf(e.stdout, "chorus node %s stopping\n", n.ID())
 			return n.Close()
 		},

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chorusdb/chorus/client"
+)
+
+// transferView is the part of a node's /v1/transfers answer shown here.
+type transferView struct {
+	Waiting   int    `json:"waiting"`
+	InFlight  int    `json:"in_flight"`
+	Stalled   int    `json:"stalled"`
+	Done      uint64 `json:"done"`
+	Keys      uint64 `json:"keys"`
+	Bytes     uint64 `json:"bytes"`
+	Owed      int    `json:"owed"`
+	Delivered int    `json:"delivered"`
+	Transfers []struct {
+		Partition  uint32        `json:"partition"`
+		State      string        `json:"state"`
+		Source     string        `json:"source"`
+		Keys       uint64        `json:"keys"`
+		Progress   float64       `json:"progress"`
+		KeysPerSec float64       `json:"keys_per_sec"`
+		ETA        time.Duration `json:"eta_ns"`
+		Error      string        `json:"error"`
+	} `json:"transfers"`
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// getTransfers reads one node's transfers.
+func getTransfers(ctx context.Context, httpAddr string) (transferView, error) {
+	var v transferView
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/transfers", nil)
+	if err != nil {
+		return v, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return v, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("%s: %s", httpAddr, resp.Status)
+	}
+	return v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+// post sends an admin request and returns the error the node answered.
+func post(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if json.Unmarshal(b, &body) != nil || body.Error == "" {
+		body.Error = string(b)
+	}
+	if resp.StatusCode/100 == 4 {
+		return usageError("%s", body.Error)
+	}
+	return errors.New(body.Error)
+}
+
+func newTransfersCmd(e *env) *cobra.Command {
+	var cf clientFlags
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "transfers",
+		Short: "Show ownership handoff: partitions waiting, in flight and done, per node",
+		Long: `Show every live node's ownership handoff: the partitions it still pulls
+after a ring change (waiting, in flight, stalled), those it finished, keys and
+bytes received, and the handoffs it owes others. With --watch, repeat every
+second until no transfer is left.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for {
+				ci, err := fetchCluster(cmd, &cf)
+				if err != nil {
+					return err
+				}
+				views := map[string]transferView{}
+				pending := 0
+				for _, m := range ci.Members {
+					if !m.Alive || m.HTTPAddr == "" {
+						continue
+					}
+					v, err := getTransfers(cmd.Context(), m.HTTPAddr)
+					if err != nil {
+						fmt.Fprintf(e.stderr, "%s: %v\n", m.ID, err)
+						continue
+					}
+					views[m.ID] = v
+					pending += v.Waiting + v.InFlight + v.Stalled
+				}
+				if cf.json {
+					if err := writeJSON(e.stdout, views); err != nil {
+						return err
+					}
+				} else {
+					printTransfers(e.stdout, ci.Members, views)
+				}
+				if !watch || pending == 0 {
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(time.Second):
+				}
+			}
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&watch, "watch", false, "repeat every second until no transfer is left")
+	return cmd
+}
+
+func printTransfers(w io.Writer, members []client.Member, views map[string]transferView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tWAITING\tIN-FLIGHT\tSTALLED\tDONE\tKEYS\tBYTES\tOWED\tDELIVERED")
+	for _, m := range members {
+		v, ok := views[m.ID]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", m.ID, v.Waiting, v.InFlight, v.Stalled,
+			v.Done, v.Keys, v.Bytes, v.Owed, v.Delivered)
+	}
+	_ = tw.Flush()
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, m := range members {
+		for _, t := range views[m.ID].Transfers {
+			if t.State == "waiting" && t.Keys == 0 {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(tw, "\nNODE\tPARTITION\tSTATE\tSOURCE\tKEYS\tPROGRESS\tKEYS/S\tETA\tERROR")
+				header = true
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f%%\t%.0f\t%s\t%s\n", m.ID, t.Partition, t.State, orDash(t.Source),
+				t.Keys, 100*t.Progress, t.KeysPerSec, t.ETA.Round(time.Second), orDash(t.Error))
+		}
+	}
+	_ = tw.Flush()
+}
+
+// memberByID finds a member in the cluster's view.
+func memberByID(ci *client.ClusterInfo, id string) (client.Member, error) {
+	for _, m := range ci.Members {
+		if m.ID == id {
+			return m, nil
+		}
+	}
+	return client.Member{}, usageError("no member %q in the cluster", id)
+}
+
+func newLeaveCmd(e *env) *cobra.Command {
+	var cf clientFlags
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:   "leave NODE",
+		Short: "Hand a node's data off, take it out of the ring and stop it",
+		Long: `Ask node NODE to leave the cluster: it leaves the ring at once (writes go
+to the nodes taking over its partitions), serves its data to them until each
+has pulled its partitions and its hints are delivered, then stops. Progress
+is shown every second until the node has stopped, or --wait passes.`,
+		Args: exactArgs("NODE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ci, err := fetchCluster(cmd, &cf)
+			if err != nil {
+				return err
+			}
+			m, err := memberByID(ci, args[0])
+			if err != nil {
+				return err
+			}
+			if m.HTTPAddr == "" || !m.Alive {
+				return fmt.Errorf("node %s is not up; a node that is gone for good is removed with: chorus remove %s", m.ID, m.ID)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
+			defer cancel()
+			if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/leave"); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s is leaving\n", m.ID)
+			for {
+				v, err := getTransfers(ctx, m.HTTPAddr)
+				if err != nil {
+					if ctx.Err() != nil {
+						return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
+					}
+					fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
+					return nil
+				}
+				fmt.Fprintf(e.stdout, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
+				case <-time.After(time.Second):
+				}
+			}
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().DurationVar(&wait, "wait", 30*time.Minute, "give up watching after this long (the node keeps leaving)")
+	return cmd
+}
+
+func newRemoveCmd(e *env) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "remove NODE",
+		Short: "Take a node that is gone for good out of the ring",
+		Long: `Remove node NODE from the ring, for a node that is gone for good (a node
+that is up should leave instead: chorus leave NODE). The nodes that take over
+its partitions pull them from the remaining replicas until every partition
+has N copies again; follow them with: chorus transfers --watch.`,
+		Args: exactArgs("NODE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ci, err := fetchCluster(cmd, &cf)
+			if err != nil {
+				return err
+			}
+			if _, err := memberByID(ci, args[0]); err != nil {
+				return err
+			}
+			for _, m := range ci.Members {
+				if m.ID == args[0] || !m.Alive || m.HTTPAddr == "" {
+					continue
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), cf.deadline())
+				defer cancel()
+				if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/remove/"+args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", args[0], m.ID)
+				return nil
+			}
+			return errors.New("no other live node to ask")
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
