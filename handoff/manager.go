@@ -68,7 +68,7 @@ type Manager struct {
 	mu       sync.Mutex
 	phases   map[uint32]phase
 	pending  map[uint32]*transfer
-	fresh    bool // nothing was saved before this run
+	fresh    bool            // nothing was saved before this run
 	outgoing map[outKey]bool // handoffs owed since start
 	served   map[outKey]bool // partitions some node pulled to the end
 	stats    Stats
