@@ -12,8 +12,8 @@ var ErrBadConfig = errors.New("repair: invalid config")
 
 // Pair is one partition and one peer to exchange it with.
 type Pair struct {
-	Partition uint32
-	Peer      string
+	Partition uint32 `json:"partition"`
+	Peer      string `json:"peer"`
 }
 
 // Config tunes a Scheduler. Zero fields take the defaults of

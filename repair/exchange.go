@@ -29,34 +29,34 @@ type Pacer interface {
 
 // Result describes one exchange.
 type Result struct {
-	Partition uint32
-	Peer      string
-	Start     time.Time
-	Took      time.Duration
+	Partition uint32        `json:"partition"`
+	Peer      string        `json:"peer"`
+	Start     time.Time     `json:"start"`
+	Took      time.Duration `json:"took"`
 
 	// RootsEqual is true when the trees matched at the root: the exchange
 	// cost one round trip and nothing else.
-	RootsEqual bool
+	RootsEqual bool `json:"roots_equal"`
 	// BranchesDiffering and SegmentsDiffering count the tree nodes whose
 	// hashes differed.
-	BranchesDiffering int
-	SegmentsDiffering int
+	BranchesDiffering int `json:"branches_differing"`
+	SegmentsDiffering int `json:"segments_differing"`
 	// SegmentHashes is how many segment hashes were fetched from the peer.
-	SegmentHashes int
+	SegmentHashes int `json:"segment_hashes"`
 	// KeysCompared is the number of distinct keys, on either side, in the
 	// differing segments: the keys whose hashes were compared.
-	KeysCompared int
+	KeysCompared int `json:"keys_compared"`
 	// KeysDiffering is how many of them differed or were missing on a
 	// side.
-	KeysDiffering int
+	KeysDiffering int `json:"keys_differing"`
 	// RepairedHere is how many keys changed in the local store;
 	// RepairedThere how many merged sets were sent to the peer.
-	RepairedHere  int
-	RepairedThere int
+	RepairedHere  int `json:"repaired_here"`
+	RepairedThere int `json:"repaired_there"`
 	// BytesSent and BytesReceived estimate the payload exchanged with the
 	// peer: hashes, keys and encoded sets, without framing.
-	BytesSent     int
-	BytesReceived int
+	BytesSent     int `json:"bytes_sent"`
+	BytesReceived int `json:"bytes_received"`
 }
 
 // Repaired is the number of keys the exchange wrote on either side.

@@ -35,40 +35,40 @@ type PairStatus struct {
 	Pair
 	// Last is the latest exchange's result; Last.Start is zero if the pair
 	// was never exchanged.
-	Last Result
+	Last Result `json:"last"`
 	// LastError is the latest exchange's error, "" if it succeeded.
-	LastError string
+	LastError string `json:"last_error"`
 	// LastSuccess is when an exchange of the pair last succeeded.
-	LastSuccess time.Time
+	LastSuccess time.Time `json:"last_success"`
 	// Repaired is the keys repaired by all exchanges of the pair.
-	Repaired uint64
+	Repaired uint64 `json:"repaired"`
 }
 
 // Stats are the Scheduler's cumulative counters, for metrics.
 type Stats struct {
-	Exchanges       uint64 // exchanges attempted
-	Failures        uint64 // exchanges that failed (not counting NotReady)
-	NotReady        uint64 // exchanges skipped because a tree was being built
-	RootsEqual      uint64 // exchanges that ended at the root
-	Rounds          uint64 // completed walks over all pairs
-	SegmentHashes   uint64
-	SegmentsDiffer  uint64
-	KeysCompared    uint64
-	KeysRepaired    uint64
-	BytesSent       uint64
-	BytesReceived   uint64
-	Backoffs        uint64        // waits for foreground latency
-	BackoffTime     time.Duration // total time spent in them
-	PacedTime       time.Duration // total time spent waiting for the keys/bytes budget
-	LastRoundTook   time.Duration
-	LastRoundFinish time.Time
+	Exchanges       uint64        `json:"exchanges"`   // exchanges attempted
+	Failures        uint64        `json:"failures"`    // exchanges that failed (not counting NotReady)
+	NotReady        uint64        `json:"not_ready"`   // exchanges skipped because a tree was being built
+	RootsEqual      uint64        `json:"roots_equal"` // exchanges that ended at the root
+	Rounds          uint64        `json:"rounds"`      // completed walks over all pairs
+	SegmentHashes   uint64        `json:"segment_hashes"`
+	SegmentsDiffer  uint64        `json:"segments_differ"`
+	KeysCompared    uint64        `json:"keys_compared"`
+	KeysRepaired    uint64        `json:"keys_repaired"`
+	BytesSent       uint64        `json:"bytes_sent"`
+	BytesReceived   uint64        `json:"bytes_received"`
+	Backoffs        uint64        `json:"backoffs"`     // waits for foreground latency
+	BackoffTime     time.Duration `json:"backoff_time"` // total time spent in them
+	PacedTime       time.Duration `json:"paced_time"`   // total time spent waiting for the keys/bytes budget
+	LastRoundTook   time.Duration `json:"last_round_took"`
+	LastRoundFinish time.Time     `json:"last_round_finish"`
 }
 
 // RoundProgress says where the current walk is.
 type RoundProgress struct {
-	Started time.Time
-	Done    int // pairs exchanged (or attempted) in this round
-	Total   int // pairs in this round
+	Started time.Time `json:"started"`
+	Done    int       `json:"done"`  // pairs exchanged (or attempted) in this round
+	Total   int       `json:"total"` // pairs in this round
 }
 
 // NewScheduler returns a Scheduler using ex; unless cfg.Manual it starts
