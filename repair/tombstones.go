@@ -112,12 +112,12 @@ func (c CollectorConfig) Validate() error {
 
 // CollectStats counts what the Collector did.
 type CollectStats struct {
-	Passes     uint64 // completed passes
-	Scanned    uint64 // keys looked at
-	Candidates uint64 // tombstones old enough to be considered
-	Collected  uint64 // keys removed here
-	Held       uint64 // candidates kept because a primary differed or failed to answer
-	Errors     uint64 // partitions whose pass failed
+	Passes     uint64 `json:"passes"`     // completed passes
+	Scanned    uint64 `json:"scanned"`    // keys looked at
+	Candidates uint64 `json:"candidates"` // tombstones old enough to be considered
+	Collected  uint64 `json:"collected"`  // keys removed here
+	Held       uint64 `json:"held"`       // candidates kept because a primary differed or failed to answer
+	Errors     uint64 `json:"errors"`     // partitions whose pass failed
 }
 
 // Collector removes tombstones that are safe to forget. It owns one

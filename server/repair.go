@@ -55,6 +55,9 @@ func (n *Node) repairPairs() []repair.Pair {
 	self := n.ID()
 	var out []repair.Pair
 	for _, p := range r.PrimaryPartitions(self) {
+		if n.handoff.Incomplete(p) {
+			continue // handoff is filling it; an exchange would redo that work
+		}
 		for _, peer := range r.Primaries(p) {
 			if peer != self && n.members.Alive(peer) && repair.Initiates(self, peer, p) {
 				out = append(out, repair.Pair{Partition: p, Peer: peer})
@@ -228,6 +231,9 @@ func (s *internode) Tree(ctx context.Context, req *pb.TreeRequest) (*pb.TreeRepl
 	if len(req.Branches) > maxTreeBranches || len(req.Segments) > maxTreeSegments {
 		return nil, status.Errorf(codes.InvalidArgument, "server: tree request for %d branches / %d segments, limits %d / %d",
 			len(req.Branches), len(req.Segments), maxTreeBranches, maxTreeSegments)
+	}
+	if s.handoff.Incomplete(req.Partition) {
+		return &pb.TreeReply{Ready: false}, nil // still being handed over
 	}
 	rep, err := s.treeLevel(ctx, req)
 	switch {

@@ -3,9 +3,64 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/storage"
 )
+
+// handoffCollector exports the handoff manager's and the tombstone
+// collector's figures, one snapshot per scrape.
+type handoffCollector struct {
+	status     func() handoff.Status
+	tombstones func() repair.CollectStats
+}
+
+var (
+	descHandoffTransfers = prometheus.NewDesc("chorus_handoff_transfers",
+		"Partitions this node still pulls after a ring change, by state (waiting, running, stalled).",
+		[]string{"state"}, nil)
+	descHandoffDone = prometheus.NewDesc("chorus_handoff_completed_total",
+		"Partition transfers this node completed.", nil, nil)
+	descHandoffKeys = prometheus.NewDesc("chorus_handoff_keys_total",
+		"Keys pulled by handoff.", nil, nil)
+	descHandoffBytes = prometheus.NewDesc("chorus_handoff_bytes_total",
+		"Bytes pulled by handoff.", nil, nil)
+	descHandoffOwed = prometheus.NewDesc("chorus_handoff_owed",
+		"Handoffs this node owes new owners (after a leave or a ring change), by state (owed, delivered).",
+		[]string{"state"}, nil)
+	descTombstonesCollected = prometheus.NewDesc("chorus_tombstones_collected_total",
+		"Tombstones removed here after every primary held them for the grace period.", nil, nil)
+	descTombstonesHeld = prometheus.NewDesc("chorus_tombstones_held_total",
+		"Old tombstones kept because a primary held a different set or did not answer.", nil, nil)
+)
+
+func (c handoffCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descHandoffTransfers, descHandoffDone, descHandoffKeys,
+		descHandoffBytes, descHandoffOwed, descTombstonesCollected, descTombstonesHeld} {
+		ch <- d
+	}
+}
+
+func (c handoffCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.status()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	gauge(descHandoffTransfers, float64(s.Waiting), "waiting")
+	gauge(descHandoffTransfers, float64(s.InFlight), "running")
+	gauge(descHandoffTransfers, float64(s.Stalled), "stalled")
+	counter(descHandoffDone, float64(s.Done))
+	counter(descHandoffKeys, float64(s.Keys))
+	counter(descHandoffBytes, float64(s.Bytes))
+	gauge(descHandoffOwed, float64(s.Owed), "owed")
+	gauge(descHandoffOwed, float64(s.Delivered), "delivered")
+	t := c.tombstones()
+	counter(descTombstonesCollected, float64(t.Collected))
+	counter(descTombstonesHeld, float64(t.Held))
+}
 
 // repairCollector exports anti-entropy's counters and the tree rebuild, one
 // snapshot per scrape.

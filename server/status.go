@@ -13,20 +13,26 @@ import (
 
 // Status is what /v1/status reports about a node.
 type Status struct {
-	Node        string         `json:"node"`
-	Addrs       Addrs          `json:"addrs"`
-	Uptime      string         `json:"uptime"`
-	RingVersion uint64         `json:"ring_version"`
-	RingSize    int            `json:"ring_size"`
-	Partitions  int            `json:"partitions"`
-	Replicas    int            `json:"replicas"`
-	Owned       int            `json:"primary_partitions"`
-	LiveNodes   []string       `json:"live_nodes"`
-	Requests    replica.Stats  `json:"requests"`
-	Hints       hintStatus     `json:"hints"`
-	Storage     storage.Stats  `json:"storage"`
-	AntiEntropy aaeStatus      `json:"anti_entropy"`
-	Handoff     handoff.Status `json:"handoff"`
+	Node        string          `json:"node"`
+	Addrs       Addrs           `json:"addrs"`
+	Uptime      string          `json:"uptime"`
+	RingVersion uint64          `json:"ring_version"`
+	RingSize    int             `json:"ring_size"`
+	Partitions  int             `json:"partitions"`
+	Replicas    int             `json:"replicas"`
+	Owned       int             `json:"primary_partitions"`
+	LiveNodes   []string        `json:"live_nodes"`
+	Requests    replica.Stats   `json:"requests"`
+	Hints       hintStatus      `json:"hints"`
+	Storage     storage.Stats   `json:"storage"`
+	AntiEntropy aaeStatus       `json:"anti_entropy"`
+	Handoff     handoff.Status  `json:"handoff"`
+	Tombstones  tombstoneStatus `json:"tombstones"`
+}
+
+type tombstoneStatus struct {
+	GraceS float64 `json:"grace_seconds"`
+	repair.CollectStats
 }
 
 // aaeStatus summarises anti-entropy; /v1/anti-entropy lists every pair.
@@ -61,6 +67,7 @@ func (n *Node) Status() Status {
 	s.Hints = hintStatusOf(n.hints.Stats())
 	s.AntiEntropy = n.aaeStatus()
 	s.Handoff = n.handoff.Status()
+	s.Tombstones = tombstoneStatus{GraceS: n.collector.Grace().Seconds(), CollectStats: n.collector.Stats()}
 	return s
 }
 

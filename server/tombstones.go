@@ -109,6 +109,7 @@ func (n *Node) startCollector(dial internodeDialer) error {
 	}
 	n.collector = c
 	n.onClose(c.Close)
+	n.metrics.registry().MustRegister(handoffCollector{status: n.handoff.Status, tombstones: c.Stats})
 	return nil
 }
 

@@ -26,6 +26,7 @@ type nodeFlags struct {
 	aaeKeysPerSec, aaeBytesPerSec int
 	aaeBackoffAbove               time.Duration
 	tombstoneGrace                time.Duration
+	handoffKeysPerSec             int
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -87,6 +88,7 @@ flushes, and exits.`,
 	fl.IntVar(&f.aaeBytesPerSec, "aae-bytes-per-second", 4<<20, "anti-entropy budget: bytes synced per second")
 	fl.DurationVar(&f.aaeBackoffAbove, "aae-backoff-above", 50*time.Millisecond, "pause anti-entropy while this node's recent client p99 latency is above this")
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
+	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
 	return cmd
 }
@@ -132,6 +134,10 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	if f.aaeKeysPerSec < 1 || f.aaeBytesPerSec < 1 || f.aaeBackoffAbove <= 0 {
 		return cfg, usageError("--aae-keys-per-second, --aae-bytes-per-second and --aae-backoff-above must be positive")
 	}
+	if f.handoffKeysPerSec < 1 {
+		return cfg, usageError("--handoff-keys-per-second %d: want at least 1", f.handoffKeysPerSec)
+	}
+	cfg.Handoff.KeysPerSecond = f.handoffKeysPerSec
 	if f.tombstoneGrace < time.Second {
 		return cfg, usageError("--tombstone-grace %v: want at least 1s", f.tombstoneGrace)
 	}
