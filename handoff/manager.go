@@ -70,7 +70,7 @@ type Manager struct {
 	pending  map[uint32]*transfer
 	fresh    bool            // nothing was saved before this run
 	outgoing map[outKey]bool // handoffs owed since start
-	served   map[outKey]bool // partitions some node pulled to the end
+	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	stats    Stats
 	wake     chan struct{}
 
@@ -111,7 +111,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, served: map[outKey]bool{}, wake: make(chan struct{}, 1)}
+		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, wake: make(chan struct{}, 1)}
 	m.pacer.rate = float64(cfg.KeysPerSecond)
 	if err := m.load(); err != nil {
 		return nil, err
@@ -326,7 +326,7 @@ func (m *Manager) NoteServed(p uint32, to string, done bool) {
 	defer m.mu.Unlock()
 	// Kept even before this node has seen the ring change that makes the
 	// handoff owed: the new owner may see it, and pull, first.
-	m.served[outKey{p, to}] = true
+	m.served[outKey{p, to}] = time.Now()
 }
 
 // Outgoing returns how many handoffs this node owes to new owners since it
@@ -336,11 +336,69 @@ func (m *Manager) Outgoing() (owed, delivered int) {
 	defer m.mu.Unlock()
 	for k := range m.outgoing {
 		owed++
-		if m.served[k] {
+		if !m.served[k].IsZero() {
 			delivered++
 		}
 	}
 	return owed, delivered
+}
+
+// Droppable returns the partitions this node handed off whose every new
+// owner pulled them to the end at least settle ago: the new owners have
+// saved (and so synced) their copies by then, and this node's copy is a
+// stale leftover. Partitions handed off before this node started are not
+// listed (their deliveries were not seen).
+func (m *Manager) Droppable(settle time.Duration) []uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	owed := map[uint32]bool{}
+	ready := map[uint32]bool{}
+	for k := range m.outgoing {
+		if m.phases[k.Partition] != phaseHandedOff {
+			continue
+		}
+		at := m.served[k]
+		ok := !at.IsZero() && time.Since(at) >= settle
+		if !owed[k.Partition] {
+			owed[k.Partition], ready[k.Partition] = true, ok
+		} else {
+			ready[k.Partition] = ready[k.Partition] && ok
+		}
+	}
+	var out []uint32
+	for p, ok := range ready {
+		if ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MarkDropped records that this node is about to delete its copy of a
+// handed-off partition: from now on it is no source for it. Call it before
+// deleting, so that no puller reads a half-deleted partition as whole.
+// It reports false (and changes nothing) if p is no longer handed off.
+//
+// The change is saved before MarkDropped returns true, so that a restart
+// during the deletion does not find the partition handed off whole.
+func (m *Manager) MarkDropped(ctx context.Context, p uint32) (bool, error) {
+	m.mu.Lock()
+	if m.phases[p] != phaseHandedOff {
+		m.mu.Unlock()
+		return false, nil
+	}
+	m.phases[p] = phaseNone
+	for k := range m.outgoing {
+		if k.Partition == p {
+			delete(m.outgoing, k)
+		}
+	}
+	m.mu.Unlock()
+	if err := m.save(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // errNoSource means no source could serve the partition right now.

@@ -72,6 +72,8 @@ type internodeDialer func(node string) (pb.InternodeClient, error)
 type hintSender struct {
 	self string
 	dial internodeDialer
+	// delivered, if set, is told of every batch the target acknowledged.
+	delivered func(ctx context.Context, hs []hints.Hint)
 }
 
 func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.Hint) error {
@@ -94,6 +96,9 @@ func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.
 		if e != "" {
 			return fmt.Errorf("server: deliver hint %d of %d to %s: %s", i+1, len(hs), target, e)
 		}
+	}
+	if h.delivered != nil {
+		h.delivered(ctx, hs)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
 )
 
 // growCluster is a loopback cluster (real gossip and gRPC) that grows and
@@ -237,6 +238,31 @@ func TestJoinJoinLeaveUnderWrites(t *testing.T) {
 	t.Logf("%d acknowledged writes across two joins and a leave", len(acked))
 	g.checkAll(g.nodes["node0"], acked)
 	g.checkBalanced()
+
+	// The old owners' copies of the partitions they handed off are
+	// leftovers: dropped, they leave every acknowledged write readable.
+	dropped := 0
+	for _, n := range g.live() {
+		n.dropHandedOff(ctx, 0)
+		r := n.coord.Ring()
+		for p := range uint32(r.Partitions()) {
+			if slices.Contains(r.Primaries(p), n.ID()) {
+				continue
+			}
+			keys := 0
+			if err := n.Storage().ScanPartition(ctx, p, func([]byte, vclock.Set) error { keys++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if keys > 0 {
+				t.Errorf("%s still holds %d keys of partition %d, which it handed off", n.ID(), keys, p)
+			}
+		}
+		dropped += int(n.Transfers().Owed) // what it handed off since start
+	}
+	if dropped == 0 {
+		t.Fatal("no node handed anything off")
+	}
+	g.checkAll(g.nodes["node2"], acked)
 }
 
 // A node that is gone for good is removed; the remaining replicas restore N

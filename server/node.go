@@ -30,18 +30,21 @@ type Node struct {
 	log     *slog.Logger
 	started time.Time
 
-	db        *storage.DB
-	members   membership
-	gossip    *gossip.Membership // nil on the in-memory network
-	hints     *hints.Queue
-	coord     *replica.Coordinator
-	repair    *repair.Scheduler // nil with NoAntiEntropy
-	handoff   *handoff.Manager
-	collector *repair.Collector
-	peers     *transport.Peers
-	pool      *transport.Pool
-	kv        *kvService
-	metrics   *metrics
+	db      *storage.DB
+	members membership
+	gossip  *gossip.Membership // nil on the in-memory network
+	hints   *hints.Queue
+	coord   *replica.Coordinator
+	repair  *repair.Scheduler // nil with NoAntiEntropy
+	handoff *handoff.Manager
+	// coordReady is coord, published for goroutines started before it
+	// existed (hint delivery).
+	coordReady atomic.Pointer[replica.Coordinator]
+	collector  *repair.Collector
+	peers      *transport.Peers
+	pool       *transport.Pool
+	kv         *kvService
+	metrics    *metrics
 
 	grpcSrv  *transport.Server
 	httpSrv  *http.Server
@@ -109,6 +112,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.serve()
 	n.watchRing()
+	n.startCleanup()
 	if n.gossip == nil {
 		return nil
 	}
@@ -241,7 +245,7 @@ func (n *Node) startReplication() error {
 	}
 	hcfg := n.cfg.Hints
 	hcfg.Logger = n.log.With("component", "hints")
-	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn}, n.members, hcfg)
+	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn, delivered: n.dropDelivered}, n.members, hcfg)
 	if err != nil {
 		return fmt.Errorf("server: start hints: %w", err)
 	}
@@ -255,6 +259,7 @@ func (n *Node) startReplication() error {
 		return err
 	}
 	n.coord = coord
+	n.coordReady.Store(coord)
 	n.onClose(coord.Close)
 	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV,

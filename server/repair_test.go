@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -307,5 +308,45 @@ func TestDownLongerThanGraceRefused(t *testing.T) {
 	cfg.ForceRejoin = true
 	if err := start(cfg); err != nil {
 		t.Fatalf("forced start: %v", err)
+	}
+}
+
+// A fallback that stored a write for an unreachable primary drops its copy
+// once the hint is delivered: it owns no part of the key.
+func TestFallbackCopyDroppedAfterHandoff(t *testing.T) {
+	c := newTestCluster(t, 5, five...)
+	key := "fallback-key"
+	prim := c.primaries(key)
+	down := prim[2]
+	var others []string
+	for _, id := range five {
+		if id != down {
+			others = append(others, id)
+		}
+	}
+	c.net.Partition(others, []string{down})
+	if _, err := c.put(prim[0], key, "v", "", &pb.Quorum{W: 3}); err != nil {
+		t.Fatalf("sloppy put: %v", err)
+	}
+	r := c.nodes[prim[0]].coord.Ring()
+	p := r.Partition([]byte(key))
+	var holders []string
+	for _, id := range others {
+		if slices.Contains(prim, id) {
+			continue
+		}
+		if s, err := c.nodes[id].Storage().Get(context.Background(), p, []byte(key)); err == nil && !s.IsEmpty() {
+			holders = append(holders, id)
+		}
+	}
+	if len(holders) == 0 {
+		t.Fatal("no fallback stored the write; the test proves nothing")
+	}
+	c.healAndDrain()
+	c.waitConverged(key)
+	for _, id := range holders {
+		if _, err := c.nodes[id].Storage().Get(context.Background(), p, []byte(key)); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("fallback %s still holds its copy after the hint was delivered (%v)", id, err)
+		}
 	}
 }

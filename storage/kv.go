@@ -164,6 +164,22 @@ func (db *DB) DeleteTombstone(ctx context.Context, partition uint32, key []byte,
 	if !expect.Deleted() {
 		return false, nil
 	}
+	return db.DeleteIfEqual(ctx, partition, key, expect)
+}
+
+// DeleteIfEqual removes key if its stored set still equals expect, as one
+// compare-and-delete in the committer, and reports whether it did. A node
+// uses it to drop copies it holds without owning the key (a fallback's
+// copy after its hint is delivered, a partition after its handoff): a
+// write that arrived since the caller read expect is kept. Like
+// DeleteTombstone, the removal is not synced.
+func (db *DB) DeleteIfEqual(ctx context.Context, partition uint32, key []byte, expect vclock.Set) (bool, error) {
+	if err := db.checkKey(partition, key); err != nil {
+		return false, err
+	}
+	if expect.IsEmpty() {
+		return false, nil
+	}
 	var removed bool
 	err := db.submit(ctx, dataKey(partition, key), false, func(old []byte, found bool) (mutation, error) {
 		removed = false
@@ -174,7 +190,7 @@ func (db *DB) DeleteTombstone(ctx context.Context, partition uint32, key []byte,
 		if err != nil {
 			return mutation{}, err
 		}
-		if !cur.Deleted() || !cur.Equal(expect) {
+		if !cur.Equal(expect) {
 			return mutation{op: opNone}, nil
 		}
 		removed = true
