@@ -68,8 +68,8 @@ type Manager struct {
 	mu       sync.Mutex
 	phases   map[uint32]phase
 	pending  map[uint32]*transfer
-	fresh    bool            // nothing was saved before this run
-	outgoing map[outKey]bool // handoffs owed since start
+	fresh    bool                 // nothing was saved before this run
+	outgoing map[outKey]bool      // handoffs owed since start
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	stats    Stats
 	wake     chan struct{}
