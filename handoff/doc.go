@@ -6,8 +6,10 @@
 // The Manager of each node tracks, per partition, whether the node holds
 // the partition's data whole (complete), handed it off whole at a ring
 // change (a valid source still), or is still pulling it (pending). Its
-// state is saved in the node's store after every page, so a transfer
-// resumes where it stopped after a restart.
+// state is saved in the node's store every half second while transfers
+// run and at every ring change, so a transfer resumes close to where it
+// stopped after a restart. A partition is never saved complete before the
+// merges that completed it are synced: the save's sync covers them.
 //
 // Guarantees:
 //
@@ -18,7 +20,10 @@
 //   - The source is the node the ring replaced (ring.Moves' From) when it
 //     is up and holds the data whole; when it is gone (a removed node),
 //     the new owner pulls from every other old primary that is up, so no
-//     acknowledged write that survives on any of them is missed.
+//     acknowledged write that survives on any of them is missed. Such a
+//     union pull completes only once every holder that is up has served
+//     (or said it does not hold the partition whole); one that fails is
+//     retried, not skipped.
 //   - Only sources that report the partition complete are used: a node
 //     still pulling a partition is never copied from.
 //   - Pulls are merges (sibling-set joins), never overwrites, so writes

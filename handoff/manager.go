@@ -72,6 +72,7 @@ type Manager struct {
 	outgoing map[outKey]bool      // handoffs owed since start
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	stats    Stats
+	busy     time.Duration // summed duration of completed transfers' runs
 	wake     chan struct{}
 
 	ctx    context.Context
@@ -267,6 +268,15 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 			if mv.From == self && mv.To != "" {
 				m.outgoing[outKey{mv.Partition, mv.To}] = false
 			}
+		}
+	}
+	// A handoff is no longer owed once its new owner is no primary of the
+	// partition any more (another change moved it on: that owner's
+	// successor pulls from the others), or once this node owns it again.
+	for k := range m.outgoing {
+		prim := next.Primaries(k.Partition)
+		if (!slices.Contains(prim, k.To) || slices.Contains(prim, self)) && m.served[k].IsZero() {
+			delete(m.outgoing, k)
 		}
 	}
 	m.mu.Unlock()

@@ -37,6 +37,12 @@ type Status struct {
 	// Keys and Bytes were pulled since the node started.
 	Keys  uint64 `json:"keys"`
 	Bytes uint64 `json:"bytes"`
+	// KeysPerSec is the pull rate of the transfers running now.
+	KeysPerSec float64 `json:"keys_per_sec"`
+	// ETA estimates when every transfer is done: the partitions left
+	// times the mean time a transfer took here, over the workers; 0 when
+	// unknown or nothing is left.
+	ETA time.Duration `json:"eta_ns"`
 	// Owed and Delivered count the handoffs this node owes new owners.
 	Owed      int              `json:"owed"`
 	Delivered int              `json:"delivered"`
@@ -71,7 +77,14 @@ func (m *Manager) Status() Status {
 				ts.ETA = time.Duration(el * (1 - ts.Progress) / ts.Progress * float64(time.Second))
 			}
 		}
+		if t.running {
+			s.KeysPerSec += ts.KeysPerSec
+		}
 		s.Transfers = append(s.Transfers, ts)
+	}
+	if left := s.Waiting + s.InFlight + s.Stalled; left > 0 && m.stats.Completed > 0 {
+		mean := m.busy / time.Duration(m.stats.Completed)
+		s.ETA = mean * time.Duration(left) / time.Duration(max(1, m.cfg.Concurrency))
 	}
 	slices.SortFunc(s.Transfers, func(a, b TransferStatus) int { return cmp.Compare(a.Partition, b.Partition) })
 	return s

@@ -70,8 +70,10 @@ func (m *Manager) run(t *transfer) {
 	t.cancel = cancel
 	m.mu.Unlock()
 	defer cancel()
+	began := time.Now()
 	err := m.pull(ctx, t)
 	m.mu.Lock()
+	m.busy += time.Since(began)
 	t.running, t.cancel = false, nil
 	if m.pending[t.Partition] != t {
 		m.mu.Unlock()
@@ -108,10 +110,33 @@ func (m *Manager) pull(ctx context.Context, t *transfer) error {
 		}
 		m.cfg.Logger.Warn("handoff: replaced owner cannot serve; pulling from every other holder",
 			"partition", t.Partition, "from", t.Replaced, "err", err)
-		m.resetSource(t, "")
 	}
-	served := 0
+	return m.pullUnion(ctx, t)
+}
+
+// pullUnion pulls from every other old holder that is up. The transfer
+// completes only when each of them served the partition whole or said it
+// does not hold it whole; one that is up but fails makes the transfer
+// wait and retry (the sources already pulled are not pulled again), so no
+// holder's keys are skipped for a passing failure.
+func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
+	m.mu.Lock()
+	if t.Source != "" && (!slices.Contains(t.Others, t.Source) || !m.cfg.Liveness.Alive(t.Source)) {
+		t.Source, t.Cursor = "", nil // the source in progress is gone: its pull starts over elsewhere
+	}
+	order := make([]string, 0, len(t.Others))
+	if t.Source != "" {
+		order = append(order, t.Source) // resume the source in progress first
+	}
 	for _, src := range t.Others {
+		if src != t.Source {
+			order = append(order, src)
+		}
+	}
+	m.mu.Unlock()
+	served := 0
+	var failed []error
+	for _, src := range order {
 		if slices.Contains(t.Pulled, src) {
 			served++
 			continue
@@ -119,14 +144,16 @@ func (m *Manager) pull(ctx context.Context, t *transfer) error {
 		if !m.cfg.Liveness.Alive(src) {
 			continue
 		}
-		if t.Source != "" && t.Source != src {
-			continue // resume the source in progress first
-		}
-		if err := m.pullFrom(ctx, t, src); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
+		err := m.pullFrom(ctx, t, src)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errNotWhole):
 			m.resetSource(t, "")
+			continue // it cannot serve the partition whole; the others can
+		case err != nil:
+			m.resetSource(t, "")
+			failed = append(failed, err)
 			continue
 		}
 		m.mu.Lock()
@@ -134,6 +161,9 @@ func (m *Manager) pull(ctx context.Context, t *transfer) error {
 		t.Source, t.Cursor = "", nil
 		m.mu.Unlock()
 		served++
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("handoff: %d holder(s) up but failing, will retry: %w", len(failed), errors.Join(failed...))
 	}
 	if served == 0 {
 		return errNoSource
@@ -160,6 +190,8 @@ func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string) error {
 	if t.Source != src {
 		t.Source, t.Cursor = src, nil
 	}
+	// Each source gets StallAfter of its own before it is given up.
+	t.lastProgress = time.Now()
 	m.mu.Unlock()
 	for {
 		page, err := m.page(ctx, t, src)

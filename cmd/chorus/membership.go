@@ -17,15 +17,17 @@ import (
 
 // transferView is the part of a node's /v1/transfers answer shown here.
 type transferView struct {
-	Waiting   int    `json:"waiting"`
-	InFlight  int    `json:"in_flight"`
-	Stalled   int    `json:"stalled"`
-	Done      uint64 `json:"done"`
-	Keys      uint64 `json:"keys"`
-	Bytes     uint64 `json:"bytes"`
-	Owed      int    `json:"owed"`
-	Delivered int    `json:"delivered"`
-	Transfers []struct {
+	Waiting    int           `json:"waiting"`
+	InFlight   int           `json:"in_flight"`
+	Stalled    int           `json:"stalled"`
+	Done       uint64        `json:"done"`
+	Keys       uint64        `json:"keys"`
+	Bytes      uint64        `json:"bytes"`
+	Owed       int           `json:"owed"`
+	Delivered  int           `json:"delivered"`
+	KeysPerSec float64       `json:"keys_per_sec"`
+	ETA        time.Duration `json:"eta_ns"`
+	Transfers  []struct {
 		Partition  uint32        `json:"partition"`
 		State      string        `json:"state"`
 		Source     string        `json:"source"`
@@ -140,14 +142,18 @@ second until no transfer is left.`,
 
 func printTransfers(w io.Writer, members []client.Member, views map[string]transferView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tWAITING\tIN-FLIGHT\tSTALLED\tDONE\tKEYS\tBYTES\tOWED\tDELIVERED")
+	fmt.Fprintln(tw, "NODE\tWAITING\tIN-FLIGHT\tSTALLED\tDONE\tKEYS\tBYTES\tKEYS/S\tETA\tOWED\tDELIVERED")
 	for _, m := range members {
 		v, ok := views[m.ID]
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", m.ID, v.Waiting, v.InFlight, v.Stalled,
-			v.Done, v.Keys, v.Bytes, v.Owed, v.Delivered)
+		eta := "-"
+		if v.ETA > 0 {
+			eta = v.ETA.Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t%d\t%d\n", m.ID, v.Waiting, v.InFlight, v.Stalled,
+			v.Done, v.Keys, v.Bytes, v.KeysPerSec, eta, v.Owed, v.Delivered)
 	}
 	_ = tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,9 +16,6 @@ import (
 // is then down: doc.go promises the other holders are used "when it is
 // gone".
 func TestResumeWhenReplacedGoesDown(t *testing.T) {
-	skipBug(t, "BUG: handoff/transfer.go pull (lines 99-130): a transfer whose saved Source is the replaced node "+
-		"skips every other holder (t.Source != src) while the replaced node is down, so it returns "+
-		"errNoSource forever and never completes")
 	const pageKeys = 10
 	f := newJoinFixture(t, 0, func(c *Config) { c.PageKeys = pageKeys })
 	p := f.partitions[0]
@@ -76,10 +72,6 @@ func TestResumeWhenReplacedGoesDown(t *testing.T) {
 // pull skip it, or the partition is marked complete without keys only that
 // up-and-complete holder has.
 func TestStallMovesToNextSourceWithGrace(t *testing.T) {
-	skipBug(t, "BUG: handoff/transfer.go page (lines 176-186): lastProgress is not reset when pull moves to the "+
-		"next source after a stall, so that source's first failed Scan is already 'stalled' and it is "+
-		"skipped; pull then completes the partition from the remaining holder, losing keys only the "+
-		"skipped (up, complete) holder had")
 	f := newJoinFixture(t, 2, func(c *Config) {
 		c.StallAfter = 30 * time.Millisecond
 		c.RetryAfter = 2 * time.Millisecond
@@ -132,23 +124,11 @@ func TestStallMovesToNextSourceWithGrace(t *testing.T) {
 	}
 }
 
-// skipBug skips a test that shows a known bug, unless HANDOFF_BUGS=1 asks
-// to see it fail.
-func skipBug(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("HANDOFF_BUGS") != "1" {
-		t.Skip(msg)
-	}
-}
-
 // A leaving node owes partition p to the node y that replaced it; when y
 // is itself removed before it pulled p, y is no longer a new owner and can
 // never pull, so the handoff must stop counting as owed (the server's
 // Leave waits for delivered == owed).
 func TestOutgoingRetiredWhenNewOwnerLeaves(t *testing.T) {
-	skipBug(t, "BUG: handoff/manager.go Update (lines 265-270): outgoing entries are only ever added, never "+
-		"retired, so a handoff owed to a node that a later ring change removes stays owed forever and "+
-		"Outgoing never reaches delivered == owed (server Leave waits until its context ends)")
 	recs := []ring.Member{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}
 	r1 := mustRing(t, recs...)
 	recs[3].Removed = 1 // d leaves
