@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusdb/chorus/ring"
@@ -72,8 +73,11 @@ type Manager struct {
 	outgoing map[outKey]bool      // handoffs owed since start
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	stats    Stats
-	busy     time.Duration // summed duration of completed transfers' runs
-	wake     chan struct{}
+	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
+	// reads ask on every request, and almost always nothing is pending.
+	anyPending atomic.Bool
+	busy       time.Duration // summed duration of completed transfers' runs
+	wake       chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -167,6 +171,7 @@ func (m *Manager) load() error {
 	for _, t := range s.Pending {
 		m.phases[t.Partition] = phasePending
 		m.pending[t.Partition] = t
+		m.anyPending.Store(true)
 	}
 	return nil
 }
@@ -253,6 +258,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 			}
 			m.phases[p] = phasePending
 			m.pending[p] = t
+			m.anyPending.Store(true)
 		case !owner && ph == phaseComplete:
 			m.phases[p] = phaseHandedOff
 		case !owner && ph == phasePending:
@@ -260,6 +266,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 				t.cancel()
 			}
 			delete(m.pending, p)
+			m.anyPending.Store(len(m.pending) > 0)
 			m.phases[p] = phaseNone
 		}
 	}
@@ -311,6 +318,9 @@ func (m *Manager) poke() {
 // Incomplete reports whether this node owns p but is still pulling its
 // data: its copy may lack writes, so its reads must not count toward R.
 func (m *Manager) Incomplete(p uint32) bool {
+	if !m.anyPending.Load() {
+		return false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.phases[p] == phasePending

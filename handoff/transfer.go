@@ -89,6 +89,7 @@ func (m *Manager) run(t *transfer) {
 		return
 	}
 	delete(m.pending, t.Partition)
+	m.anyPending.Store(len(m.pending) > 0)
 	m.phases[t.Partition] = phaseComplete
 	m.stats.Completed++
 	keys, took := t.Keys, time.Since(t.Started)
