@@ -72,6 +72,7 @@ type Manager struct {
 	fresh    bool                 // nothing was saved before this run
 	outgoing map[outKey]bool      // handoffs owed since start
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
+	lost     map[uint32]bool      // partitions lost while pending: leftovers to drop
 	stats    Stats
 	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
 	// reads ask on every request, and almost always nothing is pending.
@@ -116,7 +117,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, wake: make(chan struct{}, 1)}
+		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
 	m.pacer.rate = float64(cfg.KeysPerSecond)
 	if err := m.load(); err != nil {
 		return nil, err
@@ -266,6 +267,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 				t.cancel()
 			}
 			delete(m.pending, p)
+			m.lost[p] = true // what it pulled so far is a leftover
 			m.anyPending.Store(len(m.pending) > 0)
 			m.phases[p] = phaseNone
 		}
@@ -363,11 +365,12 @@ func (m *Manager) Outgoing() (owed, delivered int) {
 	return owed, delivered
 }
 
-// Droppable returns the partitions this node handed off whose every new
-// owner pulled them to the end at least settle ago: the new owners have
-// saved (and so synced) their copies by then, and this node's copy is a
-// stale leftover. Partitions handed off before this node started are not
-// listed (their deliveries were not seen).
+// Droppable returns the partitions whose copy here is a leftover: those
+// this node handed off and whose every new owner pulled them to the end at
+// least settle ago (the new owners have saved, and so synced, their copies
+// by then), and those it lost while still pulling them. Partitions handed
+// off before this node started are not listed (their deliveries were not
+// seen).
 func (m *Manager) Droppable(settle time.Duration) []uint32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -391,8 +394,13 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 			out = append(out, p)
 		}
 	}
+	for p := range m.lost {
+		if m.phases[p] == phaseNone {
+			out = append(out, p) // nobody pulls a partial copy: no wait
+		}
+	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // MarkDropped records that this node is about to delete its copy of a
@@ -404,10 +412,12 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 // during the deletion does not find the partition handed off whole.
 func (m *Manager) MarkDropped(ctx context.Context, p uint32) (bool, error) {
 	m.mu.Lock()
-	if m.phases[p] != phaseHandedOff {
+	lost := m.lost[p] && m.phases[p] == phaseNone
+	if m.phases[p] != phaseHandedOff && !lost {
 		m.mu.Unlock()
 		return false, nil
 	}
+	delete(m.lost, p)
 	m.phases[p] = phaseNone
 	for k := range m.outgoing {
 		if k.Partition == p {
