@@ -26,6 +26,10 @@ import (
 //     removal is a compare-and-delete in storage, so a write that arrived
 //     meanwhile is kept).
 //
+// A primary still receiving the partition (ownership handoff) answers its
+// fetch as incomplete, and its partition is not collected: the old owner
+// it pulls from could still hold a value the tombstone covers.
+//
 // What else could bring a collected value back is kept out by the node: a
 // hint older than Grace is dropped, not delivered (the node caps the hint
 // age at Grace), and a node that was down for longer than Grace must be

@@ -181,6 +181,11 @@ func (r repairRemote) Fetch(ctx context.Context, peer string, p uint32, keys [][
 		if it.Error != "" {
 			return nil, fmt.Errorf("server: fetch from %s: %s", peer, it.Error)
 		}
+		if it.Incomplete {
+			// Its copy may lack data the old owner still holds: neither
+			// a repair nor a tombstone collection may rely on it.
+			return nil, fmt.Errorf("%w: %s is still receiving partition %d", repair.ErrNotReady, peer, p)
+		}
 		if len(it.Set) == 0 {
 			continue
 		}

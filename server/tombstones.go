@@ -124,7 +124,7 @@ func (n *Node) collectTargets() []repair.Target {
 	var out []repair.Target
 	for _, p := range r.PrimaryPartitions(self) {
 		prim := r.Primaries(p)
-		if len(prim) < r.Replicas() || prim[0] != self {
+		if len(prim) < r.Replicas() || prim[0] != self || n.handoff.Incomplete(p) {
 			continue
 		}
 		t := repair.Target{Partition: p}
