@@ -98,8 +98,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 // whole ring.
 const ringWait = 30 * time.Second
 
-// waitRing waits until every node's ring holds every node, so that the
-// first requests see the cluster they were started with.
+// waitRing waits until every node's ring holds every node and every node
+// has received its partitions (the joiners pull them, empty, from the
+// first node), so that the first requests see the cluster they were
+// started with and every replica counts toward R.
 func (lc *LocalCluster) waitRing(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ringWait)
 	defer cancel()
@@ -108,7 +110,8 @@ func (lc *LocalCluster) waitRing(ctx context.Context) error {
 	for {
 		done := true
 		for _, n := range lc.Nodes {
-			if r := n.coord.Ring(); r == nil || r.Size() < len(lc.Nodes) {
+			st := n.Transfers()
+			if r := n.coord.Ring(); r == nil || r.Size() < len(lc.Nodes) || st.Waiting+st.InFlight+st.Stalled > 0 {
 				done = false
 			}
 		}
@@ -117,7 +120,8 @@ func (lc *LocalCluster) waitRing(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("server: local cluster: nodes do not all see the %d-node ring: %w", len(lc.Nodes), ctx.Err())
+			return fmt.Errorf("server: local cluster: nodes do not all see the %d-node ring with their partitions received: %w",
+				len(lc.Nodes), ctx.Err())
 		case <-tick.C:
 		}
 	}
