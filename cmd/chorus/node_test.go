@@ -22,6 +22,9 @@ func TestServerCommandUsageErrors(t *testing.T) {
 		{[]string{"demo", "--nodes", "0"}, "--nodes"},
 		{[]string{"demo", "--base-port", "70000"}, "--base-port"},
 		{[]string{"node", "extra-arg"}, "unknown command"},
+		{[]string{"node", "--in-memory", "--tombstone-grace", "10ms"}, "--tombstone-grace"},
+		{[]string{"node", "--in-memory", "--aae-keys-per-second", "0"}, "--aae-keys-per-second"},
+		{[]string{"node", "--in-memory", "--handoff-keys-per-second", "0"}, "--handoff-keys-per-second"},
 	} {
 		r := runCLI(t, "", tt.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
