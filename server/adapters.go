@@ -74,9 +74,22 @@ type hintSender struct {
 	dial internodeDialer
 	// delivered, if set, is told of every batch the target acknowledged.
 	delivered func(ctx context.Context, hs []hints.Hint)
+	// removed and redirect, if set, send the hints of a removed target to
+	// the keys' current primaries instead.
+	removed  func(node string) bool
+	redirect func(ctx context.Context, target string, hs []hints.Hint) error
 }
 
 func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.Hint) error {
+	if h.removed != nil && h.removed(target) {
+		if err := h.redirect(ctx, target, hs); err != nil {
+			return err
+		}
+		if h.delivered != nil {
+			h.delivered(ctx, hs)
+		}
+		return nil
+	}
 	cli, err := h.dial(target)
 	if err != nil {
 		return err

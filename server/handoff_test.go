@@ -307,13 +307,30 @@ func TestRemoveDeadNodeRestoresCopies(t *testing.T) {
 	dead := g.nodes["node3"]
 	_ = dead.Close()
 	delete(g.nodes, "node3")
+	// Writes while it is down leave hints for it on the others; once it is
+	// removed they go to the keys' new primaries instead.
+	const during = 200
+	for i := range during {
+		key := fmt.Sprintf("r-%04d", keys+i)
+		if _, err := c.Put(ctx, &pb.PutRequest{Key: []byte(key), Value: []byte("v-" + key), Quorum: &pb.Quorum{W: 2}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := 0
+	for _, n := range g.live() {
+		held += n.HintsPending()
+	}
+	if held == 0 {
+		t.Fatal("no hints for the dead node; the test proves nothing about them")
+	}
 	if err := g.nodes["node0"].Remove(ctx, "node3"); err != nil {
 		t.Fatal(err)
 	}
 	g.settle(3)
+	g.drainHints()
 	// Every key must now be on all three remaining nodes, in storage.
 	r := g.nodes["node0"].coord.Ring()
-	for i := range keys {
+	for i := range keys + during {
 		key := []byte(fmt.Sprintf("r-%04d", i))
 		p := r.Partition(key)
 		for _, id := range r.Primaries(p) {

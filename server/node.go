@@ -245,7 +245,11 @@ func (n *Node) startReplication() error {
 	}
 	hcfg := n.cfg.Hints
 	hcfg.Logger = n.log.With("component", "hints")
-	hq, err := hints.New(n.db, hintSender{self: self, dial: dialIn, delivered: n.dropDelivered}, n.members, hcfg)
+	sender := hintSender{self: self, dial: dialIn, delivered: n.dropDelivered, removed: n.removed,
+		redirect: func(ctx context.Context, target string, hs []hints.Hint) error {
+			return n.redirect(ctx, dialIn, target, hs)
+		}}
+	hq, err := hints.New(n.db, sender, hintLiveness{n}, hcfg)
 	if err != nil {
 		return fmt.Errorf("server: start hints: %w", err)
 	}
