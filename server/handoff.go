@@ -42,7 +42,14 @@ func (n *Node) startHandoff(dial internodeDialer) error {
 
 // ringBefore returns the ring as it was before this node joined: the
 // members placed at an earlier epoch, as members. nil when there were none
-// (this node is of the cluster's first epoch).
+// (this node is of the cluster's first epoch, and no data existed before
+// it).
+//
+// A node of the first epoch that starts with no handoff state while
+// members that joined later are in the ring did not just found the
+// cluster: its data directory was wiped (or predates handoff). It must
+// not take its partitions as complete, so the ring before it is taken to
+// be the other members: it pulls its partitions from them.
 func ringBefore(self string, recs []gossip.MemberRecord, cfg ring.Config) *ring.Ring {
 	var joined uint64
 	for _, r := range recs {
@@ -50,9 +57,13 @@ func ringBefore(self string, recs []gossip.MemberRecord, cfg ring.Config) *ring.
 			joined = r.Joined
 		}
 	}
+	later := false
+	for _, r := range recs {
+		later = later || (r.ID != self && r.Placed && r.Removed == 0 && r.Joined > joined)
+	}
 	var before []gossip.MemberRecord
 	for _, r := range recs {
-		if r.ID == self || !r.Placed || r.Joined >= joined {
+		if r.ID == self || !r.Placed || (r.Joined >= joined && !later) {
 			continue
 		}
 		if r.Removed >= joined {
