@@ -72,6 +72,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db.idle = sync.NewCond(&db.mu)
 	go db.commitLoop()
+	if err := db.checkLayout(); err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
+	}
 	if err := db.startIncarnation(); err != nil {
 		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
 	}
