@@ -28,6 +28,9 @@ type Store interface {
 type Item struct {
 	Key []byte
 	Set vclock.Set
+	// Size is the set's encoded size in bytes, as it travelled, for the
+	// byte counts; zero means unknown (it is then encoded to measure it).
+	Size int
 }
 
 // Page is one page of a partition scan.

@@ -282,6 +282,9 @@ func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
 }
 
 func encodedLen(it Item) int {
+	if it.Size > 0 {
+		return it.Size
+	}
 	var buf [256]byte
 	return len(it.Set.AppendEncode(buf[:0]))
 }

@@ -2,12 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/chorusdb/chorus/hints"
-	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -110,8 +108,8 @@ func (n *Node) dropDelivered(ctx context.Context, hs []hints.Hint) {
 	}
 	for k, sent := range delivered {
 		cur, err := n.db.Get(ctx, k.p, []byte(k.key))
-		if errors.Is(err, storage.ErrNotFound) || err != nil {
-			continue
+		if err != nil {
+			continue // absent already, or unreadable: nothing to drop
 		}
 		if vclock.Sync(cur, sent).Equal(sent) {
 			_, _ = n.db.DeleteIfEqual(ctx, k.p, []byte(k.key), cur)

@@ -139,7 +139,7 @@ func (s handoffSource) Scan(ctx context.Context, node string, p uint32, after []
 		if err != nil {
 			return handoff.Page{}, fmt.Errorf("server: scan of %s: %w", node, err)
 		}
-		page.Items[i] = handoff.Item{Key: it.Key, Set: set}
+		page.Items[i] = handoff.Item{Key: it.Key, Set: set, Size: len(it.Set)}
 	}
 	return page, nil
 }
@@ -158,12 +158,8 @@ func (s *internode) Scan(ctx context.Context, req *pb.ScanRequest) (*pb.ScanRepl
 		maxBytes = maxScanBytes
 	}
 	rep := &pb.ScanReply{Complete: s.handoff.SourceComplete(req.Partition)}
-	var after []byte
-	if len(req.After) > 0 {
-		after = req.After
-	}
 	size := 0
-	err := s.db.ScanPartitionAfter(ctx, req.Partition, after, func(key []byte, set vclock.Set) error {
+	err := s.db.ScanPartitionAfter(ctx, req.Partition, req.After, func(key []byte, set vclock.Set) error {
 		if len(rep.Items) >= limit || size >= maxBytes {
 			return errPageFull
 		}

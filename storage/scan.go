@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"context"
-	"errors"
 
 	"github.com/chorusdb/chorus/vclock"
 	"github.com/dgraph-io/badger/v4"
@@ -26,7 +25,7 @@ func (db *DB) ScanPartition(ctx context.Context, partition uint32, fn func(key [
 }
 
 // ScanPartitionAfter calls fn for every key of partition that comes after
-// the key after in scan order (from the first key if after is nil), for
+// the key after in scan order (from the first key if after is empty), for
 // handoff and anti-entropy. To resume an interrupted scan, pass the last
 // key seen.
 //
@@ -48,22 +47,12 @@ func (db *DB) ScanPartitionAfter(ctx context.Context, partition uint32, after []
 	defer db.leave()
 	prefix := partitionPrefix(partition)
 	seek := prefix
-	if after != nil {
+	if len(after) > 0 {
 		// The next engine key after k in byte order is k followed by a
 		// zero byte.
 		seek = append(dataKey(partition, after), 0)
 	}
-	return db.scanData(ctx, prefix, seek, nil, fn)
-}
-
-// scanData calls fn with the decoded data entries under prefix from seek
-// on, up to (excluding) end if end is not nil.
-func (db *DB) scanData(ctx context.Context, prefix, seek, end []byte, fn func(key []byte, s vclock.Set) error) error {
-	errEnd := errors.New("end of range")
-	err := db.scan(ctx, prefix, seek, func(k, v []byte) error {
-		if end != nil && bytes.Compare(k, end) >= 0 {
-			return errEnd
-		}
+	return db.scan(ctx, prefix, seek, func(k, v []byte) error {
 		_, key, err := decodeDataKey(k)
 		if err != nil {
 			return err
@@ -74,10 +63,6 @@ func (db *DB) scanData(ctx context.Context, prefix, seek, end []byte, fn func(ke
 		}
 		return fn(key, s)
 	})
-	if err == errEnd {
-		return nil
-	}
-	return err
 }
 
 // kv is one entry read by a scan chunk, copied out of the engine.

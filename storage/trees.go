@@ -270,20 +270,17 @@ func (db *DB) TreeBranches(p uint32) ([]uint64, error) {
 // TreeSegments returns the segment hashes of the given branches of
 // partition p's tree, concatenated in the order asked.
 func (db *DB) TreeSegments(p uint32, branches []int) ([]uint64, error) {
+	for _, b := range branches {
+		if b < 0 || b >= db.opts.Trees.Branches {
+			return nil, fmt.Errorf("%w: branch %d out of range [0, %d)", ErrBadSegment, b, db.opts.Trees.Branches)
+		}
+	}
 	var out []uint64
 	err := db.withTree(p, func(t *antientropy.Tree) {
-		n := t.Config().Branches
 		for _, b := range branches {
-			if b < 0 || b >= n {
-				out = nil
-				return
-			}
 			out = append(out, t.Segments(b)...)
 		}
 	})
-	if err == nil && out == nil && len(branches) > 0 {
-		return nil, fmt.Errorf("%w: branch out of range [0, %d)", ErrBadSegment, db.opts.Trees.Branches)
-	}
 	return out, err
 }
 
