@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -50,25 +52,46 @@ type Config struct {
 	// operations (or at Duration, whichever comes first). Warmup and
 	// preload operations do not count.
 	Ops int64
-	// Op is the operation mix. Default OpPut.
+	// Op is the operation mix: OpPut, OpGet, OpMixed, the YCSB core
+	// workloads OpA, OpB, OpC, OpD, OpF, or OpDelete. Default OpPut.
 	Op Op
 	// ReadRatio is the fraction of reads of OpMixed, in [0, 1]; other mixes
 	// ignore it. Default (when zero) 0.5.
 	ReadRatio float64
 	// Keys is the size of the key space: keys are "key-%08d" with the
-	// number uniform in [0, Keys). Default 100000.
+	// number in [0, Keys), chosen by Distribution; inserts (OpD) add keys
+	// from Keys up. Default 100000.
 	Keys int
+	// Distribution chooses the key of each operation. Default: the mix's
+	// own (YCSB's: zipfian for A, B, C and F, latest for D), uniform for
+	// put, get, mixed and delete.
+	Distribution Distribution
+	// Theta is the skew of Zipfian and Latest, above zero: the key of
+	// rank i is chosen with probability proportional to 1/i^Theta.
+	// Default DefaultTheta (0.99, YCSB's).
+	Theta float64
 	// ValueSize is the size of written values in bytes. Default 100.
 	ValueSize int
+	// ValueSizeMax, when above ValueSize, makes each written value's size
+	// uniform in [ValueSize, ValueSizeMax].
+	ValueSizeMax int
+	// Rate, when positive, runs an open loop: operations are scheduled at
+	// Rate per second in all, spread evenly over the clients (client i
+	// of C sends its k-th at start + (i + k*C)/Rate), and each latency is
+	// measured from the operation's scheduled start, not from when it was
+	// sent, so that a stall delays and counts every operation scheduled
+	// during it (no coordinated omission). Clients then bounds the
+	// operations in flight. Zero runs a closed loop.
+	Rate float64
 	// Seed seeds the clients' random sources (client i uses Seed and i);
 	// zero is a seed like any other. DefaultConfig sets 1.
 	Seed int64
 	// Warmup runs the workload this long before measuring; its operations
 	// are not recorded. Default 0.
 	Warmup time.Duration
-	// NoPreload skips writing every key once before a run that reads
-	// (OpGet, or OpMixed with reads): reads of missing keys then count as
-	// misses.
+	// NoPreload skips writing every key once before a run whose mix reads
+	// (everything but OpPut and OpMixed without reads): reads of missing
+	// keys then count as misses.
 	NoPreload bool
 	// Progress, when set, receives one line per second: elapsed time,
 	// ops/s, p50 and p99 of that second, and errors. Nil prints nothing.
@@ -100,15 +123,27 @@ func (c Config) Validate() error {
 		name string
 		v    int64
 	}{{"Clients", int64(c.Clients)}, {"Ops", c.Ops}, {"Keys", int64(c.Keys)}, {"ValueSize", int64(c.ValueSize)},
-		{"Duration", int64(c.Duration)}, {"Warmup", int64(c.Warmup)}} {
+		{"ValueSizeMax", int64(c.ValueSizeMax)}, {"Duration", int64(c.Duration)}, {"Warmup", int64(c.Warmup)}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", f.name, f.v))
 		}
 	}
-	switch c.Op {
-	case "", OpPut, OpGet, OpMixed:
+	if _, ok := mixes[c.Op]; !ok && c.Op != "" && c.Op != OpMixed {
+		errs = append(errs, fmt.Errorf("unknown Op %q (want one of %s)", c.Op, strings.Join(Ops(), ", ")))
+	}
+	switch c.Distribution {
+	case "", Uniform, Zipfian, Latest:
 	default:
-		errs = append(errs, fmt.Errorf("unknown Op %q (want put, get or mixed)", c.Op))
+		errs = append(errs, fmt.Errorf("unknown Distribution %q (want %s)", c.Distribution, strings.Join(Distributions(), ", ")))
+	}
+	if c.Theta != 0 && !(c.Theta > 0 && c.Theta <= 100) {
+		errs = append(errs, fmt.Errorf("Theta must be above 0 (and at most 100), got %v", c.Theta))
+	}
+	if c.ValueSizeMax != 0 && c.ValueSizeMax < c.ValueSize {
+		errs = append(errs, fmt.Errorf("ValueSizeMax (%d) must not be below ValueSize (%d)", c.ValueSizeMax, c.ValueSize))
+	}
+	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
+		errs = append(errs, fmt.Errorf("Rate must be a finite number of operations per second, not below zero, got %v", c.Rate))
 	}
 	if c.ReadRatio < 0 || c.ReadRatio > 1 {
 		errs = append(errs, fmt.Errorf("ReadRatio must be in [0, 1], got %v", c.ReadRatio))
@@ -138,12 +173,22 @@ func (c Config) withDefaults() Config {
 	if c.ValueSize == 0 {
 		c.ValueSize = DefaultValueSize
 	}
+	c.ValueSizeMax = max(c.ValueSizeMax, c.ValueSize)
+	if c.Distribution == "" {
+		c.Distribution = c.mixOf().dist
+	}
+	if c.Theta == 0 {
+		c.Theta = DefaultTheta
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
 	return c
 }
 
-// reads reports whether the mix reads, and writes whether it writes.
-func (c Config) reads() bool  { return c.Op == OpGet || c.Op == OpMixed && c.ReadRatio > 0 }
-func (c Config) writes() bool { return c.Op == OpPut || c.Op == OpMixed && c.ReadRatio < 1 }
+// readsExisting reports whether the mix reads or changes keys it expects
+// to exist, so that a run preloads the key space first.
+func (c Config) readsExisting() bool {
+	m := c.mixOf()
+	return m.has(kindGet) || m.has(kindRMW)
+}

@@ -41,7 +41,16 @@ func WriteTable(w io.Writer, res *Result) error {
 			fmt.Fprintf(&b, "%s: %d errors: %s\n", s.Op, s.ErrorKinds[k], k)
 		}
 	}
-	fmt.Fprintf(&b, "elapsed %s, %d clients, seed %d\n", res.Elapsed.Round(time.Millisecond), res.Config.Clients, res.Config.Seed)
+	c := res.Config
+	fmt.Fprintf(&b, "mix %s: %s\n", c.Op, c.describe())
+	if c.Rate > 0 {
+		fmt.Fprintf(&b, "open loop at %.0f ops/s (latency from each operation's scheduled start)\n", c.Rate)
+		for _, s := range res.Ops {
+			fmt.Fprintf(&b, "%s: service time (from send) p50 %s, p99 %s, p99.9 %s\n", s.Op, fmtDuration(s.Service.Quantile(0.5)),
+				fmtDuration(s.Service.Quantile(0.99)), fmtDuration(s.Service.Quantile(0.999)))
+		}
+	}
+	fmt.Fprintf(&b, "elapsed %s, %d clients, seed %d\n", res.Elapsed.Round(time.Millisecond), c.Clients, c.Seed)
 	if len(res.Timeline) > 0 {
 		stall, at := res.LongestStall()
 		fmt.Fprintf(&b, "longest stretch without a successful operation: %v (from %v), in steps of %v\n", stall, at, TimelineStep)
@@ -52,15 +61,22 @@ func WriteTable(w io.Writer, res *Result) error {
 
 // Report is the JSON form of a Result; durations are in microseconds.
 type Report struct {
-	Op        string      `json:"op"`
-	Clients   int         `json:"clients"`
-	Keys      int         `json:"keys"`
-	ValueSize int         `json:"value_size"`
-	ReadRatio float64     `json:"read_ratio,omitempty"`
-	Seed      int64       `json:"seed"`
-	ElapsedUS float64     `json:"elapsed_us"`
-	Preload   *OpReport   `json:"preload,omitempty"`
-	Ops       []*OpReport `json:"ops"`
+	Op           string  `json:"op"`
+	Mix          string  `json:"mix"`
+	Distribution string  `json:"distribution"`
+	Theta        float64 `json:"theta,omitempty"`
+	Clients      int     `json:"clients"`
+	// Rate is the open loop's target in operations per second; zero for
+	// a closed loop.
+	Rate         float64     `json:"rate,omitempty"`
+	Keys         int         `json:"keys"`
+	ValueSize    int         `json:"value_size"`
+	ValueSizeMax int         `json:"value_size_max"`
+	ReadRatio    float64     `json:"read_ratio,omitempty"`
+	Seed         int64       `json:"seed"`
+	ElapsedUS    float64     `json:"elapsed_us"`
+	Preload      *OpReport   `json:"preload,omitempty"`
+	Ops          []*OpReport `json:"ops"`
 	// LongestStallMS is the longest stretch of 100 ms steps without a
 	// successful operation; TimelineOK and TimelineFailed count the
 	// operations completed in each step (duration-bounded runs only).
@@ -83,13 +99,41 @@ type OpReport struct {
 	P99US      float64          `json:"p99_us"`
 	P999US     float64          `json:"p999_us"`
 	MaxUS      float64          `json:"max_us"`
+	// Spectrum is the latency at SpectrumQuantiles, for plots.
+	Spectrum []QuantileUS `json:"spectrum,omitempty"`
+	// Service is, for an open-loop run, the latency from each operation's
+	// send rather than its scheduled start.
+	Service *ServiceReport `json:"service,omitempty"`
 }
+
+// QuantileUS is one point of a latency spectrum.
+type QuantileUS struct {
+	Q  float64 `json:"q"`
+	US float64 `json:"us"`
+}
+
+// ServiceReport holds the service-time percentiles of an open-loop run.
+type ServiceReport struct {
+	P50US  float64 `json:"p50_us"`
+	P99US  float64 `json:"p99_us"`
+	P999US float64 `json:"p999_us"`
+	MaxUS  float64 `json:"max_us"`
+}
+
+// SpectrumQuantiles are the quantiles of OpReport.Spectrum: dense enough
+// for a percentile plot out to 99.99%.
+var SpectrumQuantiles = []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95,
+	0.965, 0.975, 0.99, 0.9925, 0.995, 0.9965, 0.9975, 0.999, 0.99925, 0.9995, 0.99965, 0.99975, 0.9999}
 
 // NewReport returns the JSON form of res.
 func NewReport(res *Result) *Report {
 	c := res.Config
-	r := &Report{Op: string(c.Op), Clients: c.Clients, Keys: c.Keys, ValueSize: c.ValueSize,
+	r := &Report{Op: string(c.Op), Mix: c.describe(), Distribution: string(c.Distribution), Clients: c.Clients,
+		Rate: c.Rate, Keys: c.Keys, ValueSize: c.ValueSize, ValueSizeMax: c.ValueSizeMax,
 		Seed: c.Seed, ElapsedUS: us(res.Elapsed), Ops: []*OpReport{}}
+	if c.Distribution != Uniform {
+		r.Theta = c.Theta
+	}
 	if c.Op == OpMixed {
 		r.ReadRatio = c.ReadRatio
 	}
@@ -110,10 +154,20 @@ func NewReport(res *Result) *Report {
 
 func opReport(s *OpStats) *OpReport {
 	h := &s.Latency
-	return &OpReport{Op: s.Op, Count: s.Count, OpsPerSec: s.OpsPerSec, Misses: s.Misses,
+	o := &OpReport{Op: s.Op, Count: s.Count, OpsPerSec: s.OpsPerSec, Misses: s.Misses,
 		Errors: s.Errors, ErrorKinds: s.ErrorKinds, MeanUS: us(h.Mean()),
 		P50US: us(h.Quantile(0.5)), P90US: us(h.Quantile(0.9)), P99US: us(h.Quantile(0.99)),
 		P999US: us(h.Quantile(0.999)), MaxUS: us(h.Max())}
+	if h.Count() > 0 {
+		for _, q := range SpectrumQuantiles {
+			o.Spectrum = append(o.Spectrum, QuantileUS{Q: q, US: us(h.Quantile(q))})
+		}
+	}
+	if sv := &s.Service; sv.Count() > 0 {
+		o.Service = &ServiceReport{P50US: us(sv.Quantile(0.5)), P99US: us(sv.Quantile(0.99)),
+			P999US: us(sv.Quantile(0.999)), MaxUS: us(sv.Max())}
+	}
+	return o
 }
 
 // WriteJSON writes the Report of res as indented JSON.

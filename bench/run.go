@@ -14,7 +14,8 @@ import (
 
 // OpStats are the statistics of one operation kind in a run.
 type OpStats struct {
-	// Op is "put" or "get".
+	// Op is the kind: "put", "get", "insert", "rmw" (read-modify-write)
+	// or "delete".
 	Op string
 	// Count is the number of measured operations that got an answer:
 	// successes, misses and errors. Operations cut short by the end of
@@ -30,8 +31,15 @@ type OpStats struct {
 	// duration, for Result.Preload).
 	OpsPerSec float64
 	// Latency holds the latencies of the operations that did not fail
-	// (successes and misses): Latency.Count() == Count - Errors.
+	// (successes and misses): Latency.Count() == Count - Errors. In an
+	// open-loop run (Config.Rate) each is measured from the operation's
+	// scheduled start.
 	Latency Histogram
+	// Service holds, for an open-loop run only, the same operations'
+	// latencies from when each was sent: Latency minus the time it waited
+	// for a free client. The gap between the two is the queueing a
+	// closed-loop benchmark would have hidden.
+	Service Histogram
 }
 
 func (s *OpStats) addErrors(kind string, n int64) {
@@ -52,13 +60,15 @@ func (s *OpStats) merge(o *OpStats) {
 		s.addErrors(k, n)
 	}
 	s.Latency.Merge(&o.Latency)
+	s.Service.Merge(&o.Service)
 }
 
 // Result is the outcome of a run.
 type Result struct {
 	// Config is the run's configuration, defaults filled in.
 	Config Config
-	// Ops has one entry per operation kind the mix issues, puts first.
+	// Ops has one entry per operation kind the mix issues, in the order
+	// put, get, insert, rmw, delete.
 	Ops []*OpStats
 	// Preload holds the writes of the preload, nil when there was none.
 	Preload *OpStats
@@ -71,15 +81,6 @@ type Result struct {
 	// of a run bounded by Duration (nil for one bounded by Ops alone).
 	Timeline []Step
 }
-
-// Operation kinds, indexes of worker.stats.
-const (
-	kindPut = iota
-	kindGet
-	numKinds
-)
-
-var kindNames = [numKinds]string{"put", "get"}
 
 // worker is the state of one client goroutine. The progress printer reads
 // and resets the tick fields once per second, hence the mutex; it is
@@ -95,7 +96,7 @@ type worker struct {
 // record counts one answered operation; kind names err when it is an
 // error other than ErrNotFound. Warmup operations (measured false) show in
 // the progress lines only.
-func (w *worker) record(k int, d time.Duration, err error, kind string, measured bool) {
+func (w *worker) record(k int, d, service time.Duration, err error, kind string, measured bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.tickOps++
@@ -113,11 +114,14 @@ func (w *worker) record(k int, d time.Duration, err error, kind string, measured
 	switch {
 	case failed:
 		s.addErrors(kind, 1)
-	case err != nil:
-		s.Misses++
-		s.Latency.Record(d)
 	default:
+		if err != nil {
+			s.Misses++
+		}
 		s.Latency.Record(d)
+		if service >= 0 {
+			s.Service.Record(service)
+		}
 	}
 }
 
@@ -135,7 +139,10 @@ func (w *worker) takeTick(into *Histogram) (ops, errs int64) {
 // runner holds what every client goroutine of a run shares.
 type runner struct {
 	t      Target
+	del    Deleter // nil when t cannot delete
 	cfg    Config
+	mix    mix
+	keys   *keyChooser
 	kindOf func(error) string
 	tl     *timeline // nil when the run has no Duration
 }
@@ -153,12 +160,17 @@ func Run(ctx context.Context, t Target, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	r := &runner{t: t, cfg: cfg, kindOf: func(err error) string { return err.Error() }}
+	r := &runner{t: t, cfg: cfg, mix: cfg.mixOf(), keys: newKeyChooser(cfg),
+		kindOf: func(err error) string { return err.Error() }}
 	if k, ok := t.(ErrorKinder); ok {
 		r.kindOf = k.ErrorKind
 	}
+	r.del, _ = t.(Deleter)
+	if r.mix.has(kindDelete) && r.del == nil {
+		return nil, fmt.Errorf("%w: the %q mix deletes, and the target has no Delete", ErrInvalidConfig, cfg.Op)
+	}
 	res := &Result{Config: cfg}
-	if cfg.reads() && !cfg.NoPreload {
+	if cfg.readsExisting() && !cfg.NoPreload {
 		res.Preload, res.PreloadElapsed = r.preload(ctx)
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -175,14 +187,14 @@ func (r *runner) preload(ctx context.Context) (*OpStats, time.Duration) {
 	start := time.Now()
 	workers := r.drive(ctx, func(time.Time) string { return "preload" }, func(w *worker, i int) {
 		rng := r.rand(i)
-		value, key := r.value(rng), make([]byte, 0, 16)
+		values, key := r.values(rng), make([]byte, 0, 16)
 		for ctx.Err() == nil {
 			n := next.Add(1) - 1
 			if n >= int64(r.cfg.Keys) {
 				return
 			}
 			key = appendKey(key[:0], int(n))
-			r.do(ctx, w, kindPut, key, value, true)
+			r.do(ctx, w, kindPut, key, values.next(rng), true, time.Time{})
 		}
 	})
 	elapsed := time.Since(start)
@@ -197,7 +209,8 @@ func (r *runner) preload(ctx context.Context) (*OpStats, time.Duration) {
 // measure runs the workload: Warmup, then Duration or Ops.
 func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 	cfg := r.cfg
-	start := time.Now().Add(cfg.Warmup)
+	origin := time.Now()
+	start := origin.Add(cfg.Warmup)
 	var end time.Time
 	if cfg.Duration > 0 {
 		end = start.Add(cfg.Duration)
@@ -212,9 +225,15 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 	}
 	workers := r.drive(ctx, label, func(w *worker, i int) {
 		rng := r.rand(i)
-		value, key := r.value(rng), make([]byte, 0, 16)
+		values, key := r.values(rng), make([]byte, 0, 16)
+		pace := newPacer(origin, cfg.Rate, cfg.Clients, i)
 		for ctx.Err() == nil {
 			now := time.Now()
+			var scheduled time.Time
+			if pace != nil {
+				scheduled = pace.next()
+				now = scheduled
+			}
 			if !end.IsZero() && !now.Before(end) {
 				return
 			}
@@ -222,18 +241,24 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 			if measured && cfg.Ops > 0 && claimed.Add(1) > cfg.Ops {
 				return
 			}
-			k := kindPut
-			if cfg.Op == OpGet || cfg.Op == OpMixed && rng.Float64() < cfg.ReadRatio {
-				k = kindGet
+			if pace != nil && !pace.wait(ctx, scheduled) {
+				return
 			}
-			key = appendKey(key[:0], rng.IntN(cfg.Keys))
-			r.do(ctx, w, k, key, value, measured)
+			k := r.mix.pick(rng.Float64())
+			n := 0
+			if k == kindInsert {
+				n = r.keys.insert()
+			} else {
+				n = r.keys.next(rng)
+			}
+			key = appendKey(key[:0], n)
+			r.do(ctx, w, k, key, values.next(rng), measured, scheduled)
 		}
 	})
 	elapsed := max(time.Since(start), 0)
 	var ops []*OpStats
 	for k := range numKinds {
-		if k == kindPut && !cfg.writes() || k == kindGet && !cfg.reads() {
+		if !r.mix.has(k) {
 			continue
 		}
 		s := &OpStats{Op: kindNames[k]}
@@ -248,26 +273,46 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 
 // do issues one operation and records it, unless the caller's context
 // ended: an operation cut short by the caller says nothing of the target.
-func (r *runner) do(ctx context.Context, w *worker, k int, key, value []byte, measured bool) {
-	t0 := time.Now()
-	var err error
-	if k == kindGet {
-		err = r.t.Get(ctx, key)
-	} else {
-		err = r.t.Put(ctx, key, value)
-	}
-	d := time.Since(t0)
+// scheduled is the operation's start in an open loop, zero in a closed
+// one.
+func (r *runner) do(ctx context.Context, w *worker, k int, key, value []byte, measured bool, scheduled time.Time) {
+	sent := time.Now()
+	err := r.issue(ctx, k, key, value)
+	done := time.Now()
 	if err != nil && ctx.Err() != nil {
 		return
+	}
+	from, service := sent, time.Duration(-1)
+	if !scheduled.IsZero() {
+		from, service = scheduled, done.Sub(sent)
 	}
 	kind := ""
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		kind = r.kindOf(err)
 	}
 	if measured {
-		r.tl.add(t0.Add(d), kind == "")
+		r.tl.add(done, kind == "")
 	}
-	w.record(k, d, err, kind, measured)
+	w.record(k, done.Sub(from), service, err, kind, measured)
+}
+
+// issue sends one operation of kind k. A read-modify-write reads the key
+// and writes it back (with the context the read returned, for targets
+// that keep one) unless the read failed.
+func (r *runner) issue(ctx context.Context, k int, key, value []byte) error {
+	switch k {
+	case kindGet:
+		return r.t.Get(ctx, key)
+	case kindDelete:
+		return r.del.Delete(ctx, key)
+	case kindRMW:
+		if err := r.t.Get(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return r.t.Put(ctx, key, value)
+	default: // kindPut, kindInsert
+		return r.t.Put(ctx, key, value)
+	}
 }
 
 // drive runs loop on cfg.Clients goroutines, printing a progress line per
@@ -322,14 +367,27 @@ func (r *runner) rand(i int) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(r.cfg.Seed), uint64(i)))
 }
 
-// value returns a random value of cfg.ValueSize bytes; each client writes
-// its own value throughout.
-func (r *runner) value(rng *rand.Rand) []byte {
-	v := make([]byte, r.cfg.ValueSize)
-	for i := range v {
-		v[i] = byte('a' + rng.IntN(26))
+// valueSource hands out the values a client writes: slices of one
+// random buffer, ValueSize bytes long or, with ValueSizeMax above it,
+// of a length uniform between the two.
+type valueSource struct {
+	buf      []byte
+	min, max int
+}
+
+func (r *runner) values(rng *rand.Rand) *valueSource {
+	v := &valueSource{buf: make([]byte, r.cfg.ValueSizeMax), min: r.cfg.ValueSize, max: r.cfg.ValueSizeMax}
+	for i := range v.buf {
+		v.buf[i] = byte('a' + rng.IntN(26))
 	}
 	return v
+}
+
+func (v *valueSource) next(rng *rand.Rand) []byte {
+	if v.max == v.min {
+		return v.buf
+	}
+	return v.buf[:v.min+rng.IntN(v.max-v.min+1)]
 }
 
 // appendKey appends "key-%08d" of n to b without fmt's allocations.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"runtime"
 	"sync"
@@ -249,11 +250,17 @@ func TestRunDurationAndProgress(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for name, mod := range map[string]func(*Config){
-		"negative clients": func(c *Config) { c.Clients = -1 },
-		"unknown op":       func(c *Config) { c.Op = "scan" },
-		"read ratio":       func(c *Config) { c.ReadRatio = 1.5 },
-		"no limit":         func(c *Config) { c.Duration, c.Ops = 0, 0 },
-		"negative ops":     func(c *Config) { c.Ops = -5 },
+		"negative clients":     func(c *Config) { c.Clients = -1 },
+		"unknown op":           func(c *Config) { c.Op = "scan" },
+		"read ratio":           func(c *Config) { c.ReadRatio = 1.5 },
+		"no limit":             func(c *Config) { c.Duration, c.Ops = 0, 0 },
+		"negative ops":         func(c *Config) { c.Ops = -5 },
+		"unknown distribution": func(c *Config) { c.Distribution = "pareto" },
+		"negative theta":       func(c *Config) { c.Theta = -0.5 },
+		"NaN theta":            func(c *Config) { c.Theta = math.NaN() },
+		"value range inverted": func(c *Config) { c.ValueSize, c.ValueSizeMax = 100, 10 },
+		"negative rate":        func(c *Config) { c.Rate = -1 },
+		"infinite rate":        func(c *Config) { c.Rate = math.Inf(1) },
 	} {
 		cfg := DefaultConfig()
 		mod(&cfg)

@@ -21,6 +21,13 @@ type Target interface {
 	Get(ctx context.Context, key []byte) error
 }
 
+// Deleter is an optional interface of a Target, needed by the mixes that
+// delete (see Workload): Delete removes key. Deleting a missing key is not
+// an error.
+type Deleter interface {
+	Delete(ctx context.Context, key []byte) error
+}
+
 // ErrorKinder is an optional interface of a Target: ErrorKind names the
 // kind of an error its Put or Get returned, and the runner counts errors
 // by that name. Without it the runner uses err.Error(), which is fine
@@ -52,6 +59,7 @@ type ClientTarget struct {
 
 var (
 	_ Target      = (*ClientTarget)(nil)
+	_ Deleter     = (*ClientTarget)(nil)
 	_ ErrorKinder = (*ClientTarget)(nil)
 )
 
@@ -63,13 +71,18 @@ func NewClientTarget(c *client.Client, opts ...client.Option) *ClientTarget {
 
 // Put writes value under key.
 func (t *ClientTarget) Put(ctx context.Context, key, value []byte) error {
-	opts := t.opts
-	if !t.Blind {
-		if c, ok := t.contexts.Load(string(key)); ok {
-			opts = append(opts[:len(opts):len(opts)], client.WithContext(c.(string)))
-		}
+	res, err := t.c.Put(ctx, key, value, t.withContext(key)...)
+	if err != nil {
+		return err
 	}
-	res, err := t.c.Put(ctx, key, value, opts...)
+	t.remember(key, res.Context)
+	return nil
+}
+
+// Delete deletes key, with the causal context of its last read or write
+// (unless Blind), so that the tombstone supersedes what the client saw.
+func (t *ClientTarget) Delete(ctx context.Context, key []byte) error {
+	res, err := t.c.Delete(ctx, key, t.withContext(key)...)
 	if err != nil {
 		return err
 	}
@@ -88,6 +101,18 @@ func (t *ClientTarget) Get(ctx context.Context, key []byte) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// withContext returns the request options for a write of key: t's, plus
+// the causal context last seen for key unless t is blind.
+func (t *ClientTarget) withContext(key []byte) []client.Option {
+	opts := t.opts
+	if !t.Blind {
+		if c, ok := t.contexts.Load(string(key)); ok {
+			opts = append(opts[:len(opts):len(opts)], client.WithContext(c.(string)))
+		}
+	}
+	return opts
 }
 
 func (t *ClientTarget) remember(key []byte, ctx string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
@@ -43,7 +44,7 @@ func (s *internode) Replicate(ctx context.Context, b *pb.ReplicateBatch) (*pb.Re
 		}
 		wg.Wait()
 	}
-	return &pb.ReplicateAcks{Errors: errs}, nil
+	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: time.Now().UnixNano()}, nil
 }
 
 // apply merges one item and returns its error text, "" when stored.
@@ -86,5 +87,6 @@ func (s *internode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchRepli
 		}
 		out.Replies[i] = r
 	}
+	out.AtUnixNano = time.Now().UnixNano()
 	return out, nil
 }

@@ -45,6 +45,7 @@ type Node struct {
 	pool       *transport.Pool
 	kv         *kvService
 	metrics    *metrics
+	legs       legRecorder
 
 	grpcSrv  *transport.Server
 	httpSrv  *http.Server
@@ -234,7 +235,9 @@ func (n *Node) startReplication() error {
 			return n.pool.KV(addr)
 		}
 	}
-	peers, err := transport.NewPeers(self, transport.Dialer(dialIn), transport.DefaultPeersConfig())
+	pc := transport.DefaultPeersConfig()
+	pc.OnLegs = n.legs.note
+	peers, err := transport.NewPeers(self, transport.Dialer(dialIn), pc)
 	if err != nil {
 		return err
 	}

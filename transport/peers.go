@@ -34,6 +34,24 @@ type PeersConfig struct {
 	// CallTimeout caps an RPC's deadline, which is otherwise the latest
 	// deadline among its items. Default 5 s.
 	CallTimeout time.Duration
+	// OnLegs, when set, is called after every answered Replicate or Fetch
+	// RPC with its one-way delays (see Legs), from the goroutine that sent
+	// it; it must be quick and safe for concurrent use.
+	OnLegs func(Legs)
+}
+
+// Legs are the one-way delays of one answered batch, split at the time
+// the receiver stamped on its answer: Out from sending the request to the
+// receiver having applied (or read) the batch, Back from then to the
+// answer's arrival. They are what the staleness model (WARS: write, ack,
+// read, response) takes, and are meaningful only where the two clocks
+// agree, as on one machine; a negative leg (clock skew) is reported as 0.
+type Legs struct {
+	Node  string
+	Fetch bool // a Fetch (read) batch; false for Replicate (write)
+	Items int
+	Out   time.Duration
+	Back  time.Duration
 }
 
 // DefaultPeersConfig returns the defaults described on PeersConfig.
@@ -380,10 +398,12 @@ func (p *Peers) sendReplicate(ctx context.Context, client pb.InternodeClient, no
 	for i, c := range batch {
 		items[i] = c.repl
 	}
+	sent := time.Now()
 	acks, err := client.Replicate(ctx, &pb.ReplicateBatch{From: p.self, Items: items})
 	if err != nil {
 		return nil, err
 	}
+	p.noteLegs(node, false, len(items), sent, acks.GetAtUnixNano())
 	if n := len(acks.GetErrors()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d acks for %d items", ErrRemote, n, len(batch))
 	}
@@ -401,10 +421,12 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 	for i, c := range batch {
 		items[i] = c.fetch
 	}
+	sent := time.Now()
 	replies, err := client.Fetch(ctx, &pb.FetchBatch{From: p.self, Items: items})
 	if err != nil {
 		return nil, err
 	}
+	p.noteLegs(node, true, len(items), sent, replies.GetAtUnixNano())
 	if n := len(replies.GetReplies()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d replies for %d items", ErrRemote, n, len(batch))
 	}
@@ -420,6 +442,18 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 		}
 	}
 	return answers, nil
+}
+
+// noteLegs reports the legs of a batch sent at sent and stamped at
+// (Unix nanoseconds; 0 from a receiver that does not stamp) to OnLegs.
+func (p *Peers) noteLegs(node string, fetch bool, items int, sent time.Time, at int64) {
+	if p.cfg.OnLegs == nil || at == 0 {
+		return
+	}
+	now := time.Now()
+	stamp := time.Unix(0, at)
+	p.cfg.OnLegs(Legs{Node: node, Fetch: fetch, Items: items,
+		Out: max(stamp.Sub(sent), 0), Back: max(now.Sub(stamp), 0)})
 }
 
 // failAll returns n answers carrying err, classified: a malformed reply or

@@ -1027,8 +1027,12 @@ func (x *ReplicateBatch) GetItems() []*ReplicateItem {
 // ReplicateAcks answers item by item, in order; an empty error means
 // stored.
 type ReplicateAcks struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Errors        []string               `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Errors []string               `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
+	// at_unix_nano is when the receiver had applied the batch (its clock),
+	// so that the sender can split the round trip into its two one-way legs
+	// (the staleness model needs them; meaningful where clocks agree).
+	AtUnixNano    int64 `protobuf:"varint,2,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1068,6 +1072,13 @@ func (x *ReplicateAcks) GetErrors() []string {
 		return x.Errors
 	}
 	return nil
+}
+
+func (x *ReplicateAcks) GetAtUnixNano() int64 {
+	if x != nil {
+		return x.AtUnixNano
+	}
+	return 0
 }
 
 type FetchItem struct {
@@ -1239,8 +1250,10 @@ func (x *FetchReply) GetIncomplete() bool {
 }
 
 type FetchReplies struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Replies       []*FetchReply          `protobuf:"bytes,1,rep,name=replies,proto3" json:"replies,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Replies []*FetchReply          `protobuf:"bytes,1,rep,name=replies,proto3" json:"replies,omitempty"`
+	// at_unix_nano is when the receiver had read the batch (its clock).
+	AtUnixNano    int64 `protobuf:"varint,2,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1280,6 +1293,13 @@ func (x *FetchReplies) GetReplies() []*FetchReply {
 		return x.Replies
 	}
 	return nil
+}
+
+func (x *FetchReplies) GetAtUnixNano() int64 {
+	if x != nil {
+		return x.AtUnixNano
+	}
+	return 0
 }
 
 type TreeRequest struct {
@@ -1946,9 +1966,11 @@ const file_chorus_proto_rawDesc = "" +
 	"\bhint_for\x18\x05 \x01(\tR\ahintFor\"T\n" +
 	"\x0eReplicateBatch\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12.\n" +
-	"\x05items\x18\x02 \x03(\v2\x18.chorus.v1.ReplicateItemR\x05items\"'\n" +
+	"\x05items\x18\x02 \x03(\v2\x18.chorus.v1.ReplicateItemR\x05items\"I\n" +
 	"\rReplicateAcks\x12\x16\n" +
-	"\x06errors\x18\x01 \x03(\tR\x06errors\";\n" +
+	"\x06errors\x18\x01 \x03(\tR\x06errors\x12 \n" +
+	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
+	"atUnixNano\";\n" +
 	"\tFetchItem\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"L\n" +
@@ -1962,9 +1984,11 @@ const file_chorus_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1e\n" +
 	"\n" +
 	"incomplete\x18\x03 \x01(\bR\n" +
-	"incomplete\"?\n" +
+	"incomplete\"a\n" +
 	"\fFetchReplies\x12/\n" +
-	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies\"\xed\x01\n" +
+	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies\x12 \n" +
+	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
+	"atUnixNano\"\xed\x01\n" +
 	"\vTreeRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12*\n" +
