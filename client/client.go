@@ -183,7 +183,11 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 	}
 	retries := 0
 	var last error
-	for _, addr := range c.candidates(key) {
+	candidates := c.candidates(key)
+	if r.via != "" {
+		candidates = []string{r.via}
+	}
+	for _, addr := range candidates {
 		kv, err := c.kv(ctx, addr)
 		if err != nil {
 			last = err

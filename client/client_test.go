@@ -525,3 +525,30 @@ func TestNeverSent(t *testing.T) {
 		}
 	}
 }
+
+// TestViaPinsTheCoordinator: Via sends a request to the named node, even
+// one that is no replica of the key, and nowhere else when it fails.
+func TestViaPinsTheCoordinator(t *testing.T) {
+	fc := newFakeCluster(t, 4, 16, 1)
+	c := newClient(t, fc, nil)
+	key := []byte("pinned")
+	other := fc.nodes[(ring.PartitionOf(key, 16)+2)%4] // not the key's one primary
+	res, err := c.Put(testCtx(t), key, []byte("v"), Via(other.addr))
+	if err != nil {
+		t.Fatalf("Put via %s: %v", other.id, err)
+	}
+	if want := "put@" + other.id; res.Context != want {
+		t.Errorf("Put answered by %q, want %q", res.Context, want)
+	}
+	g, err := c.Get(testCtx(t), key, Via(other.addr))
+	if err != nil {
+		t.Fatalf("Get via %s: %v", other.id, err)
+	}
+	if got, want := string(g.Value()), "v@"+other.id; got != want {
+		t.Errorf("Get answered %q, want %q", got, want)
+	}
+	other.srv.Stop()
+	if _, err := c.Get(testCtx(t), key, Via(other.addr)); err == nil {
+		t.Errorf("Get via a stopped node succeeded; want its error, not another node's answer")
+	}
+}

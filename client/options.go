@@ -13,6 +13,7 @@ type Option func(*request)
 type request struct {
 	q       Quorum
 	context string
+	via     string
 }
 
 // WithN sets the number of replicas N.
@@ -44,6 +45,12 @@ func NotDurable() Option { return func(r *request) { r.q.NotDurable = true } }
 // without it the write is blind and becomes a sibling of existing values.
 // Reads ignore it.
 func WithContext(ctx string) Option { return func(r *request) { r.context = ctx } }
+
+// Via sends the request to the node at addr (a gRPC address) as its
+// coordinator, instead of to a primary replica of the key, and to no
+// other node if that fails. Staleness measurements use it to write
+// through one node and read through others; applications do not need it.
+func Via(addr string) Option { return func(r *request) { r.via = addr } }
 
 // newRequest applies opts over defaults and validates the result.
 func newRequest(defaults Quorum, opts []Option) (*request, error) {
