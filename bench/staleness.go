@@ -172,7 +172,7 @@ type stalenessRun struct {
 	claimed atomic.Int64 // writes started
 	acked   atomic.Int64
 	failed  atomic.Int64
-	reader  atomic.Int64 // round robin over the readers
+	reader  atomic.Int64     // round robin over the readers
 	counts  [][]atomic.Int64 // [delta][behind]
 	errs    []atomic.Int64
 	gapSum  atomic.Int64 // nanoseconds, over gapN gaps
