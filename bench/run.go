@@ -363,8 +363,11 @@ func printProgress(w io.Writer, label string, elapsed time.Duration, opsPerSec f
 }
 
 // rand returns client i's random source.
-func (r *runner) rand(i int) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(r.cfg.Seed), uint64(i)))
+func (r *runner) rand(i int) *rand.Rand { return newRand(r.cfg.Seed, i) }
+
+// newRand returns the random source of client i of a run seeded seed.
+func newRand(seed int64, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(i)))
 }
 
 // valueSource hands out the values a client writes: slices of one

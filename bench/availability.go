@@ -1,0 +1,286 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/status"
+
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/transport/memnet"
+	"github.com/chorusdb/chorus/transport/pb"
+)
+
+// Fault is the failure an availability measurement runs under.
+type Fault string
+
+// Faults.
+const (
+	// NoFault measures the healthy cluster.
+	NoFault Fault = "none"
+	// OneDown cuts one node off from everyone: to the others and to the
+	// clients it is dead.
+	OneDown Fault = "one-down"
+	// Partition splits the cluster into a minority and a majority (2|3
+	// for five nodes); clients on both sides keep sending to the nodes
+	// of their side.
+	Partition Fault = "partition"
+)
+
+// AvailabilityConfig configures MeasureAvailability.
+type AvailabilityConfig struct {
+	// Nodes is the cluster size. Default 5.
+	Nodes int
+	// N, R and W are the requests' quorum. Strict adds PR=R and PW=W:
+	// only primaries count, so no fallback (sloppy quorum) stands in.
+	N, R, W int
+	Strict  bool
+	// Fault is the failure to measure under. Default NoFault.
+	Fault Fault
+	// Duration is how long requests are sent under the fault. Default 2 s.
+	Duration time.Duration
+	// Clients is the number of concurrent closed-loop clients, spread
+	// evenly over the coordinators. Default 8.
+	Clients int
+	// Keys is the size of the key space, preloaded before the fault.
+	// Default 1000.
+	Keys int
+	// Timeout is each request's quorum timeout. Default 500 ms.
+	Timeout time.Duration
+	// Seed seeds the network and the clients.
+	Seed int64
+}
+
+func (c AvailabilityConfig) withDefaults() AvailabilityConfig {
+	if c.Nodes == 0 {
+		c.Nodes = 5
+	}
+	if c.Fault == "" {
+		c.Fault = NoFault
+	}
+	if c.Duration == 0 {
+		c.Duration = 2 * time.Second
+	}
+	if c.Clients == 0 {
+		c.Clients = 8
+	}
+	if c.Keys == 0 {
+		c.Keys = 1000
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 500 * time.Millisecond
+	}
+	return c
+}
+
+// Validate reports a quorum that does not fit the cluster and unknown
+// faults; errors wrap ErrInvalidConfig.
+func (c AvailabilityConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.N < 1 || c.N > c.Nodes || c.R < 1 || c.R > c.N || c.W < 1 || c.W > c.N {
+		errs = append(errs, fmt.Errorf("want 1 <= R, W <= N <= Nodes, got N=%d R=%d W=%d with %d nodes", c.N, c.R, c.W, c.Nodes))
+	}
+	switch c.Fault {
+	case NoFault, OneDown:
+	case Partition:
+		if c.Nodes < 2 {
+			errs = append(errs, fmt.Errorf("a partition needs at least 2 nodes, got %d", c.Nodes))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown fault %q", c.Fault))
+	}
+	if c.Duration < 0 || c.Clients < 0 || c.Keys < 0 || c.Timeout < 0 {
+		errs = append(errs, errors.New("Duration, Clients, Keys and Timeout must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// Availability is the outcome of MeasureAvailability: the share of
+// requests that succeeded under the fault. A read that found nothing
+// succeeded (it met its quorum).
+type Availability struct {
+	Fault  Fault `json:"fault"`
+	Strict bool  `json:"strict"`
+	// Puts and Gets count the requests sent, PutOK and GetOK those that
+	// succeeded.
+	Puts  int64 `json:"puts"`
+	PutOK int64 `json:"put_ok"`
+	Gets  int64 `json:"gets"`
+	GetOK int64 `json:"get_ok"`
+	// Sloppy counts the successes that a fallback helped.
+	Sloppy int64 `json:"sloppy"`
+	// Errors counts the failures by message (at most MaxErrorKinds
+	// kinds, then OtherErrors).
+	Errors map[string]int64 `json:"errors,omitempty"`
+}
+
+// errorCounter counts errors by message; it is safe for concurrent use.
+type errorCounter struct {
+	mu sync.Mutex
+	s  OpStats
+}
+
+func (c *errorCounter) add(err error) {
+	msg := err.Error()
+	if st, ok := status.FromError(err); ok {
+		msg = st.Code().String() + ": " + st.Message()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.s.addErrors(msg, 1)
+}
+
+// Share returns the share of all requests that succeeded (1 when none
+// was sent).
+func (a *Availability) Share() float64 {
+	if a.Puts+a.Gets == 0 {
+		return 1
+	}
+	return float64(a.PutOK+a.GetOK) / float64(a.Puts+a.Gets)
+}
+
+// MeasureAvailability starts a cluster of cfg.Nodes nodes on the
+// in-memory network (transport/memnet: in-memory storage, failures
+// detected at once), preloads cfg.Keys keys with W=N, applies cfg.Fault
+// and sends a 50/50 mix of reads and writes for cfg.Duration through
+// every coordinator a client can still reach, and reports how many
+// succeeded. The cluster is closed before it returns.
+func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availability, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	mc, err := startMemCluster(ctx, cfg.Nodes, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	defer mc.Close()
+	q := &pb.Quorum{N: uint32(cfg.N), R: uint32(cfg.R), W: uint32(cfg.W), NotDurable: true,
+		TimeoutMs: uint32(cfg.Timeout.Milliseconds())}
+	if cfg.Strict {
+		q.Pr, q.Pw = q.R, q.W
+	}
+	if err := mc.preload(ctx, cfg.Keys, &pb.Quorum{N: q.N, R: q.N, W: q.N, NotDurable: true}); err != nil {
+		return nil, err
+	}
+	coords := mc.applyFault(cfg.Fault)
+	a := &Availability{Fault: cfg.Fault, Strict: cfg.Strict}
+	var puts, putOK, gets, getOK, sloppy atomic.Int64
+	var errs errorCounter
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range cfg.Clients {
+		coord := coords[i%len(coords)]
+		wg.Go(func() {
+			rng := newRand(cfg.Seed, i)
+			for runCtx.Err() == nil {
+				key := []byte(Key(rng.IntN(cfg.Keys)))
+				if rng.IntN(2) == 0 {
+					resp, err := coord.KV().Put(runCtx, &pb.PutRequest{Key: key, Value: []byte("v"), Quorum: q})
+					if runCtx.Err() != nil {
+						return
+					}
+					puts.Add(1)
+					if err != nil {
+						errs.add(err)
+						continue
+					}
+					putOK.Add(1)
+					if resp.GetInfo().GetSloppy() {
+						sloppy.Add(1)
+					}
+					continue
+				}
+				resp, err := coord.KV().Get(runCtx, &pb.GetRequest{Key: key, Quorum: q})
+				if runCtx.Err() != nil {
+					return
+				}
+				gets.Add(1)
+				if err != nil {
+					errs.add(err)
+					continue
+				}
+				getOK.Add(1)
+				if resp.GetInfo().GetSloppy() {
+					sloppy.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	a.Puts, a.PutOK, a.Gets, a.GetOK, a.Sloppy = puts.Load(), putOK.Load(), gets.Load(), getOK.Load(), sloppy.Load()
+	a.Errors = errs.s.ErrorKinds
+	return a, ctx.Err()
+}
+
+// memCluster is a cluster on the in-memory network.
+type memCluster struct {
+	net   *memnet.Network
+	ids   []string
+	nodes []*server.Node
+}
+
+func startMemCluster(ctx context.Context, nodes int, seed int64) (*memCluster, error) {
+	mc := &memCluster{net: memnet.New(memnet.Config{Seed: seed})}
+	for i := range nodes {
+		mc.ids = append(mc.ids, fmt.Sprintf("node%d", i))
+	}
+	for _, id := range mc.ids {
+		cfg := server.DefaultConfig()
+		cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = id, true, mc.net, mc.ids
+		cfg.NoAntiEntropy = true
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		n, err := server.Start(ctx, cfg)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("bench: start %s: %w", id, err), mc.Close())
+		}
+		mc.nodes = append(mc.nodes, n)
+	}
+	return mc, nil
+}
+
+// preload writes every key once through the nodes in turn.
+func (mc *memCluster) preload(ctx context.Context, keys int, q *pb.Quorum) error {
+	for i := range keys {
+		n := mc.nodes[i%len(mc.nodes)]
+		if _, err := n.KV().Put(ctx, &pb.PutRequest{Key: []byte(Key(i)), Value: []byte("v"), Quorum: q}); err != nil {
+			return fmt.Errorf("bench: preload %s: %w", Key(i), err)
+		}
+	}
+	return nil
+}
+
+// applyFault applies f and returns the coordinators clients still reach:
+// every node but a dead one.
+func (mc *memCluster) applyFault(f Fault) []*server.Node {
+	switch f {
+	case OneDown:
+		last := len(mc.ids) - 1
+		mc.net.Partition(mc.ids[last:], mc.ids[:last])
+		return mc.nodes[:last]
+	case Partition:
+		minority := len(mc.ids) / 2
+		mc.net.Partition(mc.ids[:minority], mc.ids[minority:])
+	}
+	return mc.nodes
+}
+
+func (mc *memCluster) Close() error {
+	var errs []error
+	for _, n := range mc.nodes {
+		errs = append(errs, n.Close())
+	}
+	errs = append(errs, mc.net.Close())
+	return errors.Join(errs...)
+}
