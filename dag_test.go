@@ -32,8 +32,12 @@ var allowedImports = map[string][]string{
 	"client":       {"vclock", "ring", "transport", "transport/pb"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
-	"cmd":   {"server", "client", "bench", "vclock"},
-	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring"},
+	"pbs":   {},
+	"cmd":   {"server", "client", "bench", "bench/chart", "bench/etcdtarget", "pbs", "vclock"},
+	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring", "pbs"},
+	// The harness's parts that own an external dependency each.
+	"bench/chart":      {},
+	"bench/etcdtarget": {"bench"},
 }
 
 // exclusiveDeps names third-party modules that only one package may import
@@ -41,6 +45,8 @@ var allowedImports = map[string][]string{
 var exclusiveDeps = map[string]string{
 	"github.com/dgraph-io/badger/v4":  "storage",
 	"github.com/hashicorp/memberlist": "gossip",
+	"go.etcd.io/etcd/client/v3":       "bench/etcdtarget",
+	"gonum.org/v1/plot":               "bench/chart",
 }
 
 // neverDeps lists modules a package must not depend on even transitively:

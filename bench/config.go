@@ -26,7 +26,7 @@ const (
 const (
 	DefaultClients   = 16
 	DefaultDuration  = 10 * time.Second
-	DefaultKeys      = 100000
+	DefaultKeys      = 10000
 	DefaultValueSize = 100
 	DefaultReadRatio = 0.5
 	DefaultSeed      = 1
@@ -60,7 +60,7 @@ type Config struct {
 	ReadRatio float64
 	// Keys is the size of the key space: keys are "key-%08d" with the
 	// number in [0, Keys), chosen by Distribution; inserts (OpD) add keys
-	// from Keys up. Default 100000.
+	// from Keys up. Default 10000.
 	Keys int
 	// Distribution chooses the key of each operation. Default: the mix's
 	// own (YCSB's: zipfian for A, B, C and F, latest for D), uniform for

@@ -45,6 +45,11 @@ type StalenessConfig struct {
 	// MaxK is the largest staleness counted apart: reads MaxK or more
 	// versions behind count together. Default 5.
 	MaxK int
+	// VersionsPerKey is how many versions a writer writes to one key
+	// before it moves to a new one, so that the measurement spreads over
+	// many keys, and so over many placements of their replicas relative
+	// to the coordinators. Default 10.
+	VersionsPerKey int
 	// KeyPrefix names the keys: KeyPrefix + stream number. Default
 	// "staleness-".
 	KeyPrefix string
@@ -65,6 +70,9 @@ func (c StalenessConfig) withDefaults() StalenessConfig {
 	if c.MaxK == 0 {
 		c.MaxK = 5
 	}
+	if c.VersionsPerKey == 0 {
+		c.VersionsPerKey = 10
+	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = "staleness-"
 	}
@@ -78,8 +86,9 @@ func (c StalenessConfig) withDefaults() StalenessConfig {
 // ErrInvalidConfig.
 func (c StalenessConfig) Validate() error {
 	var errs []error
-	if c.Writes < 0 || c.Streams < 0 || c.MaxK < 0 {
-		errs = append(errs, fmt.Errorf("Writes, Streams and MaxK must not be negative (%d, %d, %d)", c.Writes, c.Streams, c.MaxK))
+	if c.Writes < 0 || c.Streams < 0 || c.MaxK < 0 || c.VersionsPerKey < 0 {
+		errs = append(errs, fmt.Errorf("Writes, Streams, MaxK and VersionsPerKey must not be negative (%d, %d, %d, %d)",
+			c.Writes, c.Streams, c.MaxK, c.VersionsPerKey))
 	}
 	for _, d := range c.Deltas {
 		if d < 0 {
@@ -179,12 +188,19 @@ type stalenessRun struct {
 	gapN    atomic.Int64
 }
 
-// stream writes one key's versions until the run has claimed Writes.
+// stream writes versions 1 to VersionsPerKey of its keys, one key after
+// another, until the run has claimed Writes.
 func (m *stalenessRun) stream(ctx context.Context, i int) {
-	key := []byte(fmt.Sprintf("%s%d", m.cfg.KeyPrefix, i))
+	var key []byte
 	var latest uint64 // the latest acknowledged version of key
 	var lastAck time.Time
-	for v := uint64(1); ctx.Err() == nil && m.claimed.Add(1) <= int64(m.cfg.Writes); v++ {
+	perKey := uint64(m.cfg.VersionsPerKey)
+	for n := uint64(0); ctx.Err() == nil && m.claimed.Add(1) <= int64(m.cfg.Writes); n++ {
+		v := n%perKey + 1
+		if v == 1 {
+			key = []byte(fmt.Sprintf("%s%d-%d", m.cfg.KeyPrefix, i, n/perKey))
+			latest, lastAck = 0, time.Time{}
+		}
 		if !lastAck.IsZero() {
 			m.gapSum.Add(int64(time.Since(lastAck)))
 			m.gapN.Add(1)

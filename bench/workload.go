@@ -123,8 +123,11 @@ func (m mix) pick(u float64) int {
 	return kindPut
 }
 
-// describe returns a one-line description of the mix, for the run's
-// header line: "50% get, 50% put, zipfian(0.99) keys".
+// Describe returns a one-line description of the workload, defaults
+// filled in: "50% put, 50% get, zipfian(0.99) keys".
+func (c Config) Describe() string { return c.withDefaults().describe() }
+
+// describe is Describe of a Config with its defaults filled in.
 func (c Config) describe() string {
 	m := c.mixOf()
 	var parts []string

@@ -2,75 +2,132 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/bench"
+	"github.com/chorusdb/chorus/bench/etcdtarget"
 	"github.com/chorusdb/chorus/client"
 )
 
-const benchLong = `Run a closed-loop load against a cluster and print latency percentiles.
+const benchLong = `Run a load against a Chorus cluster or an etcd cluster and report latency
+percentiles.
 
---clients goroutines each send their next request as soon as the last one
-answered, for --duration (or until --ops operations), on keys key-%08d
-chosen uniformly among --keys keys (seeded by --seed). A get or mixed run
-first writes every key once (the "preload" row). Progress goes to stderr
-once per second; the table (or, with --json, the JSON report) to stdout.
-Errors are counted by kind and printed under the table, not fatal.`
+The workload (--op) is put, get, mixed (--read-ratio), one of the YCSB core
+workloads a (50% read, 50% update), b (95/5), c (read only), d (read
+latest, 5% inserts), f (read-modify-write), or delete (40% put, 40% delete,
+20% get). Keys are key-%08d among --keys, chosen by --distribution
+(uniform, zipfian with skew --theta, latest; default: the workload's own).
+--value-size is a size or a range (100-1000).
+
+By default --clients goroutines run a closed loop: each sends its next
+request when the last one answered. With --rate the loop is open: requests
+are scheduled at that rate whatever the latency, and each latency counts
+from its scheduled start, so a stall shows in full (no coordinated
+omission). A workload that reads first writes every key once (the
+"preload" row).
+
+--target chorus (the default) uses the Go client against --endpoints (the
+gRPC addresses of any nodes; a 'chorus demo' listens on 127.0.0.1:9090);
+--target etcd uses the etcd v3 client. With --start, the target is started
+for the run on loopback (3 'chorus node' processes, or 3 etcd members from
+the Debian package, installed by scripts/install-etcd.sh if missing), with
+its data in a temporary directory, and stopped after.
+
+Progress goes to stderr once per second; the table (or, with --json, the
+JSON report) to stdout. --plot PREFIX writes PREFIX-throughput.png and
+PREFIX-latency.png. Errors are counted by kind, not fatal.`
 
 // benchFlags are the flags of chorus bench.
 type benchFlags struct {
-	endpoints []string
+	workloadFlags
+	target       string
+	endpoints    []string
+	start        bool
+	serializable bool
+	json         bool
+	out          string
+	plot         string
+	// binary is the chorus executable --start runs (default: this one).
+	binary string
+}
+
+// workloadFlags are the flags bench and bench compare share.
+type workloadFlags struct {
 	cfg       bench.Config
 	op        string
+	dist      string
+	valueSize string
 	n, r, w   int
 	noSync    bool
-	json      bool
-	out       string
+}
+
+func (f *workloadFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&f.cfg.Clients, "clients", bench.DefaultClients, "concurrent clients (closed loop), or the bound on requests in flight (--rate)")
+	fs.DurationVar(&f.cfg.Duration, "duration", bench.DefaultDuration, "measured duration of the run (0: until --ops)")
+	fs.Int64Var(&f.cfg.Ops, "ops", 0, "stop after this many operations (0: until --duration)")
+	fs.StringVar(&f.op, "op", string(bench.OpPut), "workload: "+strings.Join(bench.Ops(), ", "))
+	fs.Float64Var(&f.cfg.ReadRatio, "read-ratio", bench.DefaultReadRatio, "fraction of reads of --op mixed")
+	fs.IntVar(&f.cfg.Keys, "keys", bench.DefaultKeys, "size of the key space")
+	fs.StringVar(&f.dist, "distribution", "", "key choice: uniform, zipfian or latest (default: the workload's)")
+	fs.Float64Var(&f.cfg.Theta, "theta", bench.DefaultTheta, "skew of --distribution zipfian and latest (above 0)")
+	fs.StringVar(&f.valueSize, "value-size", strconv.Itoa(bench.DefaultValueSize), "bytes per written value, or a range MIN-MAX")
+	fs.Float64Var(&f.cfg.Rate, "rate", 0, "open loop: operations per second in all (0: closed loop)")
+	fs.IntVar(&f.n, "n", 0, "chorus: replicas N (0: the server's default)")
+	fs.IntVar(&f.r, "r", 0, "chorus: read quorum R (0: the server's default)")
+	fs.IntVar(&f.w, "w", 0, "chorus: write quorum W (0: the server's default)")
+	fs.BoolVar(&f.noSync, "no-sync", false, "chorus: do not sync writes to disk on the replicas (not durable)")
+	fs.Int64Var(&f.cfg.Seed, "seed", bench.DefaultSeed, "seed of the key and operation choice")
+	fs.DurationVar(&f.cfg.Warmup, "warmup", 0, "run this long before measuring")
+	fs.BoolVar(&f.cfg.NoPreload, "no-preload", false, "skip writing every key once before a workload that reads")
 }
 
 func newBenchCmd(e *env) *cobra.Command {
-	f := &benchFlags{cfg: bench.DefaultConfig()}
+	f := &benchFlags{workloadFlags: workloadFlags{cfg: bench.DefaultConfig()}}
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmark a cluster (closed-loop load, latency percentiles)",
+		Short: "Benchmark a Chorus or etcd cluster (YCSB workloads, open or closed loop, latency percentiles)",
 		Long:  benchLong,
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) },
 	}
 	fs := cmd.Flags()
-	fs.StringSliceVar(&f.endpoints, "endpoints", []string{"127.0.0.1:9090"},
-		"gRPC addresses (host:port, comma separated) of any cluster nodes")
-	fs.IntVar(&f.cfg.Clients, "clients", bench.DefaultClients, "concurrent closed-loop clients")
-	fs.DurationVar(&f.cfg.Duration, "duration", bench.DefaultDuration, "measured duration of the run (0: until --ops)")
-	fs.Int64Var(&f.cfg.Ops, "ops", 0, "stop after this many operations (0: until --duration)")
-	fs.StringVar(&f.op, "op", string(bench.OpPut), "operation mix: put, get or mixed")
-	fs.Float64Var(&f.cfg.ReadRatio, "read-ratio", bench.DefaultReadRatio, "fraction of reads of --op mixed")
-	fs.IntVar(&f.cfg.Keys, "keys", bench.DefaultKeys, "size of the key space")
-	fs.IntVar(&f.cfg.ValueSize, "value-size", bench.DefaultValueSize, "bytes per written value")
-	fs.IntVar(&f.n, "n", 0, "replicas N (0: the server's default)")
-	fs.IntVar(&f.r, "r", 0, "read quorum R (0: the server's default)")
-	fs.IntVar(&f.w, "w", 0, "write quorum W (0: the server's default)")
-	fs.BoolVar(&f.noSync, "no-sync", false, "do not sync writes to disk on the replicas (not durable)")
-	fs.Int64Var(&f.cfg.Seed, "seed", bench.DefaultSeed, "seed of the key choice")
-	fs.DurationVar(&f.cfg.Warmup, "warmup", 0, "run this long before measuring")
-	fs.BoolVar(&f.cfg.NoPreload, "no-preload", false, "skip writing every key once before a get or mixed run")
+	f.register(fs)
+	fs.StringVar(&f.target, "target", "chorus", "system under test: chorus or etcd")
+	fs.StringSliceVar(&f.endpoints, "endpoints", nil,
+		"addresses (host:port, comma separated) of the target's nodes (default: chorus 127.0.0.1:9090, etcd the --start ports)")
+	fs.BoolVar(&f.start, "start", false, "start a local 3-node target for the run and stop it after")
+	fs.BoolVar(&f.serializable, "serializable", false, "etcd: serializable (possibly stale) reads instead of linearizable")
 	fs.BoolVar(&f.json, "json", false, "print the JSON report instead of the table")
 	fs.StringVar(&f.out, "out", "", "also write the JSON report to this file")
+	fs.StringVar(&f.plot, "plot", "", "write plots to PREFIX-throughput.png and PREFIX-latency.png")
+	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable that --start runs (default: this one)")
+	_ = fs.MarkHidden("chorus-binary")
+	cmd.AddCommand(newBenchCompareCmd(e))
 	return cmd
 }
 
-// config checks the flags and returns the run's Config and client options.
-func (f *benchFlags) config() (bench.Config, []client.Option, error) {
+// config checks the workload flags and returns the run's Config and the
+// Chorus request options.
+func (f *workloadFlags) config() (bench.Config, []client.Option, error) {
 	cfg := f.cfg
-	cfg.Op = bench.Op(f.op)
-	if cfg.Clients < 1 || cfg.Keys < 1 || cfg.ValueSize < 0 {
-		return cfg, nil, usageError("--clients and --keys must be at least 1, --value-size not negative")
+	cfg.Op, cfg.Distribution = bench.Op(f.op), bench.Distribution(f.dist)
+	if cfg.Clients < 1 || cfg.Keys < 1 {
+		return cfg, nil, usageError("--clients and --keys must be at least 1")
 	}
+	lo, hi, err := parseSizeRange(f.valueSize)
+	if err != nil {
+		return cfg, nil, usageError("--value-size %q: %v", f.valueSize, err)
+	}
+	cfg.ValueSize, cfg.ValueSizeMax = lo, hi
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, usageError("%v", strings.TrimPrefix(err.Error(), bench.ErrInvalidConfig.Error()+": "))
 	}
@@ -85,27 +142,43 @@ func (f *benchFlags) config() (bench.Config, []client.Option, error) {
 	return cfg, opts, nil
 }
 
+// parseSizeRange parses "N" or "MIN-MAX" (bytes, MIN <= MAX).
+func parseSizeRange(s string) (lo, hi int, err error) {
+	a, b, isRange := strings.Cut(s, "-")
+	if lo, err = strconv.Atoi(strings.TrimSpace(a)); err != nil || lo < 0 {
+		return 0, 0, errors.New("want a size in bytes (100) or a range (100-1000)")
+	}
+	hi = lo
+	if isRange {
+		if hi, err = strconv.Atoi(strings.TrimSpace(b)); err != nil || hi < lo {
+			return 0, 0, errors.New("want a range MIN-MAX with MIN <= MAX")
+		}
+	}
+	return lo, hi, nil
+}
+
 func (f *benchFlags) run(cmd *cobra.Command, e *env) error {
 	cfg, opts, err := f.config()
 	if err != nil {
 		return err
 	}
-	ccfg := client.DefaultConfig()
-	ccfg.Endpoints = f.endpoints
-	if err := ccfg.Validate(); err != nil {
-		return usageError("%v", err)
+	if f.target != "chorus" && f.target != "etcd" {
+		return usageError("--target %q: want chorus or etcd", f.target)
+	}
+	if f.target == "etcd" && (f.n != 0 || f.r != 0 || f.w != 0 || f.noSync) {
+		return usageError("--n, --r, --w and --no-sync apply to --target chorus only")
 	}
 	ctx := cmd.Context()
-	c, err := client.New(ctx, ccfg)
+	t, closeTarget, err := f.openTarget(ctx, e, opts)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeTarget()
 	cfg.Progress = e.stderr
-	fmt.Fprintf(e.stderr, "bench: %s, %d clients, %d keys, %d-byte values, seed %d\n",
-		cfg.Op, cfg.Clients, cfg.Keys, cfg.ValueSize, cfg.Seed)
+	fmt.Fprintf(e.stderr, "bench: %s, %s (%s), %d clients, %d keys, %s-byte values, seed %d\n",
+		f.target, cfg.Op, cfg.Describe(), cfg.Clients, cfg.Keys, f.valueSize, cfg.Seed)
 	start := time.Now()
-	res, runErr := bench.Run(ctx, bench.NewClientTarget(c, opts...), cfg)
+	res, runErr := bench.Run(ctx, t, cfg)
 	if res == nil {
 		return runErr
 	}
@@ -118,7 +191,71 @@ func (f *benchFlags) run(cmd *cobra.Command, e *env) error {
 	return nil
 }
 
-// report prints the table or JSON and writes --out.
+// openTarget connects to (and with --start, first starts) the target. The
+// returned func closes the client and stops what was started.
+func (f *benchFlags) openTarget(ctx context.Context, e *env, opts []client.Option) (bench.Target, func(), error) {
+	var stops []func() error
+	closeAll := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			if err := stops[i](); err != nil {
+				fmt.Fprintf(e.stderr, "bench: %v\n", err)
+			}
+		}
+	}
+	eps := f.endpoints
+	if f.target == "etcd" {
+		if f.start {
+			c, stop, err := startEtcd(ctx, e)
+			if err != nil {
+				return nil, nil, err
+			}
+			stops = append(stops, stop)
+			eps = c.Endpoints()
+		}
+		tc := etcdtarget.DefaultConfig()
+		if len(eps) > 0 {
+			tc.Endpoints = eps
+		}
+		tc.Serializable = f.serializable
+		if err := tc.Validate(); err != nil {
+			closeAll()
+			return nil, nil, usageError("%v", err)
+		}
+		t, err := etcdtarget.New(ctx, tc)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		stops = append(stops, t.Close)
+		return t, closeAll, nil
+	}
+	if f.start {
+		pc, err := launchCluster(ctx, launchConfig{Nodes: 3, Bin: f.binary, Log: e.stderr})
+		if err != nil {
+			return nil, nil, err
+		}
+		stops = append(stops, pc.Close)
+		eps = pc.Endpoints()
+	}
+	if len(eps) == 0 {
+		eps = []string{"127.0.0.1:9090"}
+	}
+	ccfg := client.DefaultConfig()
+	ccfg.Endpoints = eps
+	if err := ccfg.Validate(); err != nil {
+		closeAll()
+		return nil, nil, usageError("%v", err)
+	}
+	c, err := client.New(ctx, ccfg)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	stops = append(stops, c.Close)
+	return bench.NewClientTarget(c, opts...), closeAll, nil
+}
+
+// report prints the table or JSON, and writes --out and --plot.
 func (f *benchFlags) report(e *env, res *bench.Result) error {
 	var js bytes.Buffer
 	if err := bench.WriteJSON(&js, res); err != nil {
@@ -128,6 +265,13 @@ func (f *benchFlags) report(e *env, res *bench.Result) error {
 		if err := os.WriteFile(f.out, js.Bytes(), 0o644); err != nil {
 			return err
 		}
+	}
+	if f.plot != "" {
+		files, err := plotRun(f.plot, f.target, res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "bench: plots in %s\n", strings.Join(files, ", "))
 	}
 	if f.json {
 		_, err := e.stdout.Write(js.Bytes())

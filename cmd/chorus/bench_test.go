@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"image/png"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -83,6 +85,19 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--r", "3", "--n", "2"},
 		{"bench", "--clients", "many"},
 		{"bench", "extra"},
+		{"bench", "--value-size", "big"},
+		{"bench", "--value-size", "100-10"},
+		{"bench", "--distribution", "pareto"},
+		{"bench", "--theta", "-1"},
+		{"bench", "--rate", "-5"},
+		{"bench", "--target", "mysql"},
+		{"bench", "--target", "etcd", "--w", "2"},
+		{"bench", "--op", "delete", "--target", "cassandra"},
+		{"bench", "compare", "--clients-list", "0"},
+		{"bench", "compare", "--no-sync"},
+		{"experiment", "quorum", "--settings", "3:4:1"},
+		{"experiment", "quorum", "--settings", "3:1"},
+		{"experiment", "quorum", "--nodes", "0"},
 	} {
 		r := runCLI(t, "", args...)
 		if r.code != exitUsage {
@@ -101,5 +116,164 @@ func TestBenchUnreachable(t *testing.T) {
 	r := runCLI(t, "", "bench", "--endpoints", "127.0.0.1:1", "--ops", "10")
 	if r.code != exitRuntime {
 		t.Errorf("bench against a closed port: exit %d, want %d\nstderr: %s", r.code, exitRuntime, r.stderr)
+	}
+}
+
+// TestBenchWorkloadsAndPlots runs YCSB F (read-modify-write) with zipfian
+// keys and ranged values, and an open-loop run, against a local cluster,
+// and checks the table rows and the plots.
+func TestBenchWorkloadsAndPlots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node cluster")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	var eps []string
+	for _, n := range lc.Nodes {
+		eps = append(eps, n.Addrs().GRPC)
+	}
+	prefix := filepath.Join(t.TempDir(), "f")
+	r := runCLIWithin(t, 30*time.Second, "", "bench", "--endpoints", strings.Join(eps, ","), "--op", "f", "--distribution", "zipfian",
+		"--theta", "0.9", "--keys", "100", "--value-size", "10-200", "--duration", "1s", "--clients", "4", "--plot", prefix)
+	if r.code != 0 {
+		t.Fatalf("bench --op f: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, re := range []string{`(?m)^ *get +\d+ `, `(?m)^ *rmw +\d+ `, `mix f: 50% get, 50% rmw, zipfian\(0.9\) keys`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("bench --op f: output lacks %s:\n%s", re, r.stdout)
+		}
+	}
+	for _, suffix := range []string{"-throughput.png", "-latency.png"} {
+		checkPNG(t, prefix+suffix)
+	}
+
+	r = runCLIWithin(t, 30*time.Second, "", "bench", "--endpoints", strings.Join(eps, ","), "--op", "put", "--rate", "200",
+		"--duration", "1s", "--clients", "4", "--json")
+	if r.code != 0 {
+		t.Fatalf("bench --rate: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Rate float64 `json:"rate"`
+		Ops  []struct {
+			Count   int64 `json:"count"`
+			Service *struct {
+				P99US float64 `json:"p99_us"`
+			} `json:"service"`
+		} `json:"ops"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, r.stdout)
+	}
+	if rep.Rate != 200 || len(rep.Ops) != 1 || rep.Ops[0].Count > 200 || rep.Ops[0].Count < 100 || rep.Ops[0].Service == nil {
+		t.Errorf("open loop at 200/s for 1s: %+v; want at most 200 puts (at least half), with service times", rep)
+	}
+}
+
+// checkPNG fails unless path holds a PNG image.
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("%s: not a PNG: %v", path, err)
+	}
+}
+
+// etcdBinary returns the etcd executable, or skips the test: CI installs
+// it (scripts/install-etcd.sh), a developer's machine may not have it.
+func etcdBinary(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("etcd"); err == nil {
+		return
+	}
+	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
+		return
+	}
+	t.Skip("etcd is not installed (scripts/install-etcd.sh installs it)")
+}
+
+// TestBenchCompare runs the comparison for a second per run: three
+// chorus node processes and three etcd members, and checks every row,
+// the ratios and the files.
+func TestBenchCompare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs chorus and etcd clusters")
+	}
+	etcdBinary(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chorus")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "out")
+	r := runCLIWithin(t, 3*time.Minute, "", "bench", "compare", "--chorus-binary", bin, "--duration", "1s",
+		"--clients-list", "4,8", "--keys", "100", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("bench compare: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, target := range []string{"chorus", "chorus-nosync"} {
+		for _, c := range []string{"4", "8"} {
+			re := `(?m)^ *` + target + ` +` + c + ` +\d+ .* 0 +\d+\.\d\d× +\d+\.\d\d× *$`
+			if !regexp.MustCompile(re).MatchString(r.stdout) {
+				t.Errorf("no %s row at %s clients with 0 errors and ratios to etcd:\n%s", target, c, r.stdout)
+			}
+		}
+	}
+	if !regexp.MustCompile(`(?m)^ *etcd +8 +\d+ .* 0 *$`).MatchString(r.stdout) {
+		t.Errorf("no etcd row at 8 clients with 0 errors:\n%s", r.stdout)
+	}
+	for _, f := range []string{"compare.json", "compare.md"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, f := range []string{"compare-throughput.png", "compare-p99.png", "compare-latency-c4.png", "compare-latency-c8.png"} {
+		checkPNG(t, filepath.Join(out, f))
+	}
+}
+
+// TestExperimentQuorum sweeps two settings on small clusters: the strict
+// one reads every write, and the table, JSON and plots are written.
+func TestExperimentQuorum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts local clusters")
+	}
+	out := t.TempDir()
+	r := runCLIWithin(t, 3*time.Minute, "", "experiment", "quorum", "--settings", "3:1:1,3:2:2", "--nodes", "4",
+		"--duration", "1s", "--writes", "200", "--availability-duration", "300ms", "--trials", "2000", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("experiment quorum: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\| 3 \| 2 \| 2 \| strict \| \d+ \| .* \| 1\.0000 / 1\.0000 \| 1\.0000 / 1\.0000 \| \d\.\d+ / \d\.\d+ \| \d\.\d+ / \d\.\d+ \|$`).MatchString(r.stdout) {
+		t.Errorf("no N=3 R=2 W=2 row, consistent at every delta, with availability:\n%s", r.stdout)
+	}
+	if !regexp.MustCompile(`(?m)^\| 3 \| 1 \| 1 \| partial \| `).MatchString(r.stdout) {
+		t.Errorf("no N=3 R=1 W=1 row:\n%s", r.stdout)
+	}
+	var res struct {
+		Settings []struct {
+			N, R, W   int
+			Predicted []struct {
+				Consistent float64 `json:"consistent"`
+			} `json:"predicted"`
+		} `json:"settings"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil || len(res.Settings) != 2 || len(res.Settings[0].Predicted) == 0 {
+		t.Fatalf("results.json: %v, %+v", err, res)
+	}
+	for _, f := range []string{"staleness.png", "tradeoff.png", "availability.png", "latency.png"} {
+		checkPNG(t, filepath.Join(out, f))
 	}
 }

@@ -129,10 +129,16 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCLI runs chorus with args and stdin.
+// runCLI runs chorus with args and stdin, for at most 10 s.
 func runCLI(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return runCLIWithin(t, 10*time.Second, stdin, args...)
+}
+
+// runCLIWithin runs chorus with args and stdin, for at most limit.
+func runCLIWithin(t *testing.T, limit time.Duration, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var out, errOut bytes.Buffer
 	code := run(ctx, args, strings.NewReader(stdin), &out, &errOut)

@@ -102,7 +102,7 @@ func newRootCmd(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newGetCmd(e), newPutCmd(e), newDelCmd(e), newStatusCmd(e), newRingCmd(e), newBenchCmd(e),
+	root.AddCommand(newGetCmd(e), newPutCmd(e), newDelCmd(e), newStatusCmd(e), newRingCmd(e), newBenchCmd(e), newExperimentCmd(e),
 		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e))
 	addServerCommands(root, e)
 	markRuntime(root)
