@@ -1,14 +1,41 @@
-// Package bench is the benchmark harness of Chorus: a closed-loop load
-// generator (Run) that drives any Target, a latency Histogram with bounded
-// relative error, and the reports (plain-text table and JSON) of a run.
+// Package bench is the benchmark harness of Chorus.
 //
-// A run starts Config.Clients goroutines. Each one issues its next request
-// as soon as the previous one answered (a closed loop: the offered load
-// adapts to the latency of the system under test), choosing keys
-// "key-%08d" uniformly from Config.Keys keys with its own random source,
-// seeded from Config.Seed and the client's index, so that a run is
-// repeatable for a given seed. Errors are counted by kind, never fatal.
+// # Load
 //
-// ClientTarget adapts a *client.Client; tests and in-process benchmarks
-// may implement Target directly.
+// Run drives any Target (ClientTarget for a Chorus cluster through the Go
+// client; bench/etcdtarget for etcd) with a workload: put, get, mixed, the
+// YCSB core workloads A, B, C, D and F, or a delete-heavy mix. Keys are
+// "key-%08d", chosen uniformly, zipfian (exact, by rejection-inversion,
+// skew Config.Theta, hot keys scattered over the key space) or latest
+// (zipfian over recency, following D's inserts). Values are of a fixed
+// size or of a size uniform in a range. A run is bounded by a duration or
+// an operation count; every client has its own random source, seeded from
+// Config.Seed and its index, so a run is repeatable for a given seed.
+//
+// In a closed loop (the default) each of Config.Clients goroutines sends
+// its next request when the last one answered. In an open loop
+// (Config.Rate) requests are scheduled at a fixed rate whatever the
+// latency, and each latency counts from its scheduled start, so that a
+// stall delays, and shows in, every request scheduled during it: no
+// coordinated omission. The time from the actual send is kept apart as
+// the service time.
+//
+// Latencies go to a log-linear Histogram (HdrHistogram's layout: relative
+// error below 0.4%, exact min, max and mean) per operation kind; errors are
+// counted by kind, never fatal. A progress line per second, the final
+// table (WriteTable), the JSON report (WriteJSON, with a latency spectrum
+// for plots) and a 100 ms timeline of successes and failures report a run.
+//
+// # Staleness and availability
+//
+// MeasureStaleness measures t-visibility and k-staleness (Bailis et al.,
+// Probabilistically Bounded Staleness): versions written through one
+// coordinator, each read through the others at chosen delays after its
+// acknowledgement. MeasureAvailability measures the share of requests that
+// succeed with one node cut off or the cluster partitioned, with strict or
+// sloppy quorums, on an in-memory cluster. QuorumExperiment sweeps quorum
+// settings on fresh local clusters and adds the WARS model's prediction
+// (package pbs) from the one-way delays the coordinators recorded.
+//
+// Every goroutine a function here starts has exited when it returns.
 package bench

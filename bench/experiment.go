@@ -118,8 +118,8 @@ func (c ExperimentConfig) Validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("Dir is required"))
 	}
-	if c.Nodes < 1 {
-		errs = append(errs, fmt.Errorf("Nodes must be at least 1, got %d", c.Nodes))
+	if c.Nodes < 2 {
+		errs = append(errs, fmt.Errorf("Nodes must be at least 2 (a writer and a reader), got %d", c.Nodes))
 	}
 	for _, s := range c.Settings {
 		if s.N < 1 || s.N > c.Nodes || s.R < 1 || s.R > s.N || s.W < 1 || s.W > s.N {

@@ -114,8 +114,8 @@ func (f *sweepFlags) config() (bench.ExperimentConfig, error) {
 	if err != nil {
 		return bench.ExperimentConfig{}, usageError("--settings: %v", err)
 	}
-	if f.nodes < 1 || f.nodes > 16 || f.clients < 1 || f.writes < 1 || f.duration <= 0 || f.trials < 1 || f.valueSize < 0 {
-		return bench.ExperimentConfig{}, usageError("--nodes (1-16), --clients, --writes, --duration and --trials must be positive")
+	if f.nodes < 2 || f.nodes > 16 || f.clients < 1 || f.writes < 1 || f.duration <= 0 || f.trials < 1 || f.valueSize < 0 {
+		return bench.ExperimentConfig{}, usageError("--nodes (2-16), --clients, --writes, --duration and --trials must be positive")
 	}
 	cfg := bench.ExperimentConfig{Settings: settings, Nodes: f.nodes, Durable: f.durable, Trials: f.trials,
 		AvailabilityDuration: f.availFor}
