@@ -45,9 +45,16 @@ type AvailabilityConfig struct {
 	Fault Fault
 	// Duration is how long requests are sent under the fault. Default 2 s.
 	Duration time.Duration
-	// Clients is the number of concurrent closed-loop clients, spread
-	// evenly over the coordinators. Default 8.
+	// Clients is the number of concurrent clients, spread over the
+	// coordinators in turn. Default two per coordinator, so that every
+	// coordinator (and each side of a partition) gets its share.
 	Clients int
+	// Rate is the requests per second each client sends, on a fixed
+	// schedule whatever the answers (an open loop): a closed loop would
+	// let clients whose requests fail at once send far more requests than
+	// those that succeed, and the share would measure speed, not
+	// availability. Default 200.
+	Rate float64
 	// Keys is the size of the key space, preloaded before the fault.
 	// Default 1000.
 	Keys int
@@ -67,8 +74,8 @@ func (c AvailabilityConfig) withDefaults() AvailabilityConfig {
 	if c.Duration == 0 {
 		c.Duration = 2 * time.Second
 	}
-	if c.Clients == 0 {
-		c.Clients = 8
+	if c.Rate == 0 {
+		c.Rate = 200
 	}
 	if c.Keys == 0 {
 		c.Keys = 1000
@@ -96,8 +103,8 @@ func (c AvailabilityConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("unknown fault %q", c.Fault))
 	}
-	if c.Duration < 0 || c.Clients < 0 || c.Keys < 0 || c.Timeout < 0 {
-		errs = append(errs, errors.New("Duration, Clients, Keys and Timeout must not be negative"))
+	if c.Duration < 0 || c.Clients < 0 || c.Keys < 0 || c.Timeout < 0 || !(c.Rate > 0) {
+		errs = append(errs, errors.New("Duration, Clients, Keys and Timeout must not be negative, and Rate must be positive"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
@@ -153,8 +160,9 @@ func (a *Availability) Share() float64 {
 // in-memory network (transport/memnet: in-memory storage, failures
 // detected at once), preloads cfg.Keys keys with W=N, applies cfg.Fault
 // and sends a 50/50 mix of reads and writes for cfg.Duration through
-// every coordinator a client can still reach, and reports how many
-// succeeded. The cluster is closed before it returns.
+// every coordinator a client can still reach, each client at cfg.Rate,
+// and reports how many succeeded. The cluster is closed before it
+// returns.
 func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availability, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -174,21 +182,33 @@ func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availabi
 		return nil, err
 	}
 	coords := mc.applyFault(cfg.Fault)
+	if cfg.Clients == 0 {
+		cfg.Clients = 2 * len(coords)
+	}
 	a := &Availability{Fault: cfg.Fault, Strict: cfg.Strict}
 	var puts, putOK, gets, getOK, sloppy atomic.Int64
 	var errs errorCounter
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
+	start := time.Now()
 	for i := range cfg.Clients {
 		coord := coords[i%len(coords)]
 		wg.Go(func() {
 			rng := newRand(cfg.Seed, i)
+			// Client i of C at Rate each is client i of a C*Rate schedule.
+			pace := newPacer(start, cfg.Rate*float64(cfg.Clients), cfg.Clients, i)
 			for runCtx.Err() == nil {
+				if !pace.wait(runCtx, pace.next()) {
+					return
+				}
 				key := []byte(Key(rng.IntN(cfg.Keys)))
 				if rng.IntN(2) == 0 {
-					resp, err := coord.KV().Put(runCtx, &pb.PutRequest{Key: key, Value: []byte("v"), Quorum: q})
-					if runCtx.Err() != nil {
+					// Requests run under ctx, not runCtx: one sent just
+					// before the end still gets its whole quorum timeout,
+					// instead of failing on the measurement's deadline.
+					resp, err := coord.KV().Put(ctx, &pb.PutRequest{Key: key, Value: []byte("v"), Quorum: q})
+					if ctx.Err() != nil {
 						return
 					}
 					puts.Add(1)
@@ -202,8 +222,8 @@ func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availabi
 					}
 					continue
 				}
-				resp, err := coord.KV().Get(runCtx, &pb.GetRequest{Key: key, Quorum: q})
-				if runCtx.Err() != nil {
+				resp, err := coord.KV().Get(ctx, &pb.GetRequest{Key: key, Quorum: q})
+				if ctx.Err() != nil {
 					return
 				}
 				gets.Add(1)

@@ -11,8 +11,8 @@ import (
 // W=R=N=3 quorums stay available (fallbacks stand in) while strict ones
 // fail for the keys the dead node holds; under a 2|3 partition, strict
 // R=W=2 fails some requests on the minority side and sloppy ones do not.
-// (The bounds leave room for requests that time out on a starved
-// machine: each has 2 s.)
+// (Each request has 2 s, so that a starved machine does not time them
+// out.)
 func TestAvailabilityUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs in-memory clusters")
@@ -32,17 +32,17 @@ func TestAvailabilityUnderFaults(t *testing.T) {
 			f, r, w, strict, a.Share(), a.Puts+a.Gets, a.Sloppy, cfg.Seed, a.Errors)
 		return a
 	}
-	if a := measure(NoFault, 2, 2, true); a.Share() < 0.95 {
+	if a := measure(NoFault, 2, 2, true); a.Share() < 0.99 {
 		t.Errorf("healthy cluster: %.3f succeeded, want all", a.Share())
 	}
-	if a := measure(OneDown, 3, 3, false); a.Share() < 0.95 || a.Sloppy == 0 {
+	if a := measure(OneDown, 3, 3, false); a.Share() < 0.99 || a.Sloppy == 0 {
 		t.Errorf("one down, sloppy R=W=3: %.3f succeeded (%d sloppy); want all, with fallbacks", a.Share(), a.Sloppy)
 	}
 	if a := measure(OneDown, 3, 3, true); a.Share() > 0.7 || a.Share() < 0.1 {
 		t.Errorf("one down, strict R=W=3: %.3f succeeded; want the keys without the dead node (about 2/5)", a.Share())
 	}
 	sloppy := measure(Partition, 2, 2, false)
-	if sloppy.Share() < 0.8 {
+	if sloppy.Share() < 0.99 {
 		t.Errorf("2|3 partition, sloppy R=W=2: %.3f succeeded; want all", sloppy.Share())
 	}
 	if a := measure(Partition, 2, 2, true); a.Share() > sloppy.Share()-0.2 {

@@ -231,12 +231,18 @@ func startEtcd(ctx context.Context, e *env) (*etcdtarget.Cluster, func() error, 
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(e.stderr, "launch: etcd members' logs in %s\n", logf.Name())
+	fmt.Fprintf(e.stderr, "launch: etcd members' logs in %s (removed after a clean stop)\n", logf.Name())
 	cc := etcdtarget.DefaultClusterConfig()
 	cc.Log, cc.MemberLog = e.stderr, logf
 	c, err := etcdtarget.StartCluster(ctx, cc)
 	if err != nil {
 		return nil, nil, errors.Join(err, logf.Close())
 	}
-	return c, func() error { return errors.Join(c.Close(), logf.Close()) }, nil
+	return c, func() error {
+		err := errors.Join(c.Close(), logf.Close())
+		if err == nil {
+			err = os.Remove(logf.Name())
+		}
+		return err
+	}, nil
 }
