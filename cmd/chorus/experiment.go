@@ -174,19 +174,19 @@ func writeQuorumTable(w io.Writer, cfg bench.ExperimentConfig, results []*bench.
 	fmt.Fprintf(w, "Quorum experiment: %d nodes, %s writes, load %s with %d clients for %v; staleness after %d writes.\n\n",
 		cfg.Nodes, map[bool]string{true: "durable", false: "not durable"}[cfg.Durable], cfg.Load.Describe(),
 		cfg.Load.Clients, cfg.Load.Duration, cfg.Staleness.Writes)
-	fmt.Fprintln(w, "| N | R | W | quorum | ops/s | get p50 / p99 | put p50 / p99 | P(consistent) Δ=0 measured / predicted | Δ=5ms measured / predicted | one node down: sloppy / strict | 2\\|3 partition: sloppy / strict |")
-	fmt.Fprintln(w, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| N | R | W | quorum | ops/s | get p50 / p99 | put p50 / p99 | P(consistent) Δ=0 measured / predicted | Δ=5ms measured / predicted | Δ=0: 1 / ≥2 versions behind, measured; predicted | one node down: sloppy / strict | 2\\|3 partition: sloppy / strict |")
+	fmt.Fprintln(w, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		kind := "partial"
 		if r.Strict {
 			kind = "strict"
 		}
 		get, put := opReport(r.Load, "get"), opReport(r.Load, "put")
-		fmt.Fprintf(w, "| %d | %d | %d | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", r.N, r.R, r.W, kind, totalOpsOf(r.Load),
-			latencyPair(get), latencyPair(put), consistentPair(r, 0), consistentPair(r, 5*time.Millisecond),
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.N, r.R, r.W, kind, totalOpsOf(r.Load),
+			latencyPair(get), latencyPair(put), consistentPair(r, 0), consistentPair(r, 5*time.Millisecond), behindAtZero(r),
 			availPair(r, bench.OneDown), availPair(r, bench.Partition))
 	}
-	fmt.Fprintln(w, "\nP(consistent): share of reads through another node that returned the latest acknowledged write, Δ after its acknowledgement; predicted by the WARS model from the one-way delays the coordinators recorded. Availability: share of requests that succeeded; sloppy lets fallbacks stand in for unreachable primaries, strict (PR=R, PW=W) does not.")
+	fmt.Fprintln(w, "\nP(consistent): share of reads through another node that returned the latest acknowledged write, Δ after its acknowledgement; predicted by the WARS model from the one-way delays the coordinators recorded. Versions behind: share of reads at Δ=0 that returned an older version. Availability: share of requests that succeeded (clients on every node, each at a fixed rate); sloppy lets fallbacks stand in for unreachable primaries, strict (PR=R, PW=W) does not.")
 }
 
 func opReport(r *bench.Report, op string) *bench.OpReport {
@@ -222,6 +222,26 @@ func consistentPair(r *bench.SettingResult, d time.Duration) string {
 	return fmt.Sprintf("%.4f / %.4f", m, p)
 }
 
+// behindAtZero returns the shares of reads at the first delta that were
+// one, and two or more, versions behind: measured; predicted.
+func behindAtZero(r *bench.SettingResult) string {
+	if len(r.Staleness.Points) == 0 || len(r.Predicted) == 0 {
+		return "-"
+	}
+	split := func(b []float64) (one, more float64) {
+		if len(b) > 1 {
+			one = b[1]
+		}
+		for _, v := range b[min(2, len(b)):] {
+			more += v
+		}
+		return one, more
+	}
+	m1, m2 := split(r.Staleness.Points[0].Behind)
+	p1, p2 := split(r.Predicted[0].Behind)
+	return fmt.Sprintf("%.4f / %.4f; %.4f / %.4f", m1, m2, p1, p2)
+}
+
 func availPair(r *bench.SettingResult, f bench.Fault) string {
 	sloppy, strict := r.Availability(f, false), r.Availability(f, true)
 	if sloppy == nil || strict == nil {
@@ -234,7 +254,7 @@ func availPair(r *bench.SettingResult, f bench.Fault) string {
 func plotQuorum(dir string, cfg bench.ExperimentConfig, results []*bench.SettingResult) error {
 	one := 1.0
 	zero := 0.0
-	stale := chart.Lines{Title: "P(read sees the latest acknowledged write), measured and predicted (WARS)",
+	stale := chart.Lines{Title: "P(consistent read): measured and predicted (WARS)",
 		XLabel: "Δ after acknowledgement (ms)", YLabel: "P(consistent)", YMin: &zero, YMax: &one}
 	trade := chart.Scatter{Title: "Latency and consistency by quorum setting", XLabel: "get p99 (ms)", YLabel: "P(consistent) at Δ=0"}
 	avail := chart.Bars{Title: "Availability under faults", YLabel: "share of requests that succeeded"}
