@@ -242,7 +242,7 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 	}
 
 	load := cfg.Load
-	load.Progress = nil
+	load.Progress = cfg.Progress
 	lr, err := Run(ctx, NewClientTarget(c, opts...), load)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -253,7 +253,7 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 		n.ResetLegs()
 	}
 	st := cfg.Staleness
-	st.Progress = nil
+	st.Progress = cfg.Progress
 	store := NewClientVersionStore(c, eps[0], eps[1:], opts...)
 	if res.Staleness, err = MeasureStaleness(ctx, store, st); err != nil {
 		return nil, fmt.Errorf("staleness: %w", err)

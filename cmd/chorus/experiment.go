@@ -81,7 +81,7 @@ func newQuorumExperimentCmd(e *env) *cobra.Command {
 	fs.DurationVar(&f.availFor, "availability-duration", time.Second, "duration of each availability measurement")
 	fs.BoolVar(&f.noAvail, "no-availability", false, "skip the availability measurements")
 	fs.IntVar(&f.trials, "trials", 20000, "Monte Carlo trials of each prediction")
-	fs.StringVar(&f.out, "out", "quorum-experiment", "directory for results.json, results.md and the plots")
+	fs.StringVar(&f.out, "out", "bench-out/quorum", "directory for results.json, results.md and the plots")
 	return cmd
 }
 

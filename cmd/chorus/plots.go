@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/chorusdb/chorus/bench"
@@ -12,6 +14,9 @@ import (
 // prefix-latency.png (the latency spectrum of each operation kind), and
 // returns the files written.
 func plotRun(prefix, target string, res *bench.Result) ([]string, error) {
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		return nil, err
+	}
 	var files []string
 	if len(res.Timeline) > 0 {
 		ok, failed := timelineSeries(res.Timeline)
