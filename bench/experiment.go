@@ -280,21 +280,47 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 }
 
 // predict runs the WARS model on the legs the cluster recorded during
-// the staleness measurement: write and ack legs from the writer (node
-// 0), read and response legs from the readers. The model places the
-// coordinators as the cluster does (any of cfg.Nodes nodes, reaching its
-// own copy without the network) and adds the client's hops before each
-// read, the ack back to the client and the read out to its coordinator,
-// drawn from the ack and read legs (gRPC hops on the same loopback).
+// the staleness measurement (see PredictStaleness).
 func predict(cfg ExperimentConfig, s Setting, lc *server.LocalCluster, st *StalenessResult) ([]PredictedPoint, *LegQuantiles, error) {
-	var w, a, r, sr []time.Duration
-	for i, n := range lc.Nodes {
-		l := n.Legs()
-		if i == 0 {
-			w, a = l.W, l.A
-		} else {
-			r, sr = append(r, l.R...), append(sr, l.S...)
-		}
+	var readers []server.LegSamples
+	for _, n := range lc.Nodes[1:] {
+		readers = append(readers, n.Legs())
+	}
+	return PredictStaleness(PredictConfig{Setting: s, Nodes: cfg.Nodes, Writer: lc.Nodes[0].Legs(), Readers: readers,
+		Deltas: cfg.Staleness.Deltas, Gap: st.Gap, Trials: cfg.Trials, MaxK: cfg.Staleness.MaxK})
+}
+
+// PredictConfig is the input of PredictStaleness.
+type PredictConfig struct {
+	Setting Setting
+	// Nodes is the cluster size.
+	Nodes int
+	// Writer holds the legs the writing coordinator recorded, Readers
+	// those of the reading coordinators (server.Node.Legs, or GET
+	// /v1/legs).
+	Writer  server.LegSamples
+	Readers []server.LegSamples
+	// Deltas, Gap and MaxK are the staleness measurement's; Trials the
+	// Monte Carlo trials.
+	Deltas []time.Duration
+	Gap    time.Duration
+	Trials int
+	MaxK   int
+}
+
+// PredictStaleness runs the WARS model (package pbs) on recorded legs:
+// write and ack legs from the writer, read and response legs from the
+// readers. The model places the coordinators as the cluster does (any of
+// Nodes nodes, reaching its own copy without the network, the writer's
+// copy counting once synced: its L samples) and adds the
+// client's hops before each read, the ack back to the client and the read
+// out to its coordinator, drawn from the ack and read legs (gRPC hops on
+// the same network). It also returns the legs' quantiles.
+func PredictStaleness(pc PredictConfig) ([]PredictedPoint, *LegQuantiles, error) {
+	w, a := pc.Writer.W, pc.Writer.A
+	var r, sr []time.Duration
+	for _, l := range pc.Readers {
+		r, sr = append(r, l.R...), append(sr, l.S...)
 	}
 	var legs pbs.Legs
 	var quantiles LegQuantiles
@@ -315,11 +341,19 @@ func predict(cfg ExperimentConfig, s Setting, lc *server.LocalCluster, st *Stale
 		}
 		quantiles.Samples += e.Len()
 	}
-	p, err := pbs.Predict(pbs.Config{Quorum: pbs.Quorum{N: s.N, R: s.R, W: s.W}, Legs: legs, Nodes: max(cfg.Nodes, 2),
-		ClientAck: legs.A, ClientRead: legs.R, Deltas: cfg.Staleness.Deltas, Trials: cfg.Trials, Seed: 1,
-		Gap: pbs.Constant(st.Gap), MaxK: cfg.Staleness.MaxK})
+	var localAck pbs.Distribution
+	if e, err := pbs.NewEmpirical(pc.Writer.L); err == nil {
+		localAck = e
+		for i, q := range []float64{0.5, 0.99, 0.999} {
+			quantiles.L[i] = float64(e.Quantile(q)) / float64(time.Millisecond)
+		}
+	}
+	s := pc.Setting
+	p, err := pbs.Predict(pbs.Config{Quorum: pbs.Quorum{N: s.N, R: s.R, W: s.W}, Legs: legs, Nodes: max(pc.Nodes, 2, s.N),
+		LocalAck: localAck, ClientAck: legs.A, ClientRead: legs.R, Deltas: pc.Deltas, Trials: pc.Trials, Seed: 1,
+		Gap: pbs.Constant(pc.Gap), MaxK: pc.MaxK})
 	if err != nil {
-		return nil, nil, fmt.Errorf("prediction: %w", err)
+		return nil, nil, fmt.Errorf("bench: prediction: %w", err)
 	}
 	var out []PredictedPoint
 	for _, pt := range p.Points {
@@ -335,6 +369,7 @@ type LegQuantiles struct {
 	A       [3]float64 `json:"a_ms"`
 	R       [3]float64 `json:"r_ms"`
 	S       [3]float64 `json:"s_ms"`
+	L       [3]float64 `json:"l_ms"` // the writer's own copy's ack
 	Samples int        `json:"samples"`
 }
 

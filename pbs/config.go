@@ -78,6 +78,10 @@ type Config struct {
 	// own replica has zero delays on every leg. The same writer writes
 	// every version of a trial's history.
 	Nodes int
+	// LocalAck, when set with Nodes, is how long the write coordinator's
+	// own copy takes to count as acknowledged (its sync, for a durable
+	// write); the copy is visible at once. Nil means zero.
+	LocalAck Distribution
 	// ClientAck and ClientRead, when set, delay the read's start beyond
 	// Δ: the acknowledgement's trip from the write's coordinator to the
 	// client that times Δ, and the read request's trip from that client to
@@ -141,7 +145,7 @@ func (c Config) Validate() error {
 	for _, opt := range []struct {
 		name string
 		d    Distribution
-	}{{"Gap", c.Gap}, {"ClientAck", c.ClientAck}, {"ClientRead", c.ClientRead}} {
+	}{{"Gap", c.Gap}, {"LocalAck", c.LocalAck}, {"ClientAck", c.ClientAck}, {"ClientRead", c.ClientRead}} {
 		if opt.d != nil {
 			if err := checkDistribution(opt.d); err != nil {
 				add("%s %v", opt.name, err)

@@ -17,11 +17,12 @@ import (
 // the hot methods copy the fields they use into locals first, which spares
 // reloading them after every store (most costly under -race).
 type sim struct {
-	q      Quorum
-	legs   Legs
-	gap    Distribution    // nil: zero
-	nodes  int             // 0: coordinators are never replicas
-	client [2]Distribution // ClientAck, ClientRead; nil: zero
+	q        Quorum
+	legs     Legs
+	gap      Distribution    // nil: zero
+	nodes    int             // 0: coordinators are never replicas
+	localAck Distribution    // nil: zero
+	client   [2]Distribution // ClientAck, ClientRead; nil: zero
 
 	// Per trial: the replica that is the write's (read's) coordinator,
 	// -1 when it is none of them; and the client's delay of the read.
@@ -52,6 +53,7 @@ func newSim(cfg Config, r *rand.Rand) *sim {
 		legs:     cfg.Legs,
 		gap:      cfg.Gap,
 		nodes:    cfg.Nodes,
+		localAck: cfg.LocalAck,
 		client:   [2]Distribution{cfg.ClientAck, cfg.ClientRead},
 		maxK:     cfg.MaxK,
 		deltas:   cfg.Deltas,
@@ -180,7 +182,7 @@ func (s *sim) sampleWrite() time.Duration {
 	fill(w, s.legs.W, s.r)
 	fill(acks, s.legs.A, s.r)
 	if s.writerAt >= 0 {
-		w[s.writerAt], acks[s.writerAt] = 0, 0
+		w[s.writerAt], acks[s.writerAt] = 0, draw(s.localAck, s.r)
 	}
 	for i, wi := range w {
 		acks[i] += wi

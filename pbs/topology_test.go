@@ -98,3 +98,27 @@ func TestNodesValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalAckDelaysTheCommit: a write coordinator whose own copy takes
+// 10 ms to count (a sync) commits a W=1 write when a remote copy's 2 ms
+// ack arrives instead, and by then the reader's copy has it; with an
+// instant local ack the write commits at once and that copy does not.
+func TestLocalAckDelaysTheCommit(t *testing.T) {
+	ms := time.Millisecond
+	cfg := Config{Quorum: Quorum{N: 3, R: 1, W: 1}, Nodes: 3, Trials: 1000, Seed: 5,
+		Legs:   Legs{W: Constant(2 * ms), A: Constant(0), R: Constant(ms), S: Constant(ms)},
+		Deltas: []time.Duration{0}}
+	for _, tc := range []struct {
+		local Distribution
+		want  float64
+	}{{nil, 0}, {Constant(10 * ms), 1}} {
+		cfg.LocalAck = tc.local
+		p, err := Predict(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := p.Points[0].Consistent; c != tc.want {
+			t.Errorf("LocalAck %v, seed %d: P(consistent at 0) = %v, want %v", tc.local, cfg.Seed, c, tc.want)
+		}
+	}
+}

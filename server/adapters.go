@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
@@ -36,6 +37,7 @@ type localStore struct {
 	db      *storage.DB
 	hints   *hints.Queue
 	handoff *handoff.Manager
+	legs    *legRecorder // nil: not recorded
 }
 
 // Get reads the local copy; a partition still being handed to this node
@@ -51,8 +53,20 @@ func (l localStore) Get(ctx context.Context, partition uint32, key []byte) (vclo
 	return s, err
 }
 
+// Update writes the coordinator's own copy and records, when its wait
+// returns, how long the copy took to count as acknowledged (the local leg
+// of the staleness model).
 func (l localStore) Update(ctx context.Context, partition uint32, key []byte, clientCtx vclock.Clock, node string, v vclock.Value, durable bool) (vclock.Set, func() error, error) {
-	return l.db.UpdateAsync(ctx, partition, key, clientCtx, node, v, durable)
+	start := time.Now()
+	set, wait, err := l.db.UpdateAsync(ctx, partition, key, clientCtx, node, v, durable)
+	if err != nil || l.legs == nil {
+		return set, wait, err
+	}
+	return set, func() error {
+		err := wait()
+		l.legs.noteLocal(time.Since(start))
+		return err
+	}, nil
 }
 
 func (l localStore) Merge(ctx context.Context, partition uint32, key []byte, set vclock.Set, durable bool) error {

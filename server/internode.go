@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,43 +30,53 @@ type internode struct {
 }
 
 // Replicate applies the items concurrently, so that one batch becomes one
-// group commit (one sync) in storage, and acks each in order.
+// group commit (one sync) in storage, and acks each in order. The answer
+// is stamped with when the last item became visible here (before the
+// sync), so that the sender can tell the write leg from the ack leg.
 func (s *internode) Replicate(ctx context.Context, b *pb.ReplicateBatch) (*pb.ReplicateAcks, error) {
 	if len(b.Items) > maxBatchItems {
 		return nil, status.Errorf(codes.InvalidArgument, "server: replicate batch of %d items, limit %d", len(b.Items), maxBatchItems)
 	}
 	errs := make([]string, len(b.Items))
+	visible := make([]int64, len(b.Items))
 	if len(b.Items) == 1 {
-		errs[0] = s.apply(ctx, b.Items[0])
+		errs[0], visible[0] = s.apply(ctx, b.Items[0])
 	} else {
 		var wg sync.WaitGroup
 		for i, it := range b.Items {
-			wg.Go(func() { errs[i] = s.apply(ctx, it) })
+			wg.Go(func() { errs[i], visible[i] = s.apply(ctx, it) })
 		}
 		wg.Wait()
 	}
-	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: time.Now().UnixNano()}, nil
+	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: slices.Max(visible)}, nil
 }
 
-// apply merges one item and returns its error text, "" when stored.
-func (s *internode) apply(ctx context.Context, it *pb.ReplicateItem) string {
+// apply merges one item and returns its error text, "" when stored, and
+// when it became visible (Unix nanoseconds; 0 if it did not).
+func (s *internode) apply(ctx context.Context, it *pb.ReplicateItem) (string, int64) {
 	set, err := vclock.Decode(it.Set)
 	if err != nil {
-		return "server: replicate: " + err.Error()
+		return "server: replicate: " + err.Error(), 0
 	}
 	if set.IsEmpty() {
-		return "server: replicate: empty sibling set"
+		return "server: replicate: empty sibling set", 0
 	}
-	if _, _, err := s.db.Merge(ctx, it.Partition, it.Key, set, it.Durable); err != nil {
-		return err.Error()
+	_, _, synced, err := s.db.MergeAsync(ctx, it.Partition, it.Key, set, it.Durable)
+	if err != nil {
+		return err.Error(), 0
 	}
+	visible := time.Now().UnixNano()
 	if it.HintFor != "" {
 		h := hints.Hint{Target: it.HintFor, Partition: it.Partition, Key: it.Key, Set: set}
 		if err := s.hints.Add(ctx, h, it.Durable); err != nil {
-			return err.Error()
+			_ = synced()
+			return err.Error(), visible
 		}
 	}
-	return ""
+	if err := synced(); err != nil {
+		return err.Error(), visible
+	}
+	return "", visible
 }
 
 // Fetch reads each item's local set; an absent key answers an empty set.

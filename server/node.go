@@ -259,7 +259,7 @@ func (n *Node) startReplication() error {
 	n.hints = hq
 	n.onClose(hq.Close)
 	cc := replica.DefaultConfig()
-	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq, handoff: n.handoff}, peers, n.members
+	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq, handoff: n.handoff, legs: &n.legs}, peers, n.members
 	cc.Logger = n.log
 	coord, err := replica.NewCoordinator(cc)
 	if err != nil {
@@ -313,6 +313,7 @@ func (n *Node) serve() {
 			Views: map[string]func(context.Context) any{
 				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
 				"/v1/transfers":    func(context.Context) any { return n.Transfers() },
+				"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
 			},
 			Admin: nodeAdmin{n}}),
 		ReadHeaderTimeout: 10 * time.Second,

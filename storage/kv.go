@@ -124,12 +124,25 @@ func (db *DB) UpdateAsync(ctx context.Context, partition uint32, key []byte, cli
 // Options.SiblingLimit is counted in Stats.MergesOverLimit instead.
 // Value sizes are not checked either; the coordinator checked them.
 func (db *DB) Merge(ctx context.Context, partition uint32, key []byte, incoming vclock.Set, durable bool) (vclock.Set, bool, error) {
-	if err := db.checkKey(partition, key); err != nil {
+	res, changed, wait, err := db.MergeAsync(ctx, partition, key, incoming, durable)
+	if err != nil {
 		return vclock.Set{}, false, err
 	}
-	var res vclock.Set
-	var changed bool
-	err := db.submit(ctx, dataKey(partition, key), durable, func(old []byte, found bool) (mutation, error) {
+	if err := wait(); err != nil {
+		return vclock.Set{}, false, err
+	}
+	return res, changed, nil
+}
+
+// MergeAsync is Merge answered as soon as the merge is committed: visible
+// to every later read and write on this node, before it is synced. wait
+// blocks until it is on disk (returning the sync's error; nil at once when
+// durable is false or nothing changed).
+func (db *DB) MergeAsync(ctx context.Context, partition uint32, key []byte, incoming vclock.Set, durable bool) (res vclock.Set, changed bool, wait func() error, err error) {
+	if err := db.checkKey(partition, key); err != nil {
+		return vclock.Set{}, false, nil, err
+	}
+	wait, err = db.submitEarly(ctx, dataKey(partition, key), durable, func(old []byte, found bool) (mutation, error) {
 		cur, err := decodeStored(old, found)
 		if err != nil {
 			return mutation{}, err
@@ -146,9 +159,9 @@ func (db *DB) Merge(ctx context.Context, partition uint32, key []byte, incoming 
 		return mutation{op: opSet, value: next.Encode()}, nil
 	})
 	if err != nil {
-		return vclock.Set{}, false, err
+		return vclock.Set{}, false, nil, err
 	}
-	return res, changed, nil
+	return res, changed, wait, nil
 }
 
 // DeleteTombstone removes key if its stored set still equals expect and is

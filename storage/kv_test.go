@@ -238,6 +238,33 @@ func TestUpdateDoesNotAliasCallerKey(t *testing.T) {
 	}
 }
 
+// TestMergeAsyncVisibleBeforeWait: a replica's merge is seen by reads
+// once committed, before its sync, and a merge that changes nothing says
+// so and has nothing to wait for.
+func TestMergeAsyncVisibleBeforeWait(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	incoming := vclock.Set{}.UpdateFrom(vclock.Clock{}, "n2", val("v1"), 0)
+	res, changed, wait, err := db.MergeAsync(ctx, 3, []byte("k"), incoming, true)
+	if err != nil || !changed || !res.Equal(incoming) {
+		t.Fatalf("MergeAsync = %v, %v, %v; want the incoming set, changed", res, changed, err)
+	}
+	if got, err := db.Get(ctx, 3, []byte("k")); err != nil || !got.Equal(incoming) {
+		t.Fatalf("Get before wait = %v, %v; want the merged set", got, err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	_, changed, wait, err = db.MergeAsync(ctx, 3, []byte("k"), incoming, true)
+	if err != nil || changed || wait() != nil {
+		t.Fatalf("merging the same set again: changed %v, err %v; want unchanged", changed, err)
+	}
+}
+
 func TestUpdateAsyncVisibleBeforeWait(t *testing.T) {
 	db, err := Open(t.TempDir(), Options{Logger: quiet})
 	if err != nil {

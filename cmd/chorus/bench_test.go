@@ -277,3 +277,36 @@ func TestExperimentQuorum(t *testing.T) {
 		checkPNG(t, filepath.Join(out, f))
 	}
 }
+
+// TestBenchStaleness measures staleness on a running local cluster and
+// predicts it from the nodes' /v1/legs: every row has a measured and a
+// predicted probability, and strict quorums read every write.
+func TestBenchStaleness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node cluster")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	ep := lc.Nodes[1].Addrs().GRPC
+	out := t.TempDir()
+	r := runCLIWithin(t, time.Minute, "", "bench", "staleness", "--endpoints", ep, "--writes", "200", "--deltas", "0,2ms",
+		"--r", "2", "--w", "2", "--no-sync", "--trials", "2000", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("bench staleness: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, re := range []string{`(?m)^\| 0s \| 200 \| 1\.0000 \| 1\.0000 \| `, `(?m)^\| 2ms \| 200 \| 1\.0000 \| 1\.0000 \| `,
+		`writer's own copy acknowledged after \d`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("bench staleness R=2 W=2: output lacks %s:\n%s", re, r.stdout)
+		}
+	}
+	checkPNG(t, filepath.Join(out, "staleness.png"))
+	if r := runCLI(t, "", "bench", "staleness", "--endpoints", ep, "--r", "4"); r.code != exitUsage {
+		t.Errorf("--r 4 with N=3: exit %d, want %d", r.code, exitUsage)
+	}
+}

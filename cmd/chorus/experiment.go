@@ -228,17 +228,8 @@ func behindAtZero(r *bench.SettingResult) string {
 	if len(r.Staleness.Points) == 0 || len(r.Predicted) == 0 {
 		return "-"
 	}
-	split := func(b []float64) (one, more float64) {
-		if len(b) > 1 {
-			one = b[1]
-		}
-		for _, v := range b[min(2, len(b)):] {
-			more += v
-		}
-		return one, more
-	}
-	m1, m2 := split(r.Staleness.Points[0].Behind)
-	p1, p2 := split(r.Predicted[0].Behind)
+	m1, m2 := splitBehind(r.Staleness.Points[0].Behind)
+	p1, p2 := splitBehind(r.Predicted[0].Behind)
 	return fmt.Sprintf("%.4f / %.4f; %.4f / %.4f", m1, m2, p1, p2)
 }
 
