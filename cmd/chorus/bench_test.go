@@ -16,22 +16,29 @@ import (
 	"github.com/chorusdb/chorus/server"
 )
 
-func TestBenchLocalCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a 3-node cluster")
-	}
+// startLocalCluster starts a 3-node cluster in this process, closed when
+// the test ends, and returns its nodes' gRPC addresses.
+func startLocalCluster(t *testing.T) []string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(),
-		Logger: slog.New(slog.DiscardHandler)})
+	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lc.Close()
+	t.Cleanup(func() { lc.Close() })
 	var eps []string
 	for _, n := range lc.Nodes {
 		eps = append(eps, n.Addrs().GRPC)
 	}
+	return eps
+}
+
+func TestBenchLocalCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node cluster")
+	}
+	eps := startLocalCluster(t)
 	common := []string{"bench", "--endpoints", strings.Join(eps, ","), "--ops", "200", "--clients", "4", "--keys", "100"}
 
 	r := runCLI(t, "", append(common, "--op", "put", "--w", "3")...)
@@ -126,17 +133,7 @@ func TestBenchWorkloadsAndPlots(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Close()
-	var eps []string
-	for _, n := range lc.Nodes {
-		eps = append(eps, n.Addrs().GRPC)
-	}
+	eps := startLocalCluster(t)
 	prefix := filepath.Join(t.TempDir(), "f")
 	r := runCLIWithin(t, 30*time.Second, "", "bench", "--endpoints", strings.Join(eps, ","), "--op", "f", "--distribution", "zipfian",
 		"--theta", "0.9", "--keys", "100", "--value-size", "10-200", "--duration", "1s", "--clients", "4", "--plot", prefix)
@@ -285,14 +282,8 @@ func TestBenchStaleness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Close()
-	ep := lc.Nodes[1].Addrs().GRPC
+	eps := startLocalCluster(t)
+	ep := eps[1]
 	out := t.TempDir()
 	r := runCLIWithin(t, time.Minute, "", "bench", "staleness", "--endpoints", ep, "--writes", "200", "--deltas", "0,2ms",
 		"--r", "2", "--w", "2", "--no-sync", "--trials", "2000", "--out", out)
