@@ -20,10 +20,10 @@ import (
 	"github.com/chorusdb/chorus/client"
 )
 
-const compareLong = `Run the same workload against a local 3-node Chorus cluster (N=3, R=2,
-W=2 unless --n/--r/--w say otherwise), durable and with --no-sync, and
-against a local 3-member etcd, one after another, at each --clients count,
-and print a table with the ratio of each Chorus run to etcd's.
+const compareLong = `Run the same workload against a local 3-member etcd, then against a local
+3-node Chorus cluster (N=3, R=2, W=2 unless --n/--r/--w say otherwise),
+durable and with --no-sync, at each --clients-list count, and print a table
+with the ratio of each Chorus run to etcd's.
 
 Both clusters are started for the run on loopback with their data in
 temporary directories (etcd from the Debian package, installed by
@@ -91,11 +91,13 @@ func (f *compareFlags) run(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	runs, err := f.runChorus(ctx, e, cfg, opts)
+	// etcd first: a machine that cannot install it fails before the
+	// Chorus runs, not after.
+	etcdRuns, err := f.runEtcd(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
-	etcdRuns, err := f.runEtcd(ctx, e, cfg)
+	runs, err := f.runChorus(ctx, e, cfg, opts)
 	if err != nil {
 		return err
 	}
