@@ -48,7 +48,11 @@ func (s *internode) Replicate(ctx context.Context, b *pb.ReplicateBatch) (*pb.Re
 		}
 		wg.Wait()
 	}
-	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: slices.Max(visible)}, nil
+	var at int64
+	if len(visible) > 0 {
+		at = slices.Max(visible)
+	}
+	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: at}, nil
 }
 
 // apply merges one item and returns its error text, "" when stored, and
