@@ -316,3 +316,26 @@ func TestOpenLoopCountsStalls(t *testing.T) {
 		t.Errorf("closed loop: p70 %v over %d operations; the closed loop should see only 50 slow calls", p70, closed.Count)
 	}
 }
+
+// TestZipfianEdges: one or two keys, theta 1 and a steep theta all draw
+// ranks inside the key space, the most popular most often.
+func TestZipfianEdges(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		theta float64
+	}{{1, 0.99}, {2, 0.5}, {2, 1}, {10, 1}, {1000, 20}} {
+		z := newZipfian(tc.n, tc.theta)
+		rng := rand.New(rand.NewPCG(1, 2))
+		counts := make([]int, tc.n)
+		for range 10000 {
+			r := z.rank(rng)
+			if r < 0 || r >= tc.n {
+				t.Fatalf("n %d theta %v: rank %d outside [0, %d)", tc.n, tc.theta, r, tc.n)
+			}
+			counts[r]++
+		}
+		if tc.n > 1 && counts[0] <= counts[1] {
+			t.Errorf("n %d theta %v: rank 0 drawn %d times, rank 1 %d; want rank 0 the most popular", tc.n, tc.theta, counts[0], counts[1])
+		}
+	}
+}
