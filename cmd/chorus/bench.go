@@ -111,7 +111,7 @@ func newBenchCmd(e *env) *cobra.Command {
 	fs.StringVar(&f.plot, "plot", "", "write plots to PREFIX-throughput.png and PREFIX-latency.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable that --start runs (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
-	cmd.AddCommand(newBenchCompareCmd(e), newBenchStalenessCmd(e))
+	cmd.AddCommand(newBenchCompareCmd(e), newBenchStalenessCmd(e), newBenchFailoverCmd(e))
 	return cmd
 }
 

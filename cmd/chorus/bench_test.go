@@ -102,6 +102,10 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--op", "delete", "--target", "cassandra"},
 		{"bench", "compare", "--clients-list", "0"},
 		{"bench", "compare", "--no-sync"},
+		{"bench", "failover", "--kill-at", "5s", "--restart-at", "3s"},
+		{"bench", "failover", "--targets", "redis"},
+		{"bench", "failover", "--etcd-victim", "all"},
+		{"bench", "staleness", "--deltas", "-1ms"},
 		{"experiment", "quorum", "--settings", "3:4:1"},
 		{"experiment", "quorum", "--settings", "3:1"},
 		{"experiment", "quorum", "--nodes", "0"},
@@ -205,12 +209,8 @@ func TestBenchCompare(t *testing.T) {
 		t.Skip("builds the binary and runs chorus and etcd clusters")
 	}
 	etcdBinary(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chorus")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out := filepath.Join(dir, "out")
+	bin := buildChorus(t)
+	out := filepath.Join(t.TempDir(), "out")
 	r := runCLIWithin(t, 3*time.Minute, "", "bench", "compare", "--chorus-binary", bin, "--duration", "1s",
 		"--clients-list", "4,8", "--keys", "100", "--out", out)
 	if r.code != 0 {
@@ -300,4 +300,62 @@ func TestBenchStaleness(t *testing.T) {
 	if r := runCLI(t, "", "bench", "staleness", "--endpoints", ep, "--r", "4"); r.code != exitUsage {
 		t.Errorf("--r 4 with N=3: exit %d, want %d", r.code, exitUsage)
 	}
+}
+
+// buildChorus builds this command into a temporary directory.
+func buildChorus(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chorus")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBenchFailover kills a node of each target under writes and
+// restarts it: the run completes, both events happen, and writes go on
+// after the restart.
+func TestBenchFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs node processes")
+	}
+	targets := "chorus"
+	if _, err := exec.LookPath("etcd"); err == nil {
+		targets = "chorus,etcd"
+	} else if _, err := os.Stat("/usr/bin/etcd"); err == nil {
+		targets = "chorus,etcd"
+	}
+	out := t.TempDir()
+	r := runCLIWithin(t, 3*time.Minute, "", "bench", "failover", "--chorus-binary", buildChorus(t), "--targets", targets,
+		"--duration", "5s", "--kill-at", "1500ms", "--restart-at", "3s", "--clients", "4", "--keys", "100", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("bench failover: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, target := range strings.Split(targets, ",") {
+		if !regexp.MustCompile(`(?m)^ *` + target + ` .* \d+ +\d+ +\d+ +\S+ +\S+ +\d+ +\S+ *$`).MatchString(r.stdout) {
+			t.Errorf("no %s row:\n%s", target, r.stdout)
+		}
+		for _, event := range []string{"killed", "restarted"} {
+			if !regexp.MustCompile(`failover: ` + event + ` \S+`).MatchString(r.stderr) {
+				t.Errorf("%s: no %q line in the progress:\n%s", target, event, r.stderr)
+			}
+		}
+	}
+	var runs []struct {
+		Target string  `json:"target"`
+		After  float64 `json:"ops_per_sec_after"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "failover.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &runs); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range runs {
+		if run.After <= 0 {
+			t.Errorf("%s: no successful write after the restart", run.Target)
+		}
+	}
+	checkPNG(t, filepath.Join(out, "failover.png"))
 }

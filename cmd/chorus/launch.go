@@ -188,6 +188,34 @@ func nodeReady(ctx context.Context, httpAddr string, nodes int) bool {
 	return st.RingSize == nodes && st.Handoff.Waiting+st.Handoff.InFlight+st.Handoff.Stalled == 0
 }
 
+// Kill sends SIGKILL to node i and waits until it has exited.
+func (c *procCluster) Kill(i int) error {
+	if i < 0 || i >= len(c.nodes) {
+		return fmt.Errorf("launch: no node %d", i)
+	}
+	n := c.nodes[i]
+	if err := n.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("launch: kill node %d: %w", i, err)
+	}
+	<-n.exited
+	return nil
+}
+
+// Restart starts node i again on its data directory; it rejoins the
+// cluster on its own.
+func (c *procCluster) Restart(i int) error {
+	if i < 0 || i >= len(c.nodes) {
+		return fmt.Errorf("launch: no node %d", i)
+	}
+	n := c.nodes[i]
+	select {
+	case <-n.exited:
+	default:
+		return fmt.Errorf("launch: node %d is still running", i)
+	}
+	return c.start(n, i)
+}
+
 // Endpoints returns the nodes' gRPC addresses.
 func (c *procCluster) Endpoints() []string {
 	var eps []string
