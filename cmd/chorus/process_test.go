@@ -40,8 +40,9 @@ func TestKillNineAndRestart(t *testing.T) {
 	}
 	nodes := make([]*node, 3)
 	var seed string
+	addrs := freeAddrs(t, 3*len(nodes))
 	for i := range nodes {
-		httpA, grpcA, gossipA := freeAddr(t), freeAddr(t), freeAddr(t)
+		httpA, grpcA, gossipA := addrs[3*i], addrs[3*i+1], addrs[3*i+2]
 		args := []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i)),
 			"--http-addr", httpA, "--grpc-addr", grpcA, "--gossip-addr", gossipA, "--log-level", "warn"}
 		if i == 0 {
@@ -177,14 +178,21 @@ func nodeStatus(t *testing.T, httpAddr string) statusView {
 	return st
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free loopback addresses. It holds every
+// listener until all are chosen: closing each at once would let the
+// kernel hand the same port out twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port)))
 	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	return addrs
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
