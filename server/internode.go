@@ -52,7 +52,7 @@ func (s *internode) Replicate(ctx context.Context, b *pb.ReplicateBatch) (*pb.Re
 	if len(visible) > 0 {
 		at = slices.Max(visible)
 	}
-	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: at}, nil
+	return &pb.ReplicateAcks{Errors: errs, AtUnixNano: at, VisibleUnixNanos: visible}, nil
 }
 
 // apply merges one item and returns its error text, "" when stored, and

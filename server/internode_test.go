@@ -33,4 +33,7 @@ func TestReplicateStampsVisibility(t *testing.T) {
 	if at := acks.GetAtUnixNano(); at < before || at > time.Now().UnixNano() {
 		t.Errorf("stamp %d outside the call [%d, now]", at, before)
 	}
+	if per := acks.GetVisibleUnixNanos(); len(per) != 2 || per[0] != acks.GetAtUnixNano() || per[1] != 0 {
+		t.Errorf("per-item stamps %v: want the stored item's (the batch's stamp) and 0 for the refused one", per)
+	}
 }

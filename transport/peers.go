@@ -40,10 +40,11 @@ type PeersConfig struct {
 	OnLegs func(Legs)
 }
 
-// Legs are the one-way delays of one answered batch, split at the time
+// Legs are the one-way delays of one answered batch, or of one write in
+// it when the receiver stamps each (Items is then 1), split at the time
 // the receiver stamped on its answer: Out from sending the request to the
-// receiver having applied (or read) the batch, Back from then to the
-// answer's arrival. They are what the staleness model (WARS: write, ack,
+// receiver having applied (or read) it, Back from then to the answer's
+// arrival. They are what the staleness model (WARS: write, ack,
 // read, response) takes, and are meaningful only where the two clocks
 // agree, as on one machine; a negative leg (clock skew) is reported as 0.
 type Legs struct {
@@ -403,7 +404,13 @@ func (p *Peers) sendReplicate(ctx context.Context, client pb.InternodeClient, no
 	if err != nil {
 		return nil, err
 	}
-	p.noteLegs(node, false, len(items), sent, acks.GetAtUnixNano())
+	if per := acks.GetVisibleUnixNanos(); len(per) == len(items) {
+		for _, at := range per {
+			p.noteLegs(node, false, 1, sent, at)
+		}
+	} else {
+		p.noteLegs(node, false, len(items), sent, acks.GetAtUnixNano())
+	}
 	if n := len(acks.GetErrors()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d acks for %d items", ErrRemote, n, len(batch))
 	}

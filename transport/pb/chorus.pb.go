@@ -1032,9 +1032,13 @@ type ReplicateAcks struct {
 	// at_unix_nano is when the receiver had applied the batch (its clock),
 	// so that the sender can split the round trip into its two one-way legs
 	// (the staleness model needs them; meaningful where clocks agree).
-	AtUnixNano    int64 `protobuf:"varint,2,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AtUnixNano int64 `protobuf:"varint,2,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"`
+	// visible_unix_nanos are, item by item, when each write became visible
+	// at the receiver (0 for an item that failed); at_unix_nano is their
+	// maximum.
+	VisibleUnixNanos []int64 `protobuf:"varint,3,rep,packed,name=visible_unix_nanos,json=visibleUnixNanos,proto3" json:"visible_unix_nanos,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ReplicateAcks) Reset() {
@@ -1079,6 +1083,13 @@ func (x *ReplicateAcks) GetAtUnixNano() int64 {
 		return x.AtUnixNano
 	}
 	return 0
+}
+
+func (x *ReplicateAcks) GetVisibleUnixNanos() []int64 {
+	if x != nil {
+		return x.VisibleUnixNanos
+	}
+	return nil
 }
 
 type FetchItem struct {
@@ -1966,11 +1977,12 @@ const file_chorus_proto_rawDesc = "" +
 	"\bhint_for\x18\x05 \x01(\tR\ahintFor\"T\n" +
 	"\x0eReplicateBatch\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12.\n" +
-	"\x05items\x18\x02 \x03(\v2\x18.chorus.v1.ReplicateItemR\x05items\"I\n" +
+	"\x05items\x18\x02 \x03(\v2\x18.chorus.v1.ReplicateItemR\x05items\"w\n" +
 	"\rReplicateAcks\x12\x16\n" +
 	"\x06errors\x18\x01 \x03(\tR\x06errors\x12 \n" +
 	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
-	"atUnixNano\";\n" +
+	"atUnixNano\x12,\n" +
+	"\x12visible_unix_nanos\x18\x03 \x03(\x03R\x10visibleUnixNanos\";\n" +
 	"\tFetchItem\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"L\n" +
