@@ -55,6 +55,8 @@ func TestKillNineAndRestart(t *testing.T) {
 	start := func(n *node) {
 		n.cmd = exec.Command(bin, n.args...)
 		n.cmd.Stdout, n.cmd.Stderr = os.Stderr, os.Stderr
+		// The node dies with the test binary, should the test be killed.
+		n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := n.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -66,17 +68,18 @@ func TestKillNineAndRestart(t *testing.T) {
 			return err == nil && resp.StatusCode == http.StatusOK
 		})
 	}
-	for _, n := range nodes {
-		start(n)
-	}
+	// Stop the nodes however the test ends, a failed start included.
 	defer func() {
 		for _, n := range nodes {
-			if n.cmd != nil && n.cmd.ProcessState == nil {
+			if n.cmd != nil && n.cmd.Process != nil && n.cmd.ProcessState == nil {
 				_ = n.cmd.Process.Signal(syscall.SIGTERM)
 				_ = n.cmd.Wait()
 			}
 		}
 	}()
+	for _, n := range nodes {
+		start(n)
+	}
 
 	cli, err := client.New(ctx, client.Config{Endpoints: []string{nodes[0].grpc, nodes[1].grpc}})
 	if err != nil {
