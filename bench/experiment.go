@@ -262,7 +262,7 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Progress, "experiment: %v: %.0f ops/s, P(consistent at 0) measured %.4f, predicted %.4f\n",
-		s, totalOps(res.Load), res.Staleness.Points[0].Consistent, res.Predicted[0].Consistent)
+		s, res.Load.TotalOpsPerSec(), res.Staleness.Points[0].Consistent, res.Predicted[0].Consistent)
 	if cfg.AvailabilityDuration < 0 {
 		return res, nil
 	}
@@ -371,12 +371,4 @@ type LegQuantiles struct {
 	S       [3]float64 `json:"s_ms"`
 	L       [3]float64 `json:"l_ms"` // the writer's own copy's ack
 	Samples int        `json:"samples"`
-}
-
-func totalOps(r *Report) float64 {
-	var sum float64
-	for _, o := range r.Ops {
-		sum += o.OpsPerSec
-	}
-	return sum
 }

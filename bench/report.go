@@ -125,6 +125,16 @@ type ServiceReport struct {
 var SpectrumQuantiles = []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95,
 	0.965, 0.975, 0.99, 0.9925, 0.995, 0.9965, 0.9975, 0.999, 0.99925, 0.9995, 0.99965, 0.99975, 0.9999}
 
+// TotalOpsPerSec returns the operations per second of every kind
+// together.
+func (r *Report) TotalOpsPerSec() float64 {
+	var sum float64
+	for _, o := range r.Ops {
+		sum += o.OpsPerSec
+	}
+	return sum
+}
+
 // NewReport returns the JSON form of res.
 func NewReport(res *Result) *Report {
 	c := res.Config

@@ -41,7 +41,7 @@ type PeersConfig struct {
 }
 
 // Legs are the one-way delays of one answered batch, or of one write in
-// it when the receiver stamps each (Items is then 1), split at the time
+// it when the receiver stamps each, split at the time
 // the receiver stamped on its answer: Out from sending the request to the
 // receiver having applied (or read) it, Back from then to the answer's
 // arrival. They are what the staleness model (WARS: write, ack,
@@ -50,7 +50,6 @@ type PeersConfig struct {
 type Legs struct {
 	Node  string
 	Fetch bool // a Fetch (read) batch; false for Replicate (write)
-	Items int
 	Out   time.Duration
 	Back  time.Duration
 }
@@ -406,10 +405,10 @@ func (p *Peers) sendReplicate(ctx context.Context, client pb.InternodeClient, no
 	}
 	if per := acks.GetVisibleUnixNanos(); len(per) == len(items) {
 		for _, at := range per {
-			p.noteLegs(node, false, 1, sent, at)
+			p.noteLegs(node, false, sent, at)
 		}
 	} else {
-		p.noteLegs(node, false, len(items), sent, acks.GetAtUnixNano())
+		p.noteLegs(node, false, sent, acks.GetAtUnixNano())
 	}
 	if n := len(acks.GetErrors()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d acks for %d items", ErrRemote, n, len(batch))
@@ -433,7 +432,7 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 	if err != nil {
 		return nil, err
 	}
-	p.noteLegs(node, true, len(items), sent, replies.GetAtUnixNano())
+	p.noteLegs(node, true, sent, replies.GetAtUnixNano())
 	if n := len(replies.GetReplies()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d replies for %d items", ErrRemote, n, len(batch))
 	}
@@ -453,13 +452,13 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 
 // noteLegs reports the legs of a batch sent at sent and stamped at
 // (Unix nanoseconds; 0 from a receiver that does not stamp) to OnLegs.
-func (p *Peers) noteLegs(node string, fetch bool, items int, sent time.Time, at int64) {
+func (p *Peers) noteLegs(node string, fetch bool, sent time.Time, at int64) {
 	if p.cfg.OnLegs == nil || at == 0 {
 		return
 	}
 	now := time.Now()
 	stamp := time.Unix(0, at)
-	p.cfg.OnLegs(Legs{Node: node, Fetch: fetch, Items: items,
+	p.cfg.OnLegs(Legs{Node: node, Fetch: fetch,
 		Out: max(stamp.Sub(sent), 0), Back: max(now.Sub(stamp), 0)})
 }
 

@@ -203,15 +203,23 @@ func (f *benchFlags) openTarget(ctx context.Context, e *env, opts []client.Optio
 		}
 	}
 	eps := f.endpoints
-	if f.target == "etcd" {
-		if f.start {
-			c, stop, err := startEtcd(ctx, e)
-			if err != nil {
-				return nil, nil, err
-			}
-			stops = append(stops, stop)
-			eps = c.Endpoints()
+	switch {
+	case f.target == "etcd" && f.start:
+		_, t, stop, err := startEtcd(ctx, e, f.serializable)
+		if err != nil {
+			return nil, nil, err
 		}
+		stops = append(stops, stop)
+		return t, closeAll, nil
+	case f.target == "chorus" && f.start:
+		_, c, stop, err := startChorus(ctx, e, f.binary)
+		if err != nil {
+			return nil, nil, err
+		}
+		stops = append(stops, stop)
+		return bench.NewClientTarget(c, opts...), closeAll, nil
+	}
+	if f.target == "etcd" {
 		tc := etcdtarget.DefaultConfig()
 		if len(eps) > 0 {
 			tc.Endpoints = eps
@@ -228,14 +236,6 @@ func (f *benchFlags) openTarget(ctx context.Context, e *env, opts []client.Optio
 		}
 		stops = append(stops, t.Close)
 		return t, closeAll, nil
-	}
-	if f.start {
-		pc, err := launchCluster(ctx, launchConfig{Nodes: 3, Bin: f.binary, Log: e.stderr})
-		if err != nil {
-			return nil, nil, err
-		}
-		stops = append(stops, pc.Close)
-		eps = pc.Endpoints()
 	}
 	if len(eps) == 0 {
 		eps = []string{"127.0.0.1:9090"}

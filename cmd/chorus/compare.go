@@ -16,7 +16,6 @@ import (
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/chart"
-	"github.com/chorusdb/chorus/bench/etcdtarget"
 	"github.com/chorusdb/chorus/client"
 )
 
@@ -115,16 +114,11 @@ func (f *compareFlags) run(ctx context.Context, e *env) error {
 // runChorus starts a 3-node Chorus cluster and runs the workload at each
 // client count, durable and then not.
 func (f *compareFlags) runChorus(ctx context.Context, e *env, cfg bench.Config, opts []client.Option) ([]*compareRun, error) {
-	pc, err := launchCluster(ctx, launchConfig{Nodes: 3, Bin: f.binary, Log: e.stderr})
+	_, c, stop, err := startChorus(ctx, e, f.binary)
 	if err != nil {
 		return nil, err
 	}
-	defer pc.Close()
-	c, err := client.New(ctx, client.Config{Endpoints: pc.Endpoints()})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+	defer stop()
 	var runs []*compareRun
 	for _, clients := range f.clients {
 		for _, durable := range []bool{true, false} {
@@ -145,18 +139,11 @@ func (f *compareFlags) runChorus(ctx context.Context, e *env, cfg bench.Config, 
 // runEtcd starts a 3-member etcd and runs the workload at each client
 // count.
 func (f *compareFlags) runEtcd(ctx context.Context, e *env, cfg bench.Config) ([]*compareRun, error) {
-	ec, stop, err := startEtcd(ctx, e)
+	_, t, stop, err := startEtcd(ctx, e, false)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	tc := etcdtarget.DefaultConfig()
-	tc.Endpoints = ec.Endpoints()
-	t, err := etcdtarget.New(ctx, tc)
-	if err != nil {
-		return nil, err
-	}
-	defer t.Close()
 	var runs []*compareRun
 	for _, clients := range f.clients {
 		r, err := runOne(ctx, e, "etcd", clients, cfg, t)
@@ -189,15 +176,6 @@ func mainOp(r *compareRun) *bench.OpStats {
 	return r.result.Ops[0]
 }
 
-// total returns the run's operations per second over every kind.
-func total(r *compareRun) float64 {
-	var sum float64
-	for _, s := range r.result.Ops {
-		sum += s.OpsPerSec
-	}
-	return sum
-}
-
 // writeCompareTable prints one row per run, with Chorus's ratios to the
 // etcd run at the same client count.
 func writeCompareTable(w io.Writer, runs []*compareRun) error {
@@ -214,14 +192,14 @@ func writeCompareTable(w io.Writer, runs []*compareRun) error {
 		h := &s.Latency
 		ratio, p99 := "", ""
 		if base := etcd[r.Clients]; base != nil && r != base {
-			ratio = fmt.Sprintf("%.2f×", total(r)/max(total(base), 1e-9))
+			ratio = fmt.Sprintf("%.2f×", r.Report.TotalOpsPerSec()/max(base.Report.TotalOpsPerSec(), 1e-9))
 			p99 = fmt.Sprintf("%.2f×", float64(h.Quantile(0.99))/max(float64(mainOp(base).Latency.Quantile(0.99)), 1))
 		}
 		var errs int64
 		for _, o := range r.result.Ops {
 			errs += o.Errors
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Target, r.Clients, total(r),
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Target, r.Clients, r.Report.TotalOpsPerSec(),
 			fmtLatency(h.Quantile(0.5)), fmtLatency(h.Quantile(0.99)), fmtLatency(h.Quantile(0.999)), errs, ratio, p99)
 	}
 	if err := tw.Flush(); err != nil {
@@ -283,7 +261,7 @@ func plotCompare(dir string, cfg bench.Config, clientCounts []int, runs []*compa
 			var o, p float64
 			for _, r := range runs {
 				if r.Target == t && r.Clients == c {
-					o, p = total(r), float64(mainOp(r).Latency.Quantile(0.99))/float64(time.Millisecond)
+					o, p = r.Report.TotalOpsPerSec(), float64(mainOp(r).Latency.Quantile(0.99))/float64(time.Millisecond)
 				}
 			}
 			opsBars.Values, p99Bars.Values = append(opsBars.Values, o), append(p99Bars.Values, p)

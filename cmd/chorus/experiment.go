@@ -182,7 +182,7 @@ func writeQuorumTable(w io.Writer, cfg bench.ExperimentConfig, results []*bench.
 			kind = "strict"
 		}
 		get, put := opReport(r.Load, "get"), opReport(r.Load, "put")
-		fmt.Fprintf(w, "| %d | %d | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.N, r.R, r.W, kind, totalOpsOf(r.Load),
+		fmt.Fprintf(w, "| %d | %d | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.N, r.R, r.W, kind, r.Load.TotalOpsPerSec(),
 			latencyPair(get), latencyPair(put), consistentPair(r, 0), consistentPair(r, 5*time.Millisecond), behindAtZero(r),
 			availPair(r, bench.OneDown), availPair(r, bench.Partition))
 	}
@@ -196,14 +196,6 @@ func opReport(r *bench.Report, op string) *bench.OpReport {
 		}
 	}
 	return nil
-}
-
-func totalOpsOf(r *bench.Report) float64 {
-	var sum float64
-	for _, o := range r.Ops {
-		sum += o.OpsPerSec
-	}
-	return sum
 }
 
 func latencyPair(o *bench.OpReport) string {

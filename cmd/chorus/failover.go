@@ -16,7 +16,6 @@ import (
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/chart"
-	"github.com/chorusdb/chorus/bench/etcdtarget"
 	"github.com/chorusdb/chorus/client"
 )
 
@@ -138,16 +137,11 @@ type killer struct {
 }
 
 func (f *failoverFlags) runChorus(ctx context.Context, e *env) (*failoverRun, error) {
-	pc, err := launchCluster(ctx, launchConfig{Nodes: 3, Bin: f.binary, Log: e.stderr})
+	pc, c, stop, err := startChorus(ctx, e, f.binary)
 	if err != nil {
 		return nil, err
 	}
-	defer pc.Close()
-	c, err := client.New(ctx, client.Config{Endpoints: pc.Endpoints()})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+	defer stop()
 	const victim = 2
 	t := bench.NewClientTarget(c, client.WithN(3), client.WithW(2))
 	return f.measure(ctx, e, "chorus", fmt.Sprintf("node%d", victim), t,
@@ -155,7 +149,7 @@ func (f *failoverFlags) runChorus(ctx context.Context, e *env) (*failoverRun, er
 }
 
 func (f *failoverFlags) runEtcd(ctx context.Context, e *env) (*failoverRun, error) {
-	ec, stop, err := startEtcd(ctx, e)
+	ec, t, stop, err := startEtcd(ctx, e, false)
 	if err != nil {
 		return nil, err
 	}
@@ -168,13 +162,6 @@ func (f *failoverFlags) runEtcd(ctx context.Context, e *env) (*failoverRun, erro
 	if f.etcdVictim == "follower" {
 		victim = (leader + 1) % len(ec.Endpoints())
 	}
-	tc := etcdtarget.DefaultConfig()
-	tc.Endpoints = ec.Endpoints()
-	t, err := etcdtarget.New(ctx, tc)
-	if err != nil {
-		return nil, err
-	}
-	defer t.Close()
 	return f.measure(ctx, e, "etcd", fmt.Sprintf("etcd%d (%s)", victim, f.etcdVictim), t,
 		killer{kill: func() error { return ec.Kill(victim) }, restart: func(ctx context.Context) error { return ec.Restart(ctx, victim) }})
 }

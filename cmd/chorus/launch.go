@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/bench/etcdtarget"
+	"github.com/chorusdb/chorus/client"
 )
 
 // Default ports of the clusters that bench --start and bench compare
@@ -251,26 +252,48 @@ func (c *procCluster) Close() error {
 	return nil
 }
 
-// startEtcd starts a local 3-member etcd cluster with its lifecycle
-// lines on e's stderr and the members' own logs in a temporary file. The
-// returned func stops it.
-func startEtcd(ctx context.Context, e *env) (*etcdtarget.Cluster, func() error, error) {
+// startChorus starts a local 3-node cluster of node processes (bin, or
+// this executable) and a client of it. The returned func closes both.
+func startChorus(ctx context.Context, e *env, bin string) (*procCluster, *client.Client, func() error, error) {
+	pc, err := launchCluster(ctx, launchConfig{Nodes: 3, Bin: bin, Log: e.stderr})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := client.New(ctx, client.Config{Endpoints: pc.Endpoints()})
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, pc.Close())
+	}
+	return pc, c, func() error { return errors.Join(c.Close(), pc.Close()) }, nil
+}
+
+// startEtcd starts a local 3-member etcd cluster, with its lifecycle
+// lines on e's stderr and the members' own logs in a temporary file, and
+// a Target on it (serializable reads if asked). The returned func closes
+// both.
+func startEtcd(ctx context.Context, e *env, serializable bool) (*etcdtarget.Cluster, *etcdtarget.Target, func() error, error) {
 	logf, err := os.CreateTemp("", "chorus-etcd-*.log")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fmt.Fprintf(e.stderr, "launch: etcd members' logs in %s (removed after a clean stop)\n", logf.Name())
 	cc := etcdtarget.DefaultClusterConfig()
 	cc.Log, cc.MemberLog = e.stderr, logf
 	c, err := etcdtarget.StartCluster(ctx, cc)
 	if err != nil {
-		return nil, nil, errors.Join(err, logf.Close())
+		return nil, nil, nil, errors.Join(err, logf.Close())
 	}
-	return c, func() error {
+	stop := func() error {
 		err := errors.Join(c.Close(), logf.Close())
 		if err == nil {
 			err = os.Remove(logf.Name())
 		}
 		return err
-	}, nil
+	}
+	tc := etcdtarget.DefaultConfig()
+	tc.Endpoints, tc.Serializable = c.Endpoints(), serializable
+	t, err := etcdtarget.New(ctx, tc)
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, stop())
+	}
+	return c, t, func() error { return errors.Join(t.Close(), stop()) }, nil
 }
