@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/chorusdb/chorus/vclock"
@@ -135,7 +136,12 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 			}
 		case <-ctx.Done():
 			q.tally.Fail(false, ctx.Err())
-			return q.fail()
+			err := q.fail()
+			for node := range q.waiting {
+				err.Silent = append(err.Silent, node)
+			}
+			slices.Sort(err.Silent)
+			return err
 		}
 	}
 	if q.tally.Outcome() == Failed {
@@ -163,7 +169,7 @@ func (q *request) replace(t target) {
 	q.start(target{node: f, hintFor: hintFor})
 }
 
-func (q *request) fail() error {
+func (q *request) fail() *QuorumError {
 	q.c.stats.quorumFailures.Add(1)
 	return q.tally.Err(q.op)
 }

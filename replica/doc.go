@@ -25,4 +25,14 @@
 // PR and asks a spare fallback instead, as for a failed replica. Writes
 // are unaffected: a new owner stores what it is sent, so its ack counts
 // toward W.
+//
+// A write that reaches a node outside its key's primaries is forwarded by
+// a Forwarder to one primary, which coordinates it. A write is coordinated
+// once: each coordination mints a dot, and a second one would leave a
+// version the client's context does not cover. So a forwarded write that
+// may have reached its coordinator is sent nowhere else; its outcome is
+// then the coordinator's answer, or an IndeterminateError (it may have
+// been applied) when the answer is lost or the coordinator is silent for
+// the forwarder's SilenceAfter. Silent coordinators are passed over for a
+// while, so a paused node delays only the writes already sent to it.
 package replica

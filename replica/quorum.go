@@ -121,6 +121,9 @@ type QuorumError struct {
 	// Errs are the replica errors seen, for errors.Is and errors.As (a
 	// deadline shows up as context.DeadlineExceeded).
 	Errs []error
+	// Silent lists, sorted, the replicas that had not answered when the
+	// request's deadline passed.
+	Silent []string
 }
 
 func (e *QuorumError) Error() string {
@@ -128,6 +131,9 @@ func (e *QuorumError) Error() string {
 	fmt.Fprintf(&b, "replica: %s quorum not met: %d of %d replicas answered", e.Op, e.Got, e.Need)
 	if e.NeedPrimary > 0 {
 		fmt.Fprintf(&b, ", %d of %d required primaries", e.GotPrimary, e.NeedPrimary)
+	}
+	if len(e.Silent) > 0 {
+		fmt.Fprintf(&b, "; no answer from %s", strings.Join(e.Silent, ", "))
 	}
 	if len(e.Errs) > 0 {
 		fmt.Fprintf(&b, " (first error: %v)", e.Errs[0])

@@ -129,3 +129,21 @@ func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.
 	}
 	return nil
 }
+
+// forwardNet is replica.ForwardTransport over the node's connections.
+type forwardNet struct {
+	self  string
+	dial  internodeDialer
+	ready func(node string) bool
+}
+
+func (f forwardNet) Ready(node string) bool { return f.ready(node) }
+
+func (f forwardNet) Ping(ctx context.Context, node string) error {
+	c, err := f.dial(node)
+	if err != nil {
+		return err
+	}
+	_, err = c.Ping(ctx, &pb.PingRequest{From: f.self})
+	return err
+}

@@ -13,6 +13,21 @@
 //     mints the new version; if no primary can be reached the receiving
 //     node coordinates it with fallbacks (sloppy quorum, hinted handoff).
 //     Reads are coordinated where they arrive.
+//   - A write is coordinated once (replica.Forwarder). A forwarded write
+//     goes to one primary; once it may have reached it, it goes to no
+//     other: the primary's own answer (marked by transport.Answer, so a
+//     quorum error after its apply is not mistaken for an unreachable
+//     node) is the client's answer, and a send that got no answer is
+//     answered DeadlineExceeded (HTTP 503) "may have been applied", naming
+//     the node. Only a send that certainly never left (no connection)
+//     moves on to the next primary. A primary that answers neither the
+//     write nor a ping within the coordinator's FallbackAfter ends the
+//     wait and is passed over by later writes, so a paused node delays
+//     only the writes already sent to it.
+//   - Every other retry moves sets whose dots were already minted and
+//     merges them (hint delivery, read repair, anti-entropy, handoff
+//     pulls): merging is idempotent, so a retried delivery cannot create
+//     a version.
 //   - Errors reach clients as gRPC status codes, and over HTTP as JSON
 //     bodies with the matching status: bad input is InvalidArgument (400),
 //     a quorum not met is Unavailable (503) with the replica counts.

@@ -3,12 +3,12 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/chorusdb/chorus/gossip"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
 	"google.golang.org/grpc/codes"
@@ -27,12 +27,14 @@ type kvDialer func(node string) (pb.KVClient, error)
 // it; reads are coordinated wherever they arrive.
 type kvService struct {
 	pb.UnimplementedKVServer
-	self     string
-	coord    *replica.Coordinator
-	members  membership
-	dial     kvDialer
-	defaults replica.Options
-	metrics  *metrics
+	self    string
+	coord   *replica.Coordinator
+	members membership
+	dial    kvDialer
+	// forwarder sends writes this node is not a primary of to one that is.
+	forwarder *replica.Forwarder
+	defaults  replica.Options
+	metrics   *metrics
 }
 
 func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
@@ -40,7 +42,7 @@ func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetRespons
 	res, err := k.get(ctx, req)
 	k.metrics.observeRequest("get", res.Sloppy, err, time.Since(start))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, answer(k.self, err)
 	}
 	values := res.Set.Values()
 	k.metrics.observeSiblings(len(values))
@@ -73,7 +75,7 @@ func (k *kvService) Put(ctx context.Context, req *pb.PutRequest) (*pb.PutRespons
 		k.metrics.observeRequest("put", res.Sloppy, err, time.Since(start))
 	}
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, answer(k.self, err)
 	}
 	if fwd != nil {
 		return &pb.PutResponse{Context: fwd.context, Info: fwd.info}, nil
@@ -93,7 +95,7 @@ func (k *kvService) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.Dele
 		k.metrics.observeRequest("delete", res.Sloppy, err, time.Since(start))
 	}
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, answer(k.self, err)
 	}
 	if fwd != nil {
 		return &pb.DeleteResponse{Context: fwd.context, Info: fwd.info}, nil
@@ -109,9 +111,9 @@ type forwarded struct {
 
 type forwardFunc func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, string, error)
 
-// write validates a put or delete, forwards it to a live primary when
-// this node is not one, and otherwise (or when no primary can be reached)
-// coordinates it here.
+// write validates a put or delete, forwards it to a primary when this node
+// is not one (replica.Forwarder: sent once, to one coordinator), and
+// otherwise, or when it could be sent to none, coordinates it here.
 func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctxText string, q *pb.Quorum, wasForwarded bool, fwd forwardFunc) (replica.Result, *forwarded, error) {
 	opts := k.options(q)
 	if err := checkKey(key); err != nil {
@@ -121,9 +123,24 @@ func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctx
 	if err != nil {
 		return replica.Result{}, nil, status.Errorf(codes.InvalidArgument, "server: bad context %q: %v", ctxText, err)
 	}
-	if !wasForwarded {
-		if f, err, done := k.forward(ctx, key, opts, fwd); done {
-			return replica.Result{}, f, err
+	if r := k.coord.Ring(); !wasForwarded && r != nil {
+		var ans *forwarded
+		send := func(ctx context.Context, node string) (replica.Delivery, error) {
+			c, err := k.dial(node)
+			if err != nil {
+				return replica.NotSent, err
+			}
+			fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+			defer cancel()
+			info, text, err := fwd(c, fctx)
+			if err == nil {
+				ans = &forwarded{info: info, context: text}
+			}
+			return delivery(err), err
+		}
+		node, err := k.forwarder.Forward(ctx, op, r.PreferenceList(key, opts.N), r.Partition(key), send)
+		if node != "" {
+			return replica.Result{}, ans, err
 		}
 	}
 	if op == "delete" {
@@ -134,41 +151,17 @@ func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctx
 	return res, nil, err
 }
 
-// forward sends a write to the first live primary that answers, unless
-// this node is a primary. done is false when this node should coordinate.
-func (k *kvService) forward(ctx context.Context, key []byte, opts replica.Options, fwd forwardFunc) (*forwarded, error, bool) {
-	r := k.coord.Ring()
-	if r == nil {
-		return nil, nil, false
+// delivery classifies the outcome of a forwarded call: the coordinator's
+// own answer (any status a Chorus handler sent, see transport.Answer), a
+// call that never left, or one that may have been applied.
+func delivery(err error) replica.Delivery {
+	switch {
+	case err == nil || transport.AnsweredBy(err) != "":
+		return replica.Answered
+	case transport.NeverSent(err):
+		return replica.NotSent
 	}
-	primaries := r.PreferenceList(key, opts.N)
-	if slices.Contains(primaries, k.self) {
-		return nil, nil, false
-	}
-	for _, p := range coordinatorOrder(primaries, r.Partition(key)) {
-		if !k.members.Alive(p) {
-			continue
-		}
-		c, err := k.dial(p)
-		if err != nil {
-			continue
-		}
-		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		info, text, err := fwd(c, fctx)
-		cancel()
-		if err == nil {
-			return &forwarded{info: info, context: text}, nil, true
-		}
-		// Only a primary that could not be reached is skipped: any other
-		// answer (a quorum error, bad input) is the request's answer.
-		if s, ok := status.FromError(err); ok && s.Code() != codes.Unavailable {
-			return nil, err, true
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err(), true
-		}
-	}
-	return nil, nil, false
+	return replica.Unknown
 }
 
 // options turns the request's quorum message into options, zero fields
@@ -216,8 +209,14 @@ func quorumInfo(res replica.Result) *pb.QuorumInfo {
 	return &pb.QuorumInfo{Sloppy: res.Sloppy, Replicas: res.Replicas}
 }
 
-// toStatus maps an error to the gRPC status a client sees.
+// toStatus maps an error to the gRPC status a client sees. A
+// forwarded write's answer from its coordinator passes through as it is.
 func toStatus(err error) error {
+	if errors.Is(err, replica.ErrIndeterminate) {
+		// gRPC's code for "the operation may have completed"; checked
+		// first, as the cause inside may be a status of its own.
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
@@ -241,6 +240,16 @@ func toStatus(err error) error {
 	return status.Error(code, err.Error())
 }
 
+// answer is the error a KV handler of node self returns for err: its
+// status (toStatus), marked as this node's own answer, so that a node
+// that forwarded the request knows it was handled (transport.Answer).
+func answer(self string, err error) error {
+	if transport.AnsweredBy(err) != "" {
+		return err
+	}
+	return transport.Answer(status.Convert(toStatus(err)), self)
+}
+
 // ClusterInfo describes the ring: every record, liveness, and the routing
 // table clients use to send each key to a primary.
 func (k *kvService) ClusterInfo(ctx context.Context, _ *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
@@ -257,7 +266,7 @@ func (k *kvService) ClusterInfo(ctx context.Context, _ *pb.ClusterInfoRequest) (
 	}
 	out.Partitions, out.Replicas, out.RingSize = uint32(r.Partitions()), uint32(r.Replicas()), uint32(r.Size())
 	for p := range r.Partitions() {
-		for _, id := range coordinatorOrder(r.Primaries(uint32(p)), uint32(p)) {
+		for _, id := range replica.CoordinatorOrder(r.Primaries(uint32(p)), uint32(p)) {
 			out.Owners = append(out.Owners, index[id])
 		}
 	}
@@ -271,16 +280,4 @@ func memberInfo(r gossip.MemberRecord, alive bool) *pb.Member {
 	}
 	return &pb.Member{Id: r.ID, Zone: r.Zone, Weight: r.Weight, GrpcAddr: r.GRPCAddr,
 		HttpAddr: r.HTTPAddr, Status: st, Alive: alive}
-}
-
-// coordinatorOrder returns the primaries of partition p in the order
-// writes should try them as coordinator: rotated by p, so that each node
-// coordinates its share of the partitions. (The ring's first primary is
-// the same node for every partition of a cluster grown from one node.)
-func coordinatorOrder(primaries []string, p uint32) []string {
-	if len(primaries) < 2 {
-		return primaries
-	}
-	i := int(p % uint32(len(primaries)))
-	return append(slices.Clone(primaries[i:]), primaries[:i]...)
 }

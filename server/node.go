@@ -210,9 +210,11 @@ func (n *Node) startReplication() error {
 	self := n.members.ID()
 	var dialIn internodeDialer
 	var dialKV kvDialer
+	var ready func(node string) bool
 	if mn := n.cfg.MemNet; mn != nil {
 		dialIn = func(node string) (pb.InternodeClient, error) { return mn.Internode(self, node), nil }
 		dialKV = func(node string) (pb.KVClient, error) { return mn.KV(self, node), nil }
+		ready = func(node string) bool { return mn.Reachable(self, node) }
 	} else {
 		pool, err := transport.NewPool(transport.DefaultPoolConfig())
 		if err != nil {
@@ -233,6 +235,10 @@ func (n *Node) startReplication() error {
 				return nil, err
 			}
 			return n.pool.KV(addr)
+		}
+		ready = func(node string) bool {
+			addr, err := n.grpcAddrOf(node)
+			return err == nil && n.pool.Ready(addr)
 		}
 	}
 	pc := transport.DefaultPeersConfig()
@@ -269,7 +275,15 @@ func (n *Node) startReplication() error {
 	n.coordReady.Store(coord)
 	n.onClose(coord.Close)
 	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
-	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV,
+	fc := replica.DefaultForwarderConfig()
+	fc.Self, fc.Liveness, fc.Logger = self, n.members, n.log
+	fc.Transport = forwardNet{self: self, dial: dialIn, ready: ready}
+	fc.SilenceAfter = cc.FallbackAfter
+	forwarder, err := replica.NewForwarder(fc)
+	if err != nil {
+		return err
+	}
+	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV, forwarder: forwarder,
 		defaults: n.cfg.Defaults, metrics: n.metrics}
 	if err := n.startCollector(dialIn); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -147,6 +148,24 @@ func (p *Pool) KV(addr string) (pb.KVClient, error) {
 		return nil, err
 	}
 	return c.kv, nil
+}
+
+// Ready reports whether a call to addr could be sent now: false when the
+// connection to addr is known broken (gRPC would fail the call while
+// dialing, sending nothing). A connection not made yet is started, and
+// counts as ready: a call waits for it.
+func (p *Pool) Ready(addr string) bool {
+	c, err := p.conn(addr)
+	if err != nil {
+		return false
+	}
+	switch c.cc.GetState() {
+	case connectivity.TransientFailure, connectivity.Shutdown:
+		return false
+	case connectivity.Idle:
+		c.cc.Connect()
+	}
+	return true
 }
 
 // Dialer returns a Dialer that maps a node ID to its address with resolve

@@ -4,10 +4,13 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/chorusdb/chorus/transport/pb"
 )
 
 // errClosed fails calls made after, or cut short by, Close.
@@ -22,13 +25,21 @@ type hop struct {
 
 func (h hop) link() Link { return Link{h.from, h.to} }
 
-// lost is the error of a message lost on its link.
+// lost is the error of a message lost on its link. A lost request
+// carries the ErrorInfo of pb.ReasonNotSent (the call certainly did not
+// reach its receiver); a lost response does not (it did).
 func (h hop) lost(why string) error {
 	what := "request"
 	if h.resp {
 		what = "response"
 	}
-	return status.Errorf(codes.Unavailable, "memnet: %s -> %s: %s %s", h.from, h.to, what, why)
+	st := status.Newf(codes.Unavailable, "memnet: %s -> %s: %s %s", h.from, h.to, what, why)
+	if !h.resp {
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonNotSent, Domain: pb.ErrorDomain}); err == nil {
+			st = d
+		}
+	}
+	return st.Err()
 }
 
 // ctxError turns the end of the caller's context into the status a gRPC
@@ -110,9 +121,20 @@ func (n *Network) encode(m proto.Message, h hop) ([]byte, error) {
 	return b, nil
 }
 
-// transit carries one message across its link: whether it is lost is
-// decided as it enters, then it waits out the link's delay.
+// transit carries one message across its link: it leaves once its sender
+// is not paused, whether it is lost is decided as it enters, then it waits
+// out the link's delay.
 func (n *Network) transit(ctx context.Context, h hop) error {
+	if held := n.pausedCh(h.from); held != nil {
+		// A paused sender sends nothing until it is resumed.
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return h.ctxError(ctx.Err())
+		case <-n.done:
+			return errClosed
+		}
+	}
 	d, err := n.enter(h)
 	if err != nil {
 		if err != errClosed && n.cfg.Blackhole {
@@ -224,16 +246,44 @@ type result struct {
 // waits for it, ctx or Close. It returns the encoded response or the
 // handler's error, and separately the error that ends the call at once.
 // The result channel is buffered so an abandoned handler never blocks.
+// A request that reaches a paused node waits for Resume on that goroutine
+// and is then handled whether or not its caller still waits (see Pause).
 func serve[Req, Resp proto.Message](ctx context.Context, n *Network, h hop, in proto.Message,
 	handler func(context.Context, Req) (Resp, error)) ([]byte, error, error) {
-	hctx, id, err := n.start(ctx, h.to)
+	held := n.pausedCh(h.to)
+	hctxParent := ctx
+	if held != nil {
+		hctxParent = context.WithoutCancel(ctx)
+	}
+	hctx, id, err := n.start(hctxParent, h.to)
 	if err != nil {
 		return nil, nil, err
 	}
 	ch := make(chan result, 1)
 	go func() {
 		defer n.finish(id)
+		if held != nil {
+			select {
+			case <-held:
+			case <-hctx.Done(): // unregistered while paused
+				ch <- result{err: h.lost("lost: " + h.to + " went down")}
+				return
+			case <-n.done:
+				ch <- result{err: errClosed}
+				return
+			}
+		}
 		resp, err := handler(hctx, in.(Req))
+		if f := n.answerInterceptor(); f != nil {
+			var out proto.Message
+			if err == nil {
+				out = resp
+			}
+			if ferr := f(h.from, h.to, in, out, err); ferr != nil {
+				ch <- result{err: ferr}
+				return
+			}
+		}
 		if err != nil {
 			ch <- result{err: err}
 			return
@@ -249,6 +299,12 @@ func serve[Req, Resp proto.Message](ctx context.Context, n *Network, h hop, in p
 	case <-n.done:
 		return nil, nil, errClosed
 	}
+}
+
+func (n *Network) answerInterceptor() func(from, to string, req, resp proto.Message, err error) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.answer
 }
 
 // start registers a handler invocation on node and returns its context:

@@ -114,3 +114,13 @@ func (c internodeClient) Scan(ctx context.Context, in *pb.ScanRequest, _ ...grpc
 			return e.in.Scan
 		})
 }
+
+func (c internodeClient) Ping(ctx context.Context, in *pb.PingRequest, _ ...grpc.CallOption) (*pb.PingReply, error) {
+	return roundTrip(ctx, c.n, c.from, c.to, pb.Internode_Ping_FullMethodName, in,
+		func(e endpoint) func(context.Context, *pb.PingRequest) (*pb.PingReply, error) {
+			if e.in == nil {
+				return nil
+			}
+			return e.in.Ping
+		})
+}

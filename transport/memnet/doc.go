@@ -4,7 +4,12 @@
 // other nodes talk to it through pb.KVClient and pb.InternodeClient values
 // for a directed (from, to) link, obtained from KV, Internode or Dialer.
 // Faults are injected per directed link: Partition, Unregister, SetDrop,
-// SetDelay and Intercept, undone by Heal and Register.
+// SetDelay and Intercept, undone by Heal and Register; per node, Pause
+// freezes a node as SIGSTOP does (connected and silent) until Resume; and
+// InterceptAnswer fails a call's answer after its handler ran, as a
+// connection that breaks after the receiver acted does. A lost request
+// carries the ErrorInfo of pb.ReasonNotSent, so that callers can tell a
+// request that never left from one that may have been handled.
 //
 //	net := memnet.New(memnet.DefaultConfig())
 //	defer net.Close()

@@ -47,6 +47,8 @@ type Network struct {
 	drop      map[Link]float64
 	delay     map[Link]time.Duration
 	intercept func(from, to string, msg proto.Message) error
+	answer    func(from, to string, req, resp proto.Message, err error) error
+	paused    map[string]chan struct{} // closed by Resume
 	handlers  map[uint64]running
 	nextCall  uint64
 	stats     map[Link]*LinkStats
@@ -68,6 +70,7 @@ func New(cfg Config) *Network {
 		drop:     make(map[Link]float64),
 		delay:    make(map[Link]time.Duration),
 		handlers: make(map[uint64]running),
+		paused:   make(map[string]chan struct{}),
 		stats:    make(map[Link]*LinkStats),
 	}
 }
@@ -194,6 +197,52 @@ func (n *Network) Intercept(f func(from, to string, msg proto.Message) error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.intercept = f
+}
+
+// InterceptAnswer installs f, called on the receiver's side for every
+// request a handler ran for, with the request, the handler's response (nil
+// if it failed) and its error, before the answer crosses back. A non-nil
+// error from f replaces the answer: the caller gets that error although
+// the handler's effects stand, as when a connection breaks after the
+// receiver acted. f runs on a goroutine the network owns, without network
+// locks held; it must be safe for concurrent use and must not keep the
+// messages after returning. A nil f removes it.
+func (n *Network) InterceptAnswer(f func(from, to string, req, resp proto.Message, err error) error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.answer = f
+}
+
+// Pause freezes node as SIGSTOP freezes a process: it stays registered
+// and reachable (a failure detector would not notice yet), but requests
+// that reach it wait unhandled, and its own calls and answers wait to be
+// sent, until Resume. A request held by a pause is handled after Resume
+// even if its caller gave up meanwhile, as a stopped process reads its
+// socket when it continues. Pausing a paused node does nothing.
+func (n *Network) Pause(node string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.paused[node]; !ok {
+		n.paused[node] = make(chan struct{})
+	}
+}
+
+// Resume lets a paused node go on: held requests are handled, held calls
+// and answers are sent.
+func (n *Network) Resume(node string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ch, ok := n.paused[node]; ok {
+		close(ch)
+		delete(n.paused, node)
+	}
+}
+
+// pausedCh returns the channel Resume closes if node is paused, else nil.
+func (n *Network) pausedCh(node string) chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.paused[node]
 }
 
 // Close fails every later call, and every call still in flight, with

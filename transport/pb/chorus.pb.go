@@ -893,6 +893,86 @@ func (x *ClusterInfoResponse) GetRingSize() uint32 {
 	return 0
 }
 
+type PingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingRequest) Reset() {
+	*x = PingRequest{}
+	mi := &file_chorus_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingRequest) ProtoMessage() {}
+
+func (x *PingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
+func (*PingRequest) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PingRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+type PingReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingReply) Reset() {
+	*x = PingReply{}
+	mi := &file_chorus_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingReply) ProtoMessage() {}
+
+func (x *PingReply) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingReply.ProtoReflect.Descriptor instead.
+func (*PingReply) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{13}
+}
+
 type ReplicateItem struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
@@ -909,7 +989,7 @@ type ReplicateItem struct {
 
 func (x *ReplicateItem) Reset() {
 	*x = ReplicateItem{}
-	mi := &file_chorus_proto_msgTypes[12]
+	mi := &file_chorus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1001,7 @@ func (x *ReplicateItem) String() string {
 func (*ReplicateItem) ProtoMessage() {}
 
 func (x *ReplicateItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[12]
+	mi := &file_chorus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1014,7 @@ func (x *ReplicateItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateItem.ProtoReflect.Descriptor instead.
 func (*ReplicateItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{12}
+	return file_chorus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReplicateItem) GetPartition() uint32 {
@@ -982,7 +1062,7 @@ type ReplicateBatch struct {
 
 func (x *ReplicateBatch) Reset() {
 	*x = ReplicateBatch{}
-	mi := &file_chorus_proto_msgTypes[13]
+	mi := &file_chorus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1074,7 @@ func (x *ReplicateBatch) String() string {
 func (*ReplicateBatch) ProtoMessage() {}
 
 func (x *ReplicateBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[13]
+	mi := &file_chorus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1087,7 @@ func (x *ReplicateBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateBatch.ProtoReflect.Descriptor instead.
 func (*ReplicateBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{13}
+	return file_chorus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicateBatch) GetFrom() string {
@@ -1043,7 +1123,7 @@ type ReplicateAcks struct {
 
 func (x *ReplicateAcks) Reset() {
 	*x = ReplicateAcks{}
-	mi := &file_chorus_proto_msgTypes[14]
+	mi := &file_chorus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1135,7 @@ func (x *ReplicateAcks) String() string {
 func (*ReplicateAcks) ProtoMessage() {}
 
 func (x *ReplicateAcks) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[14]
+	mi := &file_chorus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1148,7 @@ func (x *ReplicateAcks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateAcks.ProtoReflect.Descriptor instead.
 func (*ReplicateAcks) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{14}
+	return file_chorus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplicateAcks) GetErrors() []string {
@@ -1102,7 +1182,7 @@ type FetchItem struct {
 
 func (x *FetchItem) Reset() {
 	*x = FetchItem{}
-	mi := &file_chorus_proto_msgTypes[15]
+	mi := &file_chorus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1194,7 @@ func (x *FetchItem) String() string {
 func (*FetchItem) ProtoMessage() {}
 
 func (x *FetchItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[15]
+	mi := &file_chorus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1207,7 @@ func (x *FetchItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchItem.ProtoReflect.Descriptor instead.
 func (*FetchItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{15}
+	return file_chorus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FetchItem) GetPartition() uint32 {
@@ -1154,7 +1234,7 @@ type FetchBatch struct {
 
 func (x *FetchBatch) Reset() {
 	*x = FetchBatch{}
-	mi := &file_chorus_proto_msgTypes[16]
+	mi := &file_chorus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1246,7 @@ func (x *FetchBatch) String() string {
 func (*FetchBatch) ProtoMessage() {}
 
 func (x *FetchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[16]
+	mi := &file_chorus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1259,7 @@ func (x *FetchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchBatch.ProtoReflect.Descriptor instead.
 func (*FetchBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{16}
+	return file_chorus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FetchBatch) GetFrom() string {
@@ -1211,7 +1291,7 @@ type FetchReply struct {
 
 func (x *FetchReply) Reset() {
 	*x = FetchReply{}
-	mi := &file_chorus_proto_msgTypes[17]
+	mi := &file_chorus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1303,7 @@ func (x *FetchReply) String() string {
 func (*FetchReply) ProtoMessage() {}
 
 func (x *FetchReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[17]
+	mi := &file_chorus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1316,7 @@ func (x *FetchReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchReply.ProtoReflect.Descriptor instead.
 func (*FetchReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{17}
+	return file_chorus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FetchReply) GetSet() []byte {
@@ -1271,7 +1351,7 @@ type FetchReplies struct {
 
 func (x *FetchReplies) Reset() {
 	*x = FetchReplies{}
-	mi := &file_chorus_proto_msgTypes[18]
+	mi := &file_chorus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1363,7 @@ func (x *FetchReplies) String() string {
 func (*FetchReplies) ProtoMessage() {}
 
 func (x *FetchReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[18]
+	mi := &file_chorus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1376,7 @@ func (x *FetchReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchReplies.ProtoReflect.Descriptor instead.
 func (*FetchReplies) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{18}
+	return file_chorus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FetchReplies) GetReplies() []*FetchReply {
@@ -1332,7 +1412,7 @@ type TreeRequest struct {
 
 func (x *TreeRequest) Reset() {
 	*x = TreeRequest{}
-	mi := &file_chorus_proto_msgTypes[19]
+	mi := &file_chorus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1424,7 @@ func (x *TreeRequest) String() string {
 func (*TreeRequest) ProtoMessage() {}
 
 func (x *TreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[19]
+	mi := &file_chorus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1437,7 @@ func (x *TreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeRequest.ProtoReflect.Descriptor instead.
 func (*TreeRequest) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{19}
+	return file_chorus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TreeRequest) GetFrom() string {
@@ -1421,7 +1501,7 @@ type KeyHash struct {
 
 func (x *KeyHash) Reset() {
 	*x = KeyHash{}
-	mi := &file_chorus_proto_msgTypes[20]
+	mi := &file_chorus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1513,7 @@ func (x *KeyHash) String() string {
 func (*KeyHash) ProtoMessage() {}
 
 func (x *KeyHash) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[20]
+	mi := &file_chorus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1526,7 @@ func (x *KeyHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyHash.ProtoReflect.Descriptor instead.
 func (*KeyHash) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{20}
+	return file_chorus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *KeyHash) GetKey() []byte {
@@ -1480,7 +1560,7 @@ type TreeReply struct {
 
 func (x *TreeReply) Reset() {
 	*x = TreeReply{}
-	mi := &file_chorus_proto_msgTypes[21]
+	mi := &file_chorus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1572,7 @@ func (x *TreeReply) String() string {
 func (*TreeReply) ProtoMessage() {}
 
 func (x *TreeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[21]
+	mi := &file_chorus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1585,7 @@ func (x *TreeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeReply.ProtoReflect.Descriptor instead.
 func (*TreeReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{21}
+	return file_chorus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TreeReply) GetReady() bool {
@@ -1549,7 +1629,7 @@ type CollectItem struct {
 
 func (x *CollectItem) Reset() {
 	*x = CollectItem{}
-	mi := &file_chorus_proto_msgTypes[22]
+	mi := &file_chorus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1641,7 @@ func (x *CollectItem) String() string {
 func (*CollectItem) ProtoMessage() {}
 
 func (x *CollectItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[22]
+	mi := &file_chorus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1654,7 @@ func (x *CollectItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectItem.ProtoReflect.Descriptor instead.
 func (*CollectItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{22}
+	return file_chorus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CollectItem) GetPartition() uint32 {
@@ -1608,7 +1688,7 @@ type CollectBatch struct {
 
 func (x *CollectBatch) Reset() {
 	*x = CollectBatch{}
-	mi := &file_chorus_proto_msgTypes[23]
+	mi := &file_chorus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1700,7 @@ func (x *CollectBatch) String() string {
 func (*CollectBatch) ProtoMessage() {}
 
 func (x *CollectBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[23]
+	mi := &file_chorus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1713,7 @@ func (x *CollectBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectBatch.ProtoReflect.Descriptor instead.
 func (*CollectBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{23}
+	return file_chorus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CollectBatch) GetFrom() string {
@@ -1663,7 +1743,7 @@ type CollectAcks struct {
 
 func (x *CollectAcks) Reset() {
 	*x = CollectAcks{}
-	mi := &file_chorus_proto_msgTypes[24]
+	mi := &file_chorus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1755,7 @@ func (x *CollectAcks) String() string {
 func (*CollectAcks) ProtoMessage() {}
 
 func (x *CollectAcks) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[24]
+	mi := &file_chorus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1768,7 @@ func (x *CollectAcks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectAcks.ProtoReflect.Descriptor instead.
 func (*CollectAcks) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{24}
+	return file_chorus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CollectAcks) GetRemoved() []bool {
@@ -1721,7 +1801,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_chorus_proto_msgTypes[25]
+	mi := &file_chorus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1813,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[25]
+	mi := &file_chorus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1826,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{25}
+	return file_chorus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ScanRequest) GetFrom() string {
@@ -1794,7 +1874,7 @@ type ScanItem struct {
 
 func (x *ScanItem) Reset() {
 	*x = ScanItem{}
-	mi := &file_chorus_proto_msgTypes[26]
+	mi := &file_chorus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1886,7 @@ func (x *ScanItem) String() string {
 func (*ScanItem) ProtoMessage() {}
 
 func (x *ScanItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[26]
+	mi := &file_chorus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1899,7 @@ func (x *ScanItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanItem.ProtoReflect.Descriptor instead.
 func (*ScanItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{26}
+	return file_chorus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ScanItem) GetKey() []byte {
@@ -1851,7 +1931,7 @@ type ScanReply struct {
 
 func (x *ScanReply) Reset() {
 	*x = ScanReply{}
-	mi := &file_chorus_proto_msgTypes[27]
+	mi := &file_chorus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +1943,7 @@ func (x *ScanReply) String() string {
 func (*ScanReply) ProtoMessage() {}
 
 func (x *ScanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[27]
+	mi := &file_chorus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1876,7 +1956,7 @@ func (x *ScanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanReply.ProtoReflect.Descriptor instead.
 func (*ScanReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{27}
+	return file_chorus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ScanReply) GetItems() []*ScanItem {
@@ -1968,7 +2048,10 @@ const file_chorus_proto_rawDesc = "" +
 	"\breplicas\x18\x03 \x01(\rR\breplicas\x12!\n" +
 	"\fring_version\x18\x04 \x01(\x04R\vringVersion\x12\x16\n" +
 	"\x06owners\x18\x05 \x03(\rR\x06owners\x12\x1b\n" +
-	"\tring_size\x18\x06 \x01(\rR\bringSize\"\x86\x01\n" +
+	"\tring_size\x18\x06 \x01(\rR\bringSize\"!\n" +
+	"\vPingRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\"\v\n" +
+	"\tPingReply\"\x86\x01\n" +
 	"\rReplicateItem\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
@@ -2049,13 +2132,14 @@ const file_chorus_proto_rawDesc = "" +
 	"\x03Get\x12\x15.chorus.v1.GetRequest\x1a\x16.chorus.v1.GetResponse\x124\n" +
 	"\x03Put\x12\x15.chorus.v1.PutRequest\x1a\x16.chorus.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.chorus.v1.DeleteRequest\x1a\x19.chorus.v1.DeleteResponse\x12L\n" +
-	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xae\x02\n" +
+	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xe4\x02\n" +
 	"\tInternode\x12@\n" +
 	"\tReplicate\x12\x19.chorus.v1.ReplicateBatch\x1a\x18.chorus.v1.ReplicateAcks\x127\n" +
 	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchReplies\x124\n" +
 	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReply\x12:\n" +
 	"\aCollect\x12\x17.chorus.v1.CollectBatch\x1a\x16.chorus.v1.CollectAcks\x124\n" +
-	"\x04Scan\x12\x16.chorus.v1.ScanRequest\x1a\x14.chorus.v1.ScanReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
+	"\x04Scan\x12\x16.chorus.v1.ScanRequest\x1a\x14.chorus.v1.ScanReply\x124\n" +
+	"\x04Ping\x12\x16.chorus.v1.PingRequest\x1a\x14.chorus.v1.PingReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
 
 var (
 	file_chorus_proto_rawDescOnce sync.Once
@@ -2070,7 +2154,7 @@ func file_chorus_proto_rawDescGZIP() []byte {
 }
 
 var file_chorus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_chorus_proto_goTypes = []any{
 	(TreeLevel)(0),              // 0: chorus.v1.TreeLevel
 	(*Quorum)(nil),              // 1: chorus.v1.Quorum
@@ -2085,22 +2169,24 @@ var file_chorus_proto_goTypes = []any{
 	(*ClusterInfoRequest)(nil),  // 10: chorus.v1.ClusterInfoRequest
 	(*Member)(nil),              // 11: chorus.v1.Member
 	(*ClusterInfoResponse)(nil), // 12: chorus.v1.ClusterInfoResponse
-	(*ReplicateItem)(nil),       // 13: chorus.v1.ReplicateItem
-	(*ReplicateBatch)(nil),      // 14: chorus.v1.ReplicateBatch
-	(*ReplicateAcks)(nil),       // 15: chorus.v1.ReplicateAcks
-	(*FetchItem)(nil),           // 16: chorus.v1.FetchItem
-	(*FetchBatch)(nil),          // 17: chorus.v1.FetchBatch
-	(*FetchReply)(nil),          // 18: chorus.v1.FetchReply
-	(*FetchReplies)(nil),        // 19: chorus.v1.FetchReplies
-	(*TreeRequest)(nil),         // 20: chorus.v1.TreeRequest
-	(*KeyHash)(nil),             // 21: chorus.v1.KeyHash
-	(*TreeReply)(nil),           // 22: chorus.v1.TreeReply
-	(*CollectItem)(nil),         // 23: chorus.v1.CollectItem
-	(*CollectBatch)(nil),        // 24: chorus.v1.CollectBatch
-	(*CollectAcks)(nil),         // 25: chorus.v1.CollectAcks
-	(*ScanRequest)(nil),         // 26: chorus.v1.ScanRequest
-	(*ScanItem)(nil),            // 27: chorus.v1.ScanItem
-	(*ScanReply)(nil),           // 28: chorus.v1.ScanReply
+	(*PingRequest)(nil),         // 13: chorus.v1.PingRequest
+	(*PingReply)(nil),           // 14: chorus.v1.PingReply
+	(*ReplicateItem)(nil),       // 15: chorus.v1.ReplicateItem
+	(*ReplicateBatch)(nil),      // 16: chorus.v1.ReplicateBatch
+	(*ReplicateAcks)(nil),       // 17: chorus.v1.ReplicateAcks
+	(*FetchItem)(nil),           // 18: chorus.v1.FetchItem
+	(*FetchBatch)(nil),          // 19: chorus.v1.FetchBatch
+	(*FetchReply)(nil),          // 20: chorus.v1.FetchReply
+	(*FetchReplies)(nil),        // 21: chorus.v1.FetchReplies
+	(*TreeRequest)(nil),         // 22: chorus.v1.TreeRequest
+	(*KeyHash)(nil),             // 23: chorus.v1.KeyHash
+	(*TreeReply)(nil),           // 24: chorus.v1.TreeReply
+	(*CollectItem)(nil),         // 25: chorus.v1.CollectItem
+	(*CollectBatch)(nil),        // 26: chorus.v1.CollectBatch
+	(*CollectAcks)(nil),         // 27: chorus.v1.CollectAcks
+	(*ScanRequest)(nil),         // 28: chorus.v1.ScanRequest
+	(*ScanItem)(nil),            // 29: chorus.v1.ScanItem
+	(*ScanReply)(nil),           // 30: chorus.v1.ScanReply
 }
 var file_chorus_proto_depIdxs = []int32{
 	1,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
@@ -2111,33 +2197,35 @@ var file_chorus_proto_depIdxs = []int32{
 	1,  // 5: chorus.v1.DeleteRequest.quorum:type_name -> chorus.v1.Quorum
 	2,  // 6: chorus.v1.DeleteResponse.info:type_name -> chorus.v1.QuorumInfo
 	11, // 7: chorus.v1.ClusterInfoResponse.members:type_name -> chorus.v1.Member
-	13, // 8: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
-	16, // 9: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
-	18, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
+	15, // 8: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
+	18, // 9: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
+	20, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
 	0,  // 11: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
-	21, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
-	23, // 13: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
-	27, // 14: chorus.v1.ScanReply.items:type_name -> chorus.v1.ScanItem
+	23, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
+	25, // 13: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
+	29, // 14: chorus.v1.ScanReply.items:type_name -> chorus.v1.ScanItem
 	4,  // 15: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
 	6,  // 16: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
 	8,  // 17: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
 	10, // 18: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
-	14, // 19: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
-	17, // 20: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
-	20, // 21: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
-	24, // 22: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
-	26, // 23: chorus.v1.Internode.Scan:input_type -> chorus.v1.ScanRequest
-	5,  // 24: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
-	7,  // 25: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
-	9,  // 26: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
-	12, // 27: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
-	15, // 28: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
-	19, // 29: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
-	22, // 30: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
-	25, // 31: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
-	28, // 32: chorus.v1.Internode.Scan:output_type -> chorus.v1.ScanReply
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
+	16, // 19: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
+	19, // 20: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
+	22, // 21: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
+	26, // 22: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
+	28, // 23: chorus.v1.Internode.Scan:input_type -> chorus.v1.ScanRequest
+	13, // 24: chorus.v1.Internode.Ping:input_type -> chorus.v1.PingRequest
+	5,  // 25: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
+	7,  // 26: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
+	9,  // 27: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
+	12, // 28: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
+	17, // 29: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
+	21, // 30: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
+	24, // 31: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
+	27, // 32: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
+	30, // 33: chorus.v1.Internode.Scan:output_type -> chorus.v1.ScanReply
+	14, // 34: chorus.v1.Internode.Ping:output_type -> chorus.v1.PingReply
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -2154,7 +2242,7 @@ func file_chorus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chorus_proto_rawDesc), len(file_chorus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -243,6 +243,7 @@ const (
 	Internode_Tree_FullMethodName      = "/chorus.v1.Internode/Tree"
 	Internode_Collect_FullMethodName   = "/chorus.v1.Internode/Collect"
 	Internode_Scan_FullMethodName      = "/chorus.v1.Internode/Scan"
+	Internode_Ping_FullMethodName      = "/chorus.v1.Internode/Ping"
 )
 
 // InternodeClient is the client API for Internode service.
@@ -264,6 +265,11 @@ type InternodeClient interface {
 	// Scan reads one page of a partition's keys, in storage order, for a new
 	// owner pulling the partition's data (ownership handoff).
 	Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallOption) (*ScanReply, error)
+	// Ping answers at once, touching no storage: a node that forwarded a
+	// write and heard nothing back asks it to tell a slow peer (which
+	// answers) from a silent one (paused, cut off), without sending the
+	// write again.
+	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingReply, error)
 }
 
 type internodeClient struct {
@@ -324,6 +330,16 @@ func (c *internodeClient) Scan(ctx context.Context, in *ScanRequest, opts ...grp
 	return out, nil
 }
 
+func (c *internodeClient) Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PingReply)
+	err := c.cc.Invoke(ctx, Internode_Ping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InternodeServer is the server API for Internode service.
 // All implementations must embed UnimplementedInternodeServer
 // for forward compatibility.
@@ -343,6 +359,11 @@ type InternodeServer interface {
 	// Scan reads one page of a partition's keys, in storage order, for a new
 	// owner pulling the partition's data (ownership handoff).
 	Scan(context.Context, *ScanRequest) (*ScanReply, error)
+	// Ping answers at once, touching no storage: a node that forwarded a
+	// write and heard nothing back asks it to tell a slow peer (which
+	// answers) from a silent one (paused, cut off), without sending the
+	// write again.
+	Ping(context.Context, *PingRequest) (*PingReply, error)
 	mustEmbedUnimplementedInternodeServer()
 }
 
@@ -367,6 +388,9 @@ func (UnimplementedInternodeServer) Collect(context.Context, *CollectBatch) (*Co
 }
 func (UnimplementedInternodeServer) Scan(context.Context, *ScanRequest) (*ScanReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Scan not implemented")
+}
+func (UnimplementedInternodeServer) Ping(context.Context, *PingRequest) (*PingReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Ping not implemented")
 }
 func (UnimplementedInternodeServer) mustEmbedUnimplementedInternodeServer() {}
 func (UnimplementedInternodeServer) testEmbeddedByValue()                   {}
@@ -479,6 +503,24 @@ func _Internode_Scan_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Internode_Ping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InternodeServer).Ping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Internode_Ping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InternodeServer).Ping(ctx, req.(*PingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Internode_ServiceDesc is the grpc.ServiceDesc for Internode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -505,6 +547,10 @@ var Internode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Scan",
 			Handler:    _Internode_Scan_Handler,
+		},
+		{
+			MethodName: "Ping",
+			Handler:    _Internode_Ping_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
