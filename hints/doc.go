@@ -28,6 +28,11 @@
 //     over Config.MaxBytes (ErrFull). Hints older than Config.MaxAge are
 //     deleted, not sent, when delivery reaches them; anti-entropy repairs
 //     what they carried. Every dropped hint is counted in Stats.
+//   - Routed past removed owners. A Router (the Sender and Liveness a node
+//     gives its Queue) sends the hints of a node that left the ring for
+//     good to the keys' current live primaries instead, and once a batch
+//     is delivered drops the fallback's own copies of keys it is no
+//     primary of, unless a newer write reached them (route.go).
 //   - Observable. Stats reports queued hints and bytes (total and per
 //     target), delivered and dropped counts by reason, the oldest hint's
 //     age and each target's last delivery error.

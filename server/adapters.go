@@ -81,29 +81,14 @@ func (l localStore) Hint(ctx context.Context, target string, partition uint32, k
 // internodeDialer resolves a node ID to a client of its Internode service.
 type internodeDialer func(node string) (pb.InternodeClient, error)
 
-// hintSender delivers hints to their owner as one Replicate batch
-// (hints.Sender).
+// hintSender hands a batch of hints to one node as one Replicate batch,
+// to be merged durably there (the transport under hints.Router).
 type hintSender struct {
 	self string
 	dial internodeDialer
-	// delivered, if set, is told of every batch the target acknowledged.
-	delivered func(ctx context.Context, hs []hints.Hint)
-	// removed and redirect, if set, send the hints of a removed target to
-	// the keys' current primaries instead.
-	removed  func(node string) bool
-	redirect func(ctx context.Context, target string, hs []hints.Hint) error
 }
 
 func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.Hint) error {
-	if h.removed != nil && h.removed(target) {
-		if err := h.redirect(ctx, target, hs); err != nil {
-			return err
-		}
-		if h.delivered != nil {
-			h.delivered(ctx, hs)
-		}
-		return nil
-	}
 	cli, err := h.dial(target)
 	if err != nil {
 		return err
@@ -124,9 +109,6 @@ func (h hintSender) DeliverHints(ctx context.Context, target string, hs []hints.
 			return fmt.Errorf("server: deliver hint %d of %d to %s: %s", i+1, len(hs), target, e)
 		}
 	}
-	if h.delivered != nil {
-		h.delivered(ctx, hs)
-	}
 	return nil
 }
 
@@ -146,4 +128,19 @@ func (f forwardNet) Ping(ctx context.Context, node string) error {
 	}
 	_, err = c.Ping(ctx, &pb.PingRequest{From: f.self})
 	return err
+}
+
+// hintMembers is the membership as hint routing uses it.
+type hintMembers struct{ members membership }
+
+func (m hintMembers) Alive(node string) bool { return m.members.Alive(node) }
+
+// Removed reports whether node's ring record says it was removed.
+func (m hintMembers) Removed(node string) bool {
+	for _, r := range m.members.Records() {
+		if r.ID == node {
+			return r.Removed != 0
+		}
+	}
+	return false
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -80,39 +79,4 @@ func (n *Node) dropPartition(ctx context.Context, p uint32) (int, error) {
 		return err
 	})
 	return removed, err
-}
-
-// dropDelivered deletes a fallback's copies of keys whose hints the owner
-// has just acknowledged, when this node is no primary of the key: the
-// stored set is deleted only if the hints delivered carry all of it.
-func (n *Node) dropDelivered(ctx context.Context, hs []hints.Hint) {
-	coord := n.coordReady.Load()
-	if coord == nil {
-		return
-	}
-	r := coord.Ring()
-	if r == nil {
-		return
-	}
-	type pk struct {
-		p   uint32
-		key string
-	}
-	delivered := map[pk]vclock.Set{}
-	for _, h := range hs {
-		if slices.Contains(r.Primaries(h.Partition), n.ID()) {
-			continue
-		}
-		k := pk{h.Partition, string(h.Key)}
-		delivered[k] = vclock.Sync(delivered[k], h.Set)
-	}
-	for k, sent := range delivered {
-		cur, err := n.db.Get(ctx, k.p, []byte(k.key))
-		if err != nil {
-			continue // absent already, or unreadable: nothing to drop
-		}
-		if vclock.Sync(cur, sent).Equal(sent) {
-			_, _ = n.db.DeleteIfEqual(ctx, k.p, []byte(k.key), cur)
-		}
-	}
 }

@@ -254,11 +254,12 @@ func (n *Node) startReplication() error {
 	}
 	hcfg := n.cfg.Hints
 	hcfg.Logger = n.log.With("component", "hints")
-	sender := hintSender{self: self, dial: dialIn, delivered: n.dropDelivered, removed: n.removed,
-		redirect: func(ctx context.Context, target string, hs []hints.Hint) error {
-			return n.redirect(ctx, dialIn, target, hs)
-		}}
-	hq, err := hints.New(n.db, sender, hintLiveness{n}, hcfg)
+	router, err := hints.NewRouter(hints.RouterConfig{Self: self, Ring: n.hintRing, Members: hintMembers{n.members},
+		Local: n.db, Send: hintSender{self: self, dial: dialIn}})
+	if err != nil {
+		return fmt.Errorf("server: start hints: %w", err)
+	}
+	hq, err := hints.New(n.db, router, router, hcfg)
 	if err != nil {
 		return fmt.Errorf("server: start hints: %w", err)
 	}
@@ -289,6 +290,17 @@ func (n *Node) startReplication() error {
 		return err
 	}
 	return n.startRepair(dialIn)
+}
+
+// hintRing is the ring hint routing uses: the coordinator's, once both
+// exist (hint delivery starts before the coordinator does).
+func (n *Node) hintRing() hints.Ring {
+	if c := n.coordReady.Load(); c != nil {
+		if r := c.Ring(); r != nil {
+			return r
+		}
+	}
+	return nil
 }
 
 // grpcAddrOf returns where node serves gRPC, from its ring record.
