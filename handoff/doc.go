@@ -30,5 +30,15 @@
 //     that reach the new owner during the transfer are kept.
 //   - A transfer that makes no progress for Config.StallAfter is reported
 //     (log, Status, Stats) and moved to its next source instead of hanging.
+//   - A partition handed off is dropped from the old owner
+//     (DropLeftovers) only after every new owner pulled it to the end and
+//     LeftoverSettle passed, and never while the current ring makes the
+//     node its primary again; a partition lost while still being pulled
+//     is dropped at once. Deletes are compare-and-delete, so a write that
+//     reached the node since is kept.
+//   - At its first ring, a node with no saved state compares with the
+//     ring before it joined (RingBefore over the membership history), so
+//     a joiner, or a founder whose data was wiped, pulls its partitions
+//     instead of taking them as complete.
 //   - Every goroutine belongs to the Manager and stops on Close.
 package handoff

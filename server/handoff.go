@@ -40,55 +40,10 @@ func (n *Node) startHandoff(dial internodeDialer) error {
 	return nil
 }
 
-// ringBefore returns the ring as it was before this node joined: the
-// members placed at an earlier epoch, as members. nil when there were none
-// (this node is of the cluster's first epoch, and no data existed before
-// it).
-//
-// A node of the first epoch that starts with no handoff state while
-// members that joined later are in the ring did not just found the
-// cluster: its data directory was wiped (or predates handoff). It must
-// not take its partitions as complete, so the ring before it is taken to
-// be the other members: it pulls its partitions from them.
-func ringBefore(self string, recs []gossip.MemberRecord, cfg ring.Config) *ring.Ring {
-	var joined uint64
-	for _, r := range recs {
-		if r.ID == self {
-			joined = r.Joined
-		}
-	}
-	later := false
-	for _, r := range recs {
-		later = later || (r.ID != self && r.Placed && r.Removed == 0 && r.Joined > joined)
-	}
-	var before []gossip.MemberRecord
-	for _, r := range recs {
-		if r.ID == self || !r.Placed || (r.Joined >= joined && !later) {
-			continue
-		}
-		if r.Removed >= joined {
-			r.Removed = 0 // still a member when this node joined
-		}
-		if r.Removed == 0 {
-			before = append(before, r)
-		}
-	}
-	if len(before) == 0 {
-		return nil
-	}
-	rg, err := buildRing(before, cfg)
-	if err != nil {
-		return nil
-	}
-	return rg
-}
-
 // updateHandoff plans the transfers of a ring change.
 func (n *Node) updateHandoff(prev, next *ring.Ring, recs []gossip.MemberRecord) {
-	if prev == nil && n.handoff.Fresh() {
-		prev = ringBefore(n.ID(), recs, n.cfg.Ring)
-	}
-	if err := n.handoff.Update(context.Background(), prev, next); err != nil && !errors.Is(err, storage.ErrClosed) {
+	err := n.handoff.UpdateFromHistory(context.Background(), prev, next, ringMembers(recs), n.cfg.Ring)
+	if err != nil && !errors.Is(err, storage.ErrClosed) {
 		n.log.Error("handoff: ring change not saved", "err", err)
 	}
 }

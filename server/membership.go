@@ -59,16 +59,21 @@ func (m *staticMembership) Subscribe() (<-chan struct{}, func()) {
 }
 func (m *staticMembership) Close() error { return nil }
 
-// buildRing computes the ring of the placed records.
-func buildRing(recs []gossip.MemberRecord, cfg ring.Config) (*ring.Ring, error) {
+// ringMembers returns the placed records as the ring's membership history
+// (removed members included).
+func ringMembers(recs []gossip.MemberRecord) []ring.Member {
 	members := make([]ring.Member, 0, len(recs))
 	for _, r := range recs {
-		if !r.Placed {
-			continue
+		if r.Placed {
+			members = append(members, ring.Member{ID: r.ID, Zone: r.Zone, Weight: r.Weight, Joined: r.Joined, Removed: r.Removed})
 		}
-		members = append(members, ring.Member{ID: r.ID, Zone: r.Zone, Weight: r.Weight, Joined: r.Joined, Removed: r.Removed})
 	}
-	rg, err := ring.New(members, cfg)
+	return members
+}
+
+// buildRing computes the ring of the placed records.
+func buildRing(recs []gossip.MemberRecord, cfg ring.Config) (*ring.Ring, error) {
+	rg, err := ring.New(ringMembers(recs), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: build ring: %w", err)
 	}
