@@ -25,6 +25,13 @@
 //     hashes and the keys of at most k segments (Stats counts each).
 //   - An exchange never runs against a tree that is still being rebuilt,
 //     on either side: a half-built tree would look like missing data.
+//   - Each replica pair of a partition is exchanged by one of its two
+//     nodes (Initiates), and tombstones of a partition are collected by
+//     its first primary alone, only while every primary is up and none is
+//     still receiving it by handoff (Placement's Pairs and Targets).
+//   - A node down longer than the tombstone grace period is refused at
+//     start (CheckDowntime over its last-alive mark): it may hold values
+//     whose deletes the cluster has collected since.
 //   - Every goroutine belongs to the Scheduler and stops on Close.
 //
 // repair does no I/O of its own: the local store and the peers are

@@ -28,7 +28,7 @@ func (n *Node) startRepair(dial internodeDialer) error {
 		return nil
 	}
 	rc := n.cfg.AntiEntropy
-	rc.Pairs = n.repairPairs
+	rc.Pairs = n.placement().Pairs
 	rc.Logger = n.log.With("component", "anti-entropy")
 	if rc.ForegroundP99 == nil {
 		rc.ForegroundP99 = n.metrics.recentP99
@@ -44,27 +44,9 @@ func (n *Node) startRepair(dial internodeDialer) error {
 	return nil
 }
 
-// repairPairs lists the (partition, peer) pairs this node exchanges: for
-// every partition it is a primary of, each other live primary for which
-// repair.Initiates picks this node.
-func (n *Node) repairPairs() []repair.Pair {
-	r := n.coord.Ring()
-	if r == nil {
-		return nil
-	}
-	self := n.ID()
-	var out []repair.Pair
-	for _, p := range r.PrimaryPartitions(self) {
-		if n.handoff.Incomplete(p) {
-			continue // handoff is filling it; an exchange would redo that work
-		}
-		for _, peer := range r.Primaries(p) {
-			if peer != self && n.members.Alive(peer) && repair.Initiates(self, peer, p) {
-				out = append(out, repair.Pair{Partition: p, Peer: peer})
-			}
-		}
-	}
-	return out
+// placement is this node's place in the cluster, as repair walks it.
+func (n *Node) placement() repair.Placement {
+	return repair.Placement{Self: n.ID(), Ring: n.coord.Ring, Liveness: n.members, Handoff: n.handoff}
 }
 
 // RepairRound runs one anti-entropy round now over every pair this node

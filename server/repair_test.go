@@ -309,6 +309,25 @@ func TestDownLongerThanGraceRefused(t *testing.T) {
 	if err := start(cfg); err != nil {
 		t.Fatalf("forced start: %v", err)
 	}
+	// The node writes its mark in the versioned form, and reads it back.
+	db, err = storage.Open(dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, err := db.GetMeta(metaLastAlive)
+	if err != nil || len(mark) != 9 || mark[0] != 1 {
+		t.Fatalf("last-alive mark after a start = %x (%v), want version 1 and 8 time bytes", mark, err)
+	}
+	if err := db.SetMeta(context.Background(), metaLastAlive, repair.EncodeAliveMark(time.Now().Add(-2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.ForceRejoin = false
+	if err := start(cfg); !errors.Is(err, ErrDownTooLong) {
+		t.Fatalf("start after 2 h down (versioned mark) = %v, want ErrDownTooLong", err)
+	}
 }
 
 // A fallback that stored a write for an unreachable primary drops its copy

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -17,21 +16,14 @@ import (
 
 // ErrDownTooLong is returned by Start when the node's data is older than
 // the tombstone grace period and Config.ForceRejoin is not set.
-var ErrDownTooLong = errors.New("server: node was down longer than the tombstone grace period")
+var ErrDownTooLong = repair.ErrDownTooLong
 
-// metaLastAlive holds the last time (Unix nanoseconds) the node was known
-// to be running, refreshed every aliveEvery.
+// metaLastAlive holds the last time the node was known to be running
+// (repair.EncodeAliveMark), refreshed every repair.AliveMarkEvery.
 const metaLastAlive = "server.last_alive"
 
-// aliveEvery returns how often the last-alive mark is refreshed: often
-// enough that a node is never judged by a mark much older than its stop.
-func aliveEvery(grace time.Duration) time.Duration {
-	return min(time.Minute, max(grace/10, 10*time.Millisecond))
-}
-
 // checkDowntime refuses to start a node whose last-alive mark is older than
-// the grace period: tombstones it never saw may have been collected
-// meanwhile, and its old values would come back through anti-entropy.
+// the grace period (repair.CheckDowntime), unless forced.
 func (n *Node) checkDowntime() error {
 	if n.cfg.InMemory {
 		return nil
@@ -43,35 +35,31 @@ func (n *Node) checkDowntime() error {
 	if err != nil {
 		return fmt.Errorf("server: read last-alive mark: %w", err)
 	}
-	if len(b) != 8 {
-		return fmt.Errorf("server: last-alive mark of %d bytes, want 8", len(b))
+	last, err := repair.DecodeAliveMark(b)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
-	last := time.Unix(0, int64(binary.BigEndian.Uint64(b)))
-	down := time.Since(last)
-	grace := n.cfg.Tombstones.Grace
-	if down <= grace {
+	err = repair.CheckDowntime(last, time.Now(), n.cfg.Tombstones.Grace)
+	if err == nil {
 		return nil
 	}
 	if n.cfg.ForceRejoin {
-		n.log.Warn("node was down longer than the tombstone grace period; rejoining anyway (forced): "+
-			"deletes collected meanwhile may come back", "down", down.Round(time.Second), "grace", grace)
+		n.log.Warn("rejoining anyway (forced): deletes collected meanwhile may come back", "err", err)
 		return nil
 	}
-	return fmt.Errorf("%w: last up %s ago (at %s), grace %s. Deletes the cluster has since forgotten may still "+
-		"be live values here, and anti-entropy would bring them back. Wipe the data directory and start the node "+
-		"empty (anti-entropy and handoff refill it), or start with --force-rejoin to accept that risk",
-		ErrDownTooLong, down.Round(time.Second), last.UTC().Format(time.RFC3339), grace)
+	return fmt.Errorf("server: %w. Deletes the cluster has since forgotten may still be live values here, and "+
+		"anti-entropy would bring them back. Wipe the data directory and start the node empty (anti-entropy and "+
+		"handoff refill it), or start with --force-rejoin to accept that risk", err)
 }
 
-// markAlive writes the last-alive mark now and then every aliveEvery until
-// the node closes.
+// markAlive writes the last-alive mark now and then every
+// repair.AliveMarkEvery until the node closes.
 func (n *Node) markAlive() error {
 	if n.cfg.InMemory {
 		return nil
 	}
 	write := func() error {
-		b := binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano()))
-		return n.db.SetMeta(context.Background(), metaLastAlive, b)
+		return n.db.SetMeta(context.Background(), metaLastAlive, repair.EncodeAliveMark(time.Now()))
 	}
 	if err := write(); err != nil {
 		return fmt.Errorf("server: write last-alive mark: %w", err)
@@ -79,7 +67,7 @@ func (n *Node) markAlive() error {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(aliveEvery(n.cfg.Tombstones.Grace))
+		t := time.NewTicker(repair.AliveMarkEvery(n.cfg.Tombstones.Grace))
 		defer t.Stop()
 		for {
 			select {
@@ -100,7 +88,7 @@ func (n *Node) markAlive() error {
 // startCollector starts tombstone collection.
 func (n *Node) startCollector(dial internodeDialer) error {
 	cc := n.cfg.Tombstones
-	cc.Targets = n.collectTargets
+	cc.Targets = n.placement().Targets
 	cc.Logger = n.log.With("component", "tombstones")
 	rr := repairRemote{self: n.members.ID(), dial: dial, shape: n.db.TreeConfig()}
 	c, err := repair.NewCollector(cc, n.db, tombstoneRemote{rr})
@@ -111,33 +99,6 @@ func (n *Node) startCollector(dial internodeDialer) error {
 	n.onClose(c.Close)
 	n.metrics.registry().MustRegister(handoffCollector{status: n.handoff.Status, tombstones: c.Stats})
 	return nil
-}
-
-// collectTargets lists the partitions whose first primary is this node and
-// whose N primaries are all up: only then can every primary be asked.
-func (n *Node) collectTargets() []repair.Target {
-	r := n.coord.Ring()
-	if r == nil {
-		return nil
-	}
-	self := n.ID()
-	var out []repair.Target
-	for _, p := range r.PrimaryPartitions(self) {
-		prim := r.Primaries(p)
-		if len(prim) < r.Replicas() || prim[0] != self || n.handoff.Incomplete(p) {
-			continue
-		}
-		t := repair.Target{Partition: p}
-		up := true
-		for _, peer := range prim[1:] {
-			up = up && n.members.Alive(peer)
-			t.Peers = append(t.Peers, peer)
-		}
-		if up {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // CollectTombstones runs one tombstone collection pass now and returns how
