@@ -2,6 +2,8 @@ package chorus
 
 import (
 	"bytes"
+	"maps"
+	"os"
 	"os/exec"
 	"path"
 	"slices"
@@ -11,11 +13,12 @@ import (
 
 const module = "github.com/chorusdb/chorus"
 
-// allowedImports is the dependency table of the style guide: for each
+// allowedImports is the dependency table of doc.go: for each
 // package (relative to the module), the project packages it may import. A
 // subpackage (transport/memnet) may import its parent and whatever its
 // parent may. Packages missing from the table fail the test, so a new
 // package has to take a place in the DAG on purpose.
+// TestDependencyTableDocumented keeps it equal to doc.go's.
 var allowedImports = map[string][]string{
 	"":             {},
 	"vclock":       {},
@@ -32,9 +35,12 @@ var allowedImports = map[string][]string{
 	"client":       {"vclock", "ring", "transport", "transport/pb"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
-	"pbs":   {},
-	"cmd":   {"server", "client", "bench", "bench/chart", "bench/etcdtarget", "pbs", "vclock"},
-	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring", "pbs"},
+	"server/localcluster": {"server"},
+	"pbs":                 {},
+	"cmd": {"server", "server/localcluster", "client", "bench", "bench/chart", "bench/etcdtarget",
+		"pbs", "vclock"},
+	"bench": {"client", "server", "server/localcluster", "transport", "transport/pb", "transport/memnet",
+		"vclock", "ring", "pbs"},
 	// The harness's parts that own an external dependency each.
 	"bench/chart":      {},
 	"bench/etcdtarget": {"bench"},
@@ -157,6 +163,9 @@ func TestImportAllowedRules(t *testing.T) {
 		{"cmd/chorus", "storage", false},
 		{"replica", "transport", false},
 		{"client", "transport/memnet", false},
+		{"cmd/chorus", "server/localcluster", true},
+		{"server/localcluster", "server", true},
+		{"replica", "server/localcluster", false},
 	}
 	for _, tt := range tests {
 		row, ok := tableRow(tt.rel)
@@ -169,5 +178,86 @@ func TestImportAllowedRules(t *testing.T) {
 	}
 	if _, ok := tableRow("mystery"); ok {
 		t.Error("unknown package has a row")
+	}
+}
+
+// docTable parses the dependency table of doc.go: for each package, the
+// packages it may import and the modules it owns. Columns are placed as
+// in the header line; a row whose package column is blank continues the
+// row above.
+func docTable(t *testing.T) (imports map[string][]string, owners map[string]string) {
+	t.Helper()
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports, owners = map[string][]string{}, map[string]string{}
+	var importsAt, ownsAt int
+	last := ""
+	for line := range strings.Lines(string(src)) {
+		row, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "//\t")
+		switch {
+		case !ok && importsAt > 0:
+			return imports, owners // the table ended
+		case !ok:
+			continue
+		case strings.HasPrefix(row, "package "):
+			importsAt, ownsAt = strings.Index(row, "may import"), strings.Index(row, "owns")
+			continue
+		case importsAt == 0:
+			continue
+		}
+		if len(row) < importsAt {
+			t.Fatalf("doc.go table row %q is shorter than its columns", row)
+		}
+		pkg := strings.TrimSpace(row[:importsAt])
+		deps := row[importsAt:min(len(row), ownsAt)]
+		if pkg == "" {
+			pkg = last
+		} else if _, dup := imports[pkg]; dup {
+			t.Fatalf("doc.go table lists %q twice", pkg)
+		}
+		last = pkg
+		for _, d := range strings.Fields(deps) {
+			if d != "-" {
+				imports[pkg] = append(imports[pkg], d)
+			}
+		}
+		if imports[pkg] == nil {
+			imports[pkg] = []string{}
+		}
+		if len(row) > ownsAt {
+			if m := strings.TrimSpace(row[ownsAt:]); m != "-" && m != "" {
+				owners[m] = pkg
+			}
+		}
+	}
+	t.Fatal("doc.go has no dependency table (a line \"//\\tpackage  may import  owns\")")
+	return nil, nil
+}
+
+// The table in doc.go is the one this test enforces: same rows, same
+// imports, same owners of external modules.
+func TestDependencyTableDocumented(t *testing.T) {
+	imports, owners := docTable(t)
+	want := maps.Clone(allowedImports)
+	delete(want, "") // the root package holds tests only
+	for _, pkg := range slices.Sorted(maps.Keys(want)) {
+		got, ok := imports[pkg]
+		if !ok {
+			t.Errorf("doc.go's table has no row for %q", pkg)
+			continue
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want[pkg]))) {
+			t.Errorf("%s: doc.go allows %v, dag_test.go %v", pkg, got, want[pkg])
+		}
+	}
+	for pkg := range imports {
+		if _, ok := want[pkg]; !ok {
+			t.Errorf("doc.go's table has a row for %q, which dag_test.go does not", pkg)
+		}
+	}
+	if !maps.Equal(owners, exclusiveDeps) {
+		t.Errorf("doc.go's owners %v differ from dag_test.go's %v", owners, exclusiveDeps)
 	}
 }

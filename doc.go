@@ -2,4 +2,48 @@
 // eventually consistent key-value store. The code lives in the packages
 // below this one; this package holds only repository-wide tests, such as
 // the check that package imports follow the dependency table.
+//
+// # Dependency table
+//
+// The packages form a DAG. Each may import only the project packages its
+// row lists, and a subpackage (transport/memnet) also its parent and
+// whatever its parent may; anything else is forbidden. The last column
+// names the third-party modules a package is the only one to import, so
+// that one package owns each external dependency. dag_test.go enforces
+// this table, checks that it matches the one the test holds, and fails
+// for a package without a row, so that a new package takes its place on
+// purpose. The client library never depends on badger, even
+// transitively, so that user binaries do not carry the storage engine.
+//
+//	package              may import                                 owns
+//	vclock               -                                          -
+//	ring                 -                                          -
+//	antientropy          vclock ring                                -
+//	storage              vclock antientropy                         github.com/dgraph-io/badger/v4
+//	gossip               -                                          github.com/hashicorp/memberlist
+//	hints                vclock storage                             -
+//	replica              vclock ring                                -
+//	repair               vclock ring antientropy                    -
+//	handoff              vclock ring antientropy                    -
+//	transport/pb         -                                          -
+//	transport            vclock ring transport/pb                   -
+//	client               vclock ring transport transport/pb         -
+//	server               vclock ring storage gossip antientropy     -
+//	                     hints replica repair handoff transport
+//	                     transport/pb transport/memnet
+//	server/localcluster  server                                     -
+//	pbs                  -                                          -
+//	bench                client server server/localcluster          -
+//	                     transport transport/pb transport/memnet
+//	                     vclock ring pbs
+//	bench/chart          -                                          gonum.org/v1/plot
+//	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
+//	cmd                  server server/localcluster client bench    -
+//	                     bench/chart bench/etcdtarget pbs vclock
+//
+// Protocol rules live in the package that owns them, as code testable
+// without a node: hint routing in hints, partition handoff and dropping
+// handed-off copies in handoff, exchange pairs, tombstone collection
+// targets and the downtime check in repair. server only wires them and
+// serves the APIs; cmd only parses flags and prints.
 package chorus

@@ -13,6 +13,7 @@ import (
 	"github.com/chorusdb/chorus/client"
 	"github.com/chorusdb/chorus/pbs"
 	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 )
 
 // Setting is one quorum configuration of an experiment.
@@ -222,7 +223,7 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 	res := &SettingResult{Setting: s, N: s.N, R: s.R, W: s.W, Strict: s.Strict()}
 	dir := filepath.Join(cfg.Dir, fmt.Sprintf("setting-%d", i))
 	defer os.RemoveAll(dir)
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: cfg.Nodes, Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: cfg.Nodes, Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +282,7 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 
 // predict runs the WARS model on the legs the cluster recorded during
 // the staleness measurement (see PredictStaleness).
-func predict(cfg ExperimentConfig, s Setting, lc *server.LocalCluster, st *StalenessResult) ([]PredictedPoint, *LegQuantiles, error) {
+func predict(cfg ExperimentConfig, s Setting, lc *localcluster.Cluster, st *StalenessResult) ([]PredictedPoint, *LegQuantiles, error) {
 	var readers []server.LegSamples
 	for _, n := range lc.Nodes[1:] {
 		readers = append(readers, n.Legs())

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/client"
-	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 )
 
 // lagStore makes each written version visible to readers lag after its
@@ -81,7 +81,7 @@ func TestStrictQuorumsAreNeverStale(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -19,7 +20,7 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 	for _, durable := range []bool{true, false} {
 		b.Run(fmt.Sprintf("durable=%v", durable), func(b *testing.B) {
 			ctx := context.Background()
-			lc, err := StartLocal(ctx, LocalConfig{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -60,7 +61,7 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 			}
 			b.ReportMetric(float64(writes)/float64(max(batches, 1)), "writes/batch")
 			b.ReportMetric(float64(syncs)/b.Elapsed().Seconds(), "syncs/s")
-			ps := lc.Nodes[0].peers.Stats().Total
+			ps := lc.Nodes[0].PeerStats().Total
 			b.ReportMetric(float64(ps.ReplicateItems)/float64(max(ps.ReplicateBatches, 1)), "items/rpc")
 		})
 	}

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -23,22 +25,22 @@ import (
 type growCluster struct {
 	t     *testing.T
 	ctx   context.Context
-	lcfg  LocalConfig
-	nodes map[string]*Node
+	lcfg  localcluster.Config
+	nodes map[string]*server.Node
 	pool  *transport.Pool
 }
 
 func newGrowCluster(t *testing.T, ctx context.Context, n int) *growCluster {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lcfg := LocalConfig{Nodes: n, Dir: t.TempDir(), Logger: quiet, Configure: func(_ int, c *Config) {
+	lcfg := localcluster.Config{Nodes: n, Dir: t.TempDir(), Logger: quiet, Configure: func(_ int, c *server.Config) {
 		c.NoAntiEntropy = true
 		c.Hints.RetryInterval = 50 * time.Millisecond
 		c.Hints.MaxBackoff = 200 * time.Millisecond
 		c.Handoff.RetryAfter = 50 * time.Millisecond
 		c.Handoff.StallAfter = 5 * time.Second
 	}}
-	lc, err := StartLocal(ctx, lcfg)
+	lc, err := localcluster.Start(ctx, lcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func newGrowCluster(t *testing.T, ctx context.Context, n int) *growCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &growCluster{t: t, ctx: ctx, lcfg: lcfg, nodes: map[string]*Node{}, pool: pool}
+	g := &growCluster{t: t, ctx: ctx, lcfg: lcfg, nodes: map[string]*server.Node{}, pool: pool}
 	for _, nd := range lc.Nodes {
 		g.nodes[nd.ID()] = nd
 	}
@@ -60,9 +62,9 @@ func newGrowCluster(t *testing.T, ctx context.Context, n int) *growCluster {
 }
 
 // add starts node i, joining node0.
-func (g *growCluster) add(i int) *Node {
+func (g *growCluster) add(i int) *server.Node {
 	g.t.Helper()
-	n, err := Start(g.ctx, g.lcfg.NodeConfig(i, g.nodes["node0"].Addrs().Gossip))
+	n, err := server.Start(g.ctx, g.lcfg.NodeConfig(i, g.nodes["node0"].Addrs().Gossip))
 	if err != nil {
 		g.t.Fatalf("start node%d: %v", i, err)
 	}
@@ -70,8 +72,8 @@ func (g *growCluster) add(i int) *Node {
 	return n
 }
 
-func (g *growCluster) live() []*Node {
-	var out []*Node
+func (g *growCluster) live() []*server.Node {
+	var out []*server.Node
 	for _, id := range slices.Sorted(maps.Keys(g.nodes)) {
 		out = append(out, g.nodes[id])
 	}
@@ -86,7 +88,7 @@ func (g *growCluster) settle(size int) {
 	for time.Now().Before(deadline) {
 		done := true
 		for _, n := range g.live() {
-			r := n.coord.Ring()
+			r := n.Ring()
 			st := n.Transfers()
 			done = done && r != nil && r.Size() == size && st.Waiting+st.InFlight+st.Stalled == 0
 		}
@@ -96,7 +98,7 @@ func (g *growCluster) settle(size int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, n := range g.live() {
-		g.t.Logf("%s: ring %d, transfers %+v", n.ID(), n.coord.Ring().Size(), n.Transfers())
+		g.t.Logf("%s: ring %d, transfers %+v", n.ID(), n.Ring().Size(), n.Transfers())
 	}
 	g.t.Fatalf("cluster did not settle at %d members with every transfer done", size)
 }
@@ -118,7 +120,7 @@ func (g *growCluster) drainHints() {
 	g.t.Fatal("hints did not drain within 30 s")
 }
 
-func (g *growCluster) kv(n *Node) pb.KVClient {
+func (g *growCluster) kv(n *server.Node) pb.KVClient {
 	c, err := g.pool.KV(n.Addrs().GRPC)
 	if err != nil {
 		g.t.Fatal(err)
@@ -180,7 +182,7 @@ func (w *writer) finish() []string {
 
 // checkAll reads every key with R=N through node via and fails on any
 // acknowledged write that is missing.
-func (g *growCluster) checkAll(via *Node, keys []string) {
+func (g *growCluster) checkAll(via *server.Node, keys []string) {
 	g.t.Helper()
 	c := g.kv(via)
 	for _, key := range keys {
@@ -198,7 +200,7 @@ func (g *growCluster) checkAll(via *Node, keys []string) {
 // partitions far from N/size.
 func (g *growCluster) checkBalanced() {
 	g.t.Helper()
-	r := g.live()[0].coord.Ring()
+	r := g.live()[0].Ring()
 	want := float64(r.Partitions()*r.Replicas()) / float64(r.Size())
 	for _, n := range g.live() {
 		got := float64(len(r.PrimaryPartitions(n.ID())))
@@ -242,8 +244,8 @@ func TestJoinJoinLeaveUnderWrites(t *testing.T) {
 		if err := leaver.Leave(ctx); err != nil {
 			t.Fatalf("leave: %v", err)
 		}
-		if owed, delivered := leaver.handoff.Outgoing(); owed == 0 || owed != delivered {
-			t.Fatalf("node1 left with %d of %d handoffs delivered", delivered, owed)
+		if st := leaver.Transfers(); st.Owed == 0 || st.Owed != st.Delivered {
+			t.Fatalf("node1 left with %d of %d handoffs delivered", st.Delivered, st.Owed)
 		}
 		_ = leaver.Close()
 		delete(g.nodes, "node1")
@@ -262,8 +264,8 @@ func TestJoinJoinLeaveUnderWrites(t *testing.T) {
 	g.drainHints()
 	dropped := 0
 	for _, n := range g.live() {
-		n.dropHandedOff(ctx, 0)
-		r := n.coord.Ring()
+		n.DropHandedOff(ctx, 0)
+		r := n.Ring()
 		for p := range uint32(r.Partitions()) {
 			if slices.Contains(r.Primaries(p), n.ID()) {
 				continue
@@ -329,7 +331,7 @@ func TestRemoveDeadNodeRestoresCopies(t *testing.T) {
 	g.settle(3)
 	g.drainHints()
 	// Every key must now be on all three remaining nodes, in storage.
-	r := g.nodes["node0"].coord.Ring()
+	r := g.nodes["node0"].Ring()
 	for i := range keys + during {
 		key := []byte(fmt.Sprintf("r-%04d", i))
 		p := r.Partition(key)
@@ -355,7 +357,7 @@ func TestTransferResumesAfterRestart(t *testing.T) {
 	defer cancel()
 	g := newGrowCluster(t, ctx, 3)
 	// Slow transfers, so that the restart lands in the middle.
-	g.lcfg.Configure = func(i int, c *Config) {
+	g.lcfg.Configure = func(i int, c *server.Config) {
 		c.NoAntiEntropy = true
 		c.Handoff.KeysPerSecond = 1000
 		c.Handoff.PageKeys = 100
@@ -385,7 +387,7 @@ func TestTransferResumesAfterRestart(t *testing.T) {
 	n3 = g.add(3)
 	g.settle(4)
 	st := n3.Transfers()
-	r := n3.coord.Ring()
+	r := n3.Ring()
 	owned := 0
 	for i := range keys {
 		if slices.Contains(r.Primaries(r.Partition([]byte(fmt.Sprintf("t-%05d", i)))), "node3") {

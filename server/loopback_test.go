@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -25,11 +27,11 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lcfg := LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: quiet, Configure: func(_ int, c *Config) {
+	lcfg := localcluster.Config{Nodes: 3, Dir: t.TempDir(), Logger: quiet, Configure: func(_ int, c *server.Config) {
 		c.Hints.RetryInterval = 50 * time.Millisecond
 		c.Hints.MaxBackoff = 200 * time.Millisecond
 	}}
-	lc, err := StartLocal(ctx, lcfg)
+	lc, err := localcluster.Start(ctx, lcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 	for i := range 100 {
 		key := fmt.Sprintf("during-%d", i)
 		put(i%2, key)
-		if slices.Contains(lc.Nodes[0].coord.Ring().PreferenceList([]byte(key), 3), id) {
+		if slices.Contains(lc.Nodes[0].Ring().PreferenceList([]byte(key), 3), id) {
 			missed = append(missed, key)
 		}
 	}
@@ -81,7 +83,7 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 
 	cfg := lcfg.NodeConfig(2, lc.Nodes[0].Addrs().Gossip)
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = addrs.HTTP, addrs.GRPC, addrs.Gossip
-	back, err := Start(ctx, cfg)
+	back, err := server.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("restart %s: %v", id, err)
 	}
@@ -97,7 +99,7 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 		}
 		return pending == 0
 	})
-	r := back.coord.Ring()
+	r := back.Ring()
 	for _, key := range missed {
 		s, err := back.Storage().Get(ctx, r.Partition([]byte(key)), []byte(key))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/storage"
 )
 
@@ -50,6 +51,9 @@ type hintStatus struct {
 	Dropped     uint64  `json:"dropped"`
 	OldestAgeS  float64 `json:"oldest_age_seconds"`
 }
+
+// Ring returns the ring the node routes by: nil until it has joined.
+func (n *Node) Ring() *ring.Ring { return n.coord.Ring() }
 
 // Status returns the node's current figures.
 func (n *Node) Status() Status {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 )
 
 // startLocalCluster starts a 3-node cluster in this process, closed when
@@ -22,7 +22,7 @@ func startLocalCluster(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lc, err := server.StartLocal(ctx, server.LocalConfig{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +48,7 @@ as a default 'chorus node'). Stop it with Ctrl-C.`,
 				logOut = e.stderr
 			}
 			fmt.Fprintf(e.stdout, "starting %d nodes (data in %s)...\n", nodes, dir)
-			lc, err := server.StartLocal(cmd.Context(), server.LocalConfig{Nodes: nodes, BasePort: basePort, Dir: dir,
+			lc, err := localcluster.Start(cmd.Context(), localcluster.Config{Nodes: nodes, BasePort: basePort, Dir: dir,
 				Logger: slog.New(slog.NewTextHandler(logOut, nil)), Configure: func(_ int, c *server.Config) {
 					// A cluster smaller than N still answers default requests.
 					c.Defaults.N = min(c.Defaults.N, nodes)
@@ -69,7 +70,7 @@ as a default 'chorus node'). Stop it with Ctrl-C.`,
 	return cmd
 }
 
-func printDemo(w io.Writer, lc *server.LocalCluster) {
+func printDemo(w io.Writer, lc *localcluster.Cluster) {
 	n := min(3, len(lc.Nodes))
 	fmt.Fprintf(w, "\nChorus demo cluster: %d nodes, N=%d R=%d W=%d by default\n\n", len(lc.Nodes), n, min(2, n), min(2, n))
 	fmt.Fprintf(w, "  %-8s %-22s %-22s %s\n", "node", "http", "grpc", "gossip")

@@ -1,4 +1,4 @@
-package server
+package localcluster
 
 import (
 	"context"
@@ -9,17 +9,22 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/chorusdb/chorus/server"
 )
 
-// LocalCluster is a cluster of nodes in this process on loopback, as
-// `chorus demo` runs it.
-type LocalCluster struct {
-	cfg   LocalConfig
-	Nodes []*Node
+// ErrBadConfig is wrapped by Start's error for a Config it cannot start.
+var ErrBadConfig = errors.New("localcluster: invalid config")
+
+// Cluster is a cluster of nodes in this process on loopback, as `chorus
+// demo` runs it.
+type Cluster struct {
+	cfg   Config
+	Nodes []*server.Node
 }
 
-// LocalConfig configures a LocalCluster.
-type LocalConfig struct {
+// Config configures a Cluster.
+type Config struct {
 	// Nodes is the number of nodes. Default 3.
 	Nodes int
 	// BasePort places node i's HTTP API on BasePort+i, its gRPC API on
@@ -30,7 +35,7 @@ type LocalConfig struct {
 	// Dir holds node i's data in Dir/node<i>.
 	Dir string
 	// Configure, when set, adjusts each node's Config before it starts.
-	Configure func(i int, cfg *Config)
+	Configure func(i int, cfg *server.Config)
 	// Logger receives the nodes' logs.
 	Logger *slog.Logger
 }
@@ -48,8 +53,8 @@ func Ports(base, i int) (httpAddr, grpcAddr, gossipAddr string) {
 
 // NodeConfig returns the Config of node i of a local cluster; seed is
 // node 0's gossip address (empty for node 0 itself).
-func (c LocalConfig) NodeConfig(i int, seed string) Config {
-	cfg := DefaultConfig()
+func (c Config) NodeConfig(i int, seed string) server.Config {
+	cfg := server.DefaultConfig()
 	cfg.NodeID = fmt.Sprintf("node%d", i)
 	cfg.DataDir = filepath.Join(c.Dir, cfg.NodeID)
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = Ports(c.BasePort, i)
@@ -63,28 +68,29 @@ func (c LocalConfig) NodeConfig(i int, seed string) Config {
 	return cfg
 }
 
-// StartLocal starts a local cluster: node 0 bootstraps it and the others
-// join node 0. On error it closes the nodes it started.
-func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
+// Start starts a local cluster: node 0 bootstraps it and the others join
+// node 0. It returns once every node sees the whole ring and has received
+// its partitions. On error it closes the nodes it started.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Nodes == 0 {
 		cfg.Nodes = 3
 	}
 	if cfg.Nodes < 1 || cfg.Dir == "" {
-		return nil, fmt.Errorf("%w: local cluster needs at least one node and a directory", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: a local cluster needs at least one node and a directory", ErrBadConfig)
 	}
 	if cfg.BasePort != 0 && (cfg.BasePort < 134 || cfg.BasePort+1010+cfg.Nodes > 65535) {
 		return nil, fmt.Errorf("%w: base port %d leaves no room for %d nodes' ports (HTTP P+i, gRPC P+1010+i, gossip P-134+i)",
-			ErrInvalidConfig, cfg.BasePort, cfg.Nodes)
+			ErrBadConfig, cfg.BasePort, cfg.Nodes)
 	}
-	lc := &LocalCluster{cfg: cfg}
+	lc := &Cluster{cfg: cfg}
 	for i := range cfg.Nodes {
 		seed := ""
 		if i > 0 {
 			seed = lc.Nodes[0].Addrs().Gossip
 		}
-		n, err := Start(ctx, cfg.NodeConfig(i, seed))
+		n, err := server.Start(ctx, cfg.NodeConfig(i, seed))
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("server: start node %d: %w", i, err), lc.Close())
+			return nil, errors.Join(fmt.Errorf("localcluster: start node %d: %w", i, err), lc.Close())
 		}
 		lc.Nodes = append(lc.Nodes, n)
 	}
@@ -94,7 +100,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 	return lc, nil
 }
 
-// ringWait bounds how long StartLocal waits for every node to see the
+// ringWait bounds how long Start waits for every node to see the
 // whole ring.
 const ringWait = 30 * time.Second
 
@@ -102,7 +108,7 @@ const ringWait = 30 * time.Second
 // has received its partitions (the joiners pull them, empty, from the
 // first node), so that the first requests see the cluster they were
 // started with and every replica counts toward R.
-func (lc *LocalCluster) waitRing(ctx context.Context) error {
+func (lc *Cluster) waitRing(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ringWait)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -111,7 +117,7 @@ func (lc *LocalCluster) waitRing(ctx context.Context) error {
 		done := true
 		for _, n := range lc.Nodes {
 			st := n.Transfers()
-			if r := n.coord.Ring(); r == nil || r.Size() < len(lc.Nodes) || st.Waiting+st.InFlight+st.Stalled > 0 {
+			if r := n.Ring(); r == nil || r.Size() < len(lc.Nodes) || st.Waiting+st.InFlight+st.Stalled > 0 {
 				done = false
 			}
 		}
@@ -120,7 +126,7 @@ func (lc *LocalCluster) waitRing(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("server: local cluster: nodes do not all see the %d-node ring with their partitions received: %w",
+			return fmt.Errorf("localcluster: nodes do not all see the %d-node ring with their partitions received: %w",
 				len(lc.Nodes), ctx.Err())
 		case <-tick.C:
 		}
@@ -128,7 +134,7 @@ func (lc *LocalCluster) waitRing(ctx context.Context) error {
 }
 
 // Close stops every node.
-func (lc *LocalCluster) Close() error {
+func (lc *Cluster) Close() error {
 	var errs []error
 	for _, n := range lc.Nodes {
 		if n != nil {
