@@ -42,13 +42,23 @@
 // The first byte of every engine key names its keyspace, so each keyspace
 // is one contiguous range:
 //
-//	data: 'd' | partition (uint16, big-endian) | user key
+//	data: 'd' | partition (uint16, big-endian) | slot (uint16, big-endian) | user key
 //	hint: 'h' | len(target) (1 byte) | target | hint ID
 //	meta: 'm' | name
 //
-// One partition's keys are therefore one prefix scan (ScanPartition), in
-// key order. Storage does not compute partitions: the caller passes the
-// partition number the ring assigned, and storage only checks its range.
+// The slot is antientropy.Slot of the user key (16 bits of its hash). One
+// partition's keys are therefore one prefix scan (ScanPartition), in slot
+// order: by slot, then by user key. An anti-entropy segment, a range of
+// slots, is one range scan (ScanSegments), not a scan of the partition.
+// Storage does not compute partitions: the caller passes the partition
+// number the ring assigned, and storage only checks its range.
+//
+// Values: a data key holds its sibling set as vclock.Set.Encode (format
+// version byte 1); a hint holds the opaque payload of package hints; a
+// meta entry holds what its owner wrote. The layout version (meta
+// "storage.layout", 2 since the slot entered data keys) covers the key
+// layout and storage's own records; Open refuses a store of another
+// layout. docs/formats.md lists every persisted encoding.
 //
 // # Goroutines
 //

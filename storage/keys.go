@@ -18,8 +18,9 @@ import (
 // prefix, so one partition's keys are exactly one prefix scan. Within a
 // partition keys sort by slot (antientropy.Slot, a 16-bit hash of the user
 // key), then by user key, so the keys of one anti-entropy segment, a range
-// of slots, are one range scan rather than a scan of the partition. The hint target is length-prefixed so that target "a" never
-// matches the hints of target "ab".
+// of slots, are one range scan rather than a scan of the partition. The
+// hint target is length-prefixed so that target "a" never matches the hints
+// of target "ab".
 const (
 	spaceData byte = 'd'
 	spaceHint byte = 'h'
