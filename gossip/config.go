@@ -102,7 +102,8 @@ func DefaultConfig() Config {
 // DefaultMemberlistConfig returns memberlist's LAN preset with two
 // changes. PushPullInterval is 15 s instead of 30 s: push/pull is the
 // anti-entropy path of the ring state (broadcasts may be lost), and on a
-// quiet cluster it costs about 100 B/s per node (LIMITS.md §5).
+// quiet cluster it costs about 100 B/s per node (90–114 B/s measured for
+// 3–10 nodes).
 // DeadNodeReclaimTime is 30 s instead of never, so a node that crashed can
 // come back under its ID on a new address once it has been dead that long.
 // Failure detection stays at the LAN figures: a stopped node is dead

@@ -111,8 +111,9 @@
 // # Timings
 //
 // DefaultMemberlistConfig is memberlist's LAN preset with push/pull every
-// 15 s. On the development machine (LIMITS.md §5), 3–10 nodes converge in
-// 0.2–0.4 s, and a stopped node is declared dead everywhere 5–6 s later.
+// 15 s. Measured with memberlist alone on the development machine, 3–10
+// nodes converge in 0.2–0.4 s, and a stopped node is declared dead
+// everywhere 5–6 s later.
 // Tests use memberlist.DefaultLocalConfig with 200 ms probes, where the
 // same takes about 1 s.
 //

@@ -14,8 +14,10 @@ import (
 //
 // Every write in the package is a request handled by one committer
 // goroutine, owned by DB. The committer takes whatever is queued (at most
-// Options.MaxBatch requests, without waiting for more: LIMITS.md §4 measured
-// that lingering only adds latency here), applies each request's
+// Options.MaxBatch requests, without waiting for more: measured with
+// badger alone on the development machine, a 1 ms linger cut one caller to 660 durable
+// writes/s at p50 1.4 ms, against 4,400/s at 0.22 ms without, and 16
+// callers from 28k/s to 9.7k/s), applies each request's
 // read-modify-write in one badger transaction, commits it, calls DB.Sync
 // once if any request in the batch asked for durability, and then answers
 // every caller. Requests are applied in queue order inside the
