@@ -20,8 +20,8 @@
 // coordinated omission. The time from the actual send is kept apart as
 // the service time.
 //
-// Latencies go to a log-linear Histogram (HdrHistogram's layout: relative
-// error below 0.4%, exact min, max and mean) per operation kind; errors are
+// Latencies go to a Histogram (an HdrHistogram, relative error below 1%,
+// with exact min, max and mean kept beside it) per operation kind; errors are
 // counted by kind, never fatal. A progress line per second, the final
 // table (WriteTable), the JSON report (WriteJSON, with a latency spectrum
 // for plots) and a 100 ms timeline of successes and failures report a run.
