@@ -33,11 +33,12 @@ var allowedImports = map[string][]string{
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
 	"pbs":   {},
-	"cmd":   {"server", "client", "bench", "bench/chart", "bench/etcdtarget", "pbs", "vclock"},
+	"cmd":   {"server", "client", "bench", "bench/chart", "bench/etcdtarget", "bench/procs", "pbs", "vclock"},
 	"bench": {"client", "server", "transport", "transport/pb", "transport/memnet", "vclock", "ring", "pbs"},
 	// The harness's parts that own an external dependency each.
 	"bench/chart":      {},
 	"bench/etcdtarget": {"bench"},
+	"bench/procs":      {"client"},
 }
 
 // exclusiveDeps names third-party modules that only one package may import
