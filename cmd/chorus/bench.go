@@ -15,6 +15,7 @@ import (
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/etcdtarget"
+	"github.com/chorusdb/chorus/bench/plots"
 	"github.com/chorusdb/chorus/client"
 )
 
@@ -128,8 +129,8 @@ func (f *workloadFlags) config() (bench.Config, []client.Option, error) {
 		return cfg, nil, usageError("--value-size %q: %v", f.valueSize, err)
 	}
 	cfg.ValueSize, cfg.ValueSizeMax = lo, hi
-	if err := cfg.Validate(); err != nil {
-		return cfg, nil, usageError("%v", strings.TrimPrefix(err.Error(), bench.ErrInvalidConfig.Error()+": "))
+	if err := configError(cfg.Validate()); err != nil {
+		return cfg, nil, err
 	}
 	q := client.Quorum{N: f.n, R: f.r, W: f.w, NotDurable: f.noSync}
 	if err := q.Validate(); err != nil {
@@ -267,7 +268,7 @@ func (f *benchFlags) report(e *env, res *bench.Result) error {
 		}
 	}
 	if f.plot != "" {
-		files, err := plotRun(f.plot, f.target, res)
+		files, err := plots.Run(f.plot, f.target, res)
 		if err != nil {
 			return err
 		}
