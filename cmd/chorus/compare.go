@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/plots"
@@ -40,14 +41,18 @@ func newBenchCompareCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
 	}
-	fs := cmd.Flags()
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags defines the command's flags on fs.
+func (f *compareFlags) addFlags(fs *pflag.FlagSet) {
 	f.register(fs)
 	_ = fs.MarkHidden("clients") // replaced by the list below
 	fs.IntSliceVar(&f.clients, "clients-list", []int{16, 64}, "client counts to run at, comma separated")
 	fs.StringVar(&f.out, "out", "", "directory for compare.json, compare.md and the plots")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
-	return cmd
 }
 
 // config checks the flags and returns the load and the Chorus options.

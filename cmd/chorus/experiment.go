@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/plots"
@@ -64,7 +65,12 @@ func newQuorumExperimentCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) },
 	}
-	fs := cmd.Flags()
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags defines the command's flags on fs.
+func (f *sweepFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.settings, "settings", "", "settings to measure, N:R:W comma separated (default: the sweep above)")
 	fs.IntVar(&f.nodes, "nodes", 5, "nodes per cluster")
 	fs.IntVar(&f.clients, "clients", 16, "closed-loop clients of the load")
@@ -78,7 +84,6 @@ func newQuorumExperimentCmd(e *env) *cobra.Command {
 	fs.BoolVar(&f.noAvail, "no-availability", false, "skip the availability measurements")
 	fs.IntVar(&f.trials, "trials", 20000, "Monte Carlo trials of each prediction")
 	fs.StringVar(&f.out, "out", "bench-out/quorum", "directory for results.json, results.md and the plots")
-	return cmd
 }
 
 func (f *sweepFlags) config() (bench.ExperimentConfig, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/plots"
@@ -39,7 +40,12 @@ func newBenchFailoverCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
 	}
-	fs := cmd.Flags()
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags defines the command's flags on fs.
+func (f *failoverFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.targets, "targets", []string{"chorus", "etcd"}, "targets to run, in order: chorus, etcd")
 	fs.IntVar(&f.cfg.Clients, "clients", f.cfg.Clients, "concurrent closed-loop writers")
 	fs.IntVar(&f.cfg.Keys, "keys", f.cfg.Keys, "size of the key space")
@@ -50,7 +56,6 @@ func newBenchFailoverCmd(e *env) *cobra.Command {
 	fs.StringVar(&f.out, "out", "", "directory for failover.json and failover.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
-	return cmd
 }
 
 func (f *failoverFlags) validate() error {

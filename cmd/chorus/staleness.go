@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/plots"
@@ -42,7 +43,13 @@ func newBenchStalenessCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
 	}
-	fs, c := cmd.Flags(), &f.cfg
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags defines the command's flags on fs.
+func (f *stalenessFlags) addFlags(fs *pflag.FlagSet) {
+	c := &f.cfg
 	fs.StringSliceVar(&f.endpoints, "endpoints", []string{"127.0.0.1:9090"}, "gRPC addresses of any cluster nodes")
 	fs.IntVar(&c.Setting.N, "n", 3, "replicas N")
 	fs.IntVar(&c.Setting.R, "r", 1, "read quorum R")
@@ -54,7 +61,6 @@ func newBenchStalenessCmd(e *env) *cobra.Command {
 	fs.DurationSliceVar(&c.Staleness.Deltas, "deltas", []time.Duration{0, ms, 2 * ms, 5 * ms, 10 * ms, 20 * ms}, "read delays after each acknowledged write")
 	fs.IntVar(&c.Trials, "trials", c.Trials, "Monte Carlo trials of the prediction")
 	fs.StringVar(&f.out, "out", "", "directory for staleness.json, staleness.md and staleness.png")
-	return cmd
 }
 
 func (f *stalenessFlags) run(ctx context.Context, e *env) error {
