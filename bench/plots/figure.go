@@ -52,11 +52,7 @@ func sans(size float64) font.Font {
 // addLine draws series i through xs and ys with its colour and dash
 // pattern, with a legend entry unless name is empty.
 func addLine(p *plot.Plot, i int, name string, xs, ys []float64) error {
-	pts := make(plotter.XYs, len(xs))
-	for j := range xs {
-		pts[j] = plotter.XY{X: xs[j], Y: ys[j]}
-	}
-	l, err := plotter.NewLine(pts)
+	l, err := plotter.NewLine(xys(xs, ys))
 	if err != nil {
 		return fmt.Errorf("plots: %s: %w", name, err)
 	}
@@ -66,6 +62,15 @@ func addLine(p *plot.Plot, i int, name string, xs, ys []float64) error {
 		p.Legend.Add(name, l)
 	}
 	return nil
+}
+
+// xys pairs xs and ys, which have the same length.
+func xys(xs, ys []float64) plotter.XYs {
+	pts := make(plotter.XYs, len(xs))
+	for j := range xs {
+		pts[j] = plotter.XY{X: xs[j], Y: ys[j]}
+	}
+	return pts
 }
 
 // ticker adapts a chart ticker to gonum's plot.Ticker.
@@ -97,18 +102,25 @@ func slantLabels(p *plot.Plot, n int) {
 }
 
 // save renders p to path as a PNG, its legend in a strip to the right of
-// the plot, via a temporary file renamed over path.
-func save(p *plot.Plot, path string) (err error) {
+// the plot.
+func save(p *plot.Plot, path string) error {
 	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(dpi))
 	dc := draw.Crop(draw.New(img), vg.Points(8), -vg.Points(8), vg.Points(8), -vg.Points(8))
 	legend := p.Legend
 	p.Legend = plot.NewLegend() // drawn beside the plot, not over its data
+	defer func() { p.Legend = legend }()
 	legend.Top, legend.Left = true, true
 	legendWidth := min(legend.Rectangle(dc).Size().X, (dc.Max.X-dc.Min.X)/2)
 	p.Draw(draw.Crop(dc, 0, -(legendWidth + vg.Points(10)), 0, 0))
 	titleHeight := p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
 	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth, 0, 0, -titleHeight))
-	p.Legend = legend
+	return writePNG(img, path)
+}
+
+// writePNG writes img to a temporary file in path's directory and
+// renames it over path, so that a reader never sees a partial image; on
+// error the temporary file is removed and path left as it was.
+func writePNG(img *vgimg.Canvas, path string) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("plots: %w", err)

@@ -33,12 +33,12 @@ func Run(prefix, target string, res *bench.Result) ([]string, error) {
 			return nil, err
 		}
 		if err := save(p, prefix+"-throughput.png"); err != nil {
-			return files, err
+			return nil, err
 		}
 		files = append(files, prefix+"-throughput.png")
 	}
-	rep := bench.NewReport(res)
-	if p, ok := spectrum(title+", latency by percentile", rep.Ops, func(o *bench.OpReport) string { return o.Op }); ok {
+	byOp := func(o *bench.OpReport) string { return o.Op }
+	if p, ok := spectrum(title+", latency by percentile", bench.NewReport(res).Ops, byOp); ok {
 		if err := save(p, prefix+"-latency.png"); err != nil {
 			return files, err
 		}
@@ -109,26 +109,30 @@ func Compare(dir string, load bench.Config, clients []int, runs []*bench.Compare
 		cats = append(cats, fmt.Sprintf("%d clients", c))
 	}
 	targets := []string{"chorus", "chorus-nosync", bench.CompareBaseline}
-	value := func(t string, c int, f func(*bench.CompareRun) float64) float64 {
-		for _, r := range runs {
-			if r.Target == t && r.Clients == c {
-				return f(r)
-			}
-		}
-		return 0
+	ops := func(t string, i int) float64 {
+		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.Report.TotalOpsPerSec() })
 	}
-	ops := func(r *bench.CompareRun) float64 { return r.Report.TotalOpsPerSec() }
-	p99 := func(r *bench.CompareRun) float64 { return r.MainOp().P99US / 1000 }
+	p99 := func(t string, i int) float64 {
+		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.MainOp().P99US / 1000 })
+	}
 	errs := []error{
-		bars(filepath.Join(dir, "compare-throughput.png"), load.Describe()+": throughput", "operations per second", cats, targets,
-			func(t string, i int) float64 { return value(t, clients[i], ops) }),
-		bars(filepath.Join(dir, "compare-p99.png"), load.Describe()+": p99 latency", "p99 (ms)", cats, targets,
-			func(t string, i int) float64 { return value(t, clients[i], p99) }),
+		bars(filepath.Join(dir, "compare-throughput.png"), load.Describe()+": throughput", "operations per second", cats, targets, ops),
+		bars(filepath.Join(dir, "compare-p99.png"), load.Describe()+": p99 latency", "p99 (ms)", cats, targets, p99),
 	}
 	for _, c := range clients {
 		errs = append(errs, compareSpectrum(dir, load, c, runs))
 	}
 	return errors.Join(errs...)
+}
+
+// compareValue returns f of target's run at clients, 0 if there is none.
+func compareValue(runs []*bench.CompareRun, target string, clients int, f func(*bench.CompareRun) float64) float64 {
+	for _, r := range runs {
+		if r.Target == target && r.Clients == clients {
+			return f(r)
+		}
+	}
+	return 0
 }
 
 // compareSpectrum draws the spectra of the runs at c clients.

@@ -72,12 +72,7 @@ func quorumStaleness(results []*bench.SettingResult) (*plot.Plot, bool) {
 // the marker's shape tells N, its colour the setting within that N.
 func quorumTradeoff(results []*bench.SettingResult) (*plot.Plot, bool) {
 	p := newPlot("Latency and consistency by quorum setting", "get p99 (ms)", "P(consistent) at Δ=0")
-	groups := map[int]int{} // N -> group index, in order of first appearance
-	for _, r := range results {
-		if _, ok := groups[r.N]; !ok {
-			groups[r.N] = len(groups)
-		}
-	}
+	groups := groupsByN(results)
 	inGroup := map[int]int{}
 	n := 0
 	for _, r := range results {
@@ -96,6 +91,17 @@ func quorumTradeoff(results []*bench.SettingResult) (*plot.Plot, bool) {
 		n++
 	}
 	return p, n > 0
+}
+
+// groupsByN numbers the distinct N of results in order of appearance.
+func groupsByN(results []*bench.SettingResult) map[int]int {
+	groups := map[int]int{}
+	for _, r := range results {
+		if _, ok := groups[r.N]; !ok {
+			groups[r.N] = len(groups)
+		}
+	}
+	return groups
 }
 
 // markerStyle is the marker of the j-th setting of group g of groups:
