@@ -37,5 +37,18 @@
 // settings on fresh local clusters and adds the WARS model's prediction
 // (package pbs) from the one-way delays the coordinators recorded.
 //
+// MeasureClusterStaleness does the same on a running cluster, predicting
+// from the delays its nodes recorded (GET /v1/legs).
+//
+// # Comparisons and failover
+//
+// Compare runs one workload against several named targets at several
+// client counts and WriteCompareTable gives each run's ratios to etcd's.
+// Failover runs a write load while a Victim is killed and restarted on a
+// schedule, and FailoverRun.Summarize turns the timeline into rates
+// before, during and after, the longest stall and the recovery time.
+// Their targets come from bench/etcdtarget and bench/procs; their figures
+// from bench/plots.
+//
 // Every goroutine a function here starts has exited when it returns.
 package bench
