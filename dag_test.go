@@ -37,22 +37,26 @@ var allowedImports = map[string][]string{
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
 	"server/localcluster": {"server"},
 	"pbs":                 {},
-	"cmd": {"server", "server/localcluster", "client", "bench", "bench/chart", "bench/etcdtarget",
-		"pbs", "vclock"},
+	"cmd": {"server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
+		"bench/procs", "pbs", "vclock"},
 	"bench": {"client", "server", "server/localcluster", "transport", "transport/pb", "transport/memnet",
 		"vclock", "ring", "pbs"},
-	// The harness's parts that own an external dependency each.
+	// The harness's parts: pure tickers, the figures (owning gonum/plot),
+	// etcd as a target, and clusters of node processes.
 	"bench/chart":      {},
+	"bench/plots":      {"bench", "bench/chart"},
 	"bench/etcdtarget": {"bench"},
+	"bench/procs":      {"client"},
 }
 
 // exclusiveDeps names third-party modules that only one package may import
 // directly, so that one package owns each external dependency.
 var exclusiveDeps = map[string]string{
-	"github.com/dgraph-io/badger/v4":  "storage",
-	"github.com/hashicorp/memberlist": "gossip",
-	"go.etcd.io/etcd/client/v3":       "bench/etcdtarget",
-	"gonum.org/v1/plot":               "bench/chart",
+	"github.com/dgraph-io/badger/v4":          "storage",
+	"github.com/hashicorp/memberlist":         "gossip",
+	"go.etcd.io/etcd/client/v3":               "bench/etcdtarget",
+	"gonum.org/v1/plot":                       "bench/plots",
+	"github.com/HdrHistogram/hdrhistogram-go": "bench",
 }
 
 // neverDeps lists modules a package must not depend on even transitively:

@@ -33,13 +33,16 @@
 //	                     transport/pb transport/memnet
 //	server/localcluster  server                                     -
 //	pbs                  -                                          -
-//	bench                client server server/localcluster          -
+//	bench                client server server/localcluster          github.com/HdrHistogram/hdrhistogram-go
 //	                     transport transport/pb transport/memnet
 //	                     vclock ring pbs
-//	bench/chart          -                                          gonum.org/v1/plot
+//	bench/chart          -                                          -
+//	bench/plots          bench bench/chart                          gonum.org/v1/plot
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
+//	bench/procs          client                                     -
 //	cmd                  server server/localcluster client bench    -
-//	                     bench/chart bench/etcdtarget pbs vclock
+//	                     bench/etcdtarget bench/plots bench/procs
+//	                     pbs vclock
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping

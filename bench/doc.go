@@ -20,8 +20,8 @@
 // coordinated omission. The time from the actual send is kept apart as
 // the service time.
 //
-// Latencies go to a log-linear Histogram (HdrHistogram's layout: relative
-// error below 0.4%, exact min, max and mean) per operation kind; errors are
+// Latencies go to a Histogram (an HdrHistogram, relative error below 1%,
+// with exact min, max and mean kept beside it) per operation kind; errors are
 // counted by kind, never fatal. A progress line per second, the final
 // table (WriteTable), the JSON report (WriteJSON, with a latency spectrum
 // for plots) and a 100 ms timeline of successes and failures report a run.
@@ -36,6 +36,19 @@
 // sloppy quorums, on an in-memory cluster. QuorumExperiment sweeps quorum
 // settings on fresh local clusters and adds the WARS model's prediction
 // (package pbs) from the one-way delays the coordinators recorded.
+//
+// MeasureClusterStaleness does the same on a running cluster, predicting
+// from the delays its nodes recorded (GET /v1/legs).
+//
+// # Comparisons and failover
+//
+// Compare runs one workload against several named targets at several
+// client counts and WriteCompareTable gives each run's ratios to etcd's.
+// Failover runs a write load while a Victim is killed and restarted on a
+// schedule, and FailoverRun.Summarize turns the timeline into rates
+// before, during and after, the longest stall and the recovery time.
+// Their targets come from bench/etcdtarget and bench/procs; their figures
+// from bench/plots.
 //
 // Every goroutine a function here starts has exited when it returns.
 package bench

@@ -46,7 +46,7 @@ type ExperimentConfig struct {
 	// needs five).
 	Nodes int
 	// Dir holds the clusters' data (a directory per setting, removed after
-	// it). Required.
+	// it). Empty means a temporary directory, removed at the end.
 	Dir string
 	// Load is the throughput and latency run of each setting; its Op,
 	// Clients, Duration or Ops, Keys and ValueSize apply. Default: 50%
@@ -111,14 +111,11 @@ func (c ExperimentConfig) withDefaults() ExperimentConfig {
 	return c
 }
 
-// Validate reports settings that do not fit the cluster, a missing Dir
-// and an invalid Load or Staleness; errors wrap ErrInvalidConfig.
+// Validate reports settings that do not fit the cluster and an invalid
+// Load or Staleness; errors wrap ErrInvalidConfig.
 func (c ExperimentConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if c.Dir == "" {
-		errs = append(errs, errors.New("Dir is required"))
-	}
 	if c.Nodes < 2 {
 		errs = append(errs, fmt.Errorf("Nodes must be at least 2 (a writer and a reader), got %d", c.Nodes))
 	}
@@ -206,6 +203,14 @@ func QuorumExperiment(ctx context.Context, cfg ExperimentConfig) ([]*SettingResu
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Dir == "" {
+		tmp, err := os.MkdirTemp("", "chorus-experiment-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		cfg.Dir = tmp
+	}
 	var out []*SettingResult
 	for i, s := range cfg.Settings {
 		fmt.Fprintf(cfg.Progress, "experiment: %d/%d %v\n", i+1, len(cfg.Settings), s)

@@ -87,7 +87,7 @@ func TestHistogramEveryBucket(t *testing.T) {
 		h.Record(v)
 		h.Record(HistogramMax) // so that Quantile(0.5) cannot be clamped to Max
 		got := h.Quantile(0.5)
-		if rel := math.Abs(float64(got-v)) / float64(v); rel > 0.004 {
+		if rel := math.Abs(float64(got-v)) / float64(v); rel > maxRelErr {
 			t.Fatalf("Quantile(0.5) of {%v, max} = %v, off by %.3f%%", v, got, rel*100)
 		}
 	}

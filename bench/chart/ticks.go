@@ -4,162 +4,134 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
 )
 
-// Tickers for the axes. gonum's DefaultTicks aims for only 3 labels and
-// its LogTicks panics on a non-positive range; these aim for more labels,
-// never panic, and produce ticks in ascending order (room.fits needs it).
-
-// wantTicks is the number of intervals between labelled ticks that a
-// linear axis aims for when there is room.
-const wantTicks = 6
-
-// stepSlack absorbs float error in lo/step, so that 0.3/0.1 =
-// 2.9999999999999996 still counts as a whole number of steps.
-const stepSlack = 1e-9
-
-// maxTicks bounds the labelled ticks of a linear axis, in case a range
-// was set that the step was not computed for.
-const maxTicks = 50
-
-// niceStep returns a step of 1, 2, 2.5 or 5 times a power of ten that
-// divides width into about want intervals.
-func niceStep(width float64, want int) float64 {
-	raw := width / float64(want)
-	mag := math.Pow10(clampExp(math.Floor(math.Log10(raw))))
-	for _, m := range []float64{1, 2, 2.5, 5} {
-		if m*mag >= raw {
-			return m * mag
-		}
-	}
-	return 10 * mag
+// Tick is one mark on an axis: a major tick when Label is non-empty, a
+// minor one otherwise.
+type Tick struct {
+	Value float64
+	Label string
 }
 
-// linearTicks marks a linear axis with labelled ticks at multiples of
-// step and unlabelled minor ticks between them. The step is chosen once,
-// by setLinear, so that the rounded axis ends fall on labelled ticks.
-type linearTicks struct{ step float64 }
+// Log axes are clamped to [10^minExp, 10^maxExp]: math.Pow10 underflows
+// to zero below 1e-323, and zero is not a valid log-axis bound.
+const (
+	minExp = -300
+	maxExp = 300
+)
 
-// Ticks implements plot.Ticker.
-func (t linearTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(hi > lo) {
-		return nil
-	}
-	step := t.step
-	if !(step > 0) || (hi-lo)/step > maxTicks {
-		step = niceStep(hi-lo, wantTicks)
-	}
-	k0, k1 := math.Ceil(lo/step-stepSlack), math.Floor(hi/step+stepSlack)
-	format := tickFormat(lo, hi, step)
-	var ticks []plot.Tick
-	for i := 0.0; i <= k1-k0 && i <= maxTicks; i++ {
-		v := (k0 + i) * step
-		ticks = append(ticks, plot.Tick{Value: v, Label: format(v)})
-	}
-	minor := step / minorDivisions(step)
-	m0 := math.Ceil(lo / minor)
-	for i := 0.0; i <= (hi-lo)/minor && i <= maxTicks*5; i++ {
-		ticks = append(ticks, plot.Tick{Value: (m0 + i) * minor})
-	}
-	return ticks
+// Log marks a log axis: a tick at m×10^e for m = 1..9, labelled at m = 1
+// when e is a multiple of Every (1 when zero), and also at m = 2 and 5
+// when OneTwoFive is set. Minor ticks are left out when labels are
+// thinned (Every > 1), as they would crowd a wide range.
+type Log struct {
+	Every      int
+	OneTwoFive bool
 }
 
-// minorDivisions is how many minor intervals split one step: fifths of
-// 1, 2.5 and 5, quarters (0.5) of 2.
-func minorDivisions(step float64) float64 {
-	m := step / math.Pow10(clampExp(math.Floor(math.Log10(step))))
-	if math.Abs(m-2) < 1e-9 {
-		return 4
+// LogFor returns the Log ticker that labels [lo, hi] with at most
+// maxLabels labels: 1, 2 and 5 times each power of ten if they fit, else
+// every power of ten, else every k-th.
+func LogFor(lo, hi float64, maxLabels int) Log {
+	if t := (Log{Every: 1, OneTwoFive: true}); labelCount(t.Ticks(lo, hi)) <= maxLabels {
+		return t
 	}
-	return 5
+	every := 1
+	for labelCount(Log{Every: every}.Ticks(lo, hi)) > max(maxLabels, 1) && every < maxExp-minExp {
+		every++
+	}
+	return Log{Every: every}
 }
 
-// tickFormat returns a formatter for tick values of an axis from lo to
-// hi with the given step: fixed-point with just enough decimals for the
-// step, or exponent notation for very large or small magnitudes.
-// Formatting to a set precision also hides float noise in k*step.
-func tickFormat(lo, hi, step float64) func(float64) string {
-	mag := math.Max(math.Abs(lo), math.Abs(hi))
-	stepExp := clampExp(math.Floor(math.Log10(step)))
-	frac := 0
-	if m := step / math.Pow10(stepExp); m != math.Trunc(m) {
-		frac = 1 // 2.5 × 10^e has a digit at 10^(e-1)
-	}
-	decimals := max(0, frac-stepExp)
-	if mag >= 1e7 || decimals > 5 {
-		digits := clampExp(math.Floor(math.Log10(mag))) - stepExp + 1 + frac
-		return func(v float64) string { return strconv.FormatFloat(v, 'g', max(1, digits), 64) }
-	}
-	return func(v float64) string {
-		if v == 0 {
-			v = 0 // no "-0"
-		}
-		return strconv.FormatFloat(v, 'f', decimals, 64)
-	}
-}
-
-// logTicks marks a log axis: a tick at m×10^e for m = 1..9, labelled at
-// m = 1 when e is a multiple of every, and also at m = 2 and 5 when
-// oneTwoFive is set. Minor ticks are left out when labels are thinned
-// (every > 1), as they would crowd a wide range.
-type logTicks struct {
-	every      int
-	oneTwoFive bool
-}
-
-// Ticks implements plot.Ticker.
-func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
-	return decadeTicks(lo, hi, t.every, func(e, m int) string {
-		if (m == 1 && e%t.every == 0) || (t.oneTwoFive && (m == 2 || m == 5)) {
+// Ticks returns the ticks of [lo, hi] in ascending order.
+func (t Log) Ticks(lo, hi float64) []Tick {
+	every := max(t.Every, 1)
+	return decadeTicks(lo, hi, every, func(e, m int) string {
+		if (m == 1 && e%every == 0) || (t.OneTwoFive && every == 1 && (m == 2 || m == 5)) {
 			return strconv.FormatFloat(float64(m)*math.Pow10(e), 'g', -1, 64)
 		}
 		return ""
 	})
 }
 
-// percentileTicks labels a 1/(1-q) log axis in percentiles, at every
-// every-th decade.
-type percentileTicks struct{ every int }
+// Percentile labels a log axis of x = 1/(1-q) in percentiles, at every
+// Every-th decade (every decade when zero): 1 is "0%", 10 "90%", 100
+// "99%", 1000 "99.9%", and so on.
+type Percentile struct{ Every int }
 
-// Ticks implements plot.Ticker.
-func (t percentileTicks) Ticks(lo, hi float64) []plot.Tick {
-	return decadeTicks(lo, hi, t.every, func(e, m int) string {
-		if m == 1 && e%t.every == 0 {
+// PercentileFor returns the Percentile ticker that labels [lo, hi] with
+// at most maxLabels labels.
+func PercentileFor(lo, hi float64, maxLabels int) Percentile {
+	every := 1
+	for labelCount(Percentile{Every: every}.Ticks(lo, hi)) > max(maxLabels, 1) && every < maxExp {
+		every++
+	}
+	return Percentile{Every: every}
+}
+
+// Ticks returns the ticks of [lo, hi] in ascending order.
+func (t Percentile) Ticks(lo, hi float64) []Tick {
+	every := max(t.Every, 1)
+	return decadeTicks(lo, hi, every, func(e, m int) string {
+		if m == 1 && e%every == 0 {
 			return percentileLabel(e)
 		}
 		return ""
 	})
 }
 
+// PercentileX is where quantile q (0 <= q < 1) sits on a Percentile
+// axis: 1/(1-q).
+func PercentileX(q float64) float64 { return 1 / (1 - q) }
+
+// PercentileMax returns the end of a Percentile axis that shows x: the
+// first whole number of nines at or beyond it, and at least 100 ("99%"),
+// so that a short distribution still reads as a spectrum. An x within
+// float noise of a power of ten counts as that power.
+func PercentileMax(x float64) float64 {
+	if !(x > 100) {
+		return 100
+	}
+	// The slack keeps float noise (1/(1-0.9999) = 10000.000000000982)
+	// from adding a decade.
+	return math.Pow10(clampExp(math.Ceil(math.Log10(x) - 1e-9)))
+}
+
 // decadeTicks returns, in ascending order, ticks at m×10^e for each
 // decade e touching [lo, hi], labelled by label(e, m); with every > 1
 // only m = 1 is ticked. Non-positive or empty ranges give no ticks.
-func decadeTicks(lo, hi float64, every int, label func(e, m int) string) []plot.Tick {
-	if !(lo > 0 && hi > lo) {
+func decadeTicks(lo, hi float64, every int, label func(e, m int) string) []Tick {
+	if !(lo > 0 && hi > lo) || math.IsInf(hi, 1) {
 		return nil
 	}
-	every = max(every, 1)
 	e0 := clampExp(math.Floor(math.Log10(lo)))
 	e1 := clampExp(math.Ceil(math.Log10(hi)))
-	var ticks []plot.Tick
+	var ticks []Tick
 	for e := e0; e <= e1; e++ {
 		for m := 1; m <= 9; m++ {
 			if m > 1 && (every > 1 || e == e1) {
 				break
 			}
-			v := float64(m) * math.Pow10(e)
-			ticks = append(ticks, plot.Tick{Value: v, Label: label(e, m)})
+			ticks = append(ticks, Tick{Value: float64(m) * math.Pow10(e), Label: label(e, m)})
 		}
 	}
 	return ticks
 }
 
-// percentileLabel names decade e of a percentile axis whose values are
-// 1/(1-q): 10^0 is "0%", 10^1 "90%", 10^2 "99%", 10^3 "99.9%", and so on.
-// It is built as a string, not formatted from 100*(1-10^-e), to avoid
-// float noise such as "99.90000000000001%".
+// labelCount counts the labelled ticks.
+func labelCount(ts []Tick) int {
+	n := 0
+	for _, t := range ts {
+		if t.Label != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// percentileLabel names decade e of a percentile axis. It is built as a
+// string, not formatted from 100*(1-10^-e), to avoid float noise such as
+// "99.90000000000001%".
 func percentileLabel(e int) string {
 	switch {
 	case e <= 0:
@@ -170,4 +142,15 @@ func percentileLabel(e int) string {
 		return "99%"
 	}
 	return "99." + strings.Repeat("9", e-2) + "%"
+}
+
+// clampExp converts a decimal exponent to int within [minExp, maxExp].
+func clampExp(e float64) int {
+	if math.IsNaN(e) || e < minExp {
+		return minExp
+	}
+	if e > maxExp {
+		return maxExp
+	}
+	return int(e)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/etcdtarget"
+	"github.com/chorusdb/chorus/bench/plots"
 	"github.com/chorusdb/chorus/client"
 )
 
@@ -99,7 +100,13 @@ func newBenchCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) },
 	}
-	fs := cmd.Flags()
+	f.addFlags(cmd.Flags())
+	cmd.AddCommand(newBenchCompareCmd(e), newBenchStalenessCmd(e), newBenchFailoverCmd(e))
+	return cmd
+}
+
+// addFlags defines the command's flags on fs.
+func (f *benchFlags) addFlags(fs *pflag.FlagSet) {
 	f.register(fs)
 	fs.StringVar(&f.target, "target", "chorus", "system under test: chorus or etcd")
 	fs.StringSliceVar(&f.endpoints, "endpoints", nil,
@@ -111,8 +118,6 @@ func newBenchCmd(e *env) *cobra.Command {
 	fs.StringVar(&f.plot, "plot", "", "write plots to PREFIX-throughput.png and PREFIX-latency.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable that --start runs (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
-	cmd.AddCommand(newBenchCompareCmd(e), newBenchStalenessCmd(e), newBenchFailoverCmd(e))
-	return cmd
 }
 
 // config checks the workload flags and returns the run's Config and the
@@ -128,8 +133,8 @@ func (f *workloadFlags) config() (bench.Config, []client.Option, error) {
 		return cfg, nil, usageError("--value-size %q: %v", f.valueSize, err)
 	}
 	cfg.ValueSize, cfg.ValueSizeMax = lo, hi
-	if err := cfg.Validate(); err != nil {
-		return cfg, nil, usageError("%v", strings.TrimPrefix(err.Error(), bench.ErrInvalidConfig.Error()+": "))
+	if err := configError(cfg.Validate()); err != nil {
+		return cfg, nil, err
 	}
 	q := client.Quorum{N: f.n, R: f.r, W: f.w, NotDurable: f.noSync}
 	if err := q.Validate(); err != nil {
@@ -194,65 +199,66 @@ func (f *benchFlags) run(cmd *cobra.Command, e *env) error {
 // openTarget connects to (and with --start, first starts) the target. The
 // returned func closes the client and stops what was started.
 func (f *benchFlags) openTarget(ctx context.Context, e *env, opts []client.Option) (bench.Target, func(), error) {
-	var stops []func() error
-	closeAll := func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			if err := stops[i](); err != nil {
-				fmt.Fprintf(e.stderr, "bench: %v\n", err)
-			}
-		}
-	}
-	eps := f.endpoints
+	var t bench.Target
+	var stop func() error
+	var err error
 	switch {
 	case f.target == "etcd" && f.start:
-		_, t, stop, err := startEtcd(ctx, e, f.serializable)
-		if err != nil {
-			return nil, nil, err
+		_, t, stop, err = startEtcd(ctx, e, f.serializable)
+	case f.start:
+		var c *client.Client
+		if _, c, stop, err = startChorus(ctx, e, f.binary); err == nil {
+			t = bench.NewClientTarget(c, opts...)
 		}
-		stops = append(stops, stop)
-		return t, closeAll, nil
-	case f.target == "chorus" && f.start:
-		_, c, stop, err := startChorus(ctx, e, f.binary)
-		if err != nil {
-			return nil, nil, err
-		}
-		stops = append(stops, stop)
-		return bench.NewClientTarget(c, opts...), closeAll, nil
+	case f.target == "etcd":
+		t, stop, err = f.dialEtcd(ctx)
+	default:
+		t, stop, err = f.dialChorus(ctx, opts)
 	}
-	if f.target == "etcd" {
-		tc := etcdtarget.DefaultConfig()
-		if len(eps) > 0 {
-			tc.Endpoints = eps
-		}
-		tc.Serializable = f.serializable
-		if err := tc.Validate(); err != nil {
-			closeAll()
-			return nil, nil, usageError("%v", err)
-		}
-		t, err := etcdtarget.New(ctx, tc)
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		stops = append(stops, t.Close)
-		return t, closeAll, nil
-	}
-	if len(eps) == 0 {
-		eps = []string{"127.0.0.1:9090"}
-	}
-	ccfg := client.DefaultConfig()
-	ccfg.Endpoints = eps
-	if err := ccfg.Validate(); err != nil {
-		closeAll()
-		return nil, nil, usageError("%v", err)
-	}
-	c, err := client.New(ctx, ccfg)
 	if err != nil {
-		closeAll()
 		return nil, nil, err
 	}
-	stops = append(stops, c.Close)
-	return bench.NewClientTarget(c, opts...), closeAll, nil
+	return t, func() {
+		if err := stop(); err != nil {
+			fmt.Fprintf(e.stderr, "bench: %v\n", err)
+		}
+	}, nil
+}
+
+// dialEtcd connects to the etcd members of --endpoints (default: the
+// --start ports).
+func (f *benchFlags) dialEtcd(ctx context.Context) (bench.Target, func() error, error) {
+	tc := etcdtarget.DefaultConfig()
+	if len(f.endpoints) > 0 {
+		tc.Endpoints = f.endpoints
+	}
+	tc.Serializable = f.serializable
+	if err := tc.Validate(); err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	t, err := etcdtarget.New(ctx, tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, t.Close, nil
+}
+
+// dialChorus connects to the Chorus nodes of --endpoints (default: the
+// demo's first node).
+func (f *benchFlags) dialChorus(ctx context.Context, opts []client.Option) (bench.Target, func() error, error) {
+	cfg := client.DefaultConfig()
+	cfg.Endpoints = f.endpoints
+	if len(cfg.Endpoints) == 0 {
+		cfg.Endpoints = []string{"127.0.0.1:9090"}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	c, err := client.New(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bench.NewClientTarget(c, opts...), c.Close, nil
 }
 
 // report prints the table or JSON, and writes --out and --plot.
@@ -267,7 +273,7 @@ func (f *benchFlags) report(e *env, res *bench.Result) error {
 		}
 	}
 	if f.plot != "" {
-		files, err := plotRun(f.plot, f.target, res)
+		files, err := plots.Run(f.plot, f.target, res)
 		if err != nil {
 			return err
 		}

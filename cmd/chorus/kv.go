@@ -110,6 +110,30 @@ func (k *kvCmd) open(cmd *cobra.Command) (context.Context, context.CancelFunc, *
 	return ctx, cancel, c, nil
 }
 
+// do validates the flags, connects, and runs op within the command's
+// deadline.
+func (k *kvCmd) do(cmd *cobra.Command, op func(context.Context, *client.Client) error) error {
+	ctx, cancel, c, err := k.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	defer c.Close()
+	return op(ctx, c)
+}
+
+// value returns the VALUE argument, read from stdin when it is "-".
+func (k *kvCmd) value(arg string) ([]byte, error) {
+	if arg != "-" {
+		return []byte(arg), nil
+	}
+	v, err := io.ReadAll(k.e.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	return v, nil
+}
+
 const getLong = `Read KEY.
 
 The value is printed on stdout. When concurrent writes left siblings, each
@@ -130,17 +154,13 @@ func newGetCmd(e *env) *cobra.Command {
 		Long:  getLong,
 		Args:  exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel, c, err := k.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			defer c.Close()
-			res, err := c.Get(ctx, []byte(args[0]))
-			if err != nil {
-				return err
-			}
-			return k.printGet(res)
+			return k.do(cmd, func(ctx context.Context, c *client.Client) error {
+				res, err := c.Get(ctx, []byte(args[0]))
+				if err != nil {
+					return err
+				}
+				return k.printGet(res)
+			})
 		},
 	}
 	k.cf.register(cmd)
@@ -189,24 +209,13 @@ read saw; without it the write is blind and may become a sibling. The new
 context is printed on stdout (with --json: context, quorum, replicas).`,
 		Args: exactArgs("KEY", "VALUE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			value := []byte(args[1])
-			if args[1] == "-" {
-				var err error
-				if value, err = io.ReadAll(k.e.stdin); err != nil {
-					return fmt.Errorf("read stdin: %w", err)
-				}
-			}
-			ctx, cancel, c, err := k.open(cmd)
+			value, err := k.value(args[1])
 			if err != nil {
 				return err
 			}
-			defer cancel()
-			defer c.Close()
-			res, err := c.Put(ctx, []byte(args[0]), value, client.WithContext(k.qf.context))
-			if err != nil {
-				return err
-			}
-			return k.printWrite(res)
+			return k.do(cmd, func(ctx context.Context, c *client.Client) error {
+				return k.printWrite(c.Put(ctx, []byte(args[0]), value, client.WithContext(k.qf.context)))
+			})
 		},
 	}
 	k.cf.register(cmd)
@@ -224,17 +233,9 @@ func newDelCmd(e *env) *cobra.Command {
 is printed on stdout (with --json: context, quorum, replicas).`,
 		Args: exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel, c, err := k.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			defer c.Close()
-			res, err := c.Delete(ctx, []byte(args[0]), client.WithContext(k.qf.context))
-			if err != nil {
-				return err
-			}
-			return k.printWrite(res)
+			return k.do(cmd, func(ctx context.Context, c *client.Client) error {
+				return k.printWrite(c.Delete(ctx, []byte(args[0]), client.WithContext(k.qf.context)))
+			})
 		},
 	}
 	k.cf.register(cmd)
@@ -242,12 +243,16 @@ is printed on stdout (with --json: context, quorum, replicas).`,
 	return cmd
 }
 
-func (k *kvCmd) printWrite(res *client.WriteResult) error {
+// printWrite prints a write's new context, or the write's error.
+func (k *kvCmd) printWrite(res *client.WriteResult, err error) error {
+	if err != nil {
+		return err
+	}
 	if k.cf.json {
 		return writeJSON(k.e.stdout, writeJSONOut{Context: res.Context,
 			Quorum: quorumKind(res.Sloppy), Replicas: nonNil(res.Replicas)})
 	}
-	_, err := fmt.Fprintln(k.e.stdout, res.Context)
+	_, err = fmt.Fprintln(k.e.stdout, res.Context)
 	return err
 }
 

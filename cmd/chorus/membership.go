@@ -99,38 +99,12 @@ second until no transfer is left.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for {
-				ci, err := fetchCluster(cmd, &cf)
-				if err != nil {
+				pending, err := showTransfers(cmd, e, &cf)
+				if err != nil || !watch || pending == 0 {
 					return err
 				}
-				views := map[string]transferView{}
-				pending := 0
-				for _, m := range ci.Members {
-					if !m.Alive || m.HTTPAddr == "" {
-						continue
-					}
-					v, err := getTransfers(cmd.Context(), m.HTTPAddr)
-					if err != nil {
-						fmt.Fprintf(e.stderr, "%s: %v\n", m.ID, err)
-						continue
-					}
-					views[m.ID] = v
-					pending += v.Waiting + v.InFlight + v.Stalled
-				}
-				if cf.json {
-					if err := writeJSON(e.stdout, views); err != nil {
-						return err
-					}
-				} else {
-					printTransfers(e.stdout, ci.Members, views)
-				}
-				if !watch || pending == 0 {
-					return nil
-				}
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(time.Second):
+				if err := waitSecond(cmd.Context()); err != nil {
+					return err
 				}
 			}
 		},
@@ -138,6 +112,45 @@ second until no transfer is left.`,
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&watch, "watch", false, "repeat every second until no transfer is left")
 	return cmd
+}
+
+// showTransfers prints every live node's transfers once and returns how
+// many partitions are still to be pulled.
+func showTransfers(cmd *cobra.Command, e *env, cf *clientFlags) (pending int, err error) {
+	ci, err := fetchCluster(cmd, cf)
+	if err != nil {
+		return 0, err
+	}
+	views := map[string]transferView{}
+	for _, m := range ci.Members {
+		if !m.Alive || m.HTTPAddr == "" {
+			continue
+		}
+		v, err := getTransfers(cmd.Context(), m.HTTPAddr)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", m.ID, err)
+			continue
+		}
+		views[m.ID] = v
+		pending += v.Waiting + v.InFlight + v.Stalled
+	}
+	if cf.json {
+		return pending, writeJSON(e.stdout, views)
+	}
+	printTransfers(e.stdout, ci.Members, views)
+	return pending, nil
+}
+
+// waitSecond waits a second, or returns ctx's error if it ends first.
+func waitSecond(ctx context.Context) error {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func printTransfers(w io.Writer, members []client.Member, views map[string]transferView) {
@@ -207,33 +220,36 @@ is shown every second until the node has stopped, or --wait passes.`,
 			if m.HTTPAddr == "" || !m.Alive {
 				return fmt.Errorf("node %s is not up; a node that is gone for good is removed with: chorus remove %s", m.ID, m.ID)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
-			defer cancel()
-			if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/leave"); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%s is leaving\n", m.ID)
-			for {
-				v, err := getTransfers(ctx, m.HTTPAddr)
-				if err != nil {
-					if ctx.Err() != nil {
-						return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
-					}
-					fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
-					return nil
-				}
-				fmt.Fprintf(e.stdout, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
-				case <-time.After(time.Second):
-				}
-			}
+			return leave(cmd.Context(), e, m, wait)
 		},
 	}
 	cf.register(cmd)
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Minute, "give up watching after this long (the node keeps leaving)")
 	return cmd
+}
+
+// leave asks m to leave and shows its handoffs until it has stopped, or
+// wait has passed.
+func leave(ctx context.Context, e *env, m client.Member, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/leave"); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s is leaving\n", m.ID)
+	for {
+		v, err := getTransfers(ctx, m.HTTPAddr)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
+			return nil
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
+		}
+		if err != nil || waitSecond(ctx) != nil {
+			return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
+		}
+	}
 }
 
 func newRemoveCmd(e *env) *cobra.Command {
@@ -254,21 +270,26 @@ has N copies again; follow them with: chorus transfers --watch.`,
 			if _, err := memberByID(ci, args[0]); err != nil {
 				return err
 			}
-			for _, m := range ci.Members {
-				if m.ID == args[0] || !m.Alive || m.HTTPAddr == "" {
-					continue
-				}
-				ctx, cancel := context.WithTimeout(cmd.Context(), cf.deadline())
-				defer cancel()
-				if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/remove/"+args[0]); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", args[0], m.ID)
-				return nil
-			}
-			return errors.New("no other live node to ask")
+			return remove(cmd.Context(), e, ci, args[0], cf.deadline())
 		},
 	}
 	cf.register(cmd)
 	return cmd
+}
+
+// remove asks the first other live node to take id out of the ring.
+func remove(ctx context.Context, e *env, ci *client.ClusterInfo, id string, deadline time.Duration) error {
+	for _, m := range ci.Members {
+		if m.ID == id || !m.Alive || m.HTTPAddr == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ctx, deadline)
+		defer cancel()
+		if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/remove/"+id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", id, m.ID)
+		return nil
+	}
+	return errors.New("no other live node to ask")
 }

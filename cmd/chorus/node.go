@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chorusdb/chorus/server"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/chorusdb/chorus/server"
 )
 
 // nodeFlags are the flags of `chorus node`.
@@ -31,7 +34,6 @@ type nodeFlags struct {
 
 func newNodeCmd(e *env) *cobra.Command {
 	var f nodeFlags
-	d := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run one Chorus node until SIGINT or SIGTERM",
@@ -44,30 +46,40 @@ until one of the seeds (gossip addresses) answers.
 On SIGTERM or SIGINT it stops taking requests, finishes those in flight,
 flushes, and exits.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config(e)
-			if err != nil {
-				return err
-			}
-			n, err := server.Start(cmd.Context(), cfg)
-			if err != nil {
-				if errors.Is(err, server.ErrInvalidConfig) {
-					return usageError("%v", err)
-				}
-				return err
-			}
-			a := n.Addrs()
-			fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Gossip)
-			select {
-			case <-cmd.Context().Done():
-			case <-n.Left():
-				fmt.Fprintf(e.stdout, "chorus node %s left the cluster\n", n.ID())
-			}
-			fmt.Fprintf(e.stdout, "chorus node %s stopping\n", n.ID())
-			return n.Close()
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// run starts the node and serves until ctx ends or the node has left
+// the cluster.
+func (f *nodeFlags) run(ctx context.Context, e *env) error {
+	cfg, err := f.config(e)
+	if err != nil {
+		return err
+	}
+	n, err := server.Start(ctx, cfg)
+	if errors.Is(err, server.ErrInvalidConfig) {
+		return usageError("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	a := n.Addrs()
+	fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Gossip)
+	select {
+	case <-ctx.Done():
+	case <-n.Left():
+		fmt.Fprintf(e.stdout, "chorus node %s left the cluster\n", n.ID())
+	}
+	fmt.Fprintf(e.stdout, "chorus node %s stopping\n", n.ID())
+	return n.Close()
+}
+
+// register defines the flags, with server.DefaultConfig's defaults.
+func (f *nodeFlags) register(fl *pflag.FlagSet) {
+	d := server.DefaultConfig()
 	fl.StringVar(&f.name, "name", "", "node ID (default: the one in --data-dir, or a new random ID)")
 	fl.StringVar(&f.dataDir, "data-dir", "chorus-data", "directory of the node's data")
 	fl.BoolVar(&f.inMemory, "in-memory", false, "keep all data in memory (lost on exit); ignores --data-dir")
@@ -90,7 +102,6 @@ flushes, and exits.`,
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
-	return cmd
 }
 
 // config turns the flags into a server.Config; bad values are usage
@@ -113,24 +124,11 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	} else {
 		cfg.DataDir = f.dataDir
 	}
-	key, source := f.gossipKey, "--gossip-key"
-	if f.gossipKeyFile != "" {
-		if key != "" {
-			return cfg, usageError("--gossip-key and --gossip-key-file: give one")
-		}
-		b, err := os.ReadFile(f.gossipKeyFile)
-		if err != nil {
-			return cfg, usageError("--gossip-key-file: %v", err)
-		}
-		key, source = strings.TrimSpace(string(b)), "--gossip-key-file "+f.gossipKeyFile
+	key, err := f.key()
+	if err != nil {
+		return cfg, err
 	}
-	if key != "" {
-		raw, err := base64.StdEncoding.DecodeString(key)
-		if err != nil || (len(raw) != 16 && len(raw) != 24 && len(raw) != 32) {
-			return cfg, usageError("%s: want the base64 of a 16, 24 or 32-byte key (e.g. from: head -c 32 /dev/urandom | base64)", source)
-		}
-		cfg.GossipKey = raw
-	}
+	cfg.GossipKey = key
 	if f.aaeKeysPerSec < 1 || f.aaeBytesPerSec < 1 || f.aaeBackoffAbove <= 0 {
 		return cfg, usageError("--aae-keys-per-second, --aae-bytes-per-second and --aae-backoff-above must be positive")
 	}
@@ -145,13 +143,44 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return cfg, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)
+	if cfg.Logger, err = f.logger(e); err != nil {
+		return cfg, err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", err)
 	}
 	return cfg, nil
+}
+
+// key returns the gossip key of --gossip-key or --gossip-key-file, nil
+// when neither is given.
+func (f *nodeFlags) key() ([]byte, error) {
+	key, source := f.gossipKey, "--gossip-key"
+	if f.gossipKeyFile != "" {
+		if key != "" {
+			return nil, usageError("--gossip-key and --gossip-key-file: give one")
+		}
+		b, err := os.ReadFile(f.gossipKeyFile)
+		if err != nil {
+			return nil, usageError("--gossip-key-file: %v", err)
+		}
+		key, source = strings.TrimSpace(string(b)), "--gossip-key-file "+f.gossipKeyFile
+	}
+	if key == "" {
+		return nil, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || (len(raw) != 16 && len(raw) != 24 && len(raw) != 32) {
+		return nil, usageError("%s: want the base64 of a 16, 24 or 32-byte key (e.g. from: head -c 32 /dev/urandom | base64)", source)
+	}
+	return raw, nil
+}
+
+// logger returns a text logger to stderr at --log-level.
+func (f *nodeFlags) logger(e *env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
 }

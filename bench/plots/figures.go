@@ -1,0 +1,228 @@
+package plots
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/chorusdb/chorus/bench"
+	"github.com/chorusdb/chorus/bench/chart"
+)
+
+// Run writes prefix-throughput.png (successful and failed operations per
+// second, in TimelineStep steps; runs bounded by a duration only) and
+// prefix-latency.png (the latency spectrum of each operation kind), and
+// returns the files written.
+func Run(prefix, target string, res *bench.Result) ([]string, error) {
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		return nil, fmt.Errorf("plots: %w", err)
+	}
+	title := target + ": " + res.Config.Describe()
+	var files []string
+	if len(res.Timeline) > 0 {
+		p := newPlot(title+", throughput over time", "time (s)", "operations per second")
+		if err := addTimeline(p, res.Timeline); err != nil {
+			return nil, err
+		}
+		if err := save(p, prefix+"-throughput.png"); err != nil {
+			return nil, err
+		}
+		files = append(files, prefix+"-throughput.png")
+	}
+	byOp := func(o *bench.OpReport) string { return o.Op }
+	if p, ok := spectrum(title+", latency by percentile", bench.NewReport(res).Ops, byOp); ok {
+		if err := save(p, prefix+"-latency.png"); err != nil {
+			return files, err
+		}
+		files = append(files, prefix+"-latency.png")
+	}
+	return files, nil
+}
+
+// addTimeline draws the successes per second of a timeline, and the
+// failures if any failed.
+func addTimeline(p *plot.Plot, tl []bench.Step) error {
+	xs, ok, failed := timelineSeries(tl)
+	if err := addLine(p, 0, "succeeded", xs, ok); err != nil {
+		return err
+	}
+	if failed != nil {
+		return addLine(p, 1, "failed", xs, failed)
+	}
+	p.Y.Min = 0
+	return nil
+}
+
+// timelineSeries returns the middle of each step in seconds, and the
+// successes and failures per second; failed is nil when nothing failed.
+func timelineSeries(tl []bench.Step) (xs, ok, failed []float64) {
+	perSec := float64(time.Second) / float64(bench.TimelineStep)
+	anyFailed := false
+	for i, st := range tl {
+		xs = append(xs, (float64(i)+0.5)*bench.TimelineStep.Seconds())
+		ok, failed = append(ok, float64(st.OK)*perSec), append(failed, float64(st.Failed)*perSec)
+		anyFailed = anyFailed || st.Failed > 0
+	}
+	if !anyFailed {
+		failed = nil
+	}
+	return xs, ok, failed
+}
+
+// spectrum plots the latency spectra of ops, each named by name; false
+// when none has one.
+func spectrum(title string, ops []*bench.OpReport, name func(*bench.OpReport) string) (*plot.Plot, bool) {
+	p := newPlot(title, "percentile", "latency (ms)")
+	maxX, n := 1.0, 0
+	for _, o := range ops {
+		if len(o.Spectrum) == 0 {
+			continue
+		}
+		var xs, ys []float64
+		for _, q := range o.Spectrum {
+			xs, ys = append(xs, chart.PercentileX(q.Q)), append(ys, q.US/1000)
+			maxX = max(maxX, chart.PercentileX(q.Q))
+		}
+		if addLine(p, n, name(o), xs, ys) == nil {
+			n++
+		}
+	}
+	percentileAxis(&p.X, maxX)
+	p.Y.Min = 0
+	return p, n > 0
+}
+
+// Compare writes a comparison's plots into dir: compare-throughput.png
+// and compare-p99.png (bars per client count and target) and
+// compare-latency-c<clients>.png (the spectra at each client count).
+func Compare(dir string, load bench.Config, clients []int, runs []*bench.CompareRun) error {
+	var cats []string
+	for _, c := range clients {
+		cats = append(cats, fmt.Sprintf("%d clients", c))
+	}
+	targets := []string{"chorus", "chorus-nosync", bench.CompareBaseline}
+	ops := func(t string, i int) float64 {
+		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.Report.TotalOpsPerSec() })
+	}
+	p99 := func(t string, i int) float64 {
+		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.MainOp().P99US / 1000 })
+	}
+	errs := []error{
+		bars(filepath.Join(dir, "compare-throughput.png"), load.Describe()+": throughput", "operations per second", cats, targets, ops),
+		bars(filepath.Join(dir, "compare-p99.png"), load.Describe()+": p99 latency", "p99 (ms)", cats, targets, p99),
+	}
+	for _, c := range clients {
+		errs = append(errs, compareSpectrum(dir, load, c, runs))
+	}
+	return errors.Join(errs...)
+}
+
+// compareValue returns f of target's run at clients, 0 if there is none.
+func compareValue(runs []*bench.CompareRun, target string, clients int, f func(*bench.CompareRun) float64) float64 {
+	for _, r := range runs {
+		if r.Target == target && r.Clients == clients {
+			return f(r)
+		}
+	}
+	return 0
+}
+
+// compareSpectrum draws the spectra of the runs at c clients.
+func compareSpectrum(dir string, load bench.Config, c int, runs []*bench.CompareRun) error {
+	var ops []*bench.OpReport
+	names := map[*bench.OpReport]string{}
+	for _, r := range runs {
+		if r.Clients == c {
+			m := r.MainOp()
+			ops, names[m] = append(ops, m), r.Target
+		}
+	}
+	title := fmt.Sprintf("%s, %d clients: latency by percentile", load.Describe(), c)
+	p, ok := spectrum(title, ops, func(o *bench.OpReport) string { return names[o] })
+	if !ok {
+		return nil
+	}
+	return save(p, filepath.Join(dir, fmt.Sprintf("compare-latency-c%d.png", c)))
+}
+
+// bars saves a grouped bar chart: one group per category, one bar per
+// series, of height value(series, category index).
+func bars(path, title, ylabel string, cats, series []string, value func(s string, i int) float64) error {
+	p := newPlot(title, "", ylabel)
+	w := vg.Points(min(40, 360/float64(len(cats)*len(series))))
+	for j, s := range series {
+		vs := make(plotter.Values, len(cats))
+		for i := range cats {
+			vs[i] = value(s, i)
+		}
+		b, err := plotter.NewBarChart(vs, w)
+		if err != nil {
+			return fmt.Errorf("plots: %s: %w", s, err)
+		}
+		b.Color, b.LineStyle.Width = plotutil.Color(j), vg.Points(0.5)
+		b.Offset = w * (vg.Length(j) - vg.Length(len(series)-1)/2)
+		p.Add(b)
+		p.Legend.Add(s, b)
+	}
+	p.NominalX(cats...)
+	slantLabels(p, len(cats))
+	p.Y.Min = min(p.Y.Min, 0)
+	p.Y.Max += 0.05 * (p.Y.Max - p.Y.Min) // the tallest bar clear of the frame
+	return save(p, path)
+}
+
+// Failover writes the successful writes per second of each run over
+// time to path.
+func Failover(path string, cfg bench.FailoverConfig, runs []*bench.FailoverRun) error {
+	var names []string
+	for _, r := range runs {
+		names = append(names, r.Target)
+	}
+	title := fmt.Sprintf("%s: one node killed at %v, restarted at %v", strings.Join(names, " and "), cfg.KillAt, cfg.RestartAt)
+	p := newPlot(title, "time (s)", "successful writes per second")
+	for i, r := range runs {
+		xs, ok, _ := timelineSeries(r.Timeline)
+		if err := addLine(p, i, r.Target, xs, ok); err != nil {
+			return err
+		}
+	}
+	p.Y.Min = 0
+	return save(p, path)
+}
+
+// Staleness writes P(consistent read) against the delay after the
+// acknowledgement, measured and (when there is one) predicted, to path.
+func Staleness(path string, cs *bench.ClusterStaleness) error {
+	p := newPlot(fmt.Sprintf("P(consistent read), %v", cs.Setting), "Δ after acknowledgement (ms)", "P(consistent)")
+	var xs, ys []float64
+	for _, pt := range cs.Measured.Points {
+		xs, ys = append(xs, pt.DeltaMS), append(ys, pt.Consistent)
+	}
+	if err := addLine(p, 0, "measured", xs, ys); err != nil {
+		return err
+	}
+	if len(cs.Predicted) > 0 {
+		pxs, pys := predicted(cs.Predicted)
+		if err := addLine(p, 1, "predicted (WARS)", pxs, pys); err != nil {
+			return err
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, 1
+	return save(p, path)
+}
+
+// predicted returns the delays (ms) and probabilities of a prediction.
+func predicted(pts []bench.PredictedPoint) (xs, ys []float64) {
+	for _, pt := range pts {
+		xs, ys = append(xs, pt.DeltaMS), append(ys, pt.Consistent)
+	}
+	return xs, ys
+}

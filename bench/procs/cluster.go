@@ -1,0 +1,262 @@
+package procs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/chorusdb/chorus/client"
+)
+
+// Cluster is a local cluster of `chorus node` processes, each with its
+// data under one directory. It owns the processes: Close stops them.
+// Its methods are not safe for concurrent use.
+type Cluster struct {
+	cfg   Config
+	owned bool // cfg.Dir was created by Start and is removed by Close
+	nodes []*node
+}
+
+type node struct {
+	args       []string
+	log        string // path of its output
+	http, grpc string
+	cmd        *exec.Cmd
+	exited     chan struct{} // closed when cmd.Wait returned
+}
+
+// Start starts cfg.Nodes node processes, the first of which the others
+// join, and waits until every node sees the whole ring with its
+// partitions received. On error it stops what it started.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: cfg.withDefaults()}
+	if err := c.resolve(); err != nil {
+		return nil, err
+	}
+	for i := range c.cfg.Nodes {
+		if err := c.add(i); err != nil {
+			return nil, errors.Join(err, c.Close())
+		}
+	}
+	fmt.Fprintf(c.cfg.Log, "launch: %d chorus nodes started (data and logs in %s); waiting for the ring\n", c.cfg.Nodes, c.cfg.Dir)
+	if err := c.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, c.Close())
+	}
+	return c, nil
+}
+
+// resolve fills in the executable and the directory.
+func (c *Cluster) resolve() error {
+	if c.cfg.Bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("procs: find this executable: %w", err)
+		}
+		c.cfg.Bin = exe
+	}
+	if c.cfg.Dir != "" {
+		return nil
+	}
+	d, err := os.MkdirTemp("", "chorus-bench-")
+	if err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	c.cfg.Dir, c.owned = d, true
+	return nil
+}
+
+// add starts node i, after checking that its ports are free.
+func (c *Cluster) add(i int) error {
+	addr := func(base int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
+	n := &node{http: addr(c.cfg.HTTPBase), grpc: addr(c.cfg.GRPCBase), log: filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d.log", i))}
+	for _, a := range []string{n.http, n.grpc} {
+		if conn, err := net.DialTimeout("tcp", a, 200*time.Millisecond); err == nil {
+			conn.Close()
+			return fmt.Errorf("procs: %s is in use: is another benchmark cluster running?", a)
+		}
+	}
+	n.args = []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d", i)),
+		"--http-addr", n.http, "--grpc-addr", n.grpc, "--gossip-addr", addr(c.cfg.GossipBase), "--log-level", "warn"}
+	if i > 0 {
+		n.args = append(n.args, "--join", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.GossipBase)))
+	}
+	n.args = append(n.args, c.cfg.Extra...)
+	c.nodes = append(c.nodes, n)
+	return c.start(i)
+}
+
+// start runs node i's process, its output appended to its log.
+func (c *Cluster) start(i int) error {
+	n := c.nodes[i]
+	logf, err := os.OpenFile(n.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	n.cmd = exec.Command(c.cfg.Bin, n.args...)
+	n.cmd.Stdout, n.cmd.Stderr = logf, logf
+	n.cmd.SysProcAttr = sysProcAttr()
+	if err := n.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("procs: start node %d: %w", i, err)
+	}
+	n.exited = make(chan struct{})
+	go func() { // owned by the node: ends when its process does
+		_ = n.cmd.Wait()
+		logf.Close()
+		close(n.exited)
+	}()
+	return nil
+}
+
+// waitReady polls every node's status until each sees all nodes in its
+// ring and has no partition left to receive.
+func (c *Cluster) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ready, err := c.ready(ctx)
+		if ready || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("procs: the %d nodes did not form a ring within %v; logs in %s", len(c.nodes), c.cfg.ReadyTimeout, c.cfg.Dir)
+		case <-tick.C:
+		}
+	}
+}
+
+// ready reports whether every node is ready; an error if one exited.
+func (c *Cluster) ready(ctx context.Context) (bool, error) {
+	all := true
+	for i, n := range c.nodes {
+		select {
+		case <-n.exited:
+			return false, fmt.Errorf("procs: node %d exited; see %s", i, n.log)
+		default:
+		}
+		all = all && nodeReady(ctx, n.http, len(c.nodes))
+	}
+	return all, nil
+}
+
+// status is the part of a node's GET /v1/status that readiness needs.
+type status struct {
+	RingSize int `json:"ring_size"`
+	Handoff  struct {
+		Waiting  int `json:"waiting"`
+		InFlight int `json:"in_flight"`
+		Stalled  int `json:"stalled"`
+	} `json:"handoff"`
+}
+
+// nodeReady reports whether the node at httpAddr sees a ring of size
+// nodes and has received its partitions.
+func nodeReady(ctx context.Context, httpAddr string, nodes int) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/status", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st status
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return false
+	}
+	return st.RingSize == nodes && st.Handoff.Waiting+st.Handoff.InFlight+st.Handoff.Stalled == 0
+}
+
+// Kill sends SIGKILL to node i and waits until it has exited.
+func (c *Cluster) Kill(i int) error {
+	if i < 0 || i >= len(c.nodes) {
+		return fmt.Errorf("procs: no node %d", i)
+	}
+	n := c.nodes[i]
+	if err := n.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("procs: kill node %d: %w", i, err)
+	}
+	<-n.exited
+	return nil
+}
+
+// Restart starts node i again on its data directory, once it has
+// exited; it rejoins the cluster on its own.
+func (c *Cluster) Restart(i int) error {
+	if i < 0 || i >= len(c.nodes) {
+		return fmt.Errorf("procs: no node %d", i)
+	}
+	select {
+	case <-c.nodes[i].exited:
+	default:
+		return fmt.Errorf("procs: node %d is still running", i)
+	}
+	return c.start(i)
+}
+
+// Endpoints returns the nodes' gRPC addresses.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, n := range c.nodes {
+		eps = append(eps, n.grpc)
+	}
+	return eps
+}
+
+// Dir returns the directory of the nodes' data and logs.
+func (c *Cluster) Dir() string { return c.cfg.Dir }
+
+// Dial returns a client of the cluster's nodes; the caller closes it.
+func (c *Cluster) Dial(ctx context.Context) (*client.Client, error) {
+	cfg := client.DefaultConfig()
+	cfg.Endpoints = c.Endpoints()
+	return client.New(ctx, cfg)
+}
+
+// Close stops every node (SIGTERM, then SIGKILL after StopTimeout),
+// waits for them, and removes the directory if Start created it.
+func (c *Cluster) Close() error {
+	for _, n := range c.nodes {
+		if n.exited != nil {
+			_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, n := range c.nodes {
+		if n.exited != nil {
+			c.awaitExit(n)
+		}
+	}
+	c.nodes = nil
+	if c.owned {
+		return os.RemoveAll(c.cfg.Dir)
+	}
+	return nil
+}
+
+// awaitExit waits StopTimeout for n to exit, then kills it.
+func (c *Cluster) awaitExit(n *node) {
+	t := time.NewTimer(c.cfg.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-n.exited:
+	case <-t.C:
+		_ = n.cmd.Process.Kill()
+		<-n.exited
+	}
+}

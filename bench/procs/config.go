@@ -1,0 +1,94 @@
+package procs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Default ports of a Cluster: node i serves HTTP on 28080+i, gRPC on
+// 29090+i and gossip on 27946+i, clear of the demo's (8080, 9090, 7946)
+// and scripts/cluster.sh's (18080, 19090, 17946).
+const (
+	DefaultHTTPBase   = 28080
+	DefaultGRPCBase   = 29090
+	DefaultGossipBase = 27946
+)
+
+// ErrInvalidConfig is wrapped by the errors of Config.Validate.
+var ErrInvalidConfig = errors.New("procs: invalid config")
+
+// Config configures Start.
+type Config struct {
+	// Nodes is the number of node processes. Default 3.
+	Nodes int
+	// Bin is the chorus executable. Empty means the running executable,
+	// which is chorus itself when the chorus command calls Start.
+	Bin string
+	// Dir holds the nodes' data (Dir/node<i>) and logs (Dir/node<i>.log).
+	// Empty means a new temporary directory, removed by Close.
+	Dir string
+	// Extra are flags added to every node's command line.
+	Extra []string
+	// HTTPBase, GRPCBase and GossipBase place node i on 127.0.0.1 at
+	// base+i. Defaults DefaultHTTPBase, DefaultGRPCBase and
+	// DefaultGossipBase.
+	HTTPBase, GRPCBase, GossipBase int
+	// ReadyTimeout bounds the wait for the ring to form. Default 1 min.
+	ReadyTimeout time.Duration
+	// StopTimeout is how long Close waits after SIGTERM before it kills
+	// a node. Default 10 s.
+	StopTimeout time.Duration
+	// Log receives progress lines. Default io.Discard.
+	Log io.Writer
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{Nodes: 3, HTTPBase: DefaultHTTPBase, GRPCBase: DefaultGRPCBase, GossipBase: DefaultGossipBase,
+		ReadyTimeout: time.Minute, StopTimeout: 10 * time.Second, Log: io.Discard}
+}
+
+// withDefaults fills the zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.Nodes = or(c.Nodes, d.Nodes)
+	c.HTTPBase, c.GRPCBase, c.GossipBase = or(c.HTTPBase, d.HTTPBase), or(c.GRPCBase, d.GRPCBase), or(c.GossipBase, d.GossipBase)
+	c.ReadyTimeout, c.StopTimeout = or(c.ReadyTimeout, d.ReadyTimeout), or(c.StopTimeout, d.StopTimeout)
+	if c.Log == nil {
+		c.Log = d.Log
+	}
+	return c
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Validate reports negative counts, ports outside 1-65535 for any node,
+// and negative timeouts; zero fields take their defaults. Errors wrap
+// ErrInvalidConfig.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.Nodes < 1 {
+		errs = append(errs, fmt.Errorf("Nodes %d: want at least 1", c.Nodes))
+	}
+	for name, base := range map[string]int{"HTTPBase": c.HTTPBase, "GRPCBase": c.GRPCBase, "GossipBase": c.GossipBase} {
+		if base < 1 || base+c.Nodes-1 > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d: ports %d-%d are not all valid", name, base, base, base+c.Nodes-1))
+		}
+	}
+	if c.ReadyTimeout < 0 || c.StopTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ReadyTimeout %v and StopTimeout %v must not be negative", c.ReadyTimeout, c.StopTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
