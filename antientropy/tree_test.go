@@ -208,8 +208,12 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 				switch r := rng.IntN(10); {
 				case r < 2: // delete: the key leaves the tree
 				case r < 4 && !old.IsEmpty(): // a write that supersedes what it read
-					next = old.Update(old.Context(), testNodes[rng.IntN(len(testNodes))],
+					var err error
+					next, err = old.Update(old.Context(), testNodes[rng.IntN(len(testNodes))],
 						vclock.Value{Data: fmt.Appendf(nil, "w%d", rng.Uint32())})
+					if err != nil {
+						t.Fatal(err)
+					}
 				default:
 					next = randSet(rng)
 				}

@@ -10,7 +10,10 @@ import (
 )
 
 func TestHintRoundTrip(t *testing.T) {
-	set := vclock.NewSet("a", vclock.Value{Data: []byte("x")}).Update(vclock.Clock{}, "b", vclock.Value{Data: []byte("y")})
+	set, err := vclock.NewSet("a", vclock.Value{Data: []byte("x")}).Update(vclock.Clock{}, "b", vclock.Value{Data: []byte("y")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range []Hint{
 		{Target: "n2", Partition: 0, Key: []byte("k"), Created: t0},
 		{Target: "n2", Partition: 1<<32 - 1, Key: []byte("key"), Set: set, Created: t0.Add(time.Nanosecond)},

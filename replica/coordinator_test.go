@@ -266,7 +266,10 @@ func TestReadRepair(t *testing.T) {
 			const key = "k"
 			pref := c.pref(key)
 			v1 := vclock.NewSet(pref[0], vclock.Value{Data: []byte("v1")})
-			v2 := v1.Update(v1.Context(), pref[0], vclock.Value{Data: []byte("v2")})
+			v2, err := v1.Update(v1.Context(), pref[0], vclock.Value{Data: []byte("v2")})
+			if err != nil {
+				t.Fatal(err)
+			}
 			c.stores[pref[0]].put(key, v2)
 			c.stores[pref[1]].put(key, v2)
 			if stale == "old" {

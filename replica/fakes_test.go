@@ -62,7 +62,10 @@ func (s *fakeStore) Update(ctx context.Context, partition uint32, key []byte, cl
 	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := s.data[string(key)].Update(clientCtx, node, v)
+	set, err := s.data[string(key)].Update(clientCtx, node, v)
+	if err != nil {
+		return vclock.Set{}, nil, err
+	}
 	s.data[string(key)] = set
 	return set, func() error { return nil }, nil
 }

@@ -9,7 +9,10 @@ import (
 
 func TestReadMerge(t *testing.T) {
 	v1 := vclock.NewSet("a", vclock.Value{Data: []byte("v1")})
-	v2 := v1.Update(v1.Context(), "a", vclock.Value{Data: []byte("v2")})
+	v2, err := v1.Update(v1.Context(), "a", vclock.Value{Data: []byte("v2")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	concurrent := vclock.NewSet("b", vclock.Value{Data: []byte("c")})
 
 	tests := []struct {

@@ -18,7 +18,7 @@ func TestReplicateStampsVisibility(t *testing.T) {
 	if err != nil || len(empty.GetErrors()) != 0 || empty.GetAtUnixNano() != 0 {
 		t.Fatalf("empty batch: %v, %v; want no acks and no stamp", empty, err)
 	}
-	set := vclock.Set{}.UpdateFrom(vclock.Clock{}, "a", vclock.Value{Data: []byte("v")}, 0)
+	set := vclock.NewSet("a", vclock.Value{Data: []byte("v")})
 	before := time.Now().UnixNano()
 	acks, err := in.Replicate(ctxT(t), &pb.ReplicateBatch{From: "a", Items: []*pb.ReplicateItem{
 		{Partition: 1, Key: []byte("k1"), Set: set.Encode(), Durable: true},

@@ -72,7 +72,10 @@ func readThenWrite(db *DB, key string, g, i int) (ackedWrite, error) {
 	data := fmt.Sprintf("g%d-r%d", g, i)
 	var res vclock.Set
 	if i%5 == 4 {
-		remote := cur.Update(cur.Context(), fmt.Sprintf("r%d", g), val(data))
+		var remote vclock.Set
+		if remote, err = cur.Update(cur.Context(), fmt.Sprintf("r%d", g), val(data)); err != nil {
+			return ackedWrite{}, err
+		}
 		res, _, err = db.Merge(ctx, 0, []byte(key), remote, false)
 	} else {
 		res, _, err = db.Update(ctx, 0, []byte(key), cur.Context(), "n1", val(data), false)

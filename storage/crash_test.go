@@ -83,6 +83,20 @@ func TestCrashKeepsDurableWrites(t *testing.T) {
 	}
 }
 
+func TestIncarnationFloorStaysBelowMaxCounter(t *testing.T) {
+	last := uint64(vclock.MaxCounter>>incarnationBits) - 1
+	floor, err := incarnationFloor(last)
+	if err != nil {
+		t.Fatalf("incarnation %d: %v", last, err)
+	}
+	if top := floor + 1<<incarnationBits; top > vclock.MaxCounter || top < floor {
+		t.Fatalf("incarnation %d mints up to %d, above MaxCounter", last, top)
+	}
+	if _, err := incarnationFloor(last + 1); err == nil {
+		t.Fatalf("incarnation %d accepted: its dots would pass MaxCounter", last+1)
+	}
+}
+
 func TestCleanCloseKeepsIncarnation(t *testing.T) {
 	dir := t.TempDir()
 	for run := range 3 {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/chorusdb/chorus/vclock"
 )
 
 // Incarnations.
@@ -55,11 +57,27 @@ func (db *DB) startIncarnation() error {
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	floor, err := incarnationFloor(inc)
+	if err != nil {
+		return err
+	}
 	if err := db.SetMeta(ctx, metaRunning, []byte{1}); err != nil {
 		return err
 	}
-	db.floor = inc << incarnationBits
+	db.floor = floor
 	return nil
+}
+
+// incarnationFloor returns the dot counter floor of incarnation inc. Its
+// dots take counters up to the next incarnation's floor, which must stay
+// within vclock.MaxCounter: past about two billion unclean restarts the
+// node has no counters left and must come back under a new ID.
+func incarnationFloor(inc uint64) (uint64, error) {
+	if inc >= vclock.MaxCounter>>incarnationBits {
+		return 0, fmt.Errorf("storage: incarnation %d leaves no dot counters below %d: "+
+			"start this node with a new ID and an empty data directory", inc, uint64(vclock.MaxCounter))
+	}
+	return inc << incarnationBits, nil
 }
 
 func (db *DB) metaUint(name string) (uint64, error) {

@@ -97,7 +97,10 @@ func (db *DB) UpdateAsync(ctx context.Context, partition uint32, key []byte, cli
 		if err != nil {
 			return mutation{}, err
 		}
-		next := cur.UpdateFrom(clientCtx, node, v, floor)
+		next, err := cur.UpdateFrom(clientCtx, node, v, floor)
+		if err != nil {
+			return mutation{}, fmt.Errorf("storage: update: %w", err)
+		}
 		if n := next.Len(); n > db.opts.SiblingLimit {
 			db.stats.siblingRefusals.Add(1)
 			return mutation{}, fmt.Errorf("%w: this write would leave %d siblings on the key (limit %d); "+

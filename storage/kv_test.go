@@ -78,7 +78,10 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("concurrent local write: %v, want %v", dataOf(local), want)
 	}
 	// A remote set that saw both supersedes them.
-	newer := local.Update(local.Context(), "n2", val("x"))
+	newer, err := local.Update(local.Context(), "n2", val("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s3, changed, err := db.Merge(ctx, 0, []byte("k"), newer, false)
 	if err != nil || !changed || !s3.Equal(newer) {
 		t.Fatalf("Merge newer = %v, %v, %v; want %v", s3, changed, err, newer)
@@ -248,7 +251,7 @@ func TestMergeAsyncVisibleBeforeWait(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	incoming := vclock.Set{}.UpdateFrom(vclock.Clock{}, "n2", val("v1"), 0)
+	incoming := vclock.NewSet("n2", val("v1"))
 	res, changed, wait, err := db.MergeAsync(ctx, 3, []byte("k"), incoming, true)
 	if err != nil || !changed || !res.Equal(incoming) {
 		t.Fatalf("MergeAsync = %v, %v, %v; want the incoming set, changed", res, changed, err)

@@ -266,7 +266,10 @@ func TestFetch(t *testing.T) {
 	f := newFakeNode()
 	p := startPeer(t, f, PeersConfig{})
 	ctx := context.Background()
-	want := testSet("x", "hello").Update(vclock.Clock{}, "y", vclock.Value{Tombstone: true})
+	want, err := testSet("x", "hello").Update(vclock.Clock{}, "y", vclock.Value{Tombstone: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Replicate(ctx, "b", 3, []byte("k"), want, true, "c"); err != nil {
 		t.Fatalf("Replicate: %v", err)
 	}

@@ -11,7 +11,7 @@ func setWithSiblings(n int) Set {
 	nodes := []string{"node-1", "node-2", "node-3"}
 	var s Set
 	for i := range n {
-		s = s.Update(Clock{}, nodes[i%3], Value{Data: make([]byte, 100), Timestamp: int64(i)})
+		s = mustUpdate(s, Clock{}, nodes[i%3], Value{Data: make([]byte, 100), Timestamp: int64(i)})
 	}
 	return s
 }
@@ -23,13 +23,13 @@ func BenchmarkUpdate(b *testing.B) {
 		b.Run(fmt.Sprintf("siblings=%d/full-context", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = s.Update(s.Context(), "node-1", v)
+				_ = mustUpdate(s, s.Context(), "node-1", v)
 			}
 		})
 		b.Run(fmt.Sprintf("siblings=%d/empty-context", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = s.Update(Clock{}, "node-1", v)
+				_ = mustUpdate(s, Clock{}, "node-1", v)
 			}
 		})
 	}
@@ -38,7 +38,7 @@ func BenchmarkUpdate(b *testing.B) {
 func BenchmarkSync(b *testing.B) {
 	for _, n := range []int{1, 3, 10} {
 		s := setWithSiblings(n)
-		newer := s.Update(Clock{}, "node-2", Value{Data: make([]byte, 100)})
+		newer := mustUpdate(s, Clock{}, "node-2", Value{Data: make([]byte, 100)})
 		b.Run(fmt.Sprintf("siblings=%d/equal", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -2,6 +2,8 @@ package vclock
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -99,5 +101,51 @@ func TestParseContextRejects(t *testing.T) {
 		if _, err := ParseContext(in); !errors.Is(err, ErrMalformed) {
 			t.Errorf("ParseContext(%q) error = %v, want ErrMalformed", in, err)
 		}
+	}
+}
+
+// TestParseContextBounds checks the limits on contexts, which are client
+// input: well-formed contexts beyond them are refused, and contexts at
+// them are accepted.
+func TestParseContextBounds(t *testing.T) {
+	nodes := func(n, idLen int) Clock {
+		var es []Entry
+		for i := range n {
+			id := fmt.Sprintf("%0*d", idLen, i)
+			es = append(es, Entry{Node: id, Counter: 1})
+		}
+		return NewClock(es...)
+	}
+	tests := []struct {
+		name     string
+		ctx      Clock
+		ok       bool
+		tooLarge bool
+	}{
+		{"counter at the limit", clk2("a", MaxCounter), true, false},
+		{"counter above the limit", clk2("a", MaxCounter+1), false, false},
+		{"counter at the uint64 limit", clk2("a", math.MaxUint64), false, false},
+		{"node ID at the limit", nodes(1, MaxNodeIDLen), true, false},
+		{"node ID above the limit", nodes(1, MaxNodeIDLen+1), false, false},
+		{"nodes at the limit", nodes(MaxContextNodes, 5), true, false},
+		{"nodes above the limit", nodes(MaxContextNodes+1, 5), false, true},
+		{"text above the limit", nodes(60, MaxNodeIDLen), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseContext(tt.ctx.String())
+			if tt.ok {
+				if err != nil || Compare(got, tt.ctx) != Equal {
+					t.Fatalf("ParseContext: %s, %v; want %s", got.Format(), err, tt.ctx.Format())
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want ErrMalformed", err)
+			}
+			if tt.tooLarge != errors.Is(err, ErrContextTooLarge) {
+				t.Fatalf("err = %v; ErrContextTooLarge %v, want %v", err, errors.Is(err, ErrContextTooLarge), tt.tooLarge)
+			}
+		})
 	}
 }

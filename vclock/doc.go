@@ -29,6 +29,15 @@
 //     hashes depend on this), and Decode accepts only canonical input, so
 //     Encode(Decode(b)) == b for every b that decodes. Decode and
 //     ParseContext return an error on any malformed input and never panic.
+//   - Dot arithmetic never wraps around: Update refuses (ErrCounterOverflow)
+//     a write whose new dot would go above MaxCounter, and a write whose
+//     context would grow past what ParseContext accepts
+//     (ErrContextTooLarge), so every set Update returns encodes to bytes
+//     Decode accepts, with a context ParseContext accepts.
+//   - ParseContext bounds what a client can send: at most MaxContextLen
+//     bytes, MaxContextNodes nodes, node IDs of MaxNodeIDLen bytes and
+//     counters of MaxCounter. Decode is more lenient about counters (any
+//     non-zero value), so that sets stored before the bound stay readable.
 //
 // Clock, Set and Sibling are immutable values: every operation returns a new
 // value and never modifies its arguments, so they may be shared between

@@ -27,6 +27,15 @@ const (
 
 	// MaxNodeIDLen bounds node IDs in encoded clocks.
 	MaxNodeIDLen = 1024
+
+	// MaxContextLen bounds the text form of a context (Clock.String) that
+	// ParseContext accepts, in bytes: 64 KiB, far above the few hundred
+	// bytes of a key written by a handful of nodes, and far below the
+	// 1 MiB an HTTP server accepts for all headers.
+	MaxContextLen = 64 << 10
+	// MaxContextNodes bounds the nodes a context may name. Only replicas
+	// of a key mint its dots, so a real context names a few nodes.
+	MaxContextNodes = 1024
 )
 
 // ErrMalformed is wrapped by every decoding error.
@@ -267,10 +276,17 @@ func (c Clock) Encode() []byte {
 
 // ParseContext parses the text form produced by Clock.String. The empty
 // string is the empty clock. Only the exact form String produces is
-// accepted, so a context has one spelling.
+// accepted, so a context has one spelling. A context is client input, so
+// beyond being well formed it must stay within MaxContextLen bytes and
+// MaxContextNodes nodes (errors wrapping ErrContextTooLarge too), node IDs
+// within MaxNodeIDLen bytes, and counters within MaxCounter. Every error
+// wraps ErrMalformed.
 func ParseContext(s string) (Clock, error) {
 	if s == "" {
 		return Clock{}, nil
+	}
+	if len(s) > MaxContextLen {
+		return Clock{}, fmt.Errorf("%w: %w: %d bytes (limit %d)", ErrMalformed, ErrContextTooLarge, len(s), MaxContextLen)
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
@@ -283,7 +299,31 @@ func ParseContext(s string) (Clock, error) {
 	if c.IsEmpty() || c.String() != s {
 		return Clock{}, fmt.Errorf("%w: context is not in canonical form", ErrMalformed)
 	}
+	if c.Len() > MaxContextNodes {
+		return Clock{}, fmt.Errorf("%w: %w: names %d nodes (limit %d)", ErrMalformed, ErrContextTooLarge, c.Len(), MaxContextNodes)
+	}
+	for _, e := range c.entries {
+		if e.Counter > MaxCounter {
+			return Clock{}, fmt.Errorf("%w: counter %d of node %q is above %d", ErrMalformed, e.Counter, e.Node, uint64(MaxCounter))
+		}
+	}
 	return c, nil
+}
+
+// checkContextSize reports whether ParseContext would refuse c's text
+// form for its size.
+func checkContextSize(c Clock) error {
+	if c.Len() > MaxContextNodes {
+		return fmt.Errorf("%w: the key's context would name %d nodes (limit %d)", ErrContextTooLarge, c.Len(), MaxContextNodes)
+	}
+	n := 1 + uvarintLen(uint64(len(c.entries)))
+	for _, e := range c.entries {
+		n += uvarintLen(uint64(len(e.Node))) + len(e.Node) + uvarintLen(e.Counter)
+	}
+	if l := base64.RawURLEncoding.EncodedLen(n); l > MaxContextLen {
+		return fmt.Errorf("%w: the key's context would be %d bytes (limit %d)", ErrContextTooLarge, l, MaxContextLen)
+	}
+	return nil
 }
 
 // DecodeClock parses the binary form produced by Clock.Encode.

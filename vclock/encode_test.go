@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand"
 	"testing"
 )
@@ -51,7 +52,7 @@ func TestDecodeDoesNotAliasInput(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	good := NewSet("a", val("v")).Update(Clock{}, "b", Value{Tombstone: true}).Encode()
+	good := mustUpdate(NewSet("a", val("v")), Clock{}, "b", Value{Tombstone: true}).Encode()
 	tests := []struct {
 		name string
 		in   []byte
@@ -124,6 +125,9 @@ func FuzzParseContext(f *testing.F) {
 	f.Add("")
 	f.Add(clk("a", 1, "b", 300).String())
 	f.Add("AQEBYQE")
+	f.Add(clk2("a", MaxCounter).String())
+	f.Add(clk2("a", math.MaxUint64).String())
+	f.Add(clk2("a", MaxCounter-1).String())
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseContext(s)
 		if err != nil {
@@ -136,6 +140,27 @@ func FuzzParseContext(f *testing.F) {
 		c2, err := DecodeClock(b)
 		if err != nil || Compare(c, c2) != Equal {
 			t.Fatalf("binary round trip of %s: %v", c.Format(), err)
+		}
+		if len(s) > MaxContextLen || c.Len() > MaxContextNodes {
+			t.Fatalf("accepted a context of %d bytes and %d nodes", len(s), c.Len())
+		}
+		// A write with any accepted context, coordinated by a node it names
+		// or by a new one, stores a set that decodes, or is refused.
+		coordinators := []string{"coordinator"}
+		if !c.IsEmpty() {
+			coordinators = append(coordinators, c.Entries()[0].Node)
+		}
+		for _, node := range coordinators {
+			next, err := NewSet(node, val("old")).Update(c, node, val("new"))
+			if errors.Is(err, ErrCounterOverflow) || errors.Is(err, ErrContextTooLarge) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Update with %s at %s: %v", c.Format(), node, err)
+			}
+			if _, err := Decode(next.Encode()); err != nil {
+				t.Fatalf("Update with %s at %s stored a set that does not decode: %v", c.Format(), node, err)
+			}
 		}
 	})
 }

@@ -2,6 +2,8 @@ package vclock
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"sort"
 )
 
@@ -32,10 +34,37 @@ type Set struct {
 	siblings []Sibling
 }
 
+// MaxCounter is the largest counter a dot or a clock entry may have. A
+// write whose new dot would go above it fails with ErrCounterOverflow
+// instead of wrapping around to a counter the decoder refuses (which
+// would leave the key unreadable), and ParseContext refuses a context
+// naming a larger counter. It fits an int64, so tools without unsigned
+// integers still read every counter.
+const MaxCounter = 1<<63 - 1
+
+var (
+	// ErrCounterOverflow is returned by Update when the coordinating
+	// node's counter in the set or the client's context is already
+	// MaxCounter (or its floor is), so no new dot can be minted. Nothing
+	// is written; the set is unchanged.
+	ErrCounterOverflow = errors.New("vclock: counter overflow")
+	// ErrContextTooLarge is returned by Update when the new set's context
+	// would name more than MaxContextNodes nodes or its text form would be
+	// longer than MaxContextLen bytes: clients could not send it back, so
+	// the key could then only be written blind. ParseContext wraps it too
+	// for a context over those limits.
+	ErrContextTooLarge = errors.New("vclock: context too large")
+)
+
 // NewSet returns a set holding a single value written by node with no prior
-// context; it equals Set{}.Update(Clock{}, node, v).
+// context; it equals the set Set{}.Update(Clock{}, node, v) returns, which
+// cannot fail.
 func NewSet(node string, v Value) Set {
-	return Set{}.Update(Clock{}, node, v)
+	if v.Tombstone {
+		v.Data = nil
+	}
+	dot := Dot{Node: node, Counter: 1}
+	return Set{clock: Clock{entries: []Entry{{Node: node, Counter: 1}}}, siblings: []Sibling{{Dot: dot, Value: v}}}
 }
 
 // Context returns the clock that summarises the set; clients send it back
@@ -81,7 +110,11 @@ func (s Set) Values() []Value {
 // client's context ctx covers, merges ctx into the set's clock, and adds v
 // under a new dot (node, counter+1). Siblings the client did not see stay.
 // The set's data slices are shared, not copied, with the result.
-func (s Set) Update(ctx Clock, node string, v Value) Set {
+//
+// Update fails with ErrCounterOverflow when node's counter is already
+// MaxCounter, and with ErrContextTooLarge when the result's context would
+// exceed what ParseContext accepts; s is then unchanged and must be kept.
+func (s Set) Update(ctx Clock, node string, v Value) (Set, error) {
 	return s.UpdateFrom(ctx, node, v, 0)
 }
 
@@ -91,14 +124,22 @@ func (s Set) Update(ctx Clock, node string, v Value) Set {
 // its disk) restarts with a floor above every counter it used before, so it
 // never mints a dot twice for different values. The new clock covers the
 // lost dots, so those writes, which were never acknowledged, are
-// superseded rather than confused with new ones.
-func (s Set) UpdateFrom(ctx Clock, node string, v Value, floor uint64) Set {
+// superseded rather than confused with new ones. It fails as Update does,
+// and also when floor is MaxCounter.
+func (s Set) UpdateFrom(ctx Clock, node string, v Value, floor uint64) (Set, error) {
 	if v.Tombstone {
 		v.Data = nil
 	}
 	clock := s.clock.Merge(ctx)
-	dot := Dot{Node: node, Counter: max(clock.Get(node), floor) + 1}
+	last := max(clock.Get(node), floor)
+	if last >= MaxCounter {
+		return Set{}, fmt.Errorf("%w: node %q is at counter %d, the largest a dot may have", ErrCounterOverflow, node, last)
+	}
+	dot := Dot{Node: node, Counter: last + 1}
 	clock = clock.with(node, dot.Counter)
+	if err := checkContextSize(clock); err != nil {
+		return Set{}, err
+	}
 
 	kept := make([]Sibling, 0, len(s.siblings)+1)
 	for _, sib := range s.siblings {
@@ -107,7 +148,7 @@ func (s Set) UpdateFrom(ctx Clock, node string, v Value, floor uint64) Set {
 		}
 	}
 	kept = insertSibling(kept, Sibling{Dot: dot, Value: v})
-	return Set{clock: clock, siblings: kept}
+	return Set{clock: clock, siblings: kept}, nil
 }
 
 // Sync merges two replicas' sets of one key. A sibling survives if both

@@ -1,12 +1,24 @@
 package vclock
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"math/rand"
 	"testing"
 )
 
 func val(s string) Value { return Value{Data: []byte(s)} }
+
+// mustUpdate is Set.Update for sets and contexts far from every limit,
+// where an error is a bug in the test itself.
+func mustUpdate(s Set, ctx Clock, node string, v Value) Set {
+	u, err := s.Update(ctx, node, v)
+	if err != nil {
+		panic(fmt.Sprintf("Update(%s, %q): %v", ctx.Format(), node, err))
+	}
+	return u
+}
 
 func dataOf(s Set) []string {
 	var out []string
@@ -22,12 +34,12 @@ func dataOf(s Set) []string {
 
 func TestUpdateWithFullContextLeavesOneValue(t *testing.T) {
 	s := NewSet("a", val("v1"))
-	s = s.Update(Clock{}, "b", val("v2"))
-	s = s.Update(Clock{}, "a", val("v3"))
+	s = mustUpdate(s, Clock{}, "b", val("v2"))
+	s = mustUpdate(s, Clock{}, "a", val("v3"))
 	if s.Len() != 3 {
 		t.Fatalf("siblings = %v, want 3", dataOf(s))
 	}
-	s = s.Update(s.Context(), "c", val("v4"))
+	s = mustUpdate(s, s.Context(), "c", val("v4"))
 	if got := dataOf(s); len(got) != 1 || got[0] != "v4" {
 		t.Fatalf("siblings after full-context write = %v, want [v4]", got)
 	}
@@ -39,7 +51,7 @@ func TestUpdateWithFullContextLeavesOneValue(t *testing.T) {
 func TestUpdateWithEmptyContextAddsSibling(t *testing.T) {
 	s := NewSet("a", val("v1"))
 	for i := 2; i <= 5; i++ {
-		s = s.Update(Clock{}, "a", val(fmt.Sprint("v", i)))
+		s = mustUpdate(s, Clock{}, "a", val(fmt.Sprint("v", i)))
 		if s.Len() != i {
 			t.Fatalf("after %d blind writes: siblings = %v", i, dataOf(s))
 		}
@@ -49,8 +61,8 @@ func TestUpdateWithEmptyContextAddsSibling(t *testing.T) {
 func TestUpdateWithPartialContextKeepsUnseen(t *testing.T) {
 	s := NewSet("a", val("v1"))
 	seen := s.Context()
-	s = s.Update(Clock{}, "b", val("v2")) // a writer that did not see v1
-	s = s.Update(seen, "a", val("v3"))    // supersedes v1 only
+	s = mustUpdate(s, Clock{}, "b", val("v2")) // a writer that did not see v1
+	s = mustUpdate(s, seen, "a", val("v3"))    // supersedes v1 only
 	if got := dataOf(s); len(got) != 2 || got[0] != "v3" || got[1] != "v2" {
 		t.Fatalf("siblings = %v, want [v3 v2]", got)
 	}
@@ -58,7 +70,7 @@ func TestUpdateWithPartialContextKeepsUnseen(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	s := NewSet("a", val("v1"))
-	del := s.Update(s.Context(), "a", Value{Data: []byte("ignored"), Tombstone: true})
+	del := mustUpdate(s, s.Context(), "a", Value{Data: []byte("ignored"), Tombstone: true})
 	if !del.Deleted() || len(del.Values()) != 0 {
 		t.Fatalf("after delete: Deleted=%v values=%v", del.Deleted(), dataOf(del))
 	}
@@ -72,7 +84,7 @@ func TestDelete(t *testing.T) {
 		t.Fatalf("concurrent write beside delete: %v", dataOf(merged))
 	}
 	// A write after reading the tombstone replaces it.
-	after := del.Update(del.Context(), "a", val("v3"))
+	after := mustUpdate(del, del.Context(), "a", val("v3"))
 	if got := dataOf(after); len(got) != 1 || got[0] != "v3" {
 		t.Fatalf("write after delete = %v, want [v3]", got)
 	}
@@ -114,7 +126,7 @@ func (h *history) step() {
 		node := h.pick()
 		ctx := h.contexts[h.rng.Intn(len(h.contexts))]
 		v := Value{Data: fmt.Appendf(nil, "w%d", len(h.writes)), Tombstone: h.rng.Intn(8) == 0, Timestamp: int64(len(h.writes))}
-		s := h.replicas[node].Update(ctx, node, v)
+		s := mustUpdate(h.replicas[node], ctx, node, v)
 		h.replicas[node] = s
 		h.writes = append(h.writes, write{dot: Dot{node, s.Context().Get(node)}, ctx: ctx})
 		h.contexts = append(h.contexts, s.Context())
@@ -214,7 +226,7 @@ func TestInterleavedWritersDoNotExplodeSiblings(t *testing.T) {
 				for round := range 50 {
 					for w := range writers {
 						node := coordinators[(round+w)%len(coordinators)]
-						s := replicas[node].Update(ctxs[w], node, val(fmt.Sprintf("w%d-r%d", w, round)))
+						s := mustUpdate(replicas[node], ctxs[w], node, val(fmt.Sprintf("w%d-r%d", w, round)))
 						replicas[node] = s
 						ctxs[w] = s.Context()
 						// Replicas exchange state after every write.
@@ -251,11 +263,14 @@ func TestEqualIgnoresNilVersusEmptyData(t *testing.T) {
 func TestUpdateFromFloorSupersedesLostDots(t *testing.T) {
 	// a wrote (a,1) and (a,2); a replica holds both, but a lost (a,2) in a
 	// machine crash and restarts with a floor.
-	s1 := Set{}.Update(Clock{}, "a", Value{Data: []byte("v1")})
-	lost := s1.Update(s1.Context(), "a", Value{Data: []byte("lost")})
+	s1 := mustUpdate(Set{}, Clock{}, "a", Value{Data: []byte("v1")})
+	lost := mustUpdate(s1, s1.Context(), "a", Value{Data: []byte("lost")})
 	replica := lost
 	const floor = 1 << 32
-	next := s1.UpdateFrom(s1.Context(), "a", Value{Data: []byte("new")}, floor)
+	next, err := s1.UpdateFrom(s1.Context(), "a", Value{Data: []byte("new")}, floor)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := next.Siblings()[0].Dot; got.Counter != floor+1 {
 		t.Fatalf("dot after the floor: %v, want counter %d", got, uint64(floor+1))
 	}
@@ -264,8 +279,75 @@ func TestUpdateFromFloorSupersedesLostDots(t *testing.T) {
 		t.Fatalf("merge after restart: %v, want only the new write (the lost one was never acknowledged)", vs)
 	}
 	// Without a floor the counter is reused: two values under one dot.
-	reused := s1.Update(s1.Context(), "a", Value{Data: []byte("new")})
+	reused := mustUpdate(s1, s1.Context(), "a", Value{Data: []byte("new")})
 	if reused.Siblings()[0].Dot != lost.Siblings()[0].Dot {
 		t.Fatalf("expected the unfloored update to reuse dot %v", lost.Siblings()[0].Dot)
 	}
 }
+
+// TestUpdateAtTheCounterLimit writes with contexts and floors at and
+// around the end of the counter space: each write either mints a dot that
+// encodes and decodes, or fails with ErrCounterOverflow and leaves nothing
+// to store. A counter that wrapped around to 0 was once stored, and the key
+// could then not be decoded any more.
+func TestUpdateAtTheCounterLimit(t *testing.T) {
+	base := NewSet("a", val("v1"))
+	tests := []struct {
+		name    string
+		ctx     Clock
+		floor   uint64
+		wantErr bool
+	}{
+		{"context one below the limit", clk2("a", MaxCounter-1), 0, false},
+		{"context at the limit", clk2("a", MaxCounter), 0, true},
+		{"context at the uint64 limit", clk2("a", math.MaxUint64), 0, true},
+		{"other node at the uint64 limit", clk2("b", math.MaxUint64), 0, false},
+		{"floor one below the limit", Clock{}, MaxCounter - 1, false},
+		{"floor at the limit", Clock{}, MaxCounter, true},
+		{"floor at the uint64 limit", Clock{}, math.MaxUint64, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := base.UpdateFrom(tt.ctx, "a", val("v2"), tt.floor)
+			if tt.wantErr {
+				if !errors.Is(err, ErrCounterOverflow) {
+					t.Fatalf("err = %v, want ErrCounterOverflow", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v, want a new dot", err)
+			}
+			got, err := Decode(s.Encode())
+			if err != nil {
+				t.Fatalf("the new set %s does not decode: %v", s.Context().Format(), err)
+			}
+			if !got.Equal(s) {
+				t.Fatal("round trip changed the set")
+			}
+			if c := s.Context().Get("a"); c == 0 || c > MaxCounter {
+				t.Fatalf("new counter of a = %d, want 1..MaxCounter", c)
+			}
+		})
+	}
+}
+
+func TestUpdateRefusesAContextClientsCouldNotSendBack(t *testing.T) {
+	var wide []Entry
+	for i := range MaxContextNodes {
+		wide = append(wide, Entry{Node: fmt.Sprintf("n%04d", i), Counter: 1})
+	}
+	ctx := NewClock(wide...)
+	if _, err := ParseContext(ctx.String()); err != nil {
+		t.Fatalf("a context of %d nodes is refused: %v", ctx.Len(), err)
+	}
+	if _, err := NewSet("a", val("v")).Update(ctx, "a", val("v2")); !errors.Is(err, ErrContextTooLarge) {
+		t.Fatalf("Update to %d nodes: err = %v, want ErrContextTooLarge", ctx.Len()+1, err)
+	}
+	if _, err := NewSet("n0000", val("v")).Update(ctx, "n0000", val("v2")); err != nil {
+		t.Fatalf("Update within %d nodes: %v", ctx.Len(), err)
+	}
+}
+
+// clk2 builds a one-entry clock with any counter (clk takes ints).
+func clk2(node string, counter uint64) Clock { return NewClock(Entry{Node: node, Counter: counter}) }
