@@ -226,7 +226,8 @@ func toStatus(err error) error {
 	case errors.As(err, &qe):
 		code = codes.Unavailable
 	case errors.Is(err, replica.ErrInvalidOptions), errors.Is(err, storage.ErrEmptyKey),
-		errors.Is(err, storage.ErrKeyTooLong), errors.Is(err, storage.ErrValueTooLarge):
+		errors.Is(err, storage.ErrKeyTooLong), errors.Is(err, storage.ErrValueTooLarge),
+		errors.Is(err, vclock.ErrCounterOverflow), errors.Is(err, vclock.ErrContextTooLarge):
 		code = codes.InvalidArgument
 	case errors.Is(err, storage.ErrTooManySiblings):
 		code = codes.FailedPrecondition

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chorusdb/chorus/hints"
+	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/transport/memnet"
+	"github.com/chorusdb/chorus/vclock"
+)
+
+// startOneNode starts a one-node in-memory cluster (N=R=W=1) with the
+// real coordinator and storage, and returns it and its HTTP handler.
+func startOneNode(t testing.TB) (*Node, http.Handler) {
+	t.Helper()
+	net := memnet.New(memnet.Config{Seed: 1})
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = "a", true, net, []string{"a"}
+	cfg.Ring.Replicas = 1
+	cfg.Defaults = replica.Options{N: 1, R: 1, W: 1, Durable: false, Timeout: replica.DefaultOptions().Timeout}
+	cfg.Hints = hints.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close(); _ = net.Close() })
+	return n, newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: cfg.Logger})
+}
+
+// TestContextAtTheCounterLimitKeepsTheKeyUsable sends writes whose
+// context names the coordinating node with the largest counters. They
+// are refused with 400, and the key stays readable and writable. (A
+// counter of 2^64-1 once wrapped around to 0: the node stored a set it
+// could not decode, and the key answered 503 to reads and 500 to writes
+// from then on.)
+func TestContextAtTheCounterLimitKeepsTheKeyUsable(t *testing.T) {
+	_, h := startOneNode(t)
+	rec := doWith(t, h, "PUT", "/v1/kv/k", strings.NewReader("v1"), nil)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("first PUT: %d %q", rec.Code, rec.Body)
+	}
+	good := rec.Header().Get(headerContext)
+	for _, counter := range []uint64{math.MaxUint64, math.MaxUint64 - 1, vclock.MaxCounter + 1, vclock.MaxCounter} {
+		bad := vclock.NewClock(vclock.Entry{Node: "a", Counter: counter}).String()
+		for _, method := range []string{"PUT", "DELETE"} {
+			rec := doWith(t, h, method, "/v1/kv/k", strings.NewReader("v2"), map[string]string{headerContext: bad})
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("%s with counter %d: %d %q, want 400", method, counter, rec.Code, rec.Body)
+			}
+			errorOf(t, rec)
+			rec = doWith(t, h, "GET", "/v1/kv/k", nil, nil)
+			if rec.Code != http.StatusOK || rec.Body.String() != "v1" {
+				t.Fatalf("GET after a %s with counter %d: %d %q, want 200 v1", method, counter, rec.Code, rec.Body)
+			}
+		}
+	}
+	rec = doWith(t, h, "PUT", "/v1/kv/k", strings.NewReader("v2"), map[string]string{headerContext: good})
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("PUT with the good context: %d %q", rec.Code, rec.Body)
+	}
+	rec = doWith(t, h, "GET", "/v1/kv/k", nil, nil)
+	if rec.Code != http.StatusOK || rec.Body.String() != "v2" {
+		t.Fatalf("GET: %d %q, want 200 v2", rec.Code, rec.Body)
+	}
+}
