@@ -168,7 +168,7 @@ func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availabi
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	mc, err := startMemCluster(ctx, cfg.Nodes, cfg.Seed)
+	mc, err := startMemCluster(ctx, cfg.Nodes, cfg.N, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +251,9 @@ type memCluster struct {
 	nodes []*server.Node
 }
 
-func startMemCluster(ctx context.Context, nodes int, seed int64) (*memCluster, error) {
+// startMemCluster starts nodes in-memory nodes whose ring keeps at least
+// replicas copies of each key (requests may not ask for more).
+func startMemCluster(ctx context.Context, nodes, replicas int, seed int64) (*memCluster, error) {
 	mc := &memCluster{net: memnet.New(memnet.Config{Seed: seed})}
 	for i := range nodes {
 		mc.ids = append(mc.ids, fmt.Sprintf("node%d", i))
@@ -260,6 +262,7 @@ func startMemCluster(ctx context.Context, nodes int, seed int64) (*memCluster, e
 		cfg := server.DefaultConfig()
 		cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = id, true, mc.net, mc.ids
 		cfg.NoAntiEntropy = true
+		cfg.Ring.Replicas = max(cfg.Ring.Replicas, replicas)
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		n, err := server.Start(ctx, cfg)
 		if err != nil {

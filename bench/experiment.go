@@ -228,7 +228,9 @@ func measureSetting(ctx context.Context, cfg ExperimentConfig, i int, s Setting)
 	res := &SettingResult{Setting: s, N: s.N, R: s.R, W: s.W, Strict: s.Strict()}
 	dir := filepath.Join(cfg.Dir, fmt.Sprintf("setting-%d", i))
 	defer os.RemoveAll(dir)
-	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: cfg.Nodes, Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: cfg.Nodes, Dir: dir, Logger: slog.New(slog.DiscardHandler),
+		// A request may not ask for more replicas than the ring keeps.
+		Configure: func(_ int, c *server.Config) { c.Ring.Replicas = max(c.Ring.Replicas, s.N) }})
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,7 @@ func (c *Coordinator) begin(opts Options) (*ring.Ring, error) {
 	if r == nil || r.Size() == 0 {
 		return nil, ErrNoRing
 	}
-	if err := opts.Validate(r.Size()); err != nil {
+	if err := opts.ValidateFor(r); err != nil {
 		return nil, err
 	}
 	return r, nil

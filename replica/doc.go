@@ -7,7 +7,9 @@
 // the first N nodes of the preference list, rather than fallbacks) and a
 // durable flag. Options.Validate rejects impossible combinations before any
 // replica is contacted: R or W above N, PR above R, PW above W, N above the
-// cluster size.
+// cluster size; the coordinator also refuses N above the ring's replication
+// factor (Options.ValidateFor): a request may keep fewer copies than the
+// ring does, never more.
 //
 // The quorum arithmetic is pure (no goroutines, clocks or I/O): a tally is
 // fed replies one at a time and says when the request is decided and how.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/chorusdb/chorus/ring"
 )
 
 // Options are the per-request quorum settings.
@@ -36,10 +38,23 @@ func DefaultOptions() Options {
 // ErrInvalidOptions is wrapped by every Validate error.
 var ErrInvalidOptions = errors.New("replica: invalid options")
 
-// Validate checks the options against a cluster of clusterSize ring members.
-// Each rule names the values involved, since the caller is usually a person
-// tuning a quorum.
+// Validate checks the options against a cluster of clusterSize ring members
+// (0: any size). Each rule names the values involved, since the caller is
+// usually a person tuning a quorum.
 func (o Options) Validate(clusterSize int) error {
+	return o.validate(clusterSize, 0)
+}
+
+// ValidateFor checks the options against ring r: Validate's rules, and N
+// at most r's replication factor. A request may ask for fewer replicas than
+// the ring keeps, never for more: the nodes past a partition's primaries
+// are its fallbacks, which neither anti-entropy nor handoff treat as
+// replicas, so extra copies there would be kept by nobody.
+func (o Options) ValidateFor(r *ring.Ring) error {
+	return o.validate(r.Size(), r.Replicas())
+}
+
+func (o Options) validate(clusterSize, replicationFactor int) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
 	}
@@ -56,6 +71,8 @@ func (o Options) Validate(clusterSize int) error {
 		return bad("pw=%d must be between 0 and w=%d", o.PW, o.W)
 	case o.Timeout <= 0:
 		return bad("timeout=%v must be positive", o.Timeout)
+	case replicationFactor > 0 && o.N > replicationFactor:
+		return bad("n=%d exceeds the cluster's replication factor %d", o.N, replicationFactor)
 	case clusterSize > 0 && o.N > clusterSize:
 		return bad("n=%d exceeds the %d nodes in the ring", o.N, clusterSize)
 	}

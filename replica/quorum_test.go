@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/ring"
 )
 
 // TestTally runs reply scripts against tallies. Script words: "ok" or
@@ -161,5 +163,34 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if !DefaultOptions().Strict() || mod(func(o *Options) { o.R, o.W = 1, 1 }).Strict() {
 		t.Fatal("Strict wrong")
+	}
+}
+
+// TestNAboveTheReplicationFactor: with 5 nodes and 3 replicas per
+// partition, n=4 and n=5 are refused naming both numbers (they used to
+// write to 4 or 5 nodes, the extra ones fallbacks that nothing keeps in
+// sync); n at or below the replication factor is accepted.
+func TestNAboveTheReplicationFactor(t *testing.T) {
+	var members []ring.Member
+	for i := range 5 {
+		members = append(members, ring.Member{ID: fmt.Sprint("n", i)})
+	}
+	r, err := ring.New(members, ring.Config{Partitions: 16, Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 6; n++ {
+		o := Options{N: n, R: 1, W: 1, Timeout: time.Second}
+		err := o.ValidateFor(r)
+		if n <= 3 {
+			if err != nil {
+				t.Errorf("n=%d: %v", n, err)
+			}
+			continue
+		}
+		want := fmt.Sprintf("n=%d exceeds the cluster's replication factor 3", n)
+		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), want) {
+			t.Errorf("n=%d: err = %v, want one containing %q", n, err, want)
+		}
 	}
 }

@@ -51,6 +51,8 @@ type Config struct {
 	// GossipKey, when set, encrypts gossip (16, 24 or 32 bytes).
 	GossipKey []byte
 	// Defaults are the quorum settings of requests that do not set them.
+	// Defaults.N may not exceed Ring.Replicas: no request may ask for more
+	// replicas than the ring keeps.
 	Defaults replica.Options
 	// Hints configures the hinted-handoff queue.
 	Hints hints.Config
@@ -119,6 +121,13 @@ func (c Config) Validate() error {
 	}
 	if err := c.Defaults.Validate(0); err != nil {
 		return bad("default quorum: %v", err)
+	}
+	rf := c.Ring.Replicas
+	if rf == 0 {
+		rf = ring.DefaultReplicas
+	}
+	if c.Defaults.N > rf {
+		return bad("default quorum: n=%d exceeds the ring's replication factor %d", c.Defaults.N, rf)
 	}
 	if err := c.Hints.Validate(); err != nil {
 		return bad("%v", err)

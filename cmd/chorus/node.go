@@ -119,6 +119,11 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 		return cfg, usageError("--partitions %d and --replicas %d: both must be at least 1", f.partitions, f.replicas)
 	}
 	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
+	if d := &cfg.Defaults; d.N > f.replicas {
+		// Requests may not ask for more replicas than the ring keeps: by
+		// default they ask for all of them, with majority quorums.
+		d.N, d.R, d.W = f.replicas, f.replicas/2+1, f.replicas/2+1
+	}
 	if f.inMemory {
 		cfg.InMemory = true
 	} else {

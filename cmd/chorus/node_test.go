@@ -18,6 +18,10 @@ func TestServerCommandUsageErrors(t *testing.T) {
 		{[]string{"node", "--in-memory", "--gossip-key-file", "/nonexistent/key"}, "--gossip-key-file"},
 		{[]string{"node", "--in-memory", "--log-level", "loud"}, "--log-level"},
 		{[]string{"node", "--in-memory", "--http-addr", "nohost"}, "http address"},
+		// --replicas below the default n=3 lowers the default quorum, so
+		// the config gets past it to the address.
+		{[]string{"node", "--in-memory", "--replicas", "1", "--http-addr", "nohost"}, "http address"},
+		{[]string{"node", "--in-memory", "--replicas", "2", "--http-addr", "nohost"}, "http address"},
 		{[]string{"node", "--data-dir", "", "--http-addr", "0.0.0.0:1"}, "data directory"},
 		{[]string{"demo", "--nodes", "0"}, "--nodes"},
 		{[]string{"demo", "--base-port", "70000"}, "--base-port"},
