@@ -35,6 +35,8 @@ type kvService struct {
 	forwarder *replica.Forwarder
 	defaults  replica.Options
 	metrics   *metrics
+	// validKey is storage's check of a key (length), nil for none.
+	validKey func(key []byte) error
 }
 
 func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
@@ -57,7 +59,7 @@ func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetRespons
 }
 
 func (k *kvService) get(ctx context.Context, req *pb.GetRequest) (replica.Result, error) {
-	if err := checkKey(req.Key); err != nil {
+	if err := k.checkKey(req.Key); err != nil {
 		return replica.Result{}, err
 	}
 	return k.coord.Get(ctx, req.Key, k.options(req.Quorum))
@@ -116,7 +118,7 @@ type forwardFunc func(c pb.KVClient, ctx context.Context) (*pb.QuorumInfo, strin
 // otherwise, or when it could be sent to none, coordinates it here.
 func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctxText string, q *pb.Quorum, wasForwarded bool, fwd forwardFunc) (replica.Result, *forwarded, error) {
 	opts := k.options(q)
-	if err := checkKey(key); err != nil {
+	if err := k.checkKey(key); err != nil {
 		return replica.Result{}, nil, err
 	}
 	clientCtx, err := vclock.ParseContext(ctxText)
@@ -198,9 +200,17 @@ func (k *kvService) options(q *pb.Quorum) replica.Options {
 	return o
 }
 
-func checkKey(key []byte) error {
+// checkKey refuses a key the storage would refuse, for every op and before
+// any fan-out or forward, so that a bad key is InvalidArgument everywhere
+// rather than a quorum error made of the replicas' refusals.
+func (k *kvService) checkKey(key []byte) error {
 	if len(key) == 0 {
 		return status.Error(codes.InvalidArgument, "server: empty key")
+	}
+	if k.validKey != nil {
+		if err := k.validKey(key); err != nil {
+			return status.Error(codes.InvalidArgument, "server: "+err.Error())
+		}
 	}
 	return nil
 }

@@ -285,7 +285,7 @@ func (n *Node) startReplication() error {
 		return err
 	}
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV, forwarder: forwarder,
-		defaults: n.cfg.Defaults, metrics: n.metrics}
+		defaults: n.cfg.Defaults, metrics: n.metrics, validKey: n.db.CheckKey}
 	if err := n.startCollector(dialIn); err != nil {
 		return err
 	}

@@ -106,6 +106,14 @@ func metaKey(name string) []byte {
 	return append(append(b, spaceMeta), name...)
 }
 
+// CheckKey reports whether key is a user key the store accepts (not
+// empty, at most Options.MaxKeyLen bytes), with the error every read and
+// write of it would return, so that a caller can refuse it before any
+// other work.
+func (db *DB) CheckKey(key []byte) error {
+	return db.checkName("key", len(key))
+}
+
 // checkKey validates a user key and its partition.
 func (db *DB) checkKey(partition uint32, key []byte) error {
 	if err := checkPartition(partition); err != nil {

@@ -116,6 +116,9 @@ func TestValidation(t *testing.T) {
 			_, _, err := db.Update(ctx, 0, []byte("k"), vclock.Clock{}, "n", val(strings.Repeat("x", 17)), false)
 			return err
 		}, ErrValueTooLarge},
+		{"check empty key", func() error { return db.CheckKey(nil) }, ErrEmptyKey},
+		{"check long key", func() error { return db.CheckKey(long) }, ErrKeyTooLong},
+		{"check key at the limit", func() error { return db.CheckKey(long[:8]) }, nil},
 		{"update bad partition", func() error {
 			_, _, err := db.Update(ctx, MaxPartitions, []byte("k"), vclock.Clock{}, "n", val("v"), false)
 			return err
