@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -213,51 +214,80 @@ func kvKey(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return []byte(k), true
 }
 
-// quorumParams parses the query parameters of a KV request into a Quorum.
-// Unknown and repeated parameters are refused: a mistyped "W=3" silently
-// ignored would weaken a write without telling anyone.
+// quorumParams parses the raw query of a KV request into a Quorum.
+// Whatever does not parse is refused, never skipped: a pair with a bad
+// percent-escape or a semicolon (both of which URL.Query drops without a
+// word), an unknown name, a name given twice, a value the name does not
+// take. A mistyped "W=3" or "w=3%" silently ignored would weaken a write
+// without telling anyone.
 func quorumParams(r *http.Request) (*pb.Quorum, error) {
-	q := &pb.Quorum{}
-	for name, vals := range r.URL.Query() {
-		if len(vals) != 1 {
-			return nil, fmt.Errorf("query parameter %s given %d times", name, len(vals))
+	type param struct{ name, value string }
+	var params []param
+	count := map[string]int{}
+	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+		if pair == "" {
+			continue
 		}
-		v := vals[0]
-		var err error
-		switch name {
-		case "n":
-			q.N, err = parseCount(name, v)
-		case "r":
-			q.R, err = parseCount(name, v)
-		case "w":
-			q.W, err = parseCount(name, v)
-		case "pr":
-			q.Pr, err = parseCount(name, v)
-		case "pw":
-			q.Pw, err = parseCount(name, v)
-		case "timeout":
-			q.TimeoutMs, err = parseTimeout(v)
-		case "durable":
-			var b bool
-			b, err = strconv.ParseBool(v)
-			if err != nil {
-				err = fmt.Errorf("bad durable %q: want true or false", v)
-			}
-			q.NotDurable = !b
-		default:
-			err = fmt.Errorf("unknown query parameter %q (known: n, r, w, pr, pw, timeout, durable)", name)
+		if strings.Contains(pair, ";") {
+			return nil, fmt.Errorf("query parameter %s: a semicolon is not a separator; use &", quoteInput(pair))
 		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
 		if err != nil {
+			return nil, fmt.Errorf("query parameter %s: bad percent-escape", quoteInput(rawName))
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return nil, fmt.Errorf("bad %s %s: bad percent-escape", quoteInput(name), quoteInput(rawValue))
+		}
+		params = append(params, param{name, value})
+		count[name]++
+	}
+	q := &pb.Quorum{}
+	for _, p := range params {
+		if n := count[p.name]; n != 1 {
+			return nil, fmt.Errorf("query parameter %s given %d times", quoteInput(p.name), n)
+		}
+		if err := setQuorumParam(q, p.name, p.value); err != nil {
 			return nil, err
 		}
 	}
 	return q, nil
 }
 
+// setQuorumParam sets the field of q that query parameter name stands for.
+func setQuorumParam(q *pb.Quorum, name, v string) error {
+	var err error
+	switch name {
+	case "n":
+		q.N, err = parseCount(name, v)
+	case "r":
+		q.R, err = parseCount(name, v)
+	case "w":
+		q.W, err = parseCount(name, v)
+	case "pr":
+		q.Pr, err = parseCount(name, v)
+	case "pw":
+		q.Pw, err = parseCount(name, v)
+	case "timeout":
+		q.TimeoutMs, err = parseTimeout(v)
+	case "durable":
+		var b bool
+		b, err = strconv.ParseBool(v)
+		if err != nil {
+			err = fmt.Errorf("bad durable %s: want true or false", quoteInput(v))
+		}
+		q.NotDurable = !b
+	default:
+		err = fmt.Errorf("unknown query parameter %s (known: n, r, w, pr, pw, timeout, durable)", quoteInput(name))
+	}
+	return err
+}
+
 func parseCount(name, v string) (uint32, error) {
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("bad %s %q: want a non-negative integer", name, v)
+		return 0, fmt.Errorf("bad %s %s: want a non-negative integer", name, quoteInput(v))
 	}
 	return uint32(n), nil
 }
@@ -271,11 +301,11 @@ func parseTimeout(v string) (uint32, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad timeout %q: want a duration such as 500ms or 2s, or milliseconds", v)
+		return 0, fmt.Errorf("bad timeout %s: want a duration such as 500ms or 2s, or milliseconds", quoteInput(v))
 	}
 	ms := (d + time.Millisecond - 1) / time.Millisecond
 	if ms > math.MaxUint32 {
-		return 0, fmt.Errorf("bad timeout %q: too long", v)
+		return 0, fmt.Errorf("bad timeout %s: too long", quoteInput(v))
 	}
 	return uint32(ms), nil
 }

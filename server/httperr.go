@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -44,4 +47,22 @@ func codeToHTTP(c codes.Code) int {
 		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError
+}
+
+// maxEcho bounds how much of a request's own input an error message
+// quotes: enough to recognise a mistyped parameter, never a megabyte of
+// garbage sent back.
+const maxEcho = 128
+
+// quoteInput quotes s, a piece of the request, for an error message: at
+// most maxEcho bytes of it, with a note of how much was cut.
+func quoteInput(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
 }

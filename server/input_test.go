@@ -125,3 +125,45 @@ func TestKeyTooLongIsBadRequestForEveryOp(t *testing.T) {
 		t.Fatalf("GET of a %d-byte key: %d %q, want 200", limit, rec.Code, rec.Body)
 	}
 }
+
+// TestHTTPMalformedQueryIsRefused: query strings that URL.Query would
+// silently drop parts of are refused with 400 naming the parameter, and
+// the backend is never called (they used to be served with the default
+// W). The echoed input is bounded.
+func TestHTTPMalformedQueryIsRefused(t *testing.T) {
+	tests := []struct {
+		query string
+		names []string // substrings the error must contain
+	}{
+		{"w=3%", []string{`"w"`, `"3%"`, "escape"}},
+		{"w=%zz", []string{`"w"`, `"%zz"`, "escape"}},
+		{"w=3;w=1", []string{`"w=3;w=1"`, "semicolon"}},
+		{"r=1&w=3;x", []string{`"w=3;x"`, "semicolon"}},
+		{"%zz=1", []string{`"%zz"`, "escape"}},
+		{"w=1&w=1", []string{`"w"`, "2 times"}},
+		{"w=" + strings.Repeat("9", 64<<10), []string{"bad w", "non-negative integer", "(65536 bytes)"}},
+	}
+	for _, tt := range tests {
+		for _, method := range []string{"GET", "PUT", "DELETE"} {
+			kv := &fakeKV{}
+			rec := do(t, kv, method, "/v1/kv/k?"+tt.query, strings.NewReader("v"), nil)
+			name := tt.query[:min(len(tt.query), 20)]
+			if rec.Code != http.StatusBadRequest {
+				t.Errorf("%s ?%s: code = %d, want 400", method, name, rec.Code)
+				continue
+			}
+			msg := errorOf(t, rec)
+			for _, s := range tt.names {
+				if !strings.Contains(msg, s) {
+					t.Errorf("%s ?%s: error %q does not contain %s", method, name, msg, s)
+				}
+			}
+			if len(msg) > 2*maxEcho+100 {
+				t.Errorf("%s ?%s: error of %d bytes echoes too much input", method, name, len(msg))
+			}
+			if kv.count() != 0 {
+				t.Errorf("%s ?%s: backend was called", method, name)
+			}
+		}
+	}
+}
