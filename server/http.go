@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/transport/pb"
+	"github.com/chorusdb/chorus/vclock"
 )
 
 // kvBackend is the node's client API, the same one the gRPC KV service
@@ -89,6 +89,12 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	handle("PUT /v1/kv/{key...}", "kv_put", a.put)
 	handle("DELETE /v1/kv/{key...}", "kv_delete", a.delete)
 	handle("/v1/kv/{key...}", "kv", methodNotAllowed("GET, HEAD, PUT, DELETE"))
+	// "/v1/kv" is the empty key too, rather than the mux's redirect to
+	// "/v1/kv/".
+	handle("GET /v1/kv", "kv_get", a.get)
+	handle("PUT /v1/kv", "kv_put", a.put)
+	handle("DELETE /v1/kv", "kv_delete", a.delete)
+	handle("/v1/kv", "kv", methodNotAllowed("GET, HEAD, PUT, DELETE"))
 	handle("GET /v1/cluster/members", "cluster_members", a.members)
 	handle("/v1/cluster/members", "cluster_members", methodNotAllowed("GET, HEAD"))
 	handle("GET /v1/cluster/ring", "cluster_ring", a.ring)
@@ -114,19 +120,26 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	// net/http/pprof's init also registers on http.DefaultServeMux, which
 	// nothing of ours serves; these are the routes that matter.
 	handle("/debug/pprof/", "pprof", pprof.Index)
+	handle("/debug/pprof", "pprof", pprof.Index)
 	handle("/debug/pprof/cmdline", "pprof", pprof.Cmdline)
 	handle("/debug/pprof/profile", "pprof", pprof.Profile)
 	handle("/debug/pprof/symbol", "pprof", pprof.Symbol)
 	handle("/debug/pprof/trace", "pprof", pprof.Trace)
 	handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+		writeError(w, http.StatusNotFound, "no route for "+quoteInput(r.URL.Path))
 	})
-	return mux
+	return a.routedOnly(mux)
 }
 
 // counted counts each answer of h under route in chorus_http_requests_total.
+// Every route is registered through it, which is how routedOnly knows that
+// one of ours took a request.
 func (a *httpAPI) counted(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g, ok := w.(*routeGuard); ok {
+			g.routed = true
+			w = g.w
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		h(rec, r)
 		code := rec.code
@@ -166,33 +179,6 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-func methodNotAllowed(allow string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+allow)
-	}
-}
-
-// errorBody is the JSON body of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code = http.StatusInternalServerError
-		b, _ = json.Marshal(errorBody{Error: "encode response: " + err.Error()})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }
 
 // backendError answers err from the backend.
@@ -410,8 +396,13 @@ func (a *httpAPI) put(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
+	ctxText, err := contextHeader(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	resp, err := a.kv.Put(r.Context(), &pb.PutRequest{
-		Key: key, Value: value, Context: r.Header.Get(headerContext), Quorum: q,
+		Key: key, Value: value, Context: ctxText, Quorum: q,
 	})
 	if err != nil {
 		a.backendError(w, r, err)
@@ -420,6 +411,22 @@ func (a *httpAPI) put(w http.ResponseWriter, r *http.Request) {
 	setQuorumHeaders(w, resp.GetInfo())
 	w.Header().Set(headerContext, resp.GetContext())
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// contextHeader returns the write's context header, refusing one given
+// twice (which of them would count?) or one longer than any context the
+// backend accepts. The context stays opaque here: the backend parses it.
+func contextHeader(r *http.Request) (string, error) {
+	vals := r.Header.Values(headerContext)
+	switch {
+	case len(vals) == 0:
+		return "", nil
+	case len(vals) > 1:
+		return "", fmt.Errorf("header %s given %d times", headerContext, len(vals))
+	case len(vals[0]) > vclock.MaxContextLen:
+		return "", fmt.Errorf("header %s is %d bytes, longer than any context (limit %d)", headerContext, len(vals[0]), vclock.MaxContextLen)
+	}
+	return vals[0], nil
 }
 
 func (a *httpAPI) tooLarge() string {
@@ -436,8 +443,13 @@ func (a *httpAPI) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	ctxText, err := contextHeader(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	resp, err := a.kv.Delete(r.Context(), &pb.DeleteRequest{
-		Key: key, Context: r.Header.Get(headerContext), Quorum: q,
+		Key: key, Context: ctxText, Quorum: q,
 	})
 	if err != nil {
 		a.backendError(w, r, err)
@@ -535,4 +547,60 @@ func newRingView(info *pb.ClusterInfoResponse) (*ringView, error) {
 
 func (a *httpAPI) statusView(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.status(r.Context()))
+}
+
+// routedOnly serves mux so that only the API's own routes answer. The
+// mux answers by itself, in plain text, a path it would clean ("a//b",
+// "a/../b") or complete with a slash, with a redirect; for a key, the
+// redirect names another key. Those answers become JSON errors: 400 for a
+// key path, 404 for any other.
+func (a *httpAPI) routedOnly(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := &routeGuard{w: w, r: r, a: a}
+		mux.ServeHTTP(g, r)
+		if !g.routed {
+			g.answer()
+		}
+	})
+}
+
+// routeGuard is the writer routedOnly hands the mux. A route of ours
+// unwraps it (see counted); anything else written through it is replaced
+// by one JSON error.
+type routeGuard struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	a        *httpAPI
+	routed   bool
+	answered bool
+	dropped  http.Header // what the mux's own handler set (a Location)
+}
+
+func (g *routeGuard) Header() http.Header {
+	if g.dropped == nil {
+		g.dropped = http.Header{}
+	}
+	return g.dropped
+}
+
+func (g *routeGuard) WriteHeader(int) { g.answer() }
+
+func (g *routeGuard) Write(b []byte) (int, error) {
+	g.answer()
+	return len(b), nil
+}
+
+func (g *routeGuard) answer() {
+	if g.answered {
+		return
+	}
+	g.answered = true
+	code, msg := http.StatusNotFound, "no route for "+quoteInput(g.r.URL.Path)
+	if strings.HasPrefix(g.r.URL.Path, "/v1/kv/") {
+		code = http.StatusBadRequest
+		msg = "key path " + quoteInput(g.r.URL.EscapedPath()) + " has an empty, . or .. segment, which HTTP paths do not keep: " +
+			"escape the key's slashes as %2F"
+	}
+	writeError(g.w, code, msg)
+	g.a.m.countHTTP("other", code)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,6 +48,47 @@ func codeToHTTP(c codes.Code) int {
 		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError
+}
+
+// maxErrorLen bounds the message of an error answer. Messages quote
+// request input through quoteInput, but a backend message may carry more
+// (a gRPC client's context, the errors of several replicas).
+const maxErrorLen = 1024
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method "+quoteInput(r.Method)+" not allowed; allowed: "+allow)
+	}
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// writeError is the one way the HTTP API answers an error: a JSON body
+// with the message, at most maxErrorLen bytes of it.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxErrorLen {
+		cut := maxErrorLen
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (%d bytes cut)", msg[:cut], len(msg)-cut)
+	}
+	writeJSON(w, code, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: "encode response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
 }
 
 // maxEcho bounds how much of a request's own input an error message

@@ -8,10 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/memnet"
+	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -165,5 +169,73 @@ func TestHTTPMalformedQueryIsRefused(t *testing.T) {
 				t.Errorf("%s ?%s: backend was called", method, name)
 			}
 		}
+	}
+}
+
+// TestHTTPEveryAnswerIsTheAPIs: paths the router would redirect (to a
+// trailing slash, or to a cleaned path, which for a key names another
+// key) are answered with JSON errors instead, and bad context headers
+// with bounded JSON errors.
+func TestHTTPEveryAnswerIsTheAPIs(t *testing.T) {
+	tests := []struct {
+		method, path string
+		hdr          map[string]string
+		code         int
+		says         string
+	}{
+		{"GET", "/v1/kv", nil, 400, "empty key"},
+		{"PUT", "/v1/kv", nil, 400, "empty key"},
+		{"DELETE", "/v1/kv", nil, 400, "empty key"},
+		{"POST", "/v1/kv", nil, 405, "not allowed"},
+		{"GET", "/v1/kv/a//b", nil, 400, "%2F"},
+		{"PUT", "/v1/kv/a/../b", nil, 400, "%2F"},
+		{"DELETE", "/v1/kv/./b", nil, 400, "%2F"},
+		{"GET", "/v1//cluster/ring", nil, 404, "no route"},
+		{"GET", "/v1/cluster/ring/", nil, 404, "no route"},
+		{"PUT", "/v1/kv/k", map[string]string{headerContext: strings.Repeat("A", vclock.MaxContextLen+1)}, 400, "limit"},
+		{"DELETE", "/v1/kv/k", map[string]string{headerContext: strings.Repeat("A", vclock.MaxContextLen+1)}, 400, "limit"},
+		{"GET", "/" + strings.Repeat("x", 64<<10), nil, 404, "no route"},
+		{"PATCH" + strings.Repeat("X", 64<<10), "/v1/kv/k", nil, 405, "not allowed"},
+	}
+	for _, tt := range tests {
+		kv := &fakeKV{put: &pb.PutResponse{}, del: &pb.DeleteResponse{}}
+		name := tt.method[:min(len(tt.method), 10)] + " " + tt.path[:min(len(tt.path), 30)]
+		rec := do(t, kv, tt.method, tt.path, strings.NewReader("v"), tt.hdr)
+		if rec.Code != tt.code {
+			t.Errorf("%s: code = %d, want %d; body %q", name, rec.Code, tt.code, rec.Body)
+			continue
+		}
+		if msg := errorOf(t, rec); !strings.Contains(msg, tt.says) || len(msg) > maxErrorLen+100 {
+			t.Errorf("%s: error %q (%d bytes), want one saying %q within %d bytes", name, msg[:min(len(msg), 300)], len(msg), tt.says, maxErrorLen)
+		}
+		if loc := rec.Header().Get("Location"); loc != "" {
+			t.Errorf("%s: Location %q on an error", name, loc)
+		}
+		if kv.count() != 0 {
+			t.Errorf("%s: backend was called", name)
+		}
+	}
+	// Escaped, the same keys are served as they are.
+	for _, path := range []string{"/v1/kv/a%2F%2Fb", "/v1/kv/a%2F..%2Fb"} {
+		kv := &fakeKV{put: &pb.PutResponse{}}
+		if rec := do(t, kv, "PUT", path, strings.NewReader("v"), nil); rec.Code != http.StatusNoContent {
+			t.Errorf("PUT %s: code = %d, want 204", path, rec.Code)
+		}
+	}
+	if rec := do(t, &fakeKV{}, "GET", "/debug/pprof", nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /debug/pprof: code = %d, want 200", rec.Code)
+	}
+}
+
+// TestHTTPLongBackendErrorIsCut: an error message is bounded however
+// long the backend's is (a gRPC error quoting a client's whole context).
+func TestHTTPLongBackendErrorIsCut(t *testing.T) {
+	kv := &fakeKV{err: status.Error(codes.InvalidArgument, "server: bad context "+strings.Repeat("x", 60<<10))}
+	rec := do(t, kv, "PUT", "/v1/kv/k", strings.NewReader("v"), nil)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("code = %d, want 400", rec.Code)
+	}
+	if msg := errorOf(t, rec); len(msg) > maxErrorLen+100 || !strings.HasPrefix(msg, "server: bad context xxx") || !strings.Contains(msg, "bytes cut") {
+		t.Fatalf("error of %d bytes: %q…", len(msg), msg[:min(len(msg), 100)])
 	}
 }
