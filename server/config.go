@@ -78,6 +78,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
+	// HTTP bounds the connections of the HTTP API.
+	HTTP HTTPConfig
 	// Logger receives the node's logs. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -88,6 +90,70 @@ type Config struct {
 	// to this one.
 	MemNet  *memnet.Network
 	Members []string
+}
+
+// HTTPConfig bounds each connection of the HTTP API, so that a client
+// that stalls or goes quiet cannot hold a connection, and the handler
+// reading from it, forever. Zero fields take their defaults.
+type HTTPConfig struct {
+	// ReadHeaderTimeout bounds reading a request's line and headers.
+	// Default 10 s; at most ReadTimeout.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, from its
+	// first byte. A PUT whose body stalls is answered 408 when it passes.
+	// Default 1 min.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its answer: reading the body, serving the request (whose
+	// own timeout is at most 1 min) and writing the answer to a client
+	// that may read it slowly. Default 3 min; it must exceed ReadTimeout
+	// by more than the 1 min a request may take.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection may wait for its
+	// next request. Default 2 min.
+	IdleTimeout time.Duration
+}
+
+// DefaultHTTPConfig returns the defaults described on HTTPConfig.
+func DefaultHTTPConfig() HTTPConfig {
+	return HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 3 * time.Minute, IdleTimeout: 2 * time.Minute}
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c HTTPConfig) withDefaults() HTTPConfig {
+	d := DefaultHTTPConfig()
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&c.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&c.ReadTimeout, &d.ReadTimeout},
+		{&c.WriteTimeout, &d.WriteTimeout}, {&c.IdleTimeout, &d.IdleTimeout},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	return c
+}
+
+// Validate reports the first field out of range; zero fields are valid.
+func (c HTTPConfig) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"ReadHeaderTimeout", c.ReadHeaderTimeout}, {"ReadTimeout", c.ReadTimeout},
+		{"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout}} {
+		if f.v < 0 {
+			return fmt.Errorf("http: %s %v is negative", f.name, f.v)
+		}
+	}
+	c = c.withDefaults()
+	if c.ReadHeaderTimeout > c.ReadTimeout {
+		return fmt.Errorf("http: ReadHeaderTimeout %v exceeds ReadTimeout %v", c.ReadHeaderTimeout, c.ReadTimeout)
+	}
+	if c.WriteTimeout <= c.ReadTimeout+maxTimeout {
+		return fmt.Errorf("http: WriteTimeout %v leaves no time to answer: it must exceed ReadTimeout %v plus the longest request timeout %v",
+			c.WriteTimeout, c.ReadTimeout, maxTimeout)
+	}
+	return nil
 }
 
 // DefaultConfig returns a node listening on the default loopback ports
@@ -102,6 +168,7 @@ func DefaultConfig() Config {
 		Defaults:        replica.DefaultOptions(),
 		Hints:           hints.DefaultConfig(),
 		ShutdownTimeout: 10 * time.Second,
+		HTTP:            DefaultHTTPConfig(),
 	}
 }
 
@@ -130,6 +197,9 @@ func (c Config) Validate() error {
 		return bad("default quorum: n=%d exceeds the ring's replication factor %d", c.Defaults.N, rf)
 	}
 	if err := c.Hints.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := c.HTTP.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	ae := c.AntiEntropy
@@ -178,6 +248,7 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = d.ShutdownTimeout
 	}
+	c.HTTP = c.HTTP.withDefaults()
 	if c.Defaults == (replica.Options{}) {
 		c.Defaults = d.Defaults
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
@@ -129,6 +130,21 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 		writeError(w, http.StatusNotFound, "no route for "+quoteInput(r.URL.Path))
 	})
 	return a.routedOnly(mux)
+}
+
+// newHTTPServer returns the server of the HTTP API: h behind cfg's
+// timeouts, with the HTTP layer's own errors (a handler's panic, say)
+// logged to log as warnings.
+func newHTTPServer(h http.Handler, cfg HTTPConfig, log *slog.Logger) *http.Server {
+	cfg = cfg.withDefaults()
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // counted counts each answer of h under route in chorus_http_requests_total.
@@ -391,6 +407,10 @@ func (a *httpAPI) put(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			writeError(w, http.StatusRequestEntityTooLarge, a.tooLarge())
+			return
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			writeError(w, http.StatusRequestTimeout, "the request body did not arrive within the server's read timeout")
 			return
 		}
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error())

@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bufio"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -237,5 +241,115 @@ func TestHTTPLongBackendErrorIsCut(t *testing.T) {
 	}
 	if msg := errorOf(t, rec); len(msg) > maxErrorLen+100 || !strings.HasPrefix(msg, "server: bad context xxx") || !strings.Contains(msg, "bytes cut") {
 		t.Fatalf("error of %d bytes: %q…", len(msg), msg[:min(len(msg), 100)])
+	}
+}
+
+// serveLoopback serves h on a loopback listener behind newHTTPServer with
+// cfg, until the test ends, and returns its address.
+func serveLoopback(t *testing.T, h http.Handler, cfg HTTPConfig) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(h, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return lis.Addr().String()
+}
+
+// dialRaw opens a connection whose reads give up after a generous bound,
+// so that a server holding it forever fails the test instead of hanging it.
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestHTTPStalledBodyIsAnswered408: a PUT announcing 100 bytes of body
+// and sending 10 is answered 408 in JSON once the read timeout passes,
+// and the connection is closed (it used to be held, with its handler,
+// forever). The test waits for the answer; the short timeout is what
+// makes it come soon.
+func TestHTTPStalledBodyIsAnswered408(t *testing.T) {
+	kv := &fakeKV{put: &pb.PutResponse{}}
+	addr := serveLoopback(t, newHTTPHandler(kv, nil, nil, httpConfig{}),
+		HTTPConfig{ReadHeaderTimeout: 100 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
+	c := dialRaw(t, addr)
+	if _, err := io.WriteString(c, "PUT /v1/kv/k HTTP/1.1\r\nHost: node\r\nContent-Length: 100\r\n\r\n0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("answer %d %q %q, want 408 in JSON", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("connection after the answer: %v, want it closed", err)
+	}
+	if kv.count() != 0 {
+		t.Fatal("backend was called with a partial body")
+	}
+}
+
+// TestHTTPQuietConnectionsAreClosed: a connection that sends nothing, or
+// nothing after its last request, is closed by the server.
+func TestHTTPQuietConnectionsAreClosed(t *testing.T) {
+	kv := &fakeKV{get: &pb.GetResponse{Found: true, Siblings: []*pb.Sibling{{Value: []byte("v")}}}}
+	addr := serveLoopback(t, newHTTPHandler(kv, nil, nil, httpConfig{}),
+		HTTPConfig{ReadHeaderTimeout: 100 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond})
+	silent := dialRaw(t, addr)
+	if _, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("a connection that never sent a request: read %v, want it closed", err)
+	}
+	idle := dialRaw(t, addr)
+	if _, err := io.WriteString(idle, "GET /v1/kv/k HTTP/1.1\r\nHost: node\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %v %v", resp, err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("an idle keep-alive connection: read %v, want it closed", err)
+	}
+}
+
+func TestHTTPConfigValidate(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  HTTPConfig
+		want string
+	}{
+		{HTTPConfig{}, ""},
+		{DefaultHTTPConfig(), ""},
+		{HTTPConfig{IdleTimeout: -time.Second}, "IdleTimeout"},
+		{HTTPConfig{ReadHeaderTimeout: 2 * time.Minute}, "ReadHeaderTimeout"},
+		{HTTPConfig{WriteTimeout: 90 * time.Second}, "WriteTimeout"},
+	} {
+		err := tt.cfg.Validate()
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: Validate = %v, want an error naming %q", tt.cfg, err, tt.want)
+		}
 	}
 }

@@ -334,16 +334,13 @@ func (n *Node) serve() {
 			n.log.Error("grpc server stopped", "err", err)
 		}
 	}()
-	n.httpSrv = &http.Server{
-		Handler: newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
-			Views: map[string]func(context.Context) any{
-				"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
-				"/v1/transfers":    func(context.Context) any { return n.Transfers() },
-				"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
-			},
-			Admin: nodeAdmin{n}}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	n.httpSrv = newHTTPServer(newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
+		Views: map[string]func(context.Context) any{
+			"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
+			"/v1/transfers":    func(context.Context) any { return n.Transfers() },
+			"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
+		},
+		Admin: nodeAdmin{n}}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()
 		if err := n.httpSrv.Serve(n.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {

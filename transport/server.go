@@ -40,6 +40,10 @@ type ServerConfig struct {
 	// StopTimeout bounds how long Close lets in-flight RPCs finish before
 	// it cuts the connections. Default 5 s.
 	StopTimeout time.Duration
+	// HandshakeTimeout bounds how long a new connection may take to send
+	// its HTTP/2 preface and settings; one that stays silent is closed.
+	// Default 10 s (gRPC's own is 2 min).
+	HandshakeTimeout time.Duration
 }
 
 // DefaultServerConfig returns the defaults described on ServerConfig.
@@ -51,6 +55,7 @@ func DefaultServerConfig() ServerConfig {
 		KeepaliveTime:    time.Minute,
 		KeepaliveTimeout: 20 * time.Second,
 		StopTimeout:      5 * time.Second,
+		HandshakeTimeout: 10 * time.Second,
 	}
 }
 
@@ -63,6 +68,7 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	setDefault(&c.KeepaliveTime, d.KeepaliveTime)
 	setDefault(&c.KeepaliveTimeout, d.KeepaliveTimeout)
 	setDefault(&c.StopTimeout, d.StopTimeout)
+	setDefault(&c.HandshakeTimeout, d.HandshakeTimeout)
 	return c
 }
 
@@ -76,6 +82,7 @@ func (c ServerConfig) Validate() error {
 	errs = append(errs, nonNegative("KeepaliveTime", c.KeepaliveTime))
 	errs = append(errs, nonNegative("KeepaliveTimeout", c.KeepaliveTimeout))
 	errs = append(errs, nonNegative("StopTimeout", c.StopTimeout))
+	errs = append(errs, nonNegative("HandshakeTimeout", c.HandshakeTimeout))
 	return errors.Join(errs...)
 }
 
@@ -104,6 +111,7 @@ func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgSize),
+		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime: cfg.KeepaliveMinTime,
 			// Pools keep idle connections to every peer alive.

@@ -131,3 +131,30 @@ func TestServerCloseForced(t *testing.T) {
 		t.Errorf("Serve after Close: got %v, want ErrClosed", err)
 	}
 }
+
+// TestServerClosesSilentConnections: a connection that never sends the
+// HTTP/2 preface is closed after HandshakeTimeout instead of being held
+// (gRPC's own default is two minutes).
+func TestServerClosesSilentConnections(t *testing.T) {
+	_, addr := startServer(t, fakeKV{}, nil, ServerConfig{HandshakeTimeout: 100 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A generous bound, so that a server holding the connection fails the
+	// test rather than hanging it.
+	if err := c.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	for {
+		// The server may send its own settings before giving up on ours.
+		if _, err := c.Read(buf); err != nil {
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				t.Fatalf("a silent connection is still open: %v", err)
+			}
+			return
+		}
+	}
+}
