@@ -7,7 +7,12 @@
 //
 //   - A node started with Start is a ring member when Start returns: it
 //     joined through one of Config.Join, or bootstrapped a new cluster.
-//     A restarted node keeps its node ID and its data and rejoins.
+//     A restarted node keeps its node ID and its data and rejoins. Until
+//     then its client routes (KV, cluster views, membership changes; HTTP
+//     and gRPC) answer Unavailable / 503 "node starting" with a
+//     Retry-After: it serves no request before it knows the ring and
+//     which nodes are up. Its internode service, status and metrics are
+//     served from the start.
 //   - Any node serves every key. A write that reaches a node that is not
 //     one of the key's N primaries is forwarded to a live primary, which
 //     mints the new version; if no primary can be reached the receiving
@@ -30,7 +35,19 @@
 //     a version.
 //   - Errors reach clients as gRPC status codes, and over HTTP as JSON
 //     bodies with the matching status: bad input is InvalidArgument (400),
-//     a quorum not met is Unavailable (503) with the replica counts.
+//     a quorum not met is Unavailable (503) with the replica counts. Bad
+//     input is refused before any replica is asked (keys over the storage
+//     limit, unparsable query strings, contexts over vclock's bounds, n
+//     above the ring's replication factor), and no input can make a key
+//     unreadable. Every HTTP answer a route of the API did not write
+//     (the router's redirects) is replaced by a JSON error; error messages
+//     are bounded (1 KiB, 128 bytes of quoted input). Only requests that
+//     are not valid HTTP at all are refused by Go's HTTP layer in plain
+//     text, before any route.
+//   - No client holds a connection forever: the HTTP API has read-header,
+//     read, write and idle timeouts (Config.HTTP; a stalled body is
+//     answered 408), and the gRPC server closes connections that send no
+//     preface or stop answering keepalive pings.
 //   - Close stops intake first, lets in-flight requests finish for up to
 //     Config.ShutdownTimeout, then stops the coordinator (which finishes
 //     its replication), the hint queue, gossip and storage, and waits for

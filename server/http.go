@@ -43,6 +43,10 @@ type httpConfig struct {
 	// Views are extra read-only JSON routes (GET path -> what to answer),
 	// such as the anti-entropy pairs.
 	Views map[string]func(ctx context.Context) any
+	// Ready reports whether the node may serve the routes that need the
+	// ring (KV, cluster views, membership changes); before, they answer
+	// 503 with a Retry-After (see ready.go). Nil: always ready.
+	Ready func() bool
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -83,31 +87,32 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	handle := func(pattern, route string, h http.HandlerFunc) {
 		mux.Handle(pattern, a.counted(route, h))
 	}
+	ringed := func(h http.HandlerFunc) http.HandlerFunc { return whenReady(cfg.Ready, h) }
 	// A pattern with a method is more specific than the same pattern
 	// without one, so each method-less pattern below only catches the
 	// methods the API does not serve, and answers 405 in JSON.
-	handle("GET /v1/kv/{key...}", "kv_get", a.get)
-	handle("PUT /v1/kv/{key...}", "kv_put", a.put)
-	handle("DELETE /v1/kv/{key...}", "kv_delete", a.delete)
+	handle("GET /v1/kv/{key...}", "kv_get", ringed(a.get))
+	handle("PUT /v1/kv/{key...}", "kv_put", ringed(a.put))
+	handle("DELETE /v1/kv/{key...}", "kv_delete", ringed(a.delete))
 	handle("/v1/kv/{key...}", "kv", methodNotAllowed("GET, HEAD, PUT, DELETE"))
 	// "/v1/kv" is the empty key too, rather than the mux's redirect to
 	// "/v1/kv/".
-	handle("GET /v1/kv", "kv_get", a.get)
-	handle("PUT /v1/kv", "kv_put", a.put)
-	handle("DELETE /v1/kv", "kv_delete", a.delete)
+	handle("GET /v1/kv", "kv_get", ringed(a.get))
+	handle("PUT /v1/kv", "kv_put", ringed(a.put))
+	handle("DELETE /v1/kv", "kv_delete", ringed(a.delete))
 	handle("/v1/kv", "kv", methodNotAllowed("GET, HEAD, PUT, DELETE"))
-	handle("GET /v1/cluster/members", "cluster_members", a.members)
+	handle("GET /v1/cluster/members", "cluster_members", ringed(a.members))
 	handle("/v1/cluster/members", "cluster_members", methodNotAllowed("GET, HEAD"))
-	handle("GET /v1/cluster/ring", "cluster_ring", a.ring)
+	handle("GET /v1/cluster/ring", "cluster_ring", ringed(a.ring))
 	handle("/v1/cluster/ring", "cluster_ring", methodNotAllowed("GET, HEAD"))
 	if status != nil {
 		handle("GET /v1/status", "status", a.statusView)
 		handle("/v1/status", "status", methodNotAllowed("GET, HEAD"))
 	}
 	if cfg.Admin != nil {
-		handle("POST /v1/cluster/leave", "cluster_leave", a.leave(cfg.Admin))
+		handle("POST /v1/cluster/leave", "cluster_leave", ringed(a.leave(cfg.Admin)))
 		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
-		handle("POST /v1/cluster/remove/{node}", "cluster_remove", a.remove(cfg.Admin))
+		handle("POST /v1/cluster/remove/{node}", "cluster_remove", ringed(a.remove(cfg.Admin)))
 		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
 	}
 	for path, view := range cfg.Views {

@@ -47,13 +47,19 @@ type Node struct {
 	metrics    *metrics
 	legs       legRecorder
 
+	// ready is set once the node knows the ring and who is up (ready.go);
+	// kvGate is kv behind it, as every client route serves it.
+	ready  atomic.Bool
+	kvGate readyGate
+
 	grpcSrv  *transport.Server
 	httpSrv  *http.Server
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	addrs    Addrs
 	stopRing func()
-	ringHash uint64 // of the records the coordinator's ring was built from
+	ringMu   sync.Mutex // serializes refreshRing
+	ringHash uint64     // of the records the coordinator's ring was built from
 
 	// life ends when Close begins; background work started by requests
 	// (a leave) runs under it.
@@ -76,8 +82,9 @@ type Addrs struct {
 
 // Start opens the node's storage, starts serving, and joins the cluster
 // (or bootstraps one when Config.Join is empty). It returns once the node
-// is a ring member, or with an error (having released everything) if
-// that fails within Config.JoinTimeout or ctx ends.
+// is a ring member and serves client requests, or with an error (having
+// released everything) if that fails within Config.JoinTimeout or ctx
+// ends. While it joins, client requests are answered "node starting".
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -115,6 +122,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.watchRing()
 	n.startCleanup()
 	if n.gossip == nil {
+		n.ready.Store(true) // the in-memory network's membership is fixed and known
 		return nil
 	}
 	jctx, cancel := context.WithCancel(ctx)
@@ -125,6 +133,13 @@ func (n *Node) start(ctx context.Context) error {
 	if err := joinCluster(jctx, n.gossip, n.cfg.Join); err != nil {
 		return fmt.Errorf("server: join %v: %w", n.cfg.Join, err)
 	}
+	// The join merged the seed's view, liveness included; the ring watcher
+	// may not have run since, so the ring is brought up to date here.
+	n.refreshRing()
+	if n.coord.Ring() == nil {
+		return errors.New("server: joined, but no ring can be built from the members")
+	}
+	n.ready.Store(true)
 	n.log.Info("node ready", "node", n.ID(), "http", n.addrs.HTTP, "grpc", n.addrs.GRPC,
 		"gossip", n.addrs.Gossip, "ring_members", len(n.members.Records()))
 	return nil
@@ -286,6 +301,7 @@ func (n *Node) startReplication() error {
 	}
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV, forwarder: forwarder,
 		defaults: n.cfg.Defaults, metrics: n.metrics, validKey: n.db.CheckKey}
+	n.kvGate = readyGate{kv: n.kv, ready: &n.ready}
 	if err := n.startCollector(dialIn); err != nil {
 		return err
 	}
@@ -318,11 +334,11 @@ func (n *Node) grpcAddrOf(node string) (string, error) {
 func (n *Node) serve() {
 	in := &internode{db: n.db, hints: n.hints, handoff: n.handoff}
 	if mn := n.cfg.MemNet; mn != nil {
-		mn.Register(n.cfg.NodeID, n.kv, in)
+		mn.Register(n.cfg.NodeID, n.kvGate, in)
 		n.onClose(func() error { mn.Unregister(n.cfg.NodeID); return nil })
 		return
 	}
-	srv, err := transport.NewServer(n.kv, in, transport.DefaultServerConfig())
+	srv, err := transport.NewServer(n.kvGate, in, transport.DefaultServerConfig())
 	if err != nil { // only a bad config, which DefaultServerConfig is not
 		panic(err)
 	}
@@ -334,7 +350,7 @@ func (n *Node) serve() {
 			n.log.Error("grpc server stopped", "err", err)
 		}
 	}()
-	n.httpSrv = newHTTPServer(newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Logger: n.log,
+	n.httpSrv = newHTTPServer(newHTTPHandler(n.kvGate, n.status, n.metrics, httpConfig{Logger: n.log, Ready: n.ready.Load,
 		Views: map[string]func(context.Context) any{
 			"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
 			"/v1/transfers":    func(context.Context) any { return n.Transfers() },
@@ -366,6 +382,8 @@ func (n *Node) watchRing() {
 }
 
 func (n *Node) refreshRing() {
+	n.ringMu.Lock()
+	defer n.ringMu.Unlock()
 	// Liveness changes notify too; the ring (milliseconds to build) is
 	// rebuilt only when the records changed. The hash is read before the
 	// records, so a change between the two only causes one more rebuild.
@@ -402,8 +420,9 @@ func (n *Node) ID() string { return n.members.ID() }
 // Addrs returns where the node serves.
 func (n *Node) Addrs() Addrs { return n.addrs }
 
-// KV returns the node's client API, as the gRPC KV service serves it.
-func (n *Node) KV() pb.KVServer { return n.kv }
+// KV returns the node's client API, as the gRPC KV service serves it
+// (answering Unavailable until Start has returned).
+func (n *Node) KV() pb.KVServer { return n.kvGate }
 
 // HintsPending returns the hints this node holds for other nodes.
 func (n *Node) HintsPending() int { return n.hints.Stats().Queued }
