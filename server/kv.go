@@ -123,7 +123,7 @@ func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctx
 	}
 	clientCtx, err := vclock.ParseContext(ctxText)
 	if err != nil {
-		return replica.Result{}, nil, status.Errorf(codes.InvalidArgument, "server: bad context %q: %v", ctxText, err)
+		return replica.Result{}, nil, status.Errorf(codes.InvalidArgument, "server: bad context %s: %v", quoteInput(ctxText), err)
 	}
 	if r := k.coord.Ring(); !wasForwarded && r != nil {
 		var ans *forwarded
