@@ -197,7 +197,8 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 			return unwrapNotConnected(err)
 		}
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(r))
-		err = convert(call(actx, kv), addr)
+		raw := call(actx, kv)
+		err = convert(raw, addr)
 		cancel()
 		if err == nil {
 			return nil
@@ -205,10 +206,12 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 		code := err.(*Error).Code
 		if code == codes.Unavailable {
 			c.kick()
-			if neverSent(err) {
+			if neverSent(err) || transport.NotHandled(raw) {
 				// The connection broke after the readiness check and
-				// gRPC failed the call while redialing: nothing left
-				// this process, so any request may go to the next node.
+				// gRPC failed the call while redialing (nothing left
+				// this process), or the node refused the request
+				// unhandled (it is starting): any request may go to
+				// the next node.
 				c.markDown(addr)
 				last = err
 				continue

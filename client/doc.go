@@ -27,7 +27,10 @@
 // replica, at most Config.ReadRetries times. Writes and deletes are never
 // retried once sent: their connection was ready and the request left, so
 // the node may have applied it (a timed-out write may still succeed), and
-// a blind retry could create a sibling. The client errs on the side of
+// a blind retry could create a sibling. The exceptions are answers that
+// say the node did not act on the request (transport.NotHandled: it is
+// still starting, or gRPC failed the call while dialing): any request
+// then goes to the next node. The client errs on the side of
 // not retrying: a connection that breaks between the readiness check and
 // the send fails the write with ErrUnavailable. Callers that want to
 // retry a write do so with the same context; the result is at worst a

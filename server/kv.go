@@ -160,7 +160,7 @@ func delivery(err error) replica.Delivery {
 	switch {
 	case err == nil || transport.AnsweredBy(err) != "":
 		return replica.Answered
-	case transport.NeverSent(err):
+	case transport.NotHandled(err):
 		return replica.NotSent
 	}
 	return replica.Unknown

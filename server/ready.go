@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
@@ -40,7 +41,7 @@ var _ pb.KVServer = readyGate{}
 
 func (g readyGate) check() error {
 	if !g.ready.Load() {
-		return status.Error(codes.Unavailable, startingMessage)
+		return transport.Refuse(status.New(codes.Unavailable, startingMessage))
 	}
 	return nil
 }

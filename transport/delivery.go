@@ -32,11 +32,23 @@ func AnsweredBy(err error) string {
 	return ""
 }
 
-// NeverSent reports whether err is the failure of a call that certainly
-// did not reach its receiver: gRPC failed it while dialing (no connection
-// to send on), or the in-memory network lost the request on its way.
-func NeverSent(err error) bool {
-	if info := errorInfo(err); info != nil && info.GetReason() == pb.ReasonNotSent {
+// Refuse returns st as an error that says the request was refused before
+// it was acted on, so that the caller may ask another node (see
+// NotHandled).
+func Refuse(st *status.Status) error {
+	withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonRefused, Domain: pb.ErrorDomain})
+	if err != nil {
+		return st.Err()
+	}
+	return withInfo.Err()
+}
+
+// NotHandled reports whether err is the failure of a call that certainly
+// was not acted on: gRPC failed it while dialing (no connection to send
+// on), the in-memory network lost the request on its way, or the
+// receiver refused it unhandled (Refuse).
+func NotHandled(err error) bool {
+	if info := errorInfo(err); info != nil && (info.GetReason() == pb.ReasonNotSent || info.GetReason() == pb.ReasonRefused) {
 		return true
 	}
 	st, ok := status.FromError(err)
