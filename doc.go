@@ -14,17 +14,23 @@
 // for a package without a row, so that a new package takes its place on
 // purpose. The client library never depends on badger, even
 // transitively, so that user binaries do not carry the storage engine.
+// Every package may also import clock, the injected time that imports
+// nothing of ours; chorustest, the tests' shared helpers, is imported by
+// tests only (no row lists it).
 //
 //	package              may import                                 owns
+//	clock                -                                          -
+//	pace                 clock                                      golang.org/x/time/rate
+//	chorustest           -                                          -
 //	vclock               -                                          -
 //	ring                 -                                          -
 //	antientropy          vclock ring                                -
 //	storage              vclock antientropy                         github.com/dgraph-io/badger/v4
 //	gossip               -                                          github.com/hashicorp/memberlist
-//	hints                vclock storage                             -
+//	hints                vclock storage pace                        -
 //	replica              vclock ring                                -
-//	repair               vclock ring antientropy                    -
-//	handoff              vclock ring antientropy                    -
+//	repair               vclock ring antientropy pace               -
+//	handoff              vclock ring antientropy pace               -
 //	transport/pb         -                                          -
 //	transport            vclock ring transport/pb                   -
 //	client               vclock ring transport transport/pb         -
