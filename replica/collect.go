@@ -110,19 +110,23 @@ func (q *request) answer(rep reply) {
 }
 
 // collect feeds replies into the tally until the quorum is met or cannot
-// be, or ctx ends. Failed and, after fallbackAfter, silent targets are
-// replaced by spare fallbacks holding a hint for the primary they stand in
-// for.
+// be, or ctx ends. Failed and, after fallbackAfter on the Coordinator's
+// clock, silent targets are replaced by spare fallbacks holding a hint for
+// the primary they stand in for.
 func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) error {
-	timer := time.NewTimer(fallbackAfter)
+	timer, fallback := q.c.cfg.Clock.NewTimer(fallbackAfter)
 	defer timer.Stop()
 	for q.tally.Outcome() == Pending {
 		select {
 		case rep := <-q.f.ch:
-			q.answered++
-			delete(q.waiting, rep.t.node)
-			q.answer(rep)
-		case <-timer.C:
+			q.receive(rep)
+		case <-fallback:
+			// A reply that has arrived is not silence, though select may
+			// pick the timer first: take in what is there before judging.
+			q.drain()
+			if q.tally.Outcome() != Pending {
+				break
+			}
 			// Snapshot first: replace adds the new fallbacks to waiting,
 			// and they must not be replaced in turn.
 			silent := make([]target, 0, len(q.waiting))
@@ -151,6 +155,26 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 		q.c.stats.sloppy.Add(1)
 	}
 	return nil
+}
+
+// receive takes one reply in.
+func (q *request) receive(rep reply) {
+	q.answered++
+	delete(q.waiting, rep.t.node)
+	q.answer(rep)
+}
+
+// drain takes in the replies already received, without waiting, until
+// the request is decided.
+func (q *request) drain() {
+	for q.tally.Outcome() == Pending {
+		select {
+		case rep := <-q.f.ch:
+			q.receive(rep)
+		default:
+			return
+		}
+	}
 }
 
 // replace sends t's share of the request to the next spare fallback.

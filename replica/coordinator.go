@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/ring"
 )
 
@@ -32,18 +33,21 @@ type Config struct {
 	Liveness Liveness
 	// FallbackAfter is how long a write or read waits for a primary that
 	// neither answered nor failed before it also asks the next fallback
-	// (sloppy quorum for slow nodes, not just dead ones). It is capped at
-	// half the request's timeout. Default 250 ms.
+	// (sloppy quorum for slow nodes, not just dead ones). It is measured
+	// on Clock, and capped at half the request's timeout. Default 250 ms.
 	FallbackAfter time.Duration
 	// ReadRepairs bounds the read repairs in progress; a read that finds
 	// stale replicas while the bound is reached skips its repair (counted
 	// in Stats.ReadRepairsDropped), so repairs cannot pile up. Default 256.
 	ReadRepairs int
 	// CloseTimeout bounds how long Close waits for in-flight replication
-	// and repairs to finish before cancelling them. Default 5 s.
+	// and repairs to finish before cancelling them. Default 5 s. It is
+	// real time, as request deadlines are: it bounds how long a shutdown
+	// takes, not what the protocol decides.
 	CloseTimeout time.Duration
-	// Now is the clock stamped on written values. Nil means time.Now.
-	Now func() time.Time
+	// Clock times the fallback wait and stamps written values. Nil means
+	// real time; tests step a clock.Fake.
+	Clock clock.Clock
 	// Logger receives this package's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -78,8 +82,8 @@ func (c Config) withDefaults() Config {
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = d.CloseTimeout
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -145,7 +149,7 @@ func (c *Coordinator) Stats() Stats {
 		Puts: s.puts.Load(), Gets: s.gets.Load(), Deletes: s.deletes.Load(),
 		Sloppy: s.sloppy.Load(), QuorumFailures: s.quorumFailures.Load(),
 		ReadRepairs: s.readRepairs.Load(), ReadRepairsDropped: s.readRepairsDropped.Load(),
-		Hinted: s.hinted.Load(), PartialReplies: s.partialReplies.Load(),
+		Hinted: s.hinted.Load(), PartialReplies: s.partialReplies.Load(), Replies: s.replies.Load(),
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -127,8 +129,9 @@ type fault struct {
 	// delay holds every call this long (or until its context ends).
 	delay time.Duration
 	// replicateGate, when not nil, blocks Replicate (not Fetch) until it
-	// is closed or the context ends.
+	// is closed or the context ends; fetchGate does the same to Fetch.
 	replicateGate chan struct{}
+	fetchGate     chan struct{}
 }
 
 // fakeTransport routes calls to the target node's fakeStore.
@@ -187,10 +190,14 @@ func (tr *fakeTransport) suffer(ctx context.Context, node string, replicate bool
 			return ctx.Err()
 		}
 	}
-	if replicate && f.replicateGate != nil {
+	gate := f.fetchGate
+	if replicate {
+		gate = f.replicateGate
+	}
+	if gate != nil {
 		tr.gateWaits.Add(1)
 		select {
-		case <-f.replicateGate:
+		case <-gate:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -250,8 +257,14 @@ func (l *fakeLiveness) setDead(node string, dead bool) {
 	l.dead[node] = dead
 }
 
+// t0 is the start of the fake clocks.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // cluster is a fake cluster: a ring of n1..nK, a store per node, one
-// transport and one liveness view shared by every coordinator.
+// transport, one liveness view and one fake clock shared by every
+// coordinator. The clock moves only when a test advances it, so a
+// coordinator's fallback timer never fires on its own: a slow machine
+// cannot make a healthy replica look silent.
 type cluster struct {
 	t      *testing.T
 	ring   *ring.Ring
@@ -259,12 +272,13 @@ type cluster struct {
 	stores map[string]*fakeStore
 	tr     *fakeTransport
 	live   *fakeLiveness
+	clk    *clock.Fake
 }
 
 func newCluster(t *testing.T, members int) *cluster {
 	t.Helper()
 	c := &cluster{t: t, stores: make(map[string]*fakeStore),
-		live: &fakeLiveness{dead: make(map[string]bool)}}
+		live: &fakeLiveness{dead: make(map[string]bool)}, clk: clock.NewFake(t0)}
 	var recs []ring.Member
 	for i := 1; i <= members; i++ {
 		id := fmt.Sprintf("n%d", i)
@@ -297,6 +311,7 @@ func (c *cluster) coordinator(self string, edit func(*Config)) *Coordinator {
 	cfg.Transport = c.tr
 	cfg.Liveness = c.live
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Clock = c.clk
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -313,17 +328,21 @@ func (c *cluster) coordinator(self string, edit func(*Config)) *Coordinator {
 	return co
 }
 
-// eventually polls cond every few milliseconds, for at most 5 s, and fails
-// the test with what if it never holds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 1000 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+// stepFallback waits until a request of co waits on its fallback timer
+// and has received want replies, then moves the clock past after: the
+// replicas that have not answered by then are silent, whatever the load
+// on the machine.
+func (c *cluster) stepFallback(co *Coordinator, want uint64, after time.Duration) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chorustest.Timeout)
+	defer cancel()
+	if err := c.clk.BlockUntil(ctx, 1); err != nil {
+		c.t.Fatalf("no request waits on its fallback timer: %v", err)
 	}
-	t.Fatalf("after 5s: %s", what)
+	chorustest.Eventually(c.t, fmt.Sprintf("%d replies received", want), func() bool {
+		return co.Stats().Replies >= want
+	})
+	c.clk.Advance(after)
 }
 
 // within runs f on a goroutine and fails the test, from the test's own

@@ -47,6 +47,7 @@ func (f *fanout) launch(t target, call func(ctx context.Context) (vclock.Set, er
 	f.launched++
 	if !f.c.track() {
 		f.ch <- reply{t: t, err: ErrClosed}
+		f.c.stats.replies.Add(1)
 		return
 	}
 	f.refs.Add(1)
@@ -57,7 +58,8 @@ func (f *fanout) launch(t target, call func(ctx context.Context) (vclock.Set, er
 		if err != nil {
 			err = fmt.Errorf("%s: %w", t.node, err)
 		}
-		f.ch <- reply{t: t, set: s, err: err}
+		f.ch <- reply{t: t, set: s, err: err} // never blocks: ch holds every call's reply
+		f.c.stats.replies.Add(1)
 	}()
 }
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -32,13 +32,24 @@ func TestReadPartialReplica(t *testing.T) {
 	c.stores[pref[1]].put(key, v1)
 	c.stores[pref[1]].partial.Store(true)
 	c.stores[pref[2]].put(key, v2)
-	// The complete primaries answer late, so the partial reply comes
-	// first: counted, it would meet R with the coordinator's empty copy.
-	c.tr.setFault(pref[0], fault{delay: 50 * time.Millisecond})
-	c.tr.setFault(pref[2], fault{delay: 50 * time.Millisecond})
+	// The complete primaries answer only once the partial reply and the
+	// coordinator's own are in: counted, the partial one would meet R
+	// with the coordinator's empty copy.
+	gate := make(chan struct{})
+	c.tr.setFault(pref[0], fault{fetchGate: gate})
+	c.tr.setFault(pref[2], fault{fetchGate: gate})
 	co := c.coordinator(pref[3], nil) // the only spare
 
-	res, err := co.Get(bg, []byte(key), opts(nil))
+	var res Result
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err = co.Get(bg, []byte(key), opts(nil))
+	}()
+	chorustest.Eventually(t, "the partial reply and the spare's", func() bool { return co.Stats().Replies == 2 })
+	close(gate)
+	<-done
 	if err != nil {
 		t.Fatalf("Get with %s partial: %v", pref[1], err)
 	}
@@ -52,7 +63,7 @@ func TestReadPartialReplica(t *testing.T) {
 		// The spare is this node: it is read through the Store.
 		t.Errorf("%d transport fetches of the coordinator %s, want 0", n, pref[3])
 	}
-	eventually(t, "partial replica "+pref[1]+" repaired to v2", func() bool {
+	chorustest.Eventually(t, "partial replica "+pref[1]+" repaired to v2", func() bool {
 		return c.stores[pref[1]].get(key).Equal(v2)
 	})
 	if st := co.Stats(); st.PartialReplies != 1 {
@@ -164,7 +175,7 @@ func TestReadLocalPartial(t *testing.T) {
 			if !res.Set.Equal(v2) {
 				t.Errorf("Get values %q, want [v2]", dataOf(res.Set))
 			}
-			eventually(t, "the coordinator's partial copy repaired to v2", func() bool {
+			chorustest.Eventually(t, "the coordinator's partial copy repaired to v2", func() bool {
 				return c.stores[pref[0]].get(key).Equal(v2)
 			})
 		})
@@ -173,8 +184,8 @@ func TestReadLocalPartial(t *testing.T) {
 
 // TestReadPartialSiblingMerged: a partial replica holds a sibling the
 // complete ones lack. It counts for data, not for the quorum: the read
-// returns the sibling and read repair spreads it. R=3 with a long
-// FallbackAfter makes the order certain: the spare that completes the
+// returns the sibling and read repair spreads it. R=3 on a clock that
+// does not move makes the order certain: the spare that completes the
 // quorum is only asked once the partial reply is in.
 func TestReadPartialSiblingMerged(t *testing.T) {
 	c := newCluster(t, 4)
@@ -186,7 +197,7 @@ func TestReadPartialSiblingMerged(t *testing.T) {
 	c.stores[pref[1]].put(key, fresh)
 	c.stores[pref[1]].partial.Store(true)
 	c.stores[pref[2]].put(key, v2)
-	co := c.coordinator(pref[0], func(cfg *Config) { cfg.FallbackAfter = time.Minute })
+	co := c.coordinator(pref[0], nil)
 
 	res, err := co.Get(bg, []byte(key), opts(func(o *Options) { o.R = 3 }))
 	if err != nil {
@@ -200,13 +211,13 @@ func TestReadPartialSiblingMerged(t *testing.T) {
 		t.Errorf("Result.Replicas %v: want %s standing in for the partial %s", res.Replicas, pref[3], pref[1])
 	}
 	for _, node := range pref[:3] {
-		eventually(t, node+" repaired to both siblings", func() bool {
+		chorustest.Eventually(t, node+" repaired to both siblings", func() bool {
 			return c.stores[node].get(key).Equal(want)
 		})
 	}
 	// The spare is repaired as the fallback it was: holding a hint for
 	// the primary it replaced.
-	eventually(t, "spare "+pref[3]+" keeps a hint for "+pref[1], func() bool {
+	chorustest.Eventually(t, "spare "+pref[3]+" keeps a hint for "+pref[1], func() bool {
 		h := c.stores[pref[3]].hintsFor(pref[1])
 		return len(h) == 1 && h[0].set.Equal(want)
 	})

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,56 +59,181 @@ func TestTally(t *testing.T) {
 	}
 }
 
-// TestTallyDecidesExactlyWhenForced checks against a brute-force model over
-// random reply orders: Met exactly when the successes so far satisfy the
-// quorum, Failed exactly when even all outstanding replies succeeding could
-// not.
-func TestTallyDecidesExactlyWhenForced(t *testing.T) {
-	seed := time.Now().UnixNano()
-	rng := rand.New(rand.NewSource(seed))
-	for i := range 5000 {
-		prim, fall := 1+rng.Intn(5), rng.Intn(3)
-		need := 1 + rng.Intn(prim+fall)
-		needP := rng.Intn(min(need, prim) + 1)
-		tl := NewTally(need, needP, prim, fall)
-		kinds := make([]bool, 0, prim+fall) // true = primary
-		for j := range prim + fall {
-			kinds = append(kinds, j < prim)
-		}
-		rng.Shuffle(len(kinds), func(a, b int) { kinds[a], kinds[b] = kinds[b], kinds[a] })
-		ok, okP, leftP, leftF := 0, 0, prim, fall
-		for _, primary := range kinds {
-			success := rng.Intn(2) == 0
-			var got Outcome
-			if success {
-				got = tl.Succeed(primary)
-				ok++
-				if primary {
-					okP++
-				}
-			} else {
-				got = tl.Fail(primary, nil)
+// oracle decides a quorum by brute force, sharing no arithmetic with
+// Tally: it keeps the replies still outstanding as a list and asks whether
+// any subset of them succeeding would meet the quorum.
+type oracle struct {
+	need, needPrimary int
+	ok, okPrimary     int
+	outstanding       []bool // true = primary
+}
+
+func (o *oracle) met(ok, okPrimary int) bool { return ok >= o.need && okPrimary >= o.needPrimary }
+
+func (o *oracle) outcome() Outcome {
+	if o.met(o.ok, o.okPrimary) {
+		return Met
+	}
+	n := len(o.outstanding)
+	for subset := range 1 << n {
+		ok, okPrimary := o.ok, o.okPrimary
+		for i, primary := range o.outstanding {
+			if subset&(1<<i) == 0 {
+				continue
 			}
+			ok++
 			if primary {
-				leftP--
-			} else {
-				leftF--
+				okPrimary++
 			}
-			want := Pending
-			if ok >= need && okP >= needP {
-				want = Met
-			} else if ok+leftP+leftF < need || okP+leftP < needP {
-				want = Failed
-			}
+		}
+		if o.met(ok, okPrimary) {
+			return Pending
+		}
+	}
+	return Failed
+}
+
+// take removes one outstanding reply of the kind.
+func (o *oracle) take(primary bool) {
+	i := slices.Index(o.outstanding, primary)
+	o.outstanding = slices.Delete(slices.Clone(o.outstanding), i, i+1)
+}
+
+// event is one step fed to a tally and its oracle.
+type event struct {
+	kind    string // "ok", "fail" or "add"
+	primary bool
+}
+
+func (e event) String() string {
+	k := "f"
+	if e.primary {
+		k = "p"
+	}
+	return e.kind + ":" + k
+}
+
+// apply feeds e to tl and o and returns the tally's answer.
+func apply(tl *Tally, o *oracle, e event) Outcome {
+	switch e.kind {
+	case "add":
+		tl.AddReplica(e.primary)
+		o.outstanding = append(slices.Clone(o.outstanding), e.primary)
+		return tl.Outcome()
+	case "ok":
+		o.take(e.primary)
+		o.ok++
+		if e.primary {
+			o.okPrimary++
+		}
+		return tl.Succeed(e.primary)
+	default:
+		o.take(e.primary)
+		return tl.Fail(e.primary, nil)
+	}
+}
+
+// choices lists the events possible in state o: a reply of each kind still
+// outstanding, succeeding or failing, and up to maxAdds added fallbacks
+// (a fallback replacing a silent replica).
+func choices(o *oracle, adds, maxAdds int) []event {
+	var out []event
+	for _, primary := range []bool{true, false} {
+		if slices.Contains(o.outstanding, primary) {
+			out = append(out, event{"ok", primary}, event{"fail", primary})
+		}
+	}
+	if adds < maxAdds {
+		out = append(out, event{"add", false})
+	}
+	return out
+}
+
+// TestTallyAgainstBruteForce checks Tally against the oracle on every
+// reply order of every small request (up to 3 primaries, 2 fallbacks and
+// one fallback added on the way): after each reply the tally must say Met
+// exactly when the replies so far meet the quorum, Failed exactly when no
+// outcome of the outstanding ones could, and Pending otherwise.
+func TestTallyAgainstBruteForce(t *testing.T) {
+	cases := 0
+	var walk func(tl *Tally, o *oracle, history []event, adds int)
+	walk = func(tl *Tally, o *oracle, history []event, adds int) {
+		for _, e := range choices(o, adds, 1) {
+			tl, o := cloneTally(tl), &oracle{o.need, o.needPrimary, o.ok, o.okPrimary, o.outstanding}
+			got, want := apply(tl, o, e), o.outcome()
+			h := append(slices.Clone(history), e)
+			cases++
 			if got != want {
-				t.Fatalf("seed %d case %d: need %d/%d primaries of %d+%d: got %v, want %v",
-					seed, i, need, needP, prim, fall, got, want)
+				t.Fatalf("need %d (%d primaries), replies %v: tally says %v, brute force %v",
+					o.need, o.needPrimary, h, got, want)
 			}
-			if got != Pending {
-				break
+			if got == Pending {
+				added := adds
+				if e.kind == "add" {
+					added++
+				}
+				walk(tl, o, h, added)
 			}
 		}
 	}
+	for prim := 1; prim <= 3; prim++ {
+		for fall := 0; fall <= 2; fall++ {
+			for need := 1; need <= prim+fall+1; need++ {
+				for needP := 0; needP <= min(need, prim)+1; needP++ {
+					o := &oracle{need: need, needPrimary: needP}
+					for i := range prim + fall {
+						o.outstanding = append(o.outstanding, i < prim)
+					}
+					tl := NewTally(need, needP, prim, fall)
+					if got, want := tl.Outcome(), o.outcome(); got != want {
+						t.Fatalf("need %d (%d primaries) of %d+%d, no replies: tally says %v, brute force %v",
+							need, needP, prim, fall, got, want)
+					}
+					walk(tl, o, nil, 0)
+				}
+			}
+		}
+	}
+	t.Logf("%d replies checked", cases)
+}
+
+// TestTallyAgainstBruteForceRandom checks larger requests on random reply
+// orders. The seed is fixed, and named in any failure, so a failure
+// replays as it is.
+func TestTallyAgainstBruteForceRandom(t *testing.T) {
+	const seed = 20260101
+	rng := rand.New(rand.NewPCG(seed, 0))
+	for i := range 3000 {
+		prim, fall := 1+rng.IntN(7), rng.IntN(4)
+		need := 1 + rng.IntN(prim+fall+1)
+		needP := rng.IntN(min(need, prim) + 2)
+		o := &oracle{need: need, needPrimary: needP}
+		for j := range prim + fall {
+			o.outstanding = append(o.outstanding, j < prim)
+		}
+		tl := NewTally(need, needP, prim, fall)
+		var history []event
+		adds := 0
+		for tl.Outcome() == Pending {
+			cs := choices(o, adds, 3)
+			e := cs[rng.IntN(len(cs))]
+			if e.kind == "add" {
+				adds++
+			}
+			history = append(history, e)
+			if got, want := apply(tl, o, e), o.outcome(); got != want {
+				t.Fatalf("seed %d case %d: need %d (%d primaries) of %d+%d, replies %v: tally says %v, brute force %v",
+					seed, i, need, needP, prim, fall, history, got, want)
+			}
+		}
+	}
+}
+
+// cloneTally copies a tally, so that the walk can branch.
+func cloneTally(tl *Tally) *Tally {
+	c := *tl
+	c.errs = slices.Clone(tl.errs)
+	return &c
 }
 
 func TestQuorumErrorNamesCountsAndUnwraps(t *testing.T) {

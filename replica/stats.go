@@ -18,4 +18,7 @@ type Stats struct {
 	// a replica still receiving the key's partition: their data was
 	// merged but they did not count toward R or PR.
 	PartialReplies uint64
+	// Replies counts the replica replies requests received, this node's
+	// own included, answered or failed, in time or late.
+	Replies uint64
 }

@@ -23,14 +23,14 @@ import (
 // was written.
 func (c *Coordinator) Put(ctx context.Context, key, value []byte, clientCtx vclock.Clock, opts Options) (Result, error) {
 	c.stats.puts.Add(1)
-	return c.write(ctx, "put", key, vclock.Value{Data: value, Timestamp: c.cfg.Now().UnixNano()}, clientCtx, opts)
+	return c.write(ctx, "put", key, vclock.Value{Data: value, Timestamp: c.cfg.Clock.Now().UnixNano()}, clientCtx, opts)
 }
 
 // Delete writes a tombstone under key, superseding the siblings clientCtx
 // covers; siblings it did not see survive. It answers as Put does.
 func (c *Coordinator) Delete(ctx context.Context, key []byte, clientCtx vclock.Clock, opts Options) (Result, error) {
 	c.stats.deletes.Add(1)
-	return c.write(ctx, "delete", key, vclock.Value{Tombstone: true, Timestamp: c.cfg.Now().UnixNano()}, clientCtx, opts)
+	return c.write(ctx, "delete", key, vclock.Value{Tombstone: true, Timestamp: c.cfg.Clock.Now().UnixNano()}, clientCtx, opts)
 }
 
 func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock.Value, clientCtx vclock.Clock, opts Options) (Result, error) {
