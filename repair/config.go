@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // ErrBadConfig is wrapped by every error Config.Validate returns.
@@ -52,6 +54,10 @@ type Config struct {
 	// or ExchangeOne is called. For tests and tools.
 	Manual bool
 
+	// Clock times the pauses, backoffs and pacing, and stamps results.
+	// Default real time; tests step a clock.Fake.
+	Clock clock.Clock
+
 	// Logger receives repairs and failures. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -92,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = d.MaxBackoff
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

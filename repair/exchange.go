@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -67,6 +68,7 @@ type Exchanger struct {
 	local  Local
 	remote Remote
 	pacer  Pacer
+	clk    clock.Clock // times Result.Start and Took
 }
 
 // NewExchanger returns an Exchanger; pacer may be nil for no pacing.
@@ -74,7 +76,7 @@ func NewExchanger(local Local, remote Remote, pacer Pacer) *Exchanger {
 	if pacer == nil {
 		pacer = noPacing{}
 	}
-	return &Exchanger{local: local, remote: remote, pacer: pacer}
+	return &Exchanger{local: local, remote: remote, pacer: pacer, clk: clock.Real{}}
 }
 
 type noPacing struct{}
@@ -86,9 +88,9 @@ func (noPacing) Wait(context.Context, int, int) error { return nil }
 // built and nothing was compared. On any error the Result describes the
 // work done up to it; what was repaired stays repaired.
 func (e *Exchanger) Exchange(ctx context.Context, peer string, p uint32) (Result, error) {
-	res := Result{Partition: p, Peer: peer, Start: time.Now()}
+	res := Result{Partition: p, Peer: peer, Start: e.clk.Now()}
 	err := e.exchange(ctx, peer, p, &res)
-	res.Took = time.Since(res.Start)
+	res.Took = e.clk.Since(res.Start)
 	if err != nil {
 		return res, fmt.Errorf("repair: exchange of partition %d with %s: %w", p, peer, err)
 	}

@@ -10,7 +10,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
 
 	"github.com/chorusdb/chorus/antientropy"
 	"github.com/chorusdb/chorus/storage"
@@ -243,21 +244,7 @@ func openReady(t testing.TB) *storage.DB {
 // waitReady polls until db's trees are Ready, failing after 10 s.
 func waitReady(t testing.TB, db *storage.DB) {
 	t.Helper()
-	waitFor(t, "trees ready", func() bool { return db.TreeProgress().Ready })
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s. It is
-// for conditions another goroutine establishes; the pause between polls
-// only keeps the loop from spinning.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 10s waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	chorustest.Eventually(t, "trees ready", func() bool { return db.TreeProgress().Ready })
 }
 
 // dump returns every key of partitions [0, parts) of db with its encoded

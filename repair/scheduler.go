@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // Scheduler walks this node's (partition, peer) pairs and exchanges each in
@@ -80,11 +82,12 @@ func NewScheduler(cfg Config, local Local, remote Remote) (*Scheduler, error) {
 	cfg = cfg.withDefaults()
 	s := &Scheduler{
 		cfg:     cfg,
-		limiter: newLimiter(cfg.KeysPerSecond, cfg.BytesPerSecond, time.Now()),
+		limiter: newLimiter(cfg.KeysPerSecond, cfg.BytesPerSecond, cfg.Clock),
 		pairs:   make(map[Pair]*PairStatus),
 		done:    make(chan struct{}),
 	}
 	s.ex = NewExchanger(local, remote, s.limiter)
+	s.ex.clk = cfg.Clock
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Manual {
 		close(s.done)
@@ -123,9 +126,9 @@ func (s *Scheduler) run() {
 	for s.ctx.Err() == nil {
 		if n, _ := s.walk(s.ctx); n == 0 {
 			// Nothing to do (a one-node ring): look again later.
-			_ = sleep(s.ctx, 20*s.cfg.Interval)
+			_ = clock.Sleep(s.ctx, s.cfg.Clock, 20*s.cfg.Interval)
 		}
-		_ = sleep(s.ctx, s.cfg.Interval)
+		_ = clock.Sleep(s.ctx, s.cfg.Clock, s.cfg.Interval)
 	}
 }
 
@@ -152,7 +155,7 @@ func (s *Scheduler) Round(ctx context.Context) (Result, error) {
 // walk is the background round: paced, and backing off under load.
 func (s *Scheduler) walk(ctx context.Context) (int, error) {
 	pairs := s.cfg.Pairs()
-	start := time.Now()
+	start := s.cfg.Clock.Now()
 	s.mu.Lock()
 	s.round = RoundProgress{Started: start, Total: len(pairs)}
 	s.mu.Unlock()
@@ -164,7 +167,7 @@ func (s *Scheduler) walk(ctx context.Context) (int, error) {
 			s.stats.Backoffs++
 			s.stats.BackoffTime += backoff
 			s.mu.Unlock()
-			if err := sleep(ctx, backoff); err != nil {
+			if err := clock.Sleep(ctx, s.cfg.Clock, backoff); err != nil {
 				return i, err
 			}
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
@@ -174,7 +177,7 @@ func (s *Scheduler) walk(ctx context.Context) (int, error) {
 		s.mu.Lock()
 		s.round.Done = i + 1
 		s.mu.Unlock()
-		if err := sleep(ctx, s.cfg.Interval); err != nil {
+		if err := clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval); err != nil {
 			return i + 1, err
 		}
 	}
@@ -192,9 +195,9 @@ func (s *Scheduler) finishRound(start time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Rounds++
-	s.stats.LastRoundFinish = time.Now()
+	s.stats.LastRoundFinish = s.cfg.Clock.Now()
 	if !start.IsZero() {
-		s.stats.LastRoundTook = time.Since(start)
+		s.stats.LastRoundTook = s.cfg.Clock.Since(start)
 	}
 }
 
@@ -223,10 +226,10 @@ func (s *Scheduler) shouldWarn(peer string) bool {
 	if s.warned == nil {
 		s.warned = map[string]time.Time{}
 	}
-	if time.Since(s.warned[peer]) < warnEvery {
+	if s.cfg.Clock.Since(s.warned[peer]) < warnEvery {
 		return false
 	}
-	s.warned[peer] = time.Now()
+	s.warned[peer] = s.cfg.Clock.Now()
 	return true
 }
 

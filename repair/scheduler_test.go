@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -194,12 +196,14 @@ func TestSchedulerBackoff(t *testing.T) {
 	var p99 atomic.Int64
 	p99.Store(int64(time.Second))
 	remote := newFakeRemote(map[string]*storage.DB{"b": b})
+	clk := clock.NewFake(t0)
 	s, err := NewScheduler(Config{
 		Pairs:         func() []Pair { return []Pair{{0, "b"}} },
 		Interval:      time.Millisecond,
 		BackoffAbove:  10 * time.Millisecond,
 		MaxBackoff:    4 * time.Millisecond,
 		ForegroundP99: func() time.Duration { return time.Duration(p99.Load()) },
+		Clock:         clk,
 		Logger:        quiet,
 	}, dbLocal{a}, remote)
 	if err != nil {
@@ -207,16 +211,27 @@ func TestSchedulerBackoff(t *testing.T) {
 	}
 	defer s.Close()
 
-	waitFor(t, "3 backoffs", func() bool { return s.Stats().Backoffs >= 3 })
-	if st := s.Stats(); st.Exchanges != 0 || remote.counts().RoundTrips() != 0 {
-		t.Fatalf("Stats %+v, peer %+v: exchanged while the foreground p99 was above the threshold", st, remote.counts())
+	// Each backoff doubles from Interval up to MaxBackoff; the clock moves
+	// only once the scheduler waits on it. The p99 falls during the last.
+	var total time.Duration
+	waits := []time.Duration{1, 2, 4, 4, 4}
+	for i, wait := range waits {
+		wait *= time.Millisecond
+		total += wait
+		waitTimer(t, clk)
+		if st := s.Stats(); st.Backoffs != uint64(i+1) || st.BackoffTime != total || remote.counts().RoundTrips() != 0 {
+			t.Fatalf("backoff %d: Stats %+v, peer %+v; want %d backoffs taking %v and no exchange",
+				i+1, st, remote.counts(), i+1, total)
+		}
+		if i == len(waits)-1 {
+			p99.Store(0)
+		}
+		clk.Advance(wait)
 	}
-	if st := s.Stats(); st.BackoffTime < 7*time.Millisecond {
-		t.Errorf("BackoffTime %v after %d backoffs, want at least 1+2+4 ms", st.BackoffTime, st.Backoffs)
+	waitTimer(t, clk) // the pause after the exchange
+	if st := s.Stats(); st.Exchanges != 1 || st.Backoffs != uint64(len(waits)) {
+		t.Fatalf("Stats %+v: want 1 exchange after the p99 fell, and no more backoffs", st)
 	}
-
-	p99.Store(0)
-	waitFor(t, "an exchange", func() bool { return s.Stats().Exchanges > 0 })
 	// Stats count an exchange once it has returned, so its repair is done.
 	if got := mustGet(t, a, 0, "k"); got.IsEmpty() {
 		t.Errorf("key k not repaired onto a after %d exchanges", s.Stats().Exchanges)
@@ -229,32 +244,49 @@ func TestSchedulerBackoff(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return within 10s")
+	case <-time.After(chorustest.Timeout):
+		t.Fatalf("Close did not return within %v", chorustest.Timeout)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+	if n := clk.Waiters(); n != 0 {
+		t.Errorf("%d timers armed after Close, want 0", n)
 	}
 }
 
 // TestSchedulerFirstBackoffCapped checks that MaxBackoff caps every
 // backoff wait, the first one included, when it is below Interval.
 func TestSchedulerFirstBackoffCapped(t *testing.T) {
+	clk := clock.NewFake(t0)
 	s, err := NewScheduler(Config{
 		Pairs:         func() []Pair { return []Pair{{0, "b"}} },
 		Interval:      20 * time.Millisecond,
 		MaxBackoff:    4 * time.Millisecond,
 		BackoffAbove:  time.Millisecond,
 		ForegroundP99: func() time.Duration { return time.Second },
+		Clock:         clk,
 		Logger:        quiet,
 	}, nil, nil) // always overloaded: never exchanges, so nil Local and Remote are fine
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	waitFor(t, "a backoff", func() bool { return s.Stats().Backoffs >= 1 })
-	st := s.Stats()
-	if limit := time.Duration(st.Backoffs) * 4 * time.Millisecond; st.BackoffTime > limit {
-		t.Errorf("%d backoffs took %v, want at most %v (MaxBackoff each)", st.Backoffs, st.BackoffTime, limit)
+	for i := 1; i <= 3; i++ {
+		waitTimer(t, clk)
+		if st := s.Stats(); st.Backoffs != uint64(i) || st.BackoffTime != time.Duration(i)*4*time.Millisecond {
+			t.Fatalf("Stats Backoffs %d BackoffTime %v, want %d backoffs of MaxBackoff (4ms) each", st.Backoffs, st.BackoffTime, i)
+		}
+		clk.Advance(4 * time.Millisecond)
+	}
+}
+
+// waitTimer waits until something waits on clk.
+func waitTimer(t *testing.T, clk *clock.Fake) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chorustest.Timeout)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatalf("the scheduler does not wait on its clock: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -174,7 +175,8 @@ func (c *Collector) Stats() CollectStats {
 func (c *Collector) run() {
 	defer close(c.done)
 	for {
-		if err := sleep(c.ctx, c.cfg.Interval); err != nil {
+		// Real time: the collector's clock is Now, which tests skew.
+		if err := clock.Sleep(c.ctx, clock.Real{}, c.cfg.Interval); err != nil {
 			return
 		}
 		_, _ = c.Pass(c.ctx)
