@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -64,7 +65,8 @@ type Config struct {
 	// Concurrency is how many transfers run at once. Default 2.
 	Concurrency int
 	// KeysPerSecond bounds the keys this node pulls per second, over all
-	// its transfers. Default 50,000.
+	// its transfers, with a burst of one second's worth (see package
+	// pace). Default 50,000.
 	KeysPerSecond int
 	// StallAfter is how long a transfer may go without a page before it
 	// is reported stalled and moved to its next source. Default 30 s.
@@ -77,6 +79,9 @@ type Config struct {
 	// Manual keeps transfers from starting on their own: tests start
 	// them with Step. Default false.
 	Manual bool
+	// Clock times stalls, retries, saves and pacing. Default real time;
+	// tests step a clock.Fake.
+	Clock clock.Clock
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -108,6 +113,9 @@ func (c Config) withDefaults() Config {
 	setD(&c.StallAfter, DefaultStallAfter)
 	setD(&c.PageTimeout, DefaultPageTimeout)
 	setD(&c.RetryAfter, DefaultRetryAfter)
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

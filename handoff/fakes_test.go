@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/clock"
+
 	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -247,14 +250,51 @@ func (l *fakeLiveness) setDown(node string, down bool) {
 	l.down[node] = down
 }
 
-// testConfig is a manual, unpaced config for self.
+// t0 is the start of the fake clocks.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// testConfig is a manual, unpaced config for self, on a fake clock of its
+// own (fakeClock returns it).
 func testConfig(self string, st Store, src Source, live Liveness) Config {
 	return Config{
 		Self: self, Store: st, Source: src, Liveness: live,
 		Manual:        true,
 		KeysPerSecond: 1 << 30,
 		RetryAfter:    5 * time.Millisecond,
+		Clock:         clock.NewFake(t0),
 		Logger:        slog.New(slog.DiscardHandler),
+	}
+}
+
+// fakeClock returns the fake clock of a testConfig.
+func fakeClock(cfg Config) *clock.Fake { return cfg.Clock.(*clock.Fake) }
+
+// driveStep runs m.Step on a goroutine and, each time it waits on clk (a
+// page retry), moves clk by every, until Step returns; it returns Step's
+// answer. So a transfer that retries until it stalls runs through its
+// StallAfter without the test sleeping.
+func driveStep(t testing.TB, clk *clock.Fake, m *Manager, every time.Duration) bool {
+	t.Helper()
+	done := make(chan bool, 1)
+	go func() { done <- m.Step() }()
+	ctx, cancel := context.WithTimeout(context.Background(), chorustest.Timeout)
+	defer cancel()
+	for {
+		waiting, stop := context.WithCancel(ctx)
+		armed := make(chan error, 1)
+		go func() { armed <- clk.BlockUntil(waiting, 1) }()
+		select {
+		case ok := <-done:
+			stop()
+			<-armed
+			return ok
+		case err := <-armed:
+			stop()
+			if err != nil {
+				t.Fatalf("Step neither returned nor waited on the clock: %v", err)
+			}
+			clk.Advance(every)
+		}
 	}
 }
 
@@ -296,18 +336,6 @@ func stepAll(m *Manager) int {
 		n++
 	}
 	return n
-}
-
-// waitFor polls cond until it holds, failing after a generous bound.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // seedKeys puts, on every primary of every partition of r, keys named

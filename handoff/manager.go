@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chorusdb/chorus/pace"
 	"github.com/chorusdb/chorus/ring"
 )
 
@@ -64,7 +65,7 @@ const stateVersion = 1
 // are safe for concurrent use.
 type Manager struct {
 	cfg   Config
-	pacer pacer
+	pacer *pace.Pacer
 
 	mu       sync.Mutex
 	phases   map[uint32]phase
@@ -118,7 +119,7 @@ func New(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
 		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
-	m.pacer.rate = float64(cfg.KeysPerSecond)
+	m.pacer = pace.New(float64(cfg.KeysPerSecond), cfg.Clock)
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func (m *Manager) save(ctx context.Context) error {
 	if err := m.cfg.Store.SaveState(ctx, b); err != nil {
 		return fmt.Errorf("handoff: save state: %w", err)
 	}
-	m.lastSave = time.Now()
+	m.lastSave = m.cfg.Clock.Now()
 	return nil
 }
 
@@ -215,7 +216,7 @@ func (m *Manager) save(ctx context.Context) error {
 // transfer is left (so the final state is saved at once).
 func (m *Manager) maybeSave(ctx context.Context) error {
 	m.saveMu.Lock()
-	recent := time.Since(m.lastSave) < saveEvery
+	recent := m.cfg.Clock.Since(m.lastSave) < saveEvery
 	m.saveMu.Unlock()
 	m.mu.Lock()
 	left := len(m.pending)
@@ -295,7 +296,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 
 // plan returns the transfer of partition p, gained with the ring change.
 func (m *Manager) plan(p uint32, prev, next *ring.Ring, from string) *transfer {
-	t := &transfer{Partition: p, Replaced: from, Started: time.Now()}
+	t := &transfer{Partition: p, Replaced: from, Started: m.cfg.Clock.Now()}
 	var old []string
 	if prev != nil {
 		old = prev.Primaries(p)
@@ -348,7 +349,7 @@ func (m *Manager) NoteServed(p uint32, to string, done bool) {
 	defer m.mu.Unlock()
 	// Kept even before this node has seen the ring change that makes the
 	// handoff owed: the new owner may see it, and pull, first.
-	m.served[outKey{p, to}] = time.Now()
+	m.served[outKey{p, to}] = m.cfg.Clock.Now()
 }
 
 // Outgoing returns how many handoffs this node owes to new owners since it
@@ -381,7 +382,7 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 			continue
 		}
 		at := m.served[k]
-		ok := !at.IsZero() && time.Since(at) >= settle
+		ok := !at.IsZero() && m.cfg.Clock.Since(at) >= settle
 		if !owed[k.Partition] {
 			owed[k.Partition], ready[k.Partition] = true, ok
 		} else {

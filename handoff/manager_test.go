@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/ring"
 )
 
@@ -27,6 +29,8 @@ type joinFixture struct {
 	gains      map[uint32]string // partition -> replaced node
 	partitions []uint32          // gained partitions, in order
 	m          *Manager
+	clk        *clock.Fake
+	retryAfter time.Duration
 }
 
 func newJoinFixture(t *testing.T, perNode int, edit func(*Config)) *joinFixture {
@@ -50,6 +54,7 @@ func newJoinFixture(t *testing.T, perNode int, edit func(*Config)) *joinFixture 
 		edit(&cfg)
 	}
 	f.m = mustNew(t, cfg)
+	f.clk, f.retryAfter = fakeClock(cfg), cfg.RetryAfter
 	if !f.m.Fresh() {
 		t.Fatal("Fresh() = false for a manager with no saved state")
 	}
@@ -301,7 +306,13 @@ func TestIncompleteSourceNotUsed(t *testing.T) {
 		for _, n := range f.r3.Primaries(p) {
 			f.src.setIncomplete(n, p, false)
 		}
-		waitFor(t, "the transfer to be retried", func() bool { return f.m.Step() })
+		if f.m.Step() {
+			t.Fatalf("a transfer ran before RetryAfter passed: %+v", f.m.Status())
+		}
+		f.clk.Advance(f.retryAfter)
+		if !f.m.Step() {
+			t.Fatalf("no transfer retried once RetryAfter passed: %+v", f.m.Status())
+		}
 		if f.m.Incomplete(p) {
 			t.Fatalf("partition %d incomplete after a retry with its source complete: %+v", p, f.m.Status())
 		}

@@ -52,10 +52,10 @@ func TestResumeWhenReplacedGoesDown(t *testing.T) {
 	if err := m2.Update(context.Background(), nil, f.r4); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for m2.Incomplete(p) && time.Now().Before(deadline) {
-		m2.Step()
-		time.Sleep(time.Millisecond)
+	clk := fakeClock(cfg)
+	for i := 0; m2.Incomplete(p) && i < 10; i++ {
+		driveStep(t, clk, m2, cfg.RetryAfter)
+		clk.Advance(cfg.RetryAfter)
 	}
 	if m2.Incomplete(p) {
 		t.Fatalf("partition %d never completes with its replaced owner %s down: %+v", p, from, m2.Status())
@@ -99,7 +99,7 @@ func TestStallMovesToNextSourceWithGrace(t *testing.T) {
 		}
 		return nil
 	})
-	if !f.m.Step() {
+	if !driveStep(t, f.clk, f.m, 2*time.Millisecond) {
 		t.Fatal("Step() = false")
 	}
 	d := f.src.node("d")
@@ -112,7 +112,13 @@ func TestStallMovesToNextSourceWithGrace(t *testing.T) {
 		return
 	}
 	// Still pending is acceptable; a retry must then bring every key.
-	waitFor(t, "the transfer to finish", func() bool { f.m.Step(); return !f.m.Incomplete(p) })
+	for i := 0; f.m.Incomplete(p) && i < 10; i++ {
+		f.clk.Advance(f.retryAfter)
+		driveStep(t, f.clk, f.m, 2*time.Millisecond)
+	}
+	if f.m.Incomplete(p) {
+		t.Fatalf("partition %d still incomplete after 10 retries: %+v", p, f.m.Status())
+	}
 	want := map[string]bool{}
 	for _, o := range others {
 		maps.Copy(want, keysOf(f.src, o, p))

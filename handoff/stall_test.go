@@ -15,7 +15,7 @@ func TestStallReported(t *testing.T) {
 		return errInjected
 	})
 	p := f.partitions[0]
-	if !f.m.Step() {
+	if !driveStep(t, f.clk, f.m, 5*time.Millisecond) {
 		t.Fatal("Step() = false with transfers pending")
 	}
 	if !f.m.Incomplete(p) {
@@ -41,7 +41,10 @@ func TestStallReported(t *testing.T) {
 	}
 	// Once the sources recover, the retry completes the transfer.
 	f.src.setHook(nil)
-	waitFor(t, "the stalled transfer to be retried", func() bool { f.m.Step(); return !f.m.Incomplete(p) })
+	f.clk.Advance(f.retryAfter)
+	if !driveStep(t, f.clk, f.m, 5*time.Millisecond) || f.m.Incomplete(p) {
+		t.Fatalf("partition %d not complete after a retry once the sources recovered: %+v", p, f.m.Status())
+	}
 	if got, want := len(f.src.node("d").keys(p)), len(f.src.node(f.gains[p]).keys(p)); got != want {
 		t.Errorf("after recovery d holds %d keys of %d, want %d", got, p, want)
 	}

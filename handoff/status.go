@@ -56,7 +56,7 @@ func (m *Manager) Status() Status {
 	defer m.mu.Unlock()
 	s := Status{Done: m.stats.Completed, Keys: m.stats.Keys, Bytes: m.stats.Bytes,
 		Owed: owed, Delivered: delivered, Transfers: []TransferStatus{}}
-	now := time.Now()
+	now := m.cfg.Clock.Now()
 	for _, t := range m.pending {
 		ts := TransferStatus{Partition: t.Partition, State: "waiting", Source: t.Source, Keys: t.Keys,
 			Bytes: t.Bytes, Started: t.Started, Error: t.err}

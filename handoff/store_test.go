@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 // TestWorkersRunTransfers runs the join without Manual: the workers pull
@@ -18,7 +20,7 @@ func TestWorkersRunTransfers(t *testing.T) {
 				c.Concurrency = conc
 				c.PageKeys = 3
 			})
-			waitFor(t, "workers to finish every transfer", func() bool {
+			chorustest.Eventually(t, "workers to finish every transfer", func() bool {
 				for p := range f.gains {
 					if f.m.Incomplete(p) {
 						return false
@@ -89,7 +91,10 @@ func TestStoreErrors(t *testing.T) {
 		d.mu.Lock()
 		d.mergeErr = nil
 		d.mu.Unlock()
-		waitFor(t, "the retry", func() bool { f.m.Step(); return !f.m.Incomplete(p) })
+		f.clk.Advance(f.retryAfter)
+		if !f.m.Step() || f.m.Incomplete(p) {
+			t.Fatalf("partition %d not complete after a retry once merges work: %+v", p, f.m.Status())
+		}
 		if got, want := keysOf(f.src, "d", p), keysOf(f.src, f.gains[p], p); !maps.Equal(got, want) {
 			t.Errorf("d holds %v, want %v", sortedSet(got), sortedSet(want))
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // worker runs transfers one at a time until Close.
@@ -15,13 +17,13 @@ func (m *Manager) worker() {
 	for {
 		t := m.claim()
 		if t == nil {
-			timer := time.NewTimer(m.cfg.RetryAfter)
+			timer, retry := m.cfg.Clock.NewTimer(m.cfg.RetryAfter)
 			select {
 			case <-m.ctx.Done():
 				timer.Stop()
 				return
 			case <-m.wake:
-			case <-timer.C:
+			case <-retry:
 			}
 			timer.Stop()
 			continue
@@ -35,7 +37,7 @@ func (m *Manager) worker() {
 func (m *Manager) claim() *transfer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now()
+	now := m.cfg.Clock.Now()
 	var best *transfer
 	for _, t := range m.pending {
 		if t.running || now.Before(t.retryAt) {
@@ -70,10 +72,10 @@ func (m *Manager) run(t *transfer) {
 	t.cancel = cancel
 	m.mu.Unlock()
 	defer cancel()
-	began := time.Now()
+	began := m.cfg.Clock.Now()
 	err := m.pull(ctx, t)
 	m.mu.Lock()
-	m.busy += time.Since(began)
+	m.busy += m.cfg.Clock.Since(began)
 	t.running, t.cancel = false, nil
 	if m.pending[t.Partition] != t {
 		m.mu.Unlock()
@@ -81,7 +83,7 @@ func (m *Manager) run(t *transfer) {
 	}
 	if err != nil {
 		t.err = err.Error()
-		t.retryAt = time.Now().Add(m.cfg.RetryAfter)
+		t.retryAt = m.cfg.Clock.Now().Add(m.cfg.RetryAfter)
 		m.mu.Unlock()
 		if m.ctx.Err() == nil {
 			m.cfg.Logger.Warn("handoff: transfer paused", "partition", t.Partition, "err", err)
@@ -92,7 +94,7 @@ func (m *Manager) run(t *transfer) {
 	m.anyPending.Store(len(m.pending) > 0)
 	m.phases[t.Partition] = phaseComplete
 	m.stats.Completed++
-	keys, took := t.Keys, time.Since(t.Started)
+	keys, took := t.Keys, m.cfg.Clock.Since(t.Started)
 	m.mu.Unlock()
 	if err := m.maybeSave(m.ctx); err != nil && m.ctx.Err() == nil {
 		m.cfg.Logger.Error("handoff: completed transfer not saved; it will run again", "partition", t.Partition, "err", err)
@@ -192,7 +194,7 @@ func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string) error {
 		t.Source, t.Cursor = src, nil
 	}
 	// Each source gets StallAfter of its own before it is given up.
-	t.lastProgress = time.Now()
+	t.lastProgress = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	for {
 		page, err := m.page(ctx, t, src)
@@ -233,7 +235,7 @@ func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, erro
 		m.mu.Lock()
 		m.stats.Failures++
 		t.err = err.Error()
-		stalled := time.Since(t.lastProgress) > m.cfg.StallAfter
+		stalled := m.cfg.Clock.Since(t.lastProgress) > m.cfg.StallAfter
 		if stalled && !t.stalled {
 			t.stalled = true
 			m.stats.Stalls++
@@ -241,10 +243,10 @@ func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, erro
 		m.mu.Unlock()
 		if stalled {
 			m.cfg.Logger.Warn("handoff: transfer stalled", "partition", t.Partition, "source", src,
-				"since", time.Since(t.lastProgress).Round(time.Second), "err", err)
+				"since", m.cfg.Clock.Since(t.lastProgress).Round(time.Second), "err", err)
 			return Page{}, fmt.Errorf("%w: no page from %s for %v: %w", errStalled, src, m.cfg.StallAfter, err)
 		}
-		if err := sleep(ctx, min(m.cfg.RetryAfter, m.cfg.StallAfter)); err != nil {
+		if err := clock.Sleep(ctx, m.cfg.Clock, min(m.cfg.RetryAfter, m.cfg.StallAfter)); err != nil {
 			return Page{}, err
 		}
 	}
@@ -252,7 +254,7 @@ func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, erro
 
 // merge stores a page's items and advances the cursor.
 func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
-	if err := m.pacer.wait(ctx, len(page.Items)); err != nil {
+	if err := m.pacer.Wait(ctx, len(page.Items)); err != nil {
 		return err
 	}
 	// Merge concurrently: the store commits concurrent writes together.
@@ -274,7 +276,7 @@ func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
 	}
 	t.Keys += uint64(len(page.Items))
 	t.Bytes += n
-	t.lastProgress = time.Now()
+	t.lastProgress = m.cfg.Clock.Now()
 	t.stalled, t.err = false, ""
 	m.stats.Keys += uint64(len(page.Items))
 	m.stats.Bytes += n
@@ -287,41 +289,4 @@ func encodedLen(it Item) int {
 	}
 	var buf [256]byte
 	return len(it.Set.AppendEncode(buf[:0]))
-}
-
-// pacer spaces pages so that pulls stay under a rate of keys per second,
-// over every worker.
-type pacer struct {
-	rate float64
-	mu   sync.Mutex
-	next time.Time
-}
-
-func (p *pacer) wait(ctx context.Context, keys int) error {
-	if p.rate <= 0 || keys == 0 {
-		return nil
-	}
-	p.mu.Lock()
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
-	at := p.next
-	p.next = p.next.Add(time.Duration(float64(keys) / p.rate * float64(time.Second)))
-	p.mu.Unlock()
-	return sleep(ctx, time.Until(at))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
