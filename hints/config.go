@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // Config tunes a Queue. The zero value of a field means its default, so
@@ -34,9 +36,10 @@ type Config struct {
 	BatchSize int
 
 	// MaxRate bounds how fast one target's hints are delivered, in hints
-	// per second, so that a node coming back after a long outage is not
-	// flooded while it also serves foreground traffic (Cassandra's hinted
-	// handoff throttle). Default 2500; negative means no bound.
+	// per second with a burst of one second's worth (see package pace),
+	// so that a node coming back after a long outage is not flooded while
+	// it also serves foreground traffic (Cassandra's hinted handoff
+	// throttle). Default 2500; negative means no bound.
 	MaxRate int
 
 	// DeliverTimeout bounds one Sender.DeliverHints call, so that a hung
@@ -44,8 +47,8 @@ type Config struct {
 	DeliverTimeout time.Duration
 
 	// Clock is the source of time; nil means real time. Tests inject a
-	// fake clock to control hint ages and the loop's ticker.
-	Clock Clock
+	// clock.Fake to control hint ages, the loop's ticker and pacing.
+	Clock clock.Clock
 
 	// Logger receives delivery failures and dropped hints; nil means
 	// slog.Default().
@@ -78,7 +81,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.DeliverTimeout, DefaultDeliverTimeout)
 	setDefault(&c.MaxRate, DefaultMaxRate)
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -81,11 +81,11 @@ func (q *Queue) due() []string {
 func (q *Queue) deliverTarget(tgt string, t *target) {
 	var err error
 	for more := true; more && err == nil && q.ctx.Err() == nil; {
-		start := time.Now()
 		var n int
 		n, more, err = q.deliverBatch(tgt, t)
 		if more && err == nil {
-			q.pace(start, n)
+			// The charge stands even if Close ends the wait early.
+			_ = t.pacer.Wait(q.ctx, n)
 		}
 	}
 	q.mu.Lock()
@@ -148,21 +148,6 @@ func (q *Queue) deliverBatch(tgt string, t *target) (sent int, more bool, err er
 	return len(batch), next != nil, nil
 }
 
-// pace waits, after a batch of n hints that began at start, until the
-// batch has taken at least n/MaxRate seconds, or the Queue closes.
-func (q *Queue) pace(start time.Time, n int) {
-	wait := paceWait(n, q.cfg.MaxRate, time.Since(start))
-	if wait <= 0 {
-		return
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-q.ctx.Done():
-	}
-}
-
 // readBatch reads up to BatchSize deliverable hints of tgt, oldest first,
 // dropping expired and corrupt ones on the way. next is the first hint
 // after the batch, if any.
@@ -217,13 +202,4 @@ func (q *Queue) setOldest(t *target, next *stored) {
 	if next != nil && t.count > 0 {
 		t.oldest = next.hint.Created
 	}
-}
-
-// paceWait is how much longer a batch of n hints that took elapsed must
-// wait to stay within rate hints per second; 0 without a bound.
-func paceWait(n, rate int, elapsed time.Duration) time.Duration {
-	if rate <= 0 || n <= 0 {
-		return 0
-	}
-	return max(0, time.Duration(n)*time.Second/time.Duration(rate)-elapsed)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -17,34 +18,8 @@ var quiet = slog.New(slog.DiscardHandler)
 // t0 is the fake clock's start.
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// fakeClock is a Clock whose time moves only by Advance and whose tickers
-// never fire, so the loop runs only at start and on Notify.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-type stopper struct{}
-
-func (stopper) Stop() {}
-
-func (c *fakeClock) NewTicker(time.Duration) (Ticker, <-chan time.Time) {
-	return stopper{}, nil
-}
+// newFakeClock returns a clock at t0 that moves only when a test says.
+func newFakeClock() *clock.Fake { return clock.NewFake(t0) }
 
 // fakeSender records deliveries; fail[target] makes deliveries to target
 // fail, and hook (if set) runs inside every call before it answers.
@@ -162,7 +137,7 @@ func memDB(t testing.TB) *storage.DB {
 }
 
 // testConfig returns a Config on clock c with a quiet logger.
-func testConfig(c *fakeClock) Config {
+func testConfig(c *clock.Fake) Config {
 	return Config{Clock: c, Logger: quiet}
 }
 
@@ -195,17 +170,5 @@ func addN(t testing.TB, q *Queue, target string, n int, from time.Time) {
 	t.Helper()
 	for i := range n {
 		mustAdd(t, q, hint(target, fmt.Sprintf("key%d", i), from.Add(time.Duration(i))))
-	}
-}
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -104,22 +104,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-
-func TestPaceWait(t *testing.T) {
-	for _, tt := range []struct {
-		n, rate int
-		elapsed time.Duration
-		want    time.Duration
-	}{
-		{128, 2500, 0, 51200 * time.Microsecond},
-		{128, 2500, 20 * time.Millisecond, 31200 * time.Microsecond},
-		{128, 2500, time.Second, 0},
-		{128, -1, 0, 0},
-		{0, 2500, 0, 0},
-		{1000, 1000, 0, time.Second},
-	} {
-		if got := paceWait(tt.n, tt.rate, tt.elapsed); got != tt.want {
-			t.Errorf("paceWait(%d, %d, %v) = %v, want %v", tt.n, tt.rate, tt.elapsed, got, tt.want)
-		}
-	}
-}

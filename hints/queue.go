@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorusdb/chorus/pace"
 	"github.com/chorusdb/chorus/storage"
 )
 
@@ -76,6 +77,7 @@ type target struct {
 	backoff   time.Duration
 	retryAt   time.Time
 	lastErr   error
+	pacer     *pace.Pacer // MaxRate, for this target alone
 }
 
 // dropReason says why a hint was dropped without delivery.
@@ -141,7 +143,7 @@ func (q *Queue) rebuild() error {
 func (q *Queue) account(tgt string, created time.Time, size int64) *target {
 	t := q.targets[tgt]
 	if t == nil {
-		t = &target{}
+		t = &target{pacer: pace.New(float64(q.cfg.MaxRate), q.cfg.Clock)}
 		q.targets[tgt] = t
 	}
 	if t.count == 0 || created.Before(t.oldest) {

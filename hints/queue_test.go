@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 func TestNotDeliveredWhileDown(t *testing.T) {
@@ -232,7 +234,7 @@ func TestHungTargetDoesNotBlockOthers(t *testing.T) {
 	mustAdd(t, q, hint("fast", "k", clk.Now()))
 	live.set("fast", true)
 	q.Notify("fast")
-	waitFor(t, "delivery to fast", func() bool { return q.Pending("fast") == 0 })
+	chorustest.Eventually(t, "delivery to fast", func() bool { return q.Pending("fast") == 0 })
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -252,12 +254,12 @@ func TestNotifyDeliversAndResetsBackoff(t *testing.T) {
 	live.set("b", true)
 	s.setFail("b", errors.New("not yet"))
 	q.Notify("b")
-	waitFor(t, "a failed delivery", func() bool { return q.Stats().Targets["b"].LastError != nil })
+	chorustest.Eventually(t, "a failed delivery", func() bool { return q.Stats().Targets["b"].LastError != nil })
 
 	// The fake clock stands still, so only Notify can end the backoff.
 	s.setFail("b", nil)
 	q.Notify("b")
-	waitFor(t, "delivery after Notify", func() bool { return q.Pending("b") == 0 })
+	chorustest.Eventually(t, "delivery after Notify", func() bool { return q.Pending("b") == 0 })
 	if got := s.keys("b"); !slices.Equal(got, []string{"k1"}) {
 		t.Fatalf("delivered %v", got)
 	}
@@ -298,7 +300,7 @@ func TestRestartOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	waitFor(t, "delivery after restart", func() bool { return q.Stats().Queued == 0 })
+	chorustest.Eventually(t, "delivery after restart", func() bool { return q.Stats().Queued == 0 })
 	if got, want := s.keys("b"), []string{"key0", "key1", "key2", "key3"}; !slices.Equal(got, want) {
 		t.Fatalf("delivered to b %v, want %v", got, want)
 	}
@@ -368,8 +370,40 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustAdd(t, q, hint("b", "k", time.Time{}))
-		waitFor(t, "delivery", func() bool { return q.Pending("b") == 0 })
+		chorustest.Eventually(t, "delivery", func() bool { return q.Pending("b") == 0 })
 		q.Close()
 	}
-	waitFor(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+	chorustest.Eventually(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// TestDeliveryPaced: a target's hints go out at MaxRate per second after
+// a burst of one second's worth, waiting on the queue's clock.
+func TestDeliveryPaced(t *testing.T) {
+	clk, s, live := newFakeClock(), newFakeSender(), newFakeLive("b")
+	cfg := testConfig(clk)
+	cfg.MaxRate, cfg.BatchSize = 20, 10
+	q := manual(t, memDB(t), s, live, cfg)
+	addN(t, q, "b", 50, clk.Now())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.deliverOnce()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), chorustest.Timeout)
+	defer cancel()
+	// 20 hints of burst, then 10 more on credit: 30 out, half a second
+	// of debt. Each half second after pays for the next batch of 10.
+	for _, want := range []int{30, 40} {
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("delivery does not wait for its pace: %v", err)
+		}
+		if got := len(s.keys("b")); got != want {
+			t.Fatalf("%d hints delivered before the pause at %v, want %d", got, clk.Since(t0), want)
+		}
+		clk.Advance(500 * time.Millisecond)
+	}
+	<-done
+	if got := len(s.keys("b")); got != 50 {
+		t.Fatalf("%d hints delivered in all, want 50", got)
+	}
 }
