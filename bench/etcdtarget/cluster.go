@@ -538,6 +538,9 @@ func findBinary(ctx context.Context, cfg ClusterConfig, log *syncWriter) (string
 	if bin, err := lookBinary(cfg.Binary); err == nil {
 		return bin, nil
 	}
+	if cfg.NoInstall {
+		return "", fmt.Errorf("%w (Binary %q; installing is turned off)", ErrNoBinary, cfg.Binary)
+	}
 	if st, err := os.Stat(cfg.InstallScript); err != nil || st.IsDir() {
 		return "", fmt.Errorf("%w (Binary %q; no install script at %q)", ErrNoBinary, cfg.Binary, cfg.InstallScript)
 	}

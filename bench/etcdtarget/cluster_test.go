@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,15 +18,25 @@ import (
 	"github.com/chorusdb/chorus/bench/etcdtarget"
 )
 
-// installScript is scripts/install-etcd.sh seen from this package's
-// directory, where go test runs.
-const installScript = "../../scripts/install-etcd.sh"
+// requireEtcd skips the test when etcd is not installed. Tests never
+// install it: .ci/run does (scripts/install-etcd.sh), and a developer
+// runs that script by hand.
+func requireEtcd(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"etcd", "/usr/bin/etcd"} {
+		if _, err := exec.LookPath(bin); err == nil {
+			return
+		}
+	}
+	t.Skip("etcd is not installed; run scripts/install-etcd.sh (as .ci/run does) to run this test")
+}
 
 // TestCluster runs the whole life of a 3-member cluster: start, requests
 // and a short bench.Run through Target, losing the leader and writing on
 // with the two remaining members, the leader's restart and catch-up, and
 // Close leaving neither processes nor data behind.
 func TestCluster(t *testing.T) {
+	requireEtcd(t)
 	ctx := t.Context()
 	logPath := filepath.Join(t.TempDir(), "etcd.log")
 	logFile, err := os.Create(logPath)
@@ -35,11 +46,8 @@ func TestCluster(t *testing.T) {
 	defer logFile.Close()
 	dir := filepath.Join(t.TempDir(), "cluster")
 	c, err := etcdtarget.StartCluster(ctx, etcdtarget.ClusterConfig{
-		BasePort: freeBasePort(t, 6), Dir: dir, InstallScript: installScript, Log: logFile,
+		BasePort: freeBasePort(t, 6), Dir: dir, NoInstall: true, Log: logFile,
 	})
-	if errors.Is(err, etcdtarget.ErrNoBinary) {
-		t.Skipf("etcd is not installed and %s could not install it (CI installs it): %v", installScript, err)
-	}
 	if err != nil {
 		dumpLog(t, logPath)
 		t.Fatalf("StartCluster: %v", err)
@@ -242,7 +250,7 @@ func TestStartClusterPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	_, err = etcdtarget.StartCluster(t.Context(), etcdtarget.ClusterConfig{BasePort: base, Binary: "/nonexistent/etcd"})
+	_, err = etcdtarget.StartCluster(t.Context(), etcdtarget.ClusterConfig{BasePort: base, Binary: "/nonexistent/etcd", NoInstall: true})
 	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(base+3)) {
 		t.Errorf("StartCluster with port %d taken = %v, want an error naming it", base+3, err)
 	}
@@ -326,5 +334,26 @@ func TestStartClusterRunsInstallScript(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("StartCluster created %s before finding etcd", dir)
+	}
+}
+
+// TestStartClusterNoInstall checks that NoInstall keeps StartCluster from
+// running the install script: a missing binary is ErrNoBinary at once.
+func TestStartClusterNoInstall(t *testing.T) {
+	tmp := t.TempDir()
+	marker := filepath.Join(tmp, "ran")
+	script := filepath.Join(tmp, "install.sh")
+	if err := os.WriteFile(script, []byte("echo x >>"+marker+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := etcdtarget.StartCluster(t.Context(), etcdtarget.ClusterConfig{
+		BasePort: freeBasePort(t, 6), Dir: filepath.Join(tmp, "cluster"), Binary: "etcd-that-does-not-exist",
+		InstallScript: script, NoInstall: true,
+	})
+	if !errors.Is(err, etcdtarget.ErrNoBinary) {
+		t.Fatalf("StartCluster = %v, want ErrNoBinary", err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("the install script ran although NoInstall is set")
 	}
 }

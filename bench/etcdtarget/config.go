@@ -133,6 +133,10 @@ type ClusterConfig struct {
 	// to the working directory. Default "scripts/install-etcd.sh", which
 	// exists when running from the repository root.
 	InstallScript string
+	// NoInstall turns InstallScript off: a missing binary is ErrNoBinary
+	// at once. Tests set it, so that go test never installs system
+	// packages (installing is .ci/run's job).
+	NoInstall bool
 	// Log receives the members' stdout and stderr, each line prefixed with
 	// the member's name, and a line per lifecycle event (start, healthy,
 	// kill, restart, stop). Default io.Discard. Writes are serialised.
