@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorusdb/chorus/vclock"
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/chorusdb/chorus/vclock"
 )
 
 // BenchmarkWrite measures the write path on disk (never InMemory) with 1,

@@ -13,32 +13,19 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/vclock"
 )
 
-// readyTimeout bounds how long a test waits for the rebuild after Open.
-// It is a bound on waiting for a condition, not a timing assertion: the
-// rebuilds here take milliseconds.
-const readyTimeout = 10 * time.Second
-
-// waitReady polls TreeProgress until the trees are ready and fails the test
-// if they are not within readyTimeout.
+// waitReady waits until the trees are ready, failing the test at once if
+// they are not enabled.
 func waitReady(t testing.TB, db *DB) TreeProgress {
 	t.Helper()
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		p := db.TreeProgress()
-		if p.Ready {
-			return p
-		}
-		if !p.Enabled {
-			t.Fatalf("waitReady: trees are not enabled: %+v", p)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trees not ready after %v: %+v", readyTimeout, p)
-		}
-		time.Sleep(time.Millisecond)
+	if p := db.TreeProgress(); !p.Enabled {
+		t.Fatalf("waitReady: trees are not enabled: %+v", p)
 	}
+	chorustest.Eventually(t, "trees ready", func() bool { return db.TreeProgress().Ready })
+	return db.TreeProgress()
 }
 
 // waitRebuildExit waits for the rebuild goroutine to end; once the trees
@@ -47,8 +34,8 @@ func waitRebuildExit(t testing.TB, db *DB) {
 	t.Helper()
 	select {
 	case <-db.trees.done:
-	case <-time.After(readyTimeout):
-		t.Fatalf("rebuild goroutine still running %v after Ready: %+v", readyTimeout, db.TreeProgress())
+	case <-time.After(chorustest.Timeout):
+		t.Fatalf("rebuild goroutine still running %v after Ready: %+v", chorustest.Timeout, db.TreeProgress())
 	}
 }
 
