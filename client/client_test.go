@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -420,7 +422,7 @@ func TestRefreshFollowsRingChange(t *testing.T) {
 		i.RingVersion = 2
 		i.Owners[p] = uint32((p + 1) % 2)
 	})
-	waitFor(t, "ring version 2", func() bool { return c.table.Load().info.GetRingVersion() == 2 })
+	chorustest.Eventually(t, "ring version 2", func() bool { return c.table.Load().info.GetRingVersion() == 2 })
 	w, err := c.Put(testCtx(t), key, []byte("v"))
 	if err != nil {
 		t.Fatal(err)
@@ -434,26 +436,38 @@ func TestCloseStopsRefresher(t *testing.T) {
 	fc := newFakeCluster(t, 1, 1, 1)
 	cfg := DefaultConfig()
 	cfg.Endpoints = fc.endpoints()
-	cfg.RefreshInterval = time.Millisecond
+	cfg.RefreshInterval = time.Second
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
 	c, err := New(testCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "refreshes", func() bool { return fc.infoCalls() >= 3 })
+	// New's own refresh, then one per period once the refresher's ticker
+	// is armed: each lands before the clock moves again, so none is in
+	// flight at Close.
+	if err := clk.BlockUntil(testCtx(t), 1); err != nil {
+		t.Fatalf("the refresher never armed its ticker: %v", err)
+	}
+	for want := 1; want <= 3; want++ {
+		chorustest.Eventually(t, fmt.Sprintf("refresh %d", want), func() bool { return fc.infoCalls() == want })
+		clk.Advance(cfg.RefreshInterval)
+	}
+	chorustest.Eventually(t, "refresh 4", func() bool { return fc.infoCalls() == 4 })
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	// A call sent just before Close may still reach the server after it:
-	// let such a straggler land, then no call may start for twenty
-	// refresh periods.
-	time.Sleep(20 * time.Millisecond)
-	after := fc.infoCalls()
-	time.Sleep(20 * time.Millisecond)
-	if got := fc.infoCalls(); got != after {
-		t.Errorf("%d ClusterInfo calls after Close returned", got-after)
+	// Close waited for the refresher, which stops its ticker as it ends:
+	// no timer is left to start a call, however far the clock moves.
+	if n := clk.Waiters(); n != 0 {
+		t.Fatalf("%d tickers still armed after Close: the refresher did not stop", n)
+	}
+	clk.Advance(time.Hour)
+	if got := fc.infoCalls(); got != 4 {
+		t.Errorf("%d ClusterInfo calls after Close returned", got-4)
 	}
 	if _, err := c.Get(testCtx(t), []byte("k")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/ring"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	// Logger receives debug and warning logs (refresh failures, table
 	// changes). Nil discards them.
 	Logger *slog.Logger
+	// Clock times the refresh period and how long a node stays marked
+	// down. Nil means real time; tests step a clock.Fake.
+	Clock clock.Clock
 	// DialOptions are appended to the client's own gRPC dial options
 	// (insecure credentials, 16 MiB messages); use them for TLS.
 	DialOptions []grpc.DialOption
@@ -159,6 +163,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	return c
 }

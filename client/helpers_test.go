@@ -206,15 +206,3 @@ func (f *fakeNode) setHandlers(edit func(f *fakeNode)) {
 	defer f.mu.Unlock()
 	edit(f)
 }
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

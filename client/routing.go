@@ -90,13 +90,13 @@ func (c *Client) isDown(addr string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	at, ok := c.down[addr]
-	return ok && time.Since(at) < downFor
+	return ok && c.cfg.Clock.Since(at) < downFor
 }
 
 // markDown records that addr could not be reached and asks for a refresh.
 func (c *Client) markDown(addr string) {
 	c.mu.Lock()
-	c.down[addr] = time.Now()
+	c.down[addr] = c.cfg.Clock.Now()
 	c.mu.Unlock()
 	c.kick()
 }
@@ -113,13 +113,13 @@ func (c *Client) kick() {
 // RefreshInterval and when kicked, until Close.
 func (c *Client) refreshLoop() {
 	defer c.wg.Done()
-	tick := time.NewTicker(c.cfg.RefreshInterval)
+	tick, ticks := c.cfg.Clock.NewTicker(c.cfg.RefreshInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-tick.C:
+		case <-ticks:
 		case <-c.refreshNow:
 		}
 		ctx, cancel := context.WithTimeout(c.stopCtx, c.cfg.RequestTimeout)
