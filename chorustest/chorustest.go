@@ -1,6 +1,7 @@
 package chorustest
 
 import (
+	"errors"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -8,13 +9,14 @@ import (
 	"time"
 )
 
-// Timeout bounds Eventually. It is long because it is never waited in a
-// passing run: a condition that holds returns at the first poll after it
-// does, and only a broken one, or a machine loaded far beyond normal, waits
-// it out.
-const Timeout = 10 * time.Second
+// Timeout bounds Eventually and EventuallyOK. It is long because it is
+// never waited in a passing run: a condition that holds returns at the
+// first poll after it does, and only a broken one, or a machine loaded far
+// beyond normal, waits it out. 30 s covers the slowest condition polled,
+// gossip's failure detection under load.
+const Timeout = 30 * time.Second
 
-// pollEvery is how often Eventually checks its condition.
+// pollEvery is how often the condition is checked.
 const pollEvery = time.Millisecond
 
 // Eventually polls cond until it holds, and fails the test, naming what it
@@ -22,10 +24,32 @@ const pollEvery = time.Millisecond
 // makes cond true; never to let time pass.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	EventuallyOK(t, what, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	})
+}
+
+var errNotYet = errors.New("condition false")
+
+// EventuallyOK is Eventually for a condition that says why it does not
+// hold yet: it polls cond until it returns nil, and the failure names what
+// it waited for and cond's last error.
+func EventuallyOK(t testing.TB, what string, cond func() error) {
+	t.Helper()
 	start := time.Now()
-	for !cond() {
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
 		if time.Since(start) > Timeout {
-			t.Fatalf("still waiting after %v for %s", Timeout, what)
+			if err == errNotYet {
+				t.Fatalf("still waiting after %v for %s", Timeout, what)
+			}
+			t.Fatalf("still waiting after %v for %s: %v", Timeout, what, err)
 		}
 		time.Sleep(pollEvery)
 	}

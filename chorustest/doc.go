@@ -1,5 +1,6 @@
-// Package chorustest holds what every package's tests share: Eventually,
-// the one bounded poll for a condition that another goroutine makes true,
+// Package chorustest holds what every package's tests share: Eventually
+// (and EventuallyOK, whose condition says why it is not met yet), the one
+// bounded poll for a condition that another goroutine makes true,
 // and Rand, the one seeded source of randomness whose seed a failing test
 // reports (and CHORUS_SEED replays).
 //

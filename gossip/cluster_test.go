@@ -3,20 +3,25 @@ package gossip
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 func TestClusterConverges(t *testing.T) {
 	nodes := startCluster(t, 4, func(i int, c *Config) { c.Zone = "z" + string(rune('a'+i%2)) })
-	d := waitFor(t, 10*time.Second, "4 nodes converge", func() error {
+	start := time.Now()
+	chorustest.EventuallyOK(t, "4 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
-	t.Logf("converged in %v", d)
+	t.Logf("converged in %v", time.Since(start))
 	r, _ := nodes[3].Ring().Get("n1")
 	if r.Zone != "zb" || r.GRPCAddr != "127.0.0.1:7n1" || r.HTTPAddr != "127.0.0.1:8n1" || r.Weight != 1 {
 		t.Errorf("n3's record of n1 = %+v, want zone zb, its addresses, weight 1", r)
@@ -29,7 +34,7 @@ func TestClusterConverges(t *testing.T) {
 
 func TestFailureDetectionKeepsRing(t *testing.T) {
 	nodes := startCluster(t, 3, nil)
-	waitFor(t, 10*time.Second, "3 nodes converge", func() error {
+	chorustest.EventuallyOK(t, "3 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	before := nodes[0].Ring()
@@ -37,7 +42,7 @@ func TestFailureDetectionKeepsRing(t *testing.T) {
 	if err := nodes[2].halt(); err != nil { // no leave: a crash
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "survivors see n2 dead", func() error {
+	chorustest.EventuallyOK(t, "survivors see n2 dead", func() error {
 		for _, m := range nodes[:2] {
 			if m.Alive("n2") {
 				return errors.New(m.ID() + " still reports n2 alive")
@@ -69,7 +74,7 @@ func TestRestartKeepsIdentityAndRing(t *testing.T) {
 	if len(id) != 32 {
 		t.Fatalf("generated ID %q, want 32 hex digits", id)
 	}
-	waitFor(t, 10*time.Second, "3 nodes converge", func() error {
+	chorustest.EventuallyOK(t, "3 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	oldVersion := nodes[1].Local().Version
@@ -80,7 +85,7 @@ func TestRestartKeepsIdentityAndRing(t *testing.T) {
 	if err := nodes[1].Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "others see the closed node gone", func() error {
+	chorustest.EventuallyOK(t, "others see the closed node gone", func() error {
 		if nodes[0].Alive(id) || nodes[2].Alive(id) {
 			return errors.New("still alive")
 		}
@@ -102,7 +107,7 @@ func TestRestartKeepsIdentityAndRing(t *testing.T) {
 		t.Errorf("restarted ring has %d records, want 3 (persisted)", nodes[1].Ring().Len())
 	}
 	join(t, nodes[1], nodes[2].GossipAddr())
-	waitFor(t, 10*time.Second, "restarted node rejoins and the ring converges", func() error {
+	chorustest.EventuallyOK(t, "restarted node rejoins and the ring converges", func() error {
 		if err := converged(nodes, StatusActive, ids(nodes)...); err != nil {
 			return err
 		}
@@ -120,7 +125,7 @@ func TestRemovePropagates(t *testing.T) {
 			c.Store = store
 		}
 	})
-	waitFor(t, 10*time.Second, "3 nodes converge", func() error {
+	chorustest.EventuallyOK(t, "3 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	ch, cancel := nodes[2].Subscribe()
@@ -130,7 +135,7 @@ func TestRemovePropagates(t *testing.T) {
 	if err := nodes[0].Remove(ctx, "n2"); err != nil {
 		t.Fatalf("Remove(n2): %v", err)
 	}
-	waitFor(t, 10*time.Second, "removal reaches every node", func() error {
+	chorustest.EventuallyOK(t, "removal reaches every node", func() error {
 		return converged(nodes, StatusRemoved, "n2")
 	})
 	select {
@@ -166,7 +171,7 @@ func TestRemovePropagates(t *testing.T) {
 
 func TestLeavePropagates(t *testing.T) {
 	nodes := startCluster(t, 3, nil)
-	waitFor(t, 10*time.Second, "3 nodes converge", func() error {
+	chorustest.EventuallyOK(t, "3 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
@@ -174,7 +179,7 @@ func TestLeavePropagates(t *testing.T) {
 	if err := nodes[1].Leave(ctx); err != nil {
 		t.Fatalf("Leave: %v", err)
 	}
-	waitFor(t, 10*time.Second, "leaving status reaches every node", func() error {
+	chorustest.EventuallyOK(t, "leaving status reaches every node", func() error {
 		return converged(nodes, StatusLeaving, "n1")
 	})
 	if err := nodes[1].Remove(ctx, nodes[1].ID()); err != nil {
@@ -183,7 +188,7 @@ func TestLeavePropagates(t *testing.T) {
 	if err := nodes[1].Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "removal reaches the others, n1 gone", func() error {
+	chorustest.EventuallyOK(t, "removal reaches the others, n1 gone", func() error {
 		if err := converged([]*Membership{nodes[0], nodes[2]}, StatusRemoved, "n1"); err != nil {
 			return err
 		}
@@ -196,7 +201,10 @@ func TestLeavePropagates(t *testing.T) {
 
 func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
 	port := freePort(t)
-	b := startNode(t, testConfig(t, "b"))
+	cb := testConfig(t, "b")
+	failed := &countRecords{msg: "join attempt failed"}
+	cb.Logger = slog.New(failed)
+	b := startNode(t, cb)
 	errc := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -204,7 +212,8 @@ func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
 		defer cancel()
 		errc <- b.Join(ctx, []string{"127.0.0.1:" + itoa(port)})
 	}()
-	time.Sleep(time.Second) // the scenario: the seed comes up a second later
+	// The scenario: the seed comes up after b's joins began to fail.
+	chorustest.Eventually(t, "a failed join attempt", func() bool { return failed.n.Load() >= 2 })
 	c := testConfig(t, "a")
 	c.BindPort = port
 	a := startNode(t, c)
@@ -212,7 +221,7 @@ func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
 		t.Fatalf("Join: %v", err)
 	}
 	t.Logf("joined %v after starting", time.Since(start))
-	waitFor(t, 10*time.Second, "a and b converge", func() error {
+	chorustest.EventuallyOK(t, "a and b converge", func() error {
 		return converged([]*Membership{a, b}, StatusActive, "a", "b")
 	})
 }
@@ -239,7 +248,7 @@ func TestEncryption(t *testing.T) {
 	key := []byte("0123456789abcdef")
 	other := []byte("fedcba9876543210")
 	nodes := startCluster(t, 2, func(i int, c *Config) { c.SecretKey = key })
-	waitFor(t, 10*time.Second, "two nodes with the same key converge", func() error {
+	chorustest.EventuallyOK(t, "two nodes with the same key converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	c := testConfig(t, "intruder")
@@ -264,9 +273,28 @@ func TestMockNetworkTransport(t *testing.T) {
 	ca.Transport, cb.Transport = ta, tb
 	a, b := startNode(t, ca), startNode(t, cb)
 	join(t, b, a.GossipAddr())
-	waitFor(t, 10*time.Second, "two nodes on a mock network converge", func() error {
+	chorustest.EventuallyOK(t, "two nodes on a mock network converge", func() error {
 		return converged([]*Membership{a, b}, StatusActive, "a", "b")
 	})
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// countRecords is a slog.Handler that counts the records whose message is
+// msg and drops every record.
+type countRecords struct {
+	msg string
+	n   atomic.Int64
+}
+
+func (h *countRecords) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *countRecords) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+func (h *countRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countRecords) WithGroup(string) slog.Handler      { return h }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 // epochs is what ring.New needs of a record.
@@ -93,7 +95,7 @@ func TestJoinSelfOnlyBootstraps(t *testing.T) {
 func TestBootstrapAfterOthers(t *testing.T) {
 	m := startNode(t, testConfig(t, "late"))
 	m.enqueue(NewState(placedRec("old", StatusRemoved, 2, 3, 5)))
-	waitFor(t, 5*time.Second, "tombstone merged", func() error {
+	chorustest.EventuallyOK(t, "tombstone merged", func() error {
 		if _, ok := m.Ring().Get("old"); !ok {
 			return errors.New("no record of old")
 		}
@@ -120,7 +122,7 @@ func TestClusterEpochs(t *testing.T) {
 	// History the joiners must see before they pick an epoch: the seed's
 	// state, merged during the push/pull, counts.
 	a.enqueue(NewState(placedRec("old", StatusRemoved, 2, 1, 6)))
-	waitFor(t, 5*time.Second, "seed holds the tombstone", func() error {
+	chorustest.EventuallyOK(t, "seed holds the tombstone", func() error {
 		if _, ok := a.Ring().Get("old"); !ok {
 			return errors.New("no record of old")
 		}
@@ -146,7 +148,7 @@ func TestClusterEpochs(t *testing.T) {
 		t.Fatalf("c: Local() = %+v, want placed at epoch 7 or 8", got)
 	}
 	nodes := []*Membership{a, b, c}
-	waitFor(t, 10*time.Second, "3 nodes agree on the epochs", func() error {
+	chorustest.EventuallyOK(t, "3 nodes agree on the epochs", func() error {
 		if err := converged(nodes, StatusActive, "a", "b", "c"); err != nil {
 			return err
 		}
@@ -165,7 +167,7 @@ func TestClusterEpochs(t *testing.T) {
 			t.Errorf("c removed at epoch %d, not after %+v", removed.Removed, r)
 		}
 	}
-	waitFor(t, 10*time.Second, "removal epoch reaches every node", func() error {
+	chorustest.EventuallyOK(t, "removal epoch reaches every node", func() error {
 		if err := converged(nodes, StatusRemoved, "c"); err != nil {
 			return err
 		}
@@ -190,7 +192,7 @@ func TestClusterEpochs(t *testing.T) {
 	}
 	join(t, b, a.GossipAddr())
 	nodes = []*Membership{a, b, c}
-	waitFor(t, 10*time.Second, "restarted b rejoins with its epoch", func() error {
+	chorustest.EventuallyOK(t, "restarted b rejoins with its epoch", func() error {
 		if r, _ := a.Ring().Get("b"); r.Version != b.Local().Version {
 			return fmt.Errorf("a holds b at version %d, b at %d", r.Version, b.Local().Version)
 		}
@@ -208,7 +210,7 @@ func TestRemoveEpochs(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.enqueue(NewState(placedRec("p", StatusActive, 1, 4, 0), rec("u", StatusJoining, 1)))
-	waitFor(t, 5*time.Second, "records merged", func() error {
+	chorustest.EventuallyOK(t, "records merged", func() error {
 		if m.Ring().Len() != 3 {
 			return fmt.Errorf("ring %v", m.Ring().Records())
 		}
@@ -252,7 +254,7 @@ func TestReassertKeepsPlacement(t *testing.T) {
 		t.Fatalf("test setup: %+v does not beat %+v", lost, placed)
 	}
 	m.enqueue(NewState(lost))
-	waitFor(t, 5*time.Second, "placement restored", func() error {
+	chorustest.EventuallyOK(t, "placement restored", func() error {
 		got := m.Local()
 		if !got.Placed || got.Joined != placed.Joined || got.Status != StatusLeaving || got.Version != placed.Version+1 {
 			return fmt.Errorf("Local() = %+v, want placed at %d, leaving, version %d", got, placed.Joined, placed.Version+1)
@@ -267,7 +269,7 @@ func TestReassertKeepsPlacement(t *testing.T) {
 func TestReassertAdoptsPlacement(t *testing.T) {
 	m := startNode(t, testConfig(t, "me"))
 	m.enqueue(NewState(placedRec("me", StatusActive, 10, 7, 0))) // stale addresses
-	waitFor(t, 5*time.Second, "placement adopted", func() error {
+	chorustest.EventuallyOK(t, "placement adopted", func() error {
 		got := m.Local()
 		if !got.Placed || got.Joined != 7 || got.Version != 11 || got.GRPCAddr != "127.0.0.1:7me" {
 			return fmt.Errorf("Local() = %+v, want placed at 7, version 11, own address", got)

@@ -107,23 +107,6 @@ func startCluster(t *testing.T, n int, edit func(i int, c *Config)) []*Membershi
 	return nodes
 }
 
-// waitFor polls cond until it returns nil or timeout passes, then fails
-// with what and cond's last error.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("%s: not reached within %v: %v", what, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // converged reports whether every node holds the same ring state, every
 // one of ids has the given status in it, and every node sees all of ids
 // alive.

@@ -7,7 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 func TestCloseLeavesNoGoroutines(t *testing.T) {
@@ -23,7 +24,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			join(t, m, nodes[0].GossipAddr())
 		}
 	}
-	waitFor(t, 10*time.Second, "3 nodes converge", func() error {
+	chorustest.EventuallyOK(t, "3 nodes converge", func() error {
 		return converged(nodes, StatusActive, ids(nodes)...)
 	})
 	sub, _ := nodes[0].Subscribe()
@@ -38,7 +39,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			t.Error("subscription channel not closed by Close")
 		}
 	}
-	waitFor(t, 10*time.Second, "goroutines wind down after Close", func() error {
+	chorustest.EventuallyOK(t, "goroutines wind down after Close", func() error {
 		if n := runtime.NumGoroutine(); n > before {
 			return fmt.Errorf("%d goroutines, %d before", n, before)
 		}
@@ -187,7 +188,7 @@ func TestReassertSelf(t *testing.T) {
 	stale := m.Local()
 	stale.GRPCAddr, stale.Status, stale.Version = "10.9.9.9:1", StatusLeaving, 40
 	m.enqueue(NewState(stale))
-	waitFor(t, 5*time.Second, "own record reasserted", func() error {
+	chorustest.EventuallyOK(t, "own record reasserted", func() error {
 		got := m.Local()
 		if got.Version != 41 || got.Status != StatusLeaving || got.GRPCAddr != "127.0.0.1:7me" {
 			return fmt.Errorf("Local() = %+v, want version 41, leaving, own address", got)

@@ -205,19 +205,6 @@ func startPeer(t testing.TB, f *fakeNode, cfg PeersConfig) *Peers {
 	return newTestPeers(t, map[string]string{"b": addr}, cfg)
 }
 
-// waitFor polls cond for up to 10 s; it is a bound against hangs, not a
-// speed assertion.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for range 2000 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func waitEntered(t testing.TB, f *fakeNode) {
 	t.Helper()
 	select {

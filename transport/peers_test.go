@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -49,7 +50,7 @@ func TestReplicateBatches(t *testing.T) {
 		}
 		wg.Go(func() { errs[i] = p.Replicate(ctx, "b", uint32(i), []byte(key), testSet("self", key), false, "") })
 	}
-	waitFor(t, "calls to queue", func() bool { return queued(p, "b") == n })
+	chorustest.Eventually(t, "calls to queue", func() bool { return queued(p, "b") == n })
 	close(f.block)
 	wg.Wait()
 	if err := <-first; err != nil {
@@ -121,7 +122,7 @@ func TestReplicateBatchLimits(t *testing.T) {
 					errs <- p.Replicate(ctx, "b", 0, fmt.Appendf(nil, "k%d", i), testSet("self", data), false, "")
 				}()
 			}
-			waitFor(t, "calls to queue", func() bool { return queued(p, "b") == n })
+			chorustest.Eventually(t, "calls to queue", func() bool { return queued(p, "b") == n })
 			close(f.block)
 			for range n + 1 {
 				if err := <-errs; err != nil {
@@ -171,7 +172,7 @@ func TestReplicateSeededMix(t *testing.T) {
 				}
 				wg.Go(func() { errs[i] = p.Replicate(ctx, "b", 0, []byte(key), testSet("self", key), false, "") })
 			}
-			waitFor(t, "calls to queue", func() bool { return queued(p, "b") == n })
+			chorustest.Eventually(t, "calls to queue", func() bool { return queued(p, "b") == n })
 			skipped := 0
 			for i, k := range kinds {
 				if k == abandoned {
@@ -350,7 +351,7 @@ func TestPeersClose(t *testing.T) {
 	}
 	// One Fetch takes the Fetch lane's slot and is held too; the other
 	// calls queue.
-	waitFor(t, "calls to queue", func() bool {
+	chorustest.Eventually(t, "calls to queue", func() bool {
 		return queued(p, "b") == 2*n-1
 	})
 	if err := p.Close(); err != nil {
