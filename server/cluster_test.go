@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/memnet"
@@ -104,21 +105,19 @@ func (c *testCluster) primaries(key string) []string {
 func (c *testCluster) healAndDrain() {
 	c.t.Helper()
 	c.net.Heal()
-	for range 500 {
-		pending := 0
-		for _, n := range c.nodes {
+	chorustest.EventuallyOK(c.t, "hints to drain", func() error {
+		var pending []string
+		for id, n := range c.nodes {
 			n.NotifyHints()
-			pending += n.HintsPending()
+			if n.HintsPending() > 0 {
+				pending = append(pending, fmt.Sprintf("%s: %+v", id, n.hints.Stats()))
+			}
 		}
-		if pending == 0 {
-			return
+		if len(pending) > 0 {
+			return fmt.Errorf("hints pending on %s", strings.Join(pending, "; "))
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	for id, n := range c.nodes {
-		c.t.Logf("%s: %+v", id, n.hints.Stats())
-	}
-	c.t.Fatalf("hints did not drain")
+		return nil
+	})
 }
 
 // replicaSets returns each primary's stored set of key.
@@ -140,15 +139,12 @@ func (c *testCluster) replicaSets(key string) map[string]vclock.Set {
 // non-empty set.
 func (c *testCluster) waitConverged(key string) {
 	c.t.Helper()
-	var sets map[string]vclock.Set
-	for range 200 {
-		sets = c.replicaSets(key)
-		if converged(sets) {
-			return
+	chorustest.EventuallyOK(c.t, fmt.Sprintf("replicas of %q to converge", key), func() error {
+		if sets := c.replicaSets(key); !converged(sets) {
+			return fmt.Errorf("sets %v", sets)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.t.Fatalf("replicas of %q did not converge: %v", key, sets)
+		return nil
+	})
 }
 
 func converged(sets map[string]vclock.Set) bool {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/storage"
@@ -106,18 +107,17 @@ func (g *growCluster) settle(size int) {
 // drainHints waits until no live node holds hints.
 func (g *growCluster) drainHints() {
 	g.t.Helper()
-	for range 600 {
+	chorustest.EventuallyOK(g.t, "hints to drain", func() error {
 		pending := 0
 		for _, n := range g.live() {
 			n.NotifyHints()
 			pending += n.HintsPending()
 		}
-		if pending == 0 {
-			return
+		if pending > 0 {
+			return fmt.Errorf("%d hints pending", pending)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	g.t.Fatal("hints did not drain within 30 s")
+		return nil
+	})
 }
 
 func (g *growCluster) kv(n *server.Node) pb.KVClient {
@@ -169,6 +169,23 @@ func (g *growCluster) startWriter(seed uint64) *writer {
 		}
 	}()
 	return w
+}
+
+// writesPerStep is how many acknowledged writes a phase of
+// TestJoinJoinLeaveUnderWrites waits for before, and after, its change.
+const writesPerStep = 200
+
+// count returns how many writes were acknowledged so far.
+func (w *writer) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acked)
+}
+
+// waitAcked waits until n writes were acknowledged.
+func (w *writer) waitAcked(t *testing.T, n int) {
+	t.Helper()
+	chorustest.Eventually(t, fmt.Sprintf("%d acknowledged writes", n), func() bool { return w.count() >= n })
 }
 
 // finish stops the writer and returns the keys it got acknowledged.
@@ -223,9 +240,9 @@ func TestJoinJoinLeaveUnderWrites(t *testing.T) {
 	var acked []string
 	phase := func(seed uint64, change func()) {
 		w := g.startWriter(seed)
-		time.Sleep(300 * time.Millisecond) // writes before the change
+		w.waitAcked(t, writesPerStep) // writes before the change
 		change()
-		time.Sleep(300 * time.Millisecond) // and during its handoff
+		w.waitAcked(t, w.count()+writesPerStep) // and during its handoff
 		acked = append(acked, w.finish()...)
 	}
 	phase(1, func() { g.add(3) })
@@ -372,13 +389,8 @@ func TestTransferResumesAfterRestart(t *testing.T) {
 		}
 	}
 	n3 := g.add(3)
-	var before uint64
-	for range 400 {
-		if before = n3.Transfers().Keys; before > 1000 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	chorustest.Eventually(t, "node3 to pull 1000 keys", func() bool { return n3.Transfers().Keys > 1000 })
+	before := n3.Transfers().Keys
 	if st := n3.Transfers(); st.Waiting+st.InFlight == 0 {
 		t.Fatalf("transfers finished before the restart; slow them further: %+v", st)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/transport"
@@ -92,7 +93,7 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 		t.Fatalf("restarted node has ID %q, want %q (kept from its data directory)", back.ID(), id)
 	}
 
-	waitFor(t, 30*time.Second, "hints to drain", func() bool {
+	chorustest.Eventually(t, "hints to drain", func() bool {
 		pending := 0
 		for _, n := range lc.Nodes[:2] {
 			pending += n.HintsPending()
@@ -108,17 +109,5 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 		if vs := s.Values(); len(vs) != 1 || string(vs[0].Data) != "v-"+key {
 			t.Fatalf("%s after restart: key %s holds %v, want [v-%s]", id, key, vs, key)
 		}
-	}
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

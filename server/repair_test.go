@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/memnet"
@@ -88,17 +89,14 @@ func (c *testCluster) mergeDirect(node, key string, s vclock.Set) {
 
 func (c *testCluster) waitTreesReady() {
 	c.t.Helper()
-	for range 500 {
-		ready := true
+	chorustest.Eventually(c.t, "every node's trees ready", func() bool {
 		for _, n := range c.nodes {
-			ready = ready && n.Storage().TreeProgress().Ready
+			if !n.Storage().TreeProgress().Ready {
+				return false
+			}
 		}
-		if ready {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.t.Fatal("trees not ready after 5 s")
+		return true
+	})
 }
 
 var allW = &pb.Quorum{W: 3}
