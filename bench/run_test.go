@@ -9,17 +9,21 @@ import (
 	"regexp"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 var errFlaky = errors.New("fake: flaky put")
 
 // fakeTarget is an in-memory store whose every 10th put fails, and whose
 // gets of keys never put are misses. block, when set, makes every
-// operation wait for the context's end.
+// operation wait for the context's end, counting it in blocked.
 type fakeTarget struct {
-	block bool
+	block   bool
+	blocked atomic.Int64
 
 	mu    sync.Mutex
 	data  map[string][]byte
@@ -34,6 +38,7 @@ func newFake() *fakeTarget {
 
 func (f *fakeTarget) Put(ctx context.Context, key, value []byte) error {
 	if f.block {
+		f.blocked.Add(1)
 		<-ctx.Done()
 		return ctx.Err()
 	}
@@ -50,6 +55,7 @@ func (f *fakeTarget) Put(ctx context.Context, key, value []byte) error {
 
 func (f *fakeTarget) Get(ctx context.Context, key []byte) error {
 	if f.block {
+		f.blocked.Add(1)
 		<-ctx.Done()
 		return ctx.Err()
 	}
@@ -201,7 +207,7 @@ func TestRunCancel(t *testing.T) {
 		res, err := Run(ctx, f, cfg)
 		done <- out{res, err}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	chorustest.Eventually(t, "an operation under way", func() bool { return f.blocked.Load() > 0 })
 	cancel()
 	select {
 	case o := <-done:
@@ -215,14 +221,11 @@ func TestRunCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return within 5s of the cancel")
 	}
-	// Every goroutine of Run must be gone (give the runtime a moment to
-	// reap the test's own helper goroutine).
-	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("%d goroutines after Run, %d before", n, before)
-	}
+	// Every goroutine of Run must be gone (the runtime may take a moment
+	// to reap the test's own helper goroutine).
+	chorustest.Eventually(t, fmt.Sprintf("the goroutine count back to %d after Run", before), func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }
 
 func TestRunDurationAndProgress(t *testing.T) {
