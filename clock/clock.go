@@ -18,6 +18,9 @@ type Clock interface {
 	// NewTicker returns a ticker that sends the time on its channel every
 	// d, and the channel. It panics if d <= 0, as time.NewTicker does.
 	NewTicker(d time.Duration) (Ticker, <-chan time.Time)
+	// AfterFunc runs f on its own goroutine once d has passed, unless the
+	// returned timer is stopped first.
+	AfterFunc(d time.Duration, f func()) Timer
 }
 
 // Timer controls a timer made by Clock.NewTimer. As with time.Timer since
@@ -61,6 +64,9 @@ func (Real) NewTicker(d time.Duration) (Ticker, <-chan time.Time) {
 	t := time.NewTicker(d)
 	return t, t.C
 }
+
+// AfterFunc returns time.AfterFunc(d, f).
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Sleep waits d on c, or until ctx ends. It returns nil after a full
 // wait and ctx's error otherwise; with d <= 0 it returns ctx.Err() at

@@ -51,6 +51,16 @@ func (f *Fake) NewTimer(d time.Duration) (Timer, <-chan time.Time) {
 	return t, t.ch
 }
 
+// AfterFunc returns a timer that, once the fake time reaches Now()+d,
+// starts f on its own goroutine.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.arm(t, d)
+	return t
+}
+
 // NewTicker returns a ticker that fires every d of fake time. It panics
 // if d <= 0, as time.NewTicker does.
 func (f *Fake) NewTicker(d time.Duration) (Ticker, <-chan time.Time) {
@@ -116,7 +126,7 @@ func (f *Fake) moveTo(t time.Time) {
 			break
 		}
 		f.now = next.when
-		send(next.ch, next.when)
+		next.fire(next.when)
 		if next.period == 0 {
 			f.disarm(next)
 			continue
@@ -145,7 +155,7 @@ func (f *Fake) earliest() *fakeTimer {
 // timer. f.mu is held.
 func (f *Fake) arm(t *fakeTimer, d time.Duration) {
 	if d <= 0 && t.period == 0 {
-		send(t.ch, f.now)
+		t.fire(f.now)
 		f.disarm(t)
 		return
 	}
@@ -180,20 +190,34 @@ func send(ch chan time.Time, v time.Time) {
 }
 
 // drain removes a value not yet received, so none is stale after Stop or
-// Reset.
+// Reset. A nil channel (AfterFunc) holds none.
 func drain(ch chan time.Time) {
+	if ch == nil {
+		return
+	}
 	select {
 	case <-ch:
 	default:
 	}
 }
 
-// fakeTimer is a timer of a Fake, or a ticker when period > 0.
+// fakeTimer is a timer of a Fake, a ticker when period > 0, or an
+// AfterFunc timer when fn is set (and ch nil).
 type fakeTimer struct {
 	f      *Fake
 	ch     chan time.Time
+	fn     func()
 	when   time.Time
 	period time.Duration
+}
+
+// fire sends v, or starts fn.
+func (t *fakeTimer) fire(v time.Time) {
+	if t.fn != nil {
+		go t.fn()
+		return
+	}
+	send(t.ch, v)
 }
 
 func (t *fakeTimer) Stop() bool {

@@ -211,3 +211,26 @@ func TestRealSleeps(t *testing.T) {
 		t.Errorf("Real Sleep(1ms) returned after %v", c.Since(start))
 	}
 }
+
+func TestFakeAfterFunc(t *testing.T) {
+	f := NewFake(t0)
+	ran := make(chan time.Time, 2)
+	f.AfterFunc(time.Second, func() { ran <- f.Now() })
+	stopped := f.AfterFunc(time.Second, func() { ran <- time.Time{} })
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending AfterFunc = false")
+	}
+	if f.Waiters() != 1 {
+		t.Fatalf("Waiters = %d, want 1", f.Waiters())
+	}
+	f.Advance(time.Second)
+	if at := <-ran; !at.Equal(t0.Add(time.Second)) {
+		t.Fatalf("AfterFunc ran at %v, want t0+1s", at)
+	}
+	f.Advance(time.Hour)
+	select {
+	case <-ran:
+		t.Fatal("a stopped AfterFunc ran")
+	default:
+	}
+}

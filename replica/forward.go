@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // ErrIndeterminate is wrapped by the error of a forwarded write whose
@@ -84,12 +86,9 @@ type ForwarderConfig struct {
 	// SuspectFor is how long a silent coordinator is passed over by later
 	// writes; after it, the next write pings it before sending. Default 2 s.
 	SuspectFor time.Duration
-	// Now is the clock of suspicion. Nil means time.Now.
-	Now func() time.Time
-	// AfterFunc runs f on its own goroutine once d has passed, unless
-	// stop is called first; stop reports whether it prevented the run.
-	// Nil means time.AfterFunc.
-	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Clock times the watch on a coordinator (the ping, SilenceAfter)
+	// and suspicion. Nil means real time; tests step a clock.Fake.
+	Clock clock.Clock
 	// Logger receives this component's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -121,11 +120,8 @@ func (c ForwarderConfig) withDefaults() ForwarderConfig {
 	if c.SuspectFor == 0 {
 		c.SuspectFor = d.SuspectFor
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.AfterFunc == nil {
-		c.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -207,7 +203,7 @@ func (f *Forwarder) usable(ctx context.Context, node string) bool {
 	if !ok {
 		return true
 	}
-	if f.cfg.Now().Before(until) {
+	if f.cfg.Clock.Now().Before(until) {
 		return false
 	}
 	if f.ping(ctx, node, f.cfg.SilenceAfter) {
@@ -222,8 +218,8 @@ func (f *Forwarder) usable(ctx context.Context, node string) bool {
 func (f *Forwarder) ping(ctx context.Context, node string, d time.Duration) bool {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := f.cfg.AfterFunc(d, cancel)
-	defer stop()
+	timer := f.cfg.Clock.AfterFunc(d, cancel)
+	defer timer.Stop()
 	return f.cfg.Transport.Ping(pctx, node) == nil
 }
 
@@ -233,7 +229,7 @@ func (f *Forwarder) markSuspect(node string) {
 	if _, ok := f.suspect[node]; !ok {
 		f.log.Warn("coordinator is silent; passing it over", "node", node, "for", f.cfg.SuspectFor)
 	}
-	f.suspect[node] = f.cfg.Now().Add(f.cfg.SuspectFor)
+	f.suspect[node] = f.cfg.Clock.Now().Add(f.cfg.SuspectFor)
 }
 
 func (f *Forwarder) clearSuspect(node string) {
@@ -249,7 +245,7 @@ func (f *Forwarder) clearSuspect(node string) {
 func (f *Forwarder) Suspects() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := f.cfg.Now()
+	now := f.cfg.Clock.Now()
 	var out []string
 	for n, until := range f.suspect {
 		if now.Before(until) {
@@ -277,7 +273,7 @@ func (f *Forwarder) sendWatched(ctx context.Context, node string, send SendFunc)
 	defer cancel(nil)
 	half := f.cfg.SilenceAfter / 2
 	watched := make(chan struct{})
-	stop := f.cfg.AfterFunc(half, func() {
+	watch := f.cfg.Clock.AfterFunc(half, func() {
 		defer close(watched)
 		if !f.ping(sctx, node, f.cfg.SilenceAfter-half) && sctx.Err() == nil {
 			f.markSuspect(node)
@@ -289,7 +285,7 @@ func (f *Forwarder) sendWatched(ctx context.Context, node string, send SendFunc)
 		err = cause
 	}
 	cancel(nil)
-	if !stop() {
+	if !watch.Stop() {
 		<-watched
 	}
 	return d, err

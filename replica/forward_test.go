@@ -3,81 +3,16 @@ package replica
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/clock"
 )
-
-// stepClock is a manual clock for the Forwarder: AfterFunc timers fire,
-// each on its own goroutine, when Advance passes their time.
-type stepClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*stepTimer
-}
-
-type stepTimer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-	fired   bool
-}
-
-func newStepClock() *stepClock { return &stepClock{now: time.Unix(1_000_000, 0)} }
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &stepTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if t.fired || t.stopped {
-			return false
-		}
-		t.stopped = true
-		return true
-	}
-}
-
-// Advance moves time on by d and starts the functions of the timers due.
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	for _, t := range c.timers {
-		if !t.fired && !t.stopped && !t.at.After(c.now) {
-			t.fired = true
-			due = append(due, t.f)
-		}
-	}
-	c.mu.Unlock()
-	for _, f := range due {
-		go f()
-	}
-}
-
-// pending counts timers neither fired nor stopped.
-func (c *stepClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.fired && !t.stopped {
-			n++
-		}
-	}
-	return n
-}
 
 // fakeForwardNet answers pings from the nodes not in silent; unready
 // nodes are not Ready.
@@ -116,12 +51,12 @@ type allAlive struct{}
 
 func (allAlive) Alive(string) bool { return true }
 
-func newTestForwarder(t *testing.T, clk *stepClock, net *fakeForwardNet) *Forwarder {
+func newTestForwarder(t *testing.T, clk *clock.Fake, net *fakeForwardNet) *Forwarder {
 	t.Helper()
 	cfg := DefaultForwarderConfig()
 	cfg.Self, cfg.Liveness, cfg.Transport = "x", allAlive{}, net
 	cfg.SilenceAfter, cfg.SuspectFor = 100*time.Millisecond, time.Second
-	cfg.Now, cfg.AfterFunc = clk.Now, clk.AfterFunc
+	cfg.Clock = clk
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	f, err := NewForwarder(cfg)
 	if err != nil {
@@ -166,7 +101,7 @@ func (s *scriptedSend) sends() []string {
 var primariesABC = []string{"a", "b", "c"}
 
 func TestForwardSelfIsPrimary(t *testing.T) {
-	f := newTestForwarder(t, newStepClock(), &fakeForwardNet{})
+	f := newTestForwarder(t, clock.NewFake(t0), &fakeForwardNet{})
 	s := &scriptedSend{}
 	node, err := f.Forward(context.Background(), "put", []string{"a", "x"}, 0, s.send)
 	if node != "" || err != nil || len(s.sends()) != 0 {
@@ -209,7 +144,7 @@ func TestForwardSendsOnceByDelivery(t *testing.T) {
 			for _, n := range tc.unready {
 				net.unready[n] = true
 			}
-			f := newTestForwarder(t, newStepClock(), net)
+			f := newTestForwarder(t, clock.NewFake(t0), net)
 			s := &scriptedSend{outcomes: tc.outcomes, errs: tc.errs}
 			// Partition 0 keeps the primaries' order.
 			node, err := f.Forward(context.Background(), "put", primariesABC, 0, s.send)
@@ -244,20 +179,14 @@ func forwardAsync(f *Forwarder, s *scriptedSend) chan forwardResult {
 }
 
 // waitTimers waits until the clock has n pending timers: the Forwarder
-// armed its watch.
-func waitTimers(t *testing.T, clk *stepClock, n int) {
+// armed its watch (or disarmed it, for 0).
+func waitTimers(t *testing.T, clk *clock.Fake, n int) {
 	t.Helper()
-	for range 5000 {
-		if clk.pending() == n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("clock has %d pending timers, want %d", clk.pending(), n)
+	chorustest.Eventually(t, fmt.Sprintf("%d pending timers", n), func() bool { return clk.Waiters() == n })
 }
 
 func TestForwardSilentCoordinatorEndsWaitAndIsPassedOver(t *testing.T) {
-	clk := newStepClock()
+	clk := clock.NewFake(t0)
 	net := &fakeForwardNet{silent: map[string]bool{"a": true}}
 	f := newTestForwarder(t, clk, net)
 	s := &scriptedSend{block: map[string]bool{"a": true}, outcomes: map[string]Delivery{"b": Answered},
@@ -289,7 +218,7 @@ func TestForwardSilentCoordinatorEndsWaitAndIsPassedOver(t *testing.T) {
 }
 
 func TestForwardSlowCoordinatorThatAnswersPingsIsWaitedFor(t *testing.T) {
-	clk := newStepClock()
+	clk := clock.NewFake(t0)
 	net := &fakeForwardNet{silent: map[string]bool{}}
 	f := newTestForwarder(t, clk, net)
 	release := make(chan struct{})
@@ -323,7 +252,7 @@ func TestForwardSlowCoordinatorThatAnswersPingsIsWaitedFor(t *testing.T) {
 }
 
 func TestForwardSuspicionExpiresAfterAPing(t *testing.T) {
-	clk := newStepClock()
+	clk := clock.NewFake(t0)
 	net := &fakeForwardNet{silent: map[string]bool{"a": true}}
 	f := newTestForwarder(t, clk, net)
 	f.markSuspect("a")
