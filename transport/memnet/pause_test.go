@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
@@ -25,27 +26,16 @@ func TestPauseHoldsRequestsUntilResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- replicate(ctx, n, "a", "b") }()
-	for range 5000 { // until the request has reached b
-		if n.Stats().Links[Link{"a", "b"}].Delivered == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	chorustest.Eventually(t, "the request to reach b", func() bool {
+		return n.Stats().Links[Link{"a", "b"}].Delivered == 1
+	})
 	cancel()
 	wantCode(t, "call to a paused node", <-done, codes.Canceled)
 	if got := fakes["b"].applied.Load(); got != 0 {
 		t.Fatalf("b applied %d batches while paused, want 0", got)
 	}
 	n.Resume("b")
-	for range 5000 {
-		if fakes["b"].applied.Load() == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if got := fakes["b"].applied.Load(); got != 1 {
-		t.Fatalf("b applied %d batches after Resume, want the held one", got)
-	}
+	chorustest.Eventually(t, "b to apply the held batch after Resume", func() bool { return fakes["b"].applied.Load() == 1 })
 	if err := replicate(context.Background(), n, "a", "b"); err != nil {
 		t.Fatalf("call after Resume: %v", err)
 	}
