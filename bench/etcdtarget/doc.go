@@ -25,6 +25,7 @@
 // the test or benchmark process dies (Pdeathsig). etcd comes from the
 // system (the Debian package etcd-server, 3.4.23 on bookworm);
 // scripts/install-etcd.sh installs it, and StartCluster runs that script
-// when it finds no etcd binary. ErrNoBinary reports that etcd is still
-// missing, so that tests can skip.
+// when it finds no etcd binary, unless ClusterConfig.NoInstall is set, as
+// every test sets it: tests never install system packages (.ci/run does).
+// ErrNoBinary reports that etcd is still missing.
 package etcdtarget
