@@ -8,6 +8,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // FailoverConfig configures Failover: a closed-loop write load during
@@ -151,7 +153,7 @@ func Failover(ctx context.Context, t Target, target string, v Victim, cfg Failov
 // fault kills and restarts v on cfg's schedule from start, recording
 // when; it returns early, without error, if ctx ends.
 func (r *FailoverRun) fault(ctx context.Context, start time.Time, v Victim, cfg FailoverConfig) error {
-	if !sleepUntil(ctx, start.Add(cfg.KillAt)) {
+	if clock.Sleep(ctx, clock.Real{}, time.Until(start.Add(cfg.KillAt))) != nil {
 		return nil
 	}
 	if err := v.Kill(); err != nil {
@@ -159,7 +161,7 @@ func (r *FailoverRun) fault(ctx context.Context, start time.Time, v Victim, cfg 
 	}
 	r.KilledAt = time.Since(start)
 	fmt.Fprintf(cfg.Progress, "failover: killed %s at %v\n", v.Name, r.KilledAt.Round(time.Millisecond))
-	if !sleepUntil(ctx, start.Add(cfg.RestartAt)) {
+	if clock.Sleep(ctx, clock.Real{}, time.Until(start.Add(cfg.RestartAt))) != nil {
 		return nil
 	}
 	r.RestartedAt = time.Since(start)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // VersionStore is what a staleness measurement drives: a store written
@@ -225,7 +227,7 @@ func (m *stalenessRun) readAfter(ctx context.Context, key []byte, latest uint64,
 	for di, d := range m.cfg.Deltas {
 		r := int(m.reader.Add(1)-1) % m.s.Readers()
 		wg.Go(func() {
-			if !sleepUntil(ctx, acked.Add(d)) {
+			if clock.Sleep(ctx, clock.Real{}, time.Until(acked.Add(d))) != nil {
 				return
 			}
 			seen, err := m.s.Read(ctx, r, key)
@@ -243,22 +245,6 @@ func (m *stalenessRun) readAfter(ctx context.Context, key []byte, latest uint64,
 		})
 	}
 	wg.Wait()
-}
-
-// sleepUntil waits until at; it returns false if ctx ended first.
-func sleepUntil(ctx context.Context, at time.Time) bool {
-	d := time.Until(at)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (m *stalenessRun) progress(stop <-chan struct{}, start time.Time) {
