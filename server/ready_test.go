@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/server/localcluster"
@@ -72,7 +73,7 @@ func TestRestartedNodeServesOnlyOnceJoined(t *testing.T) {
 	httpc := &http.Client{Timeout: 30 * time.Second}
 	url := "http://" + addrs[1].HTTP + "/v1/kv/k?r=1"
 	var resp *http.Response
-	waitFor(t, 30*time.Second, "the restarted node's HTTP listener", func() bool {
+	chorustest.Eventually(t, "the restarted node's HTTP listener", func() bool {
 		resp, err = httpc.Get(url)
 		return err == nil
 	})
