@@ -41,7 +41,10 @@ var allowedImports = map[string][]string{
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
 	"server/localcluster": {"server"},
-	"pbs":                 {},
+	// Imports storage for its ErrNotFound only: a node's stored sets come
+	// through server.Node.Storage.
+	"server/memcluster": {"server", "storage", "transport/memnet", "vclock"},
+	"pbs":               {},
 	"cmd": {"server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
 		"bench/procs", "pbs", "vclock"},
 	"bench": {"client", "server", "server/localcluster", "transport", "transport/pb", "transport/memnet",
@@ -179,6 +182,8 @@ func TestImportAllowedRules(t *testing.T) {
 		{"client", "transport/memnet", false},
 		{"cmd/chorus", "server/localcluster", true},
 		{"server/localcluster", "server", true},
+		{"server/memcluster", "transport/memnet", true},
+		{"server/memcluster", "replica", false},
 		{"replica", "server/localcluster", false},
 		{"vclock", "clock", true},
 		{"replica", "clock", true},

@@ -38,6 +38,7 @@
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet
 //	server/localcluster  server                                     -
+//	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
 //	bench                client server server/localcluster          github.com/HdrHistogram/hdrhistogram-go
 //	                     transport transport/pb transport/memnet
