@@ -47,8 +47,8 @@ var allowedImports = map[string][]string{
 	"pbs":               {},
 	"cmd": {"server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
 		"bench/procs", "pbs", "vclock"},
-	"bench": {"client", "server", "server/localcluster", "transport", "transport/pb", "transport/memnet",
-		"vclock", "ring", "pbs"},
+	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
+		"transport/memnet", "vclock", "ring", "pbs"},
 	// The harness's parts: pure tickers, the figures (owning gonum/plot),
 	// etcd as a target, and clusters of node processes.
 	"bench/chart":      {},
@@ -184,6 +184,7 @@ func TestImportAllowedRules(t *testing.T) {
 		{"server/localcluster", "server", true},
 		{"server/memcluster", "transport/memnet", true},
 		{"server/memcluster", "replica", false},
+		{"bench", "server/memcluster", true},
 		{"replica", "server/localcluster", false},
 		{"vclock", "clock", true},
 		{"replica", "clock", true},

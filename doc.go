@@ -41,8 +41,8 @@
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
 //	bench                client server server/localcluster          github.com/HdrHistogram/hdrhistogram-go
-//	                     transport transport/pb transport/memnet
-//	                     vclock ring pbs
+//	                     server/memcluster transport transport/pb
+//	                     transport/memnet vclock ring pbs
 //	bench/chart          -                                          -
 //	bench/plots          bench bench/chart                          gonum.org/v1/plot
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3

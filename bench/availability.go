@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/memcluster"
 	"github.com/chorusdb/chorus/transport/memnet"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -178,10 +177,10 @@ func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availabi
 	if cfg.Strict {
 		q.Pr, q.Pw = q.R, q.W
 	}
-	if err := mc.preload(ctx, cfg.Keys, &pb.Quorum{N: q.N, R: q.N, W: q.N, NotDurable: true}); err != nil {
+	if err := preload(ctx, mc, cfg.Keys, &pb.Quorum{N: q.N, R: q.N, W: q.N, NotDurable: true}); err != nil {
 		return nil, err
 	}
-	coords := mc.applyFault(cfg.Fault)
+	coords := applyFault(mc, cfg.Fault)
 	if cfg.Clients == 0 {
 		cfg.Clients = 2 * len(coords)
 	}
@@ -244,39 +243,25 @@ func MeasureAvailability(ctx context.Context, cfg AvailabilityConfig) (*Availabi
 	return a, ctx.Err()
 }
 
-// memCluster is a cluster on the in-memory network.
-type memCluster struct {
-	net   *memnet.Network
-	ids   []string
-	nodes []*server.Node
-}
-
 // startMemCluster starts nodes in-memory nodes whose ring keeps at least
-// replicas copies of each key (requests may not ask for more).
-func startMemCluster(ctx context.Context, nodes, replicas int, seed int64) (*memCluster, error) {
-	mc := &memCluster{net: memnet.New(memnet.Config{Seed: seed})}
-	for i := range nodes {
-		mc.ids = append(mc.ids, fmt.Sprintf("node%d", i))
-	}
-	for _, id := range mc.ids {
-		cfg := server.DefaultConfig()
-		cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = id, true, mc.net, mc.ids
-		cfg.NoAntiEntropy = true
-		cfg.Ring.Replicas = max(cfg.Ring.Replicas, replicas)
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		n, err := server.Start(ctx, cfg)
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("bench: start %s: %w", id, err), mc.Close())
-		}
-		mc.nodes = append(mc.nodes, n)
+// replicas copies of each key (requests may not ask for more), without
+// anti-entropy.
+func startMemCluster(ctx context.Context, nodes, replicas int, seed int64) (*memcluster.Cluster, error) {
+	mc, err := memcluster.Start(ctx, memcluster.Config{Nodes: memcluster.NodeIDs(nodes), Network: memnet.Config{Seed: seed},
+		Configure: func(_ string, cfg *server.Config) {
+			cfg.NoAntiEntropy = true
+			cfg.Ring.Replicas = max(cfg.Ring.Replicas, replicas)
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	return mc, nil
 }
 
 // preload writes every key once through the nodes in turn.
-func (mc *memCluster) preload(ctx context.Context, keys int, q *pb.Quorum) error {
+func preload(ctx context.Context, mc *memcluster.Cluster, keys int, q *pb.Quorum) error {
 	for i := range keys {
-		n := mc.nodes[i%len(mc.nodes)]
+		n := mc.Nodes[mc.IDs[i%len(mc.IDs)]]
 		if _, err := n.KV().Put(ctx, &pb.PutRequest{Key: []byte(Key(i)), Value: []byte("v"), Quorum: q}); err != nil {
 			return fmt.Errorf("bench: preload %s: %w", Key(i), err)
 		}
@@ -286,24 +271,20 @@ func (mc *memCluster) preload(ctx context.Context, keys int, q *pb.Quorum) error
 
 // applyFault applies f and returns the coordinators clients still reach:
 // every node but a dead one.
-func (mc *memCluster) applyFault(f Fault) []*server.Node {
+func applyFault(mc *memcluster.Cluster, f Fault) []*server.Node {
+	ids := mc.IDs
 	switch f {
 	case OneDown:
-		last := len(mc.ids) - 1
-		mc.net.Partition(mc.ids[last:], mc.ids[:last])
-		return mc.nodes[:last]
+		last := len(ids) - 1
+		mc.Net.Partition(ids[last:], ids[:last])
+		ids = ids[:last]
 	case Partition:
-		minority := len(mc.ids) / 2
-		mc.net.Partition(mc.ids[:minority], mc.ids[minority:])
+		minority := len(ids) / 2
+		mc.Net.Partition(ids[:minority], ids[minority:])
 	}
-	return mc.nodes
-}
-
-func (mc *memCluster) Close() error {
-	var errs []error
-	for _, n := range mc.nodes {
-		errs = append(errs, n.Close())
+	coords := make([]*server.Node, len(ids))
+	for i, id := range ids {
+		coords[i] = mc.Nodes[id]
 	}
-	errs = append(errs, mc.net.Close())
-	return errors.Join(errs...)
+	return coords
 }
