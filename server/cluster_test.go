@@ -1,19 +1,16 @@
-package server
+package server_test
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chorusdb/chorus/chorustest"
-	"github.com/chorusdb/chorus/hints"
-	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/memcluster"
 	"github.com/chorusdb/chorus/transport/memnet"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
@@ -22,12 +19,11 @@ import (
 )
 
 // testCluster is a cluster of in-memory nodes on the in-memory network,
-// running the production handlers.
+// running the production handlers (server/memcluster), whose helpers fail
+// the test instead of returning errors.
 type testCluster struct {
-	t     testing.TB
-	net   *memnet.Network
-	ids   []string
-	nodes map[string]*Node
+	*memcluster.Cluster
+	t testing.TB
 }
 
 func newTestCluster(t *testing.T, seed int64, ids ...string) *testCluster {
@@ -37,46 +33,37 @@ func newTestCluster(t *testing.T, seed int64, ids ...string) *testCluster {
 
 // newTestClusterWith is newTestCluster with configure applied to every
 // node's config before it starts.
-func newTestClusterWith(t testing.TB, seed int64, configure func(*Config), ids ...string) *testCluster {
+func newTestClusterWith(t testing.TB, seed int64, configure func(*server.Config), ids ...string) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, net: memnet.New(memnet.Config{Seed: seed}), ids: ids, nodes: map[string]*Node{}}
-	for _, id := range ids {
-		cfg := DefaultConfig()
-		cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = id, true, c.net, ids
-		cfg.Hints = hints.DefaultConfig()
-		cfg.Hints.RetryInterval = 20 * time.Millisecond
-		cfg.Hints.MaxBackoff = 100 * time.Millisecond
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		if configure != nil {
-			configure(&cfg)
-		}
-		n, err := Start(context.Background(), cfg)
-		if err != nil {
-			t.Fatalf("start %s: %v", id, err)
-		}
-		c.nodes[id] = n
+	mc, err := memcluster.Start(context.Background(), memcluster.Config{Nodes: ids, Network: memnet.Config{Seed: seed},
+		Configure: func(_ string, cfg *server.Config) {
+			cfg.Hints.RetryInterval = 20 * time.Millisecond
+			cfg.Hints.MaxBackoff = 100 * time.Millisecond
+			if configure != nil {
+				configure(cfg)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, n := range c.nodes {
-			if err := n.Close(); err != nil {
-				t.Errorf("close %s: %v", n.ID(), err)
-			}
+		if err := mc.Close(); err != nil {
+			t.Error(err)
 		}
-		_ = c.net.Close()
 	})
-	return c
+	return &testCluster{Cluster: mc, t: t}
 }
 
 func (c *testCluster) put(node, key, value, context string, q *pb.Quorum) (*pb.PutResponse, error) {
-	return c.nodes[node].KV().Put(ctxT(c.t), &pb.PutRequest{Key: []byte(key), Value: []byte(value), Context: context, Quorum: q})
+	return c.Nodes[node].KV().Put(ctxT(c.t), &pb.PutRequest{Key: []byte(key), Value: []byte(value), Context: context, Quorum: q})
 }
 
 func (c *testCluster) get(node, key string, q *pb.Quorum) (*pb.GetResponse, error) {
-	return c.nodes[node].KV().Get(ctxT(c.t), &pb.GetRequest{Key: []byte(key), Quorum: q})
+	return c.Nodes[node].KV().Get(ctxT(c.t), &pb.GetRequest{Key: []byte(key), Quorum: q})
 }
 
 func (c *testCluster) del(node, key, context string, q *pb.Quorum) (*pb.DeleteResponse, error) {
-	return c.nodes[node].KV().Delete(ctxT(c.t), &pb.DeleteRequest{Key: []byte(key), Context: context, Quorum: q})
+	return c.Nodes[node].KV().Delete(ctxT(c.t), &pb.DeleteRequest{Key: []byte(key), Context: context, Quorum: q})
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -94,72 +81,33 @@ func values(r *pb.GetResponse) []string {
 	return out
 }
 
-// primaries returns the primary replicas of key.
-func (c *testCluster) primaries(key string) []string {
-	r := c.nodes[c.ids[0]].coord.Ring()
-	return r.PreferenceList([]byte(key), r.Replicas())
-}
-
 // healAndDrain heals the network and waits (bounded) until no node holds
 // hints.
 func (c *testCluster) healAndDrain() {
 	c.t.Helper()
-	c.net.Heal()
-	chorustest.EventuallyOK(c.t, "hints to drain", func() error {
-		var pending []string
-		for id, n := range c.nodes {
-			n.NotifyHints()
-			if n.HintsPending() > 0 {
-				pending = append(pending, fmt.Sprintf("%s: %+v", id, n.hints.Stats()))
-			}
-		}
-		if len(pending) > 0 {
-			return fmt.Errorf("hints pending on %s", strings.Join(pending, "; "))
-		}
-		return nil
-	})
+	c.Net.Heal()
+	if err := c.DrainHints(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // replicaSets returns each primary's stored set of key.
 func (c *testCluster) replicaSets(key string) map[string]vclock.Set {
-	out := map[string]vclock.Set{}
-	r := c.nodes[c.ids[0]].coord.Ring()
-	p := r.Partition([]byte(key))
-	for _, id := range c.primaries(key) {
-		s, err := c.nodes[id].Storage().Get(context.Background(), p, []byte(key))
-		if err != nil && err != storage.ErrNotFound {
-			c.t.Fatalf("%s: get %q: %v", id, key, err)
-		}
-		out[id] = s
+	c.t.Helper()
+	sets, err := c.ReplicaSets(context.Background(), key)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	return out
+	return sets
 }
 
 // waitConverged waits (bounded) until every primary of key holds the same
 // non-empty set.
 func (c *testCluster) waitConverged(key string) {
 	c.t.Helper()
-	chorustest.EventuallyOK(c.t, fmt.Sprintf("replicas of %q to converge", key), func() error {
-		if sets := c.replicaSets(key); !converged(sets) {
-			return fmt.Errorf("sets %v", sets)
-		}
-		return nil
-	})
-}
-
-func converged(sets map[string]vclock.Set) bool {
-	var first *vclock.Set
-	for _, s := range sets {
-		if s.IsEmpty() {
-			return false
-		}
-		if first == nil {
-			first = &s
-		} else if !first.Equal(s) {
-			return false
-		}
+	if err := c.WaitConverged(context.Background(), key); err != nil {
+		c.t.Fatal(err)
 	}
-	return true
 }
 
 var five = []string{"a", "b", "c", "d", "e"}
@@ -188,7 +136,7 @@ func TestPartitionBothSidesWriteAndConverge(t *testing.T) {
 	const seed = 2
 	c := newTestCluster(t, seed, five...)
 	left, right := []string{"a", "b"}, []string{"c", "d", "e"}
-	c.net.Partition(left, right)
+	c.Net.Partition(left, right)
 	var keys []string
 	sloppy := 0
 	for i := range 60 {
@@ -218,7 +166,7 @@ func TestPartitionBothSidesWriteAndConverge(t *testing.T) {
 func TestPartitionConcurrentWritesBecomeSiblings(t *testing.T) {
 	const seed = 3
 	c := newTestCluster(t, seed, five...)
-	c.net.Partition([]string{"a", "b"}, []string{"c", "d", "e"})
+	c.Net.Partition([]string{"a", "b"}, []string{"c", "d", "e"})
 	if _, err := c.put("a", "k", "left", "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -292,9 +240,9 @@ func TestDeleteThenReadAndConcurrentWrite(t *testing.T) {
 func TestStrictPrimaryQuorumWithPrimaryDown(t *testing.T) {
 	c := newTestCluster(t, 5, five...)
 	key := "pw-key"
-	prims := c.primaries(key)
+	prims := c.Primaries(key)
 	down := prims[2]
-	c.net.Unregister(down)
+	c.Net.Unregister(down)
 	coord := prims[0]
 
 	_, err := c.put(coord, key, "v", "", &pb.Quorum{W: 3, Pw: 3})

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ func (c *testCluster) keyNotOn(node, prefix string) string {
 	c.t.Helper()
 	for i := range 1000 {
 		k := fmt.Sprintf("%s-%d", prefix, i)
-		if !slices.Contains(c.primaries(k), node) {
+		if !slices.Contains(c.Primaries(k), node) {
 			return k
 		}
 	}
@@ -33,7 +33,7 @@ func (c *testCluster) keyNotOn(node, prefix string) string {
 func countForwards(c *testCluster) func(node string) int {
 	var mu sync.Mutex
 	got := map[string]int{}
-	c.net.Intercept(func(from, to string, msg proto.Message) error {
+	c.Net.Intercept(func(from, to string, msg proto.Message) error {
 		if p, ok := msg.(*pb.PutRequest); ok && p.Forwarded {
 			mu.Lock()
 			got[to]++
@@ -58,7 +58,7 @@ func TestForwardedWriteAppliedOnceWhenAnswerLost(t *testing.T) {
 	key := c.keyNotOn("a", "lost-answer")
 	forwards := countForwards(c)
 	var failed atomic.Bool
-	c.net.InterceptAnswer(func(from, to string, req, resp proto.Message, err error) error {
+	c.Net.InterceptAnswer(func(from, to string, req, resp proto.Message, err error) error {
 		if p, ok := req.(*pb.PutRequest); ok && p.Forwarded && failed.CompareAndSwap(false, true) {
 			return status.Error(codes.Unavailable, "connection reset by peer")
 		}
@@ -98,11 +98,11 @@ func TestForwardedQuorumErrorIsTheAnswer(t *testing.T) {
 	const seed = 42
 	c := newTestCluster(t, seed, five...)
 	key := c.keyNotOn("a", "quorum-err")
-	r := c.nodes["a"].coord.Ring()
-	first := replica.CoordinatorOrder(c.primaries(key), r.Partition([]byte(key)))[0]
+	r := c.Nodes["a"].Ring()
+	first := replica.CoordinatorOrder(c.Primaries(key), r.Partition([]byte(key)))[0]
 	// The first coordinator's replication fails everywhere.
 	var forwards atomic.Int32
-	c.net.Intercept(func(from, to string, msg proto.Message) error {
+	c.Net.Intercept(func(from, to string, msg proto.Message) error {
 		if _, ok := msg.(*pb.ReplicateBatch); ok && from == first {
 			return status.Error(codes.Unavailable, "injected")
 		}
@@ -129,7 +129,7 @@ func TestForwardedQuorumErrorIsTheAnswer(t *testing.T) {
 func TestPausedPrimaryDoesNotStallWrites(t *testing.T) {
 	const seed = 43
 	c := newTestCluster(t, seed, five...)
-	c.net.Pause("c")
+	c.Net.Pause("c")
 	var keys []string
 	indeterminate := 0
 	for i := range 40 {
@@ -155,7 +155,7 @@ func TestPausedPrimaryDoesNotStallWrites(t *testing.T) {
 	if indeterminate > 4 {
 		t.Fatalf("seed %d: %d writes waited on the paused node, want at most one per forwarder", seed, indeterminate)
 	}
-	c.net.Resume("c")
+	c.Net.Resume("c")
 	c.healAndDrain()
 	for _, key := range keys {
 		c.waitConverged(key)

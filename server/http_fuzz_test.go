@@ -3,17 +3,11 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/chorusdb/chorus/hints"
-	"github.com/chorusdb/chorus/replica"
-	"github.com/chorusdb/chorus/transport/memnet"
 )
 
 // FuzzHTTPAPI sends arbitrary requests through the real HTTP handler of a
@@ -33,18 +27,8 @@ func FuzzHTTPAPI(f *testing.F) {
 	} {
 		f.Add(seed.method, seed.path, seed.query, seed.ctxHdr, []byte(seed.body))
 	}
-	net := memnet.New(memnet.Config{Seed: 1})
-	cfg := DefaultConfig()
-	cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = "a", true, net, []string{"a"}
-	cfg.Defaults = replica.Options{N: 1, R: 1, W: 1, Durable: false, Timeout: replica.DefaultOptions().Timeout}
-	cfg.Hints = hints.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := Start(f.Context(), cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = n.Close(); _ = net.Close() })
-	h := newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{MaxBodyBytes: 1 << 16, Logger: cfg.Logger})
+	n, _ := startOneNode(f)
+	h := newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{MaxBodyBytes: 1 << 16, Logger: n.log})
 	// No redirects: the router's own answers are replaced by JSON errors.
 	allowed := map[int]bool{200: true, 204: true, 300: true,
 		400: true, 404: true, 405: true, 409: true, 413: true, 503: true}

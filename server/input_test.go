@@ -17,7 +17,6 @@ import (
 
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/replica"
-	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/memnet"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
@@ -76,61 +75,6 @@ func TestContextAtTheCounterLimitKeepsTheKeyUsable(t *testing.T) {
 	rec = doWith(t, h, "GET", "/v1/kv/k", nil, nil)
 	if rec.Code != http.StatusOK || rec.Body.String() != "v2" {
 		t.Fatalf("GET: %d %q, want 200 v2", rec.Code, rec.Body)
-	}
-}
-
-// TestNAboveTheReplicationFactorIsRefused: on five nodes keeping three
-// replicas per key, n=4 and n=5 are refused with 400 naming both numbers
-// (they used to write to four or five nodes); n=2 is served.
-func TestNAboveTheReplicationFactorIsRefused(t *testing.T) {
-	c := newTestCluster(t, 13, five...)
-	n := c.nodes["a"]
-	h := newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{})
-	for _, q := range []string{"n=4", "n=5", "n=4&w=1&r=1"} {
-		for _, method := range []string{"GET", "PUT", "DELETE"} {
-			rec := doWith(t, h, method, "/v1/kv/k?"+q, strings.NewReader("v"), nil)
-			want := "exceeds the cluster's replication factor 3"
-			if rec.Code != http.StatusBadRequest {
-				t.Fatalf("%s ?%s: %d %q, want 400", method, q, rec.Code, rec.Body)
-			}
-			if msg := errorOf(t, rec); !strings.Contains(msg, q[:3]+" "+want) {
-				t.Fatalf("%s ?%s: error %q, want it to say %q", method, q, msg, q[:3]+" "+want)
-			}
-		}
-	}
-	if rec := doWith(t, h, "PUT", "/v1/kv/k?n=2", strings.NewReader("v"), nil); rec.Code != http.StatusNoContent {
-		t.Fatalf("PUT ?n=2: %d %q, want 204", rec.Code, rec.Body)
-	}
-	if rec := doWith(t, h, "GET", "/v1/kv/k?n=2&r=1", nil, nil); rec.Code != http.StatusOK {
-		t.Fatalf("GET ?n=2: %d %q, want 200", rec.Code, rec.Body)
-	}
-}
-
-// TestKeyTooLongIsBadRequestForEveryOp: a key one byte over the storage
-// limit is refused with 400 by GET as by PUT and DELETE, before any
-// replica is asked (GET used to fan out and answer 503 with the replicas'
-// refusals as a quorum error); a key at the limit is served.
-func TestKeyTooLongIsBadRequestForEveryOp(t *testing.T) {
-	c := newTestCluster(t, 14, "a", "b", "c")
-	n := c.nodes["a"]
-	h := newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{})
-	limit := storage.DefaultOptions().MaxKeyLen
-	long := "/v1/kv/" + strings.Repeat("k", limit+1)
-	for _, method := range []string{"GET", "PUT", "DELETE"} {
-		rec := doWith(t, h, method, long, strings.NewReader("v"), nil)
-		if rec.Code != http.StatusBadRequest {
-			t.Fatalf("%s of a %d-byte key: %d %q, want 400", method, limit+1, rec.Code, rec.Body)
-		}
-		if msg := errorOf(t, rec); !strings.Contains(msg, "key too long") {
-			t.Fatalf("%s of a %d-byte key: error %q, want it to say key too long", method, limit+1, msg)
-		}
-	}
-	atLimit := "/v1/kv/" + strings.Repeat("k", limit)
-	if rec := doWith(t, h, "PUT", atLimit, strings.NewReader("v"), nil); rec.Code != http.StatusNoContent {
-		t.Fatalf("PUT of a %d-byte key: %d %q, want 204", limit, rec.Code, rec.Body)
-	}
-	if rec := doWith(t, h, "GET", atLimit, nil, nil); rec.Code != http.StatusOK {
-		t.Fatalf("GET of a %d-byte key: %d %q, want 200", limit, rec.Code, rec.Body)
 	}
 }
 

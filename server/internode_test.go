@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ import (
 // no acks and no stamp, and does not bring the node down.
 func TestReplicateStampsVisibility(t *testing.T) {
 	c := newTestCluster(t, 31, "a", "b", "c")
-	in := c.net.Internode("a", "b")
+	in := c.Net.Internode("a", "b")
 	empty, err := in.Replicate(ctxT(t), &pb.ReplicateBatch{From: "a"})
 	if err != nil || len(empty.GetErrors()) != 0 || empty.GetAtUnixNano() != 0 {
 		t.Fatalf("empty batch: %v, %v; want no acks and no stamp", empty, err)

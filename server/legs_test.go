@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"fmt"
@@ -16,9 +16,9 @@ import (
 // below.
 func TestLegsSplitRoundTrips(t *testing.T) {
 	c := newTestCluster(t, 21, "a", "b", "c")
-	c.net.SetDelay("a", "b", 40*time.Millisecond)
-	c.net.SetDelay("b", "a", 10*time.Millisecond)
-	c.nodes["a"].ResetLegs()
+	c.Net.SetDelay("a", "b", 40*time.Millisecond)
+	c.Net.SetDelay("b", "a", 10*time.Millisecond)
+	c.Nodes["a"].ResetLegs()
 	all := &pb.Quorum{N: 3, R: 3, W: 3}
 	for i := range 5 {
 		key := fmt.Sprintf("legs-%d", i)
@@ -29,7 +29,7 @@ func TestLegsSplitRoundTrips(t *testing.T) {
 			t.Fatalf("get %s: %v", key, err)
 		}
 	}
-	l := c.nodes["a"].Legs()
+	l := c.Nodes["a"].Legs()
 	for _, leg := range []struct {
 		name    string
 		samples []time.Duration
@@ -48,19 +48,8 @@ func TestLegsSplitRoundTrips(t *testing.T) {
 			t.Errorf("%s: shortest %v, want c's batches below %v", leg.name, slices.Min(leg.samples), leg.slow)
 		}
 	}
-	c.nodes["a"].ResetLegs()
-	if l := c.nodes["a"].Legs(); len(l.W)+len(l.A)+len(l.R)+len(l.S) != 0 {
+	c.Nodes["a"].ResetLegs()
+	if l := c.Nodes["a"].Legs(); len(l.W)+len(l.A)+len(l.R)+len(l.S) != 0 {
 		t.Errorf("after ResetLegs: %d %d %d %d samples, want none", len(l.W), len(l.A), len(l.R), len(l.S))
-	}
-}
-
-func TestLegWindowKeepsTheNewest(t *testing.T) {
-	var w window
-	for i := range legWindow + 10 {
-		w.add(time.Duration(i))
-	}
-	got := w.ordered()
-	if len(got) != legWindow || got[0] != 10 || got[len(got)-1] != legWindow+9 {
-		t.Errorf("window holds %d, from %v to %v; want the last %d, 10 to %d", len(got), got[0], got[len(got)-1], legWindow, legWindow+9)
 	}
 }

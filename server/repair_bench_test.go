@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/memcluster"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -30,7 +32,7 @@ func BenchmarkAntiEntropyRepair(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		var skew atomic.Int64
-		c := newTestClusterWith(b, 1, func(cfg *Config) {
+		c := newTestClusterWith(b, 1, func(cfg *server.Config) {
 			manualRepair(&skew)(cfg)
 			cfg.AntiEntropy.KeysPerSecond = 1 << 30
 			cfg.AntiEntropy.BytesPerSecond = 1 << 40
@@ -53,13 +55,13 @@ func BenchmarkAntiEntropyRepair(b *testing.B) {
 		took := time.Since(start)
 		b.StopTimer()
 		var sent, received uint64
-		for _, n := range c.nodes {
-			st := n.repair.Stats()
+		for _, n := range c.Nodes {
+			st := n.Status().AntiEntropy.Stats
 			sent += st.BytesSent
 			received += st.BytesReceived
 		}
 		for i := range diverged {
-			if sets := c.replicaSets(benchKey(i * 100)); !converged(sets) {
+			if sets := c.replicaSets(benchKey(i * 100)); !memcluster.Converged(sets) {
 				b.Fatalf("key %s did not converge", benchKey(i*100))
 			}
 		}
@@ -84,15 +86,15 @@ func loadAgreeing(b testing.TB, c *testCluster, keys int) {
 	value := vclock.Value{Data: make([]byte, 100)}
 	for w := range writers {
 		wg.Go(func() {
-			first := c.nodes[c.ids[0]]
-			r := first.coord.Ring()
+			first := c.Nodes[c.IDs[0]]
+			r := first.Ring()
 			for i := w; i < keys; i += writers {
 				key := []byte(benchKey(i))
 				p := r.Partition(key)
-				s, _, err := first.Storage().Update(b.Context(), p, key, vclock.Clock{}, c.ids[0], value, false)
-				for _, id := range c.ids[1:] {
+				s, _, err := first.Storage().Update(b.Context(), p, key, vclock.Clock{}, c.IDs[0], value, false)
+				for _, id := range c.IDs[1:] {
 					if err == nil {
-						_, _, err = c.nodes[id].Storage().Merge(b.Context(), p, key, s, false)
+						_, _, err = c.Nodes[id].Storage().Merge(b.Context(), p, key, s, false)
 					}
 				}
 				if err != nil {

@@ -1,12 +1,9 @@
-package server
+package server_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -14,8 +11,9 @@ import (
 
 	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/repair"
+	"github.com/chorusdb/chorus/server"
+	"github.com/chorusdb/chorus/server/memcluster"
 	"github.com/chorusdb/chorus/storage"
-	"github.com/chorusdb/chorus/transport/memnet"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -24,8 +22,8 @@ var three = []string{"a", "b", "c"}
 
 // manualRepair makes anti-entropy and tombstone collection run only when a
 // test asks, with the collector's clock shifted by *skew.
-func manualRepair(skew *atomic.Int64) func(*Config) {
-	return func(cfg *Config) {
+func manualRepair(skew *atomic.Int64) func(*server.Config) {
+	return func(cfg *server.Config) {
 		cfg.AntiEntropy.Manual = true
 		cfg.Tombstones.Manual = true
 		cfg.Tombstones.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
@@ -42,8 +40,8 @@ func (c *testCluster) repairAll() repair.Result {
 func (c *testCluster) repairAllCtx(ctx context.Context) repair.Result {
 	c.t.Helper()
 	var sum repair.Result
-	for _, id := range c.ids {
-		res, err := c.nodes[id].RepairRound(ctx)
+	for _, id := range c.IDs {
+		res, err := c.Nodes[id].RepairRound(ctx)
 		if err != nil {
 			c.t.Fatalf("%s: repair round: %v", id, err)
 		}
@@ -58,10 +56,9 @@ func (c *testCluster) repairAllCtx(ctx context.Context) repair.Result {
 // storedSet returns node's stored set of key (empty when absent).
 func (c *testCluster) storedSet(node, key string) vclock.Set {
 	c.t.Helper()
-	p := c.nodes[node].coord.Ring().Partition([]byte(key))
-	s, err := c.nodes[node].Storage().Get(context.Background(), p, []byte(key))
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		c.t.Fatalf("%s: get %q: %v", node, key, err)
+	s, err := c.Stored(context.Background(), node, key)
+	if err != nil {
+		c.t.Fatal(err)
 	}
 	return s
 }
@@ -71,8 +68,8 @@ func (c *testCluster) storedSet(node, key string) vclock.Set {
 func (c *testCluster) writeDirect(node, key string, v vclock.Value) vclock.Set {
 	c.t.Helper()
 	cur := c.storedSet(node, key)
-	p := c.nodes[node].coord.Ring().Partition([]byte(key))
-	s, _, err := c.nodes[node].Storage().Update(context.Background(), p, []byte(key), cur.Context(), node, v, false)
+	p := c.Nodes[node].Ring().Partition([]byte(key))
+	s, _, err := c.Nodes[node].Storage().Update(context.Background(), p, []byte(key), cur.Context(), node, v, false)
 	if err != nil {
 		c.t.Fatalf("%s: direct write of %q: %v", node, key, err)
 	}
@@ -81,8 +78,8 @@ func (c *testCluster) writeDirect(node, key string, v vclock.Value) vclock.Set {
 
 func (c *testCluster) mergeDirect(node, key string, s vclock.Set) {
 	c.t.Helper()
-	p := c.nodes[node].coord.Ring().Partition([]byte(key))
-	if _, _, err := c.nodes[node].Storage().Merge(context.Background(), p, []byte(key), s, false); err != nil {
+	p := c.Nodes[node].Ring().Partition([]byte(key))
+	if _, _, err := c.Nodes[node].Storage().Merge(context.Background(), p, []byte(key), s, false); err != nil {
 		c.t.Fatalf("%s: direct merge of %q: %v", node, key, err)
 	}
 }
@@ -90,7 +87,7 @@ func (c *testCluster) mergeDirect(node, key string, s vclock.Set) {
 func (c *testCluster) waitTreesReady() {
 	c.t.Helper()
 	chorustest.Eventually(c.t, "every node's trees ready", func() bool {
-		for _, n := range c.nodes {
+		for _, n := range c.Nodes {
 			if !n.Storage().TreeProgress().Ready {
 				return false
 			}
@@ -133,13 +130,13 @@ func TestAntiEntropyRepairsDirectWrites(t *testing.T) {
 	}
 	for i := range keys {
 		key := fmt.Sprintf("k%03d", i)
-		if sets := c.replicaSets(key); !converged(sets) {
+		if sets := c.replicaSets(key); !memcluster.Converged(sets) {
 			t.Fatalf("%s did not converge: %v", key, sets)
 		}
 	}
 	for i := range 10 {
 		key := fmt.Sprintf("new%02d", i)
-		if sets := c.replicaSets(key); !converged(sets) {
+		if sets := c.replicaSets(key); !memcluster.Converged(sets) {
 			t.Fatalf("%s did not reach every replica: %v", key, sets)
 		}
 	}
@@ -173,8 +170,8 @@ func TestDeleteSpreadsAndCollectedDeleteStaysDeleted(t *testing.T) {
 	// Before anti-entropy, c holds a different set: nothing may be
 	// collected even long after the grace period.
 	skew.Store(int64(2 * time.Hour))
-	for _, id := range c.ids {
-		if n, err := c.nodes[id].CollectTombstones(ctxT(t)); err != nil || n != 0 {
+	for _, id := range c.IDs {
+		if n, err := c.Nodes[id].CollectTombstones(ctxT(t)); err != nil || n != 0 {
 			t.Fatalf("%s collected %d keys (%v) while c holds a live value", id, n, err)
 		}
 	}
@@ -184,22 +181,22 @@ func TestDeleteSpreadsAndCollectedDeleteStaysDeleted(t *testing.T) {
 
 	skew.Store(0)
 	c.repairAll()
-	for _, id := range c.ids {
+	for _, id := range c.IDs {
 		if s := c.storedSet(id, "gone"); !s.Deleted() {
 			t.Fatalf("%s holds %v after anti-entropy, want the tombstone", id, s)
 		}
 	}
 	// Within the grace period, nothing is collected.
-	for _, id := range c.ids {
-		if n, _ := c.nodes[id].CollectTombstones(ctxT(t)); n != 0 {
+	for _, id := range c.IDs {
+		if n, _ := c.Nodes[id].CollectTombstones(ctxT(t)); n != 0 {
 			t.Fatalf("%s collected %d keys within the grace period", id, n)
 		}
 	}
 
 	skew.Store(int64(2 * time.Hour))
 	collected := 0
-	for _, id := range c.ids {
-		n, err := c.nodes[id].CollectTombstones(ctxT(t))
+	for _, id := range c.IDs {
+		n, err := c.Nodes[id].CollectTombstones(ctxT(t))
 		if err != nil {
 			t.Fatalf("%s: collect: %v", id, err)
 		}
@@ -208,7 +205,7 @@ func TestDeleteSpreadsAndCollectedDeleteStaysDeleted(t *testing.T) {
 	if collected != 2 {
 		t.Fatalf("collected %d keys on the leaders, want 2", collected)
 	}
-	for _, id := range c.ids {
+	for _, id := range c.IDs {
 		for _, key := range []string{"gone", "held"} {
 			if s := c.storedSet(id, key); !s.IsEmpty() {
 				t.Fatalf("%s still holds %q: %v", id, key, s)
@@ -219,7 +216,7 @@ func TestDeleteSpreadsAndCollectedDeleteStaysDeleted(t *testing.T) {
 		c.repairAll()
 	}
 	c.healAndDrain()
-	for _, id := range c.ids {
+	for _, id := range c.IDs {
 		if s := c.storedSet(id, "gone"); !s.IsEmpty() {
 			t.Fatalf("collected delete came back on %s: %v", id, s)
 		}
@@ -240,91 +237,21 @@ func TestTombstoneKeptWhileAPrimaryIsDown(t *testing.T) {
 	if _, err := c.del("a", "k", put.Context, allW); err != nil {
 		t.Fatal(err)
 	}
-	c.net.Partition([]string{"a", "b"}, []string{"c"})
+	c.Net.Partition([]string{"a", "b"}, []string{"c"})
 	skew.Store(int64(2 * time.Hour))
 	for _, id := range []string{"a", "b"} {
-		if n, err := c.nodes[id].CollectTombstones(ctxT(t)); n != 0 {
+		if n, err := c.Nodes[id].CollectTombstones(ctxT(t)); n != 0 {
 			t.Fatalf("%s collected %d keys (%v) with c down", id, n, err)
 		}
 	}
-	c.net.Heal()
+	c.Net.Heal()
 	total := 0
-	for _, id := range c.ids {
-		n, _ := c.nodes[id].CollectTombstones(ctxT(t))
+	for _, id := range c.IDs {
+		n, _ := c.Nodes[id].CollectTombstones(ctxT(t))
 		total += n
 	}
 	if total != 1 {
 		t.Fatalf("collected %d keys once every primary was back, want 1", total)
-	}
-}
-
-// Hints may not outlive the tombstone grace period.
-func TestHintAgeCappedAtGrace(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Tombstones.Grace = 10 * time.Minute
-	if got := cfg.withDefaults().Hints.MaxAge; got != 10*time.Minute {
-		t.Fatalf("hint MaxAge = %v, want the grace period", got)
-	}
-}
-
-// A node whose last-alive mark is older than the grace period refuses to
-// start unless forced.
-func TestDownLongerThanGraceRefused(t *testing.T) {
-	dir := t.TempDir()
-	net := memnet.New(memnet.Config{Seed: 4})
-	t.Cleanup(func() { _ = net.Close() })
-	cfg := DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.MemNet, cfg.Members = "a", dir, net, []string{"a"}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	start := func(cfg Config) error {
-		n, err := Start(context.Background(), cfg)
-		if err == nil {
-			err = n.Close()
-		}
-		return err
-	}
-	if err := start(cfg); err != nil {
-		t.Fatalf("first start: %v", err)
-	}
-	if err := start(cfg); err != nil {
-		t.Fatalf("restart within the grace period: %v", err)
-	}
-	db, err := storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := binary.BigEndian.AppendUint64(nil, uint64(time.Now().Add(-2*time.Hour).UnixNano()))
-	if err := db.SetMeta(context.Background(), metaLastAlive, old); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := start(cfg); !errors.Is(err, ErrDownTooLong) {
-		t.Fatalf("start after 2 h down = %v, want ErrDownTooLong", err)
-	}
-	cfg.ForceRejoin = true
-	if err := start(cfg); err != nil {
-		t.Fatalf("forced start: %v", err)
-	}
-	// The node writes its mark in the versioned form, and reads it back.
-	db, err = storage.Open(dir, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mark, err := db.GetMeta(metaLastAlive)
-	if err != nil || len(mark) != 9 || mark[0] != 1 {
-		t.Fatalf("last-alive mark after a start = %x (%v), want version 1 and 8 time bytes", mark, err)
-	}
-	if err := db.SetMeta(context.Background(), metaLastAlive, repair.EncodeAliveMark(time.Now().Add(-2*time.Hour))); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.ForceRejoin = false
-	if err := start(cfg); !errors.Is(err, ErrDownTooLong) {
-		t.Fatalf("start after 2 h down (versioned mark) = %v, want ErrDownTooLong", err)
 	}
 }
 
@@ -333,7 +260,7 @@ func TestDownLongerThanGraceRefused(t *testing.T) {
 func TestFallbackCopyDroppedAfterHandoff(t *testing.T) {
 	c := newTestCluster(t, 5, five...)
 	key := "fallback-key"
-	prim := c.primaries(key)
+	prim := c.Primaries(key)
 	down := prim[2]
 	var others []string
 	for _, id := range five {
@@ -341,18 +268,18 @@ func TestFallbackCopyDroppedAfterHandoff(t *testing.T) {
 			others = append(others, id)
 		}
 	}
-	c.net.Partition(others, []string{down})
+	c.Net.Partition(others, []string{down})
 	if _, err := c.put(prim[0], key, "v", "", &pb.Quorum{W: 3}); err != nil {
 		t.Fatalf("sloppy put: %v", err)
 	}
-	r := c.nodes[prim[0]].coord.Ring()
+	r := c.Nodes[prim[0]].Ring()
 	p := r.Partition([]byte(key))
 	var holders []string
 	for _, id := range others {
 		if slices.Contains(prim, id) {
 			continue
 		}
-		if s, err := c.nodes[id].Storage().Get(context.Background(), p, []byte(key)); err == nil && !s.IsEmpty() {
+		if s, err := c.Nodes[id].Storage().Get(context.Background(), p, []byte(key)); err == nil && !s.IsEmpty() {
 			holders = append(holders, id)
 		}
 	}
@@ -362,7 +289,7 @@ func TestFallbackCopyDroppedAfterHandoff(t *testing.T) {
 	c.healAndDrain()
 	c.waitConverged(key)
 	for _, id := range holders {
-		if _, err := c.nodes[id].Storage().Get(context.Background(), p, []byte(key)); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := c.Nodes[id].Storage().Get(context.Background(), p, []byte(key)); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("fallback %s still holds its copy after the hint was delivered (%v)", id, err)
 		}
 	}
