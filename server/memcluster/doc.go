@@ -14,8 +14,9 @@
 //     from the start. On error it has closed every node it started and
 //     the network.
 //   - Node storage is in memory, and every node's Config is
-//     server.DefaultConfig with its ID, the network and the members set,
-//     then Config.Configure applied; nothing else is changed.
+//     server.DefaultConfig with its ID, in-memory storage, the network,
+//     the members and Config.Logger set, then Config.Configure applied;
+//     nothing else is changed.
 //   - The network is seeded (Config.Network.Seed), so the messages
 //     SetDrop loses are the same from run to run for the same sends.
 //   - DrainHints and WaitConverged wait on a condition, never for a
