@@ -23,6 +23,8 @@ var allowedImports = map[string][]string{
 	"":      {},
 	"clock": {},
 	"pace":  {"clock"},
+	// How long to wait on a peer that may have gone silent.
+	"silence": {"clock"},
 	// Imported by tests only (go list's Imports leave test files out):
 	// no row lists it, so production code cannot import it.
 	"chorustest":   {},
@@ -32,12 +34,12 @@ var allowedImports = map[string][]string{
 	"gossip":       {},
 	"antientropy":  {"vclock", "ring"},
 	"hints":        {"vclock", "storage", "pace"},
-	"replica":      {"vclock", "ring"},
+	"replica":      {"vclock", "ring", "silence"},
 	"repair":       {"vclock", "ring", "antientropy", "pace"},
 	"handoff":      {"vclock", "ring", "antientropy", "pace"},
 	"transport":    {"vclock", "ring", "transport/pb"},
 	"transport/pb": {},
-	"client":       {"vclock", "ring", "transport", "transport/pb"},
+	"client":       {"vclock", "ring", "transport", "transport/pb", "silence"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
 		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet"},
 	"server/localcluster": {"server"},

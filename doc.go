@@ -21,6 +21,7 @@
 //	package              may import                                 owns
 //	clock                -                                          -
 //	pace                 clock                                      golang.org/x/time/rate
+//	silence              clock                                      -
 //	chorustest           -                                          -
 //	vclock               -                                          -
 //	ring                 -                                          -
@@ -28,12 +29,12 @@
 //	storage              vclock antientropy                         github.com/dgraph-io/badger/v4
 //	gossip               -                                          github.com/hashicorp/memberlist
 //	hints                vclock storage pace                        -
-//	replica              vclock ring                                -
+//	replica              vclock ring silence                        -
 //	repair               vclock ring antientropy pace               -
 //	handoff              vclock ring antientropy pace               -
 //	transport/pb         -                                          -
 //	transport            vclock ring transport/pb                   -
-//	client               vclock ring transport transport/pb         -
+//	client               vclock ring transport transport/pb silence -
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/chorusdb/chorus/silence"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -197,9 +198,18 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 			return unwrapNotConnected(err)
 		}
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(r))
-		raw := call(actx, kv)
-		err = convert(raw, addr)
+		silent, raw := c.send(actx, kv, call)
 		cancel()
+		if silent {
+			// Paused, or cut off without an error: later requests go
+			// elsewhere until the next refresh says otherwise.
+			c.markDown(addr)
+			c.kick()
+			raw = &Error{Code: codes.DeadlineExceeded, Node: addr, Message: fmt.Sprintf(
+				"%s answered neither the request nor a ping within %v; a write may have been applied",
+				addr, c.cfg.SilenceAfter)}
+		}
+		err = convert(raw, addr)
 		if err == nil {
 			return nil
 		}
@@ -229,6 +239,22 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 		last = &Error{Code: codes.Unavailable, Message: "no node to send the request to"}
 	}
 	return unwrapNotConnected(last)
+}
+
+// send makes one call to kv under the silence watch (Config.SilenceAfter)
+// and reports whether the node was found silent.
+func (c *Client) send(ctx context.Context, kv pb.KVClient, call func(context.Context, pb.KVClient) error) (silent bool, err error) {
+	if c.cfg.SilenceAfter < 0 {
+		return false, call(ctx, kv)
+	}
+	ping := func(ctx context.Context) error {
+		_, err := kv.ClusterInfo(ctx, &pb.ClusterInfoRequest{})
+		return err
+	}
+	silent = silence.Watch(ctx, c.cfg.Clock, c.cfg.SilenceAfter, ping, func(ctx context.Context) {
+		err = call(ctx, kv)
+	})
+	return silent, err
 }
 
 // neverSent reports whether err is gRPC's failure of a call that found no

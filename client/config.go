@@ -18,11 +18,15 @@ const (
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultReadRetries     = 2
 	DefaultRefreshInterval = 10 * time.Second
+	DefaultSilenceAfter    = 500 * time.Millisecond
 )
 
 // NoRetries, as Config.ReadRetries, turns read retries off (zero means the
 // default).
 const NoRetries = -1
+
+// NoSilenceWatch, as Config.SilenceAfter, turns the silence watch off.
+const NoSilenceWatch = -1
 
 // Config configures a Client. A zero field takes its default; DefaultConfig
 // returns the defaults with the local endpoint 127.0.0.1:9090.
@@ -49,6 +53,16 @@ type Config struct {
 	// table is also refreshed at once when a request finds a node
 	// unreachable or a quorum served sloppily. Default 10 s.
 	RefreshInterval time.Duration
+	// SilenceAfter bounds the wait on a node that stopped answering (a
+	// paused process, a link cut without an error): half-way through, a
+	// request still unanswered pings the node (ClusterInfo), and if that
+	// is not answered by SilenceAfter either, the request ends with
+	// DeadlineExceeded and the node is marked down. A read then goes to
+	// the next replica; a write is not re-sent (it may have been
+	// applied). A node that answers the ping is slow, not silent, and the
+	// request waits for it. Default 500 ms; NoSilenceWatch (negative)
+	// turns the watch off.
+	SilenceAfter time.Duration
 	// Defaults are the quorum settings of every request; per-request
 	// Options override them field by field. Zero fields mean the server's
 	// defaults.
@@ -112,6 +126,7 @@ func DefaultConfig() Config {
 		DialTimeout:     DefaultDialTimeout,
 		RequestTimeout:  DefaultRequestTimeout,
 		ReadRetries:     DefaultReadRetries,
+		SilenceAfter:    DefaultSilenceAfter,
 		RefreshInterval: DefaultRefreshInterval,
 	}
 }
@@ -160,6 +175,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = d.RefreshInterval
+	}
+	if c.SilenceAfter == 0 {
+		c.SilenceAfter = d.SilenceAfter
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

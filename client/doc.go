@@ -30,7 +30,11 @@
 // a blind retry could create a sibling. The exceptions are answers that
 // say the node did not act on the request (transport.NotHandled: it is
 // still starting, or gRPC failed the call while dialing): any request
-// then goes to the next node. The client errs on the side of
+// then goes to the next node. A node that answers neither a request nor
+// a ping (ClusterInfo) within Config.SilenceAfter (a paused process, a link
+// cut without an error) ends the request with DeadlineExceeded and is
+// marked down: a read goes on to the next replica, a write is not re-sent.
+// The client errs on the side of
 // not retrying: a connection that breaks between the readiness check and
 // the send fails the write with ErrUnavailable. Callers that want to
 // retry a write do so with the same context; the result is at worst a

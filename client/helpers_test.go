@@ -40,6 +40,10 @@ type fakeNode struct {
 	get func(*pb.GetRequest) (*pb.GetResponse, error)
 	put func(*pb.PutRequest) (*pb.PutResponse, error)
 	del func(*pb.DeleteRequest) (*pb.DeleteResponse, error)
+	// paused, when set, holds ClusterInfo until it is closed or the
+	// call's context ends: with put and friends blocking too, the node
+	// is silent, as a paused process is.
+	paused chan struct{}
 }
 
 // newFakeCluster starts n nodes with q partitions and the given
@@ -135,7 +139,17 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func (f *fakeNode) ClusterInfo(context.Context, *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
+func (f *fakeNode) ClusterInfo(ctx context.Context, _ *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
+	f.mu.Lock()
+	paused := f.paused
+	f.mu.Unlock()
+	if paused != nil {
+		select {
+		case <-paused:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.cluster.mu.Lock()
 	defer f.cluster.mu.Unlock()
 	f.cluster.infos++

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/clock"
+	"github.com/chorusdb/chorus/silence"
 )
 
 // ErrIndeterminate is wrapped by the error of a forwarded write whose
@@ -206,21 +207,12 @@ func (f *Forwarder) usable(ctx context.Context, node string) bool {
 	if f.cfg.Clock.Now().Before(until) {
 		return false
 	}
-	if f.ping(ctx, node, f.cfg.SilenceAfter) {
+	if silence.Ping(ctx, f.cfg.Clock, f.cfg.SilenceAfter, func(ctx context.Context) error { return f.cfg.Transport.Ping(ctx, node) }) {
 		f.clearSuspect(node)
 		return true
 	}
 	f.markSuspect(node)
 	return false
-}
-
-// ping reports whether node answered a ping within d.
-func (f *Forwarder) ping(ctx context.Context, node string, d time.Duration) bool {
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	timer := f.cfg.Clock.AfterFunc(d, cancel)
-	defer timer.Stop()
-	return f.cfg.Transport.Ping(pctx, node) == nil
 }
 
 func (f *Forwarder) markSuspect(node string) {
@@ -256,37 +248,23 @@ func (f *Forwarder) Suspects() []string {
 	return out
 }
 
-// errSilent ends the wait on a coordinator that answered neither the
-// write nor a ping within SilenceAfter.
-type errSilent struct{ after time.Duration }
-
-func (e errSilent) Error() string {
-	return fmt.Sprintf("no answer within %v, nor to a ping", e.after)
-}
-
-// sendWatched runs send under a watch: half-way through SilenceAfter,
-// if send has not returned, node is pinged, and unless the ping is
-// answered by SilenceAfter, node is suspect and the send's context is
-// cancelled with errSilent. The watch has ended when sendWatched returns.
+// sendWatched runs send under silence.Watch: a coordinator that answers
+// neither the write nor a ping within SilenceAfter is suspect, and the
+// send's context is cancelled.
 func (f *Forwarder) sendWatched(ctx context.Context, node string, send SendFunc) (Delivery, error) {
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	half := f.cfg.SilenceAfter / 2
-	watched := make(chan struct{})
-	watch := f.cfg.Clock.AfterFunc(half, func() {
-		defer close(watched)
-		if !f.ping(sctx, node, f.cfg.SilenceAfter-half) && sctx.Err() == nil {
-			f.markSuspect(node)
-			cancel(errSilent{f.cfg.SilenceAfter})
-		}
+	var (
+		d   Delivery
+		err error
+	)
+	ping := func(ctx context.Context) error { return f.cfg.Transport.Ping(ctx, node) }
+	silent := silence.Watch(ctx, f.cfg.Clock, f.cfg.SilenceAfter, ping, func(ctx context.Context) {
+		d, err = send(ctx, node)
 	})
-	d, err := send(sctx, node)
-	if cause := context.Cause(sctx); d != Answered && errors.As(cause, new(errSilent)) {
-		err = cause
-	}
-	cancel(nil)
-	if !watch.Stop() {
-		<-watched
+	if silent {
+		f.markSuspect(node)
+		if d != Answered {
+			err = &silence.Error{After: f.cfg.SilenceAfter}
+		}
 	}
 	return d, err
 }
