@@ -114,7 +114,9 @@ func TestMeasureClusterStaleness(t *testing.T) {
 	if err := WriteStalenessTable(&b, cs); err != nil {
 		t.Fatal(err)
 	}
-	for _, re := range []string{`(?m)^\| 0s \| 200 \| 1\.0000 \| 1\.0000 \| `, `(?m)^\| 2ms \| 200 \| 1\.0000 \| 1\.0000 \| `,
+	// Strict quorums read every acknowledged write, however many were
+	// acknowledged (a loaded machine may fail a few at their deadline).
+	for _, re := range []string{`(?m)^\| 0s \| [1-9]\d* \| 1\.0000 \| 1\.0000 \| `, `(?m)^\| 2ms \| [1-9]\d* \| 1\.0000 \| 1\.0000 \| `,
 		`writer's own copy acknowledged after \d`} {
 		if !regexp.MustCompile(re).MatchString(b.String()) {
 			t.Errorf("R=2 W=2: table lacks %s:\n%s", re, b.String())

@@ -18,7 +18,7 @@ const (
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultReadRetries     = 2
 	DefaultRefreshInterval = 10 * time.Second
-	DefaultSilenceAfter    = 500 * time.Millisecond
+	DefaultSilenceAfter    = time.Second
 )
 
 // NoRetries, as Config.ReadRetries, turns read retries off (zero means the
@@ -60,8 +60,9 @@ type Config struct {
 	// DeadlineExceeded and the node is marked down. A read then goes to
 	// the next replica; a write is not re-sent (it may have been
 	// applied). A node that answers the ping is slow, not silent, and the
-	// request waits for it. Default 500 ms; NoSilenceWatch (negative)
-	// turns the watch off.
+	// request waits for it. Default 1 s (forwarding nodes use 250 ms: a
+	// client may be farther away, and a false alarm fails a write that
+	// would have succeeded); NoSilenceWatch (negative) turns the watch off.
 	SilenceAfter time.Duration
 	// Defaults are the quorum settings of every request; per-request
 	// Options override them field by field. Zero fields mean the server's
