@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"time"
 )
 
@@ -13,8 +15,9 @@ import (
 // state, which is merged both ways. It retries, pausing between
 // Config.JoinBackoff and JoinMaxBackoff, until at least one seed answers
 // or ctx ends; then it returns an error that wraps ctx.Err() and names
-// the last failure. Seeds may include this node's own address, which is
-// skipped. One attempt may outlive a cancelled ctx by up to memberlist's
+// the last failure. Seeds may be DNS names, resolved anew at every
+// attempt (a name that does not resolve yet is retried); seeds that are
+// this node's own address, or names resolving to it, are skipped. One attempt may outlive a cancelled ctx by up to memberlist's
 // TCPTimeout; Close waits for it.
 //
 // Join also places this node in the ring if it is not placed yet. When
@@ -28,21 +31,15 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	own := m.GossipAddr()
-	var targets []string
-	for _, s := range seeds {
-		if s != "" && s != own {
-			targets = append(targets, s)
-		}
-	}
-	if len(targets) == 0 {
-		if len(seeds) > 0 {
-			return m.Bootstrap(ctx) // only ourselves: we are the first node
-		}
-		return ErrNoSeeds
-	}
 	pause := m.cfg.JoinBackoff
 	for attempt := 1; ; attempt++ {
+		targets := m.otherSeeds(ctx, seeds)
+		if len(targets) == 0 {
+			if len(seeds) > 0 {
+				return m.Bootstrap(ctx) // only ourselves: we are the first node
+			}
+			return ErrNoSeeds
+		}
 		n, err := m.pushPull(ctx, targets)
 		if n > 0 {
 			m.log.Info("joined cluster", "node", m.id, "seeds_answered", n, "attempts", attempt)
@@ -68,6 +65,33 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 		}
 		pause = min(2*pause, m.cfg.JoinMaxBackoff)
 	}
+}
+
+// otherSeeds returns the seeds that are not this node. A seed whose host
+// is a name is this node when one of the name's addresses, with the
+// seed's port, is this node's gossip address; a name that does not
+// resolve (yet) is kept, so that the attempt fails and is retried.
+func (m *Membership) otherSeeds(ctx context.Context, seeds []string) []string {
+	own := m.GossipAddr()
+	_, ownPort, _ := net.SplitHostPort(own)
+	ownIP := m.ml.LocalNode().Addr
+	var out []string
+	for _, s := range seeds {
+		if s == "" || s == own {
+			continue
+		}
+		host, port, err := net.SplitHostPort(s)
+		if err == nil && port == ownPort && net.ParseIP(host) == nil {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			ips, err := net.DefaultResolver.LookupIP(rctx, "ip", host)
+			cancel()
+			if err == nil && slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.Equal(ownIP) }) {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // placeAfterJoin places this node after a successful push/pull, if it

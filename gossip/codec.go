@@ -14,15 +14,20 @@ import (
 // Strings are a uvarint length followed by the bytes; integers are
 // uvarints; a weight is the 8 big-endian bytes of its IEEE-754 bits.
 //
-//	state:     'S' 2 count record...          records sorted by ID, no duplicates
-//	record:    id zone grpc http weight status(1 byte) version
+//	state:     'S' 3 count record...          records sorted by ID, no duplicates
+//	record:    id zone grpc http peer weight status(1 byte) version
 //	           placed(1 byte, 0 or 1) joined removed
-//	meta:      'M' 1 id zone grpc http
-//	persisted: 'P' 2 localID state
+//	meta:      'M' 2 id zone grpc http peer
+//	persisted: 'P' 3 localID state
 //
 // Version 2 of the state and persisted formats added the ring epochs
 // (placed, joined, removed); version 1 is rejected, as no version 1 data
-// was ever deployed.
+// was ever deployed. Version 3 (and meta version 2) added the peer
+// address, where a node serves other nodes. A persisted version 2 state
+// is still read from disk (its records have no peer address until their
+// nodes gossip one; PeerAddrOf falls back to the gRPC address), so a data
+// directory survives the upgrade; on the network only the current
+// versions are accepted: every node of a cluster runs the same format.
 //
 // Encodings are canonical: one value has exactly one encoding, and the
 // decoders reject anything else (unsorted records, trailing bytes), so
@@ -33,8 +38,10 @@ const (
 	kindState     = 'S'
 	kindMeta      = 'M'
 	kindPersisted = 'P'
-	formatMeta    = 1 // format version of meta
-	formatState   = 2 // format version of state and persisted
+	formatMeta    = 2 // format version of meta
+	formatState   = 3 // format version of state and persisted
+	// formatStateNoPeer is the previous state format, read only from disk.
+	formatStateNoPeer = 2
 )
 
 // MetaMaxSize is the most bytes node metadata may take; it is memberlist's
@@ -42,9 +49,9 @@ const (
 const MetaMaxSize = 512
 
 // minRecordSize is the fewest bytes one encoded record takes: a one-byte
-// ID with its length, three empty strings, the weight, status, version,
+// ID with its length, four empty strings, the weight, status, version,
 // placed, joined and removed.
-const minRecordSize = 2 + 3 + 8 + 1 + 1 + 3
+const minRecordSize = 2 + 4 + 8 + 1 + 1 + 3
 
 // EncodeState returns the canonical encoding of s.
 func EncodeState(s State) []byte {
@@ -77,6 +84,7 @@ func appendRecord(b []byte, r MemberRecord) []byte {
 	b = appendString(b, r.Zone)
 	b = appendString(b, r.GRPCAddr)
 	b = appendString(b, r.HTTPAddr)
+	b = appendString(b, r.PeerAddr)
 	w := r.Weight
 	if w == 0 {
 		w = 0 // -0 encodes as 0, so equal records encode equally
@@ -106,6 +114,7 @@ type Meta struct {
 	Zone     string
 	GRPCAddr string
 	HTTPAddr string
+	PeerAddr string
 }
 
 // ErrMetaTooLong is returned when node metadata does not fit in
@@ -116,7 +125,7 @@ var ErrMetaTooLong = errors.New("gossip: node metadata too long")
 // exceeds MetaMaxSize bytes.
 func EncodeMeta(m Meta) ([]byte, error) {
 	b := []byte{kindMeta, formatMeta}
-	for _, s := range []string{m.NodeID, m.Zone, m.GRPCAddr, m.HTTPAddr} {
+	for _, s := range []string{m.NodeID, m.Zone, m.GRPCAddr, m.HTTPAddr, m.PeerAddr} {
 		b = appendString(b, s)
 	}
 	if len(b) > MetaMaxSize {
@@ -138,6 +147,7 @@ func DecodeMeta(b []byte) (Meta, error) {
 		Zone:     d.string(MetaMaxSize),
 		GRPCAddr: d.string(MetaMaxSize),
 		HTTPAddr: d.string(MetaMaxSize),
+		PeerAddr: d.string(MetaMaxSize),
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("%d trailing bytes", len(d.b))
@@ -158,16 +168,25 @@ func encodePersisted(localID string, s State) []byte {
 
 func decodePersisted(b []byte) (localID string, s State, err error) {
 	d := decoder{b: b}
-	d.header(kindPersisted, formatState)
+	version := byte(formatState)
+	if len(b) >= 2 && b[0] == kindPersisted && b[1] == formatStateNoPeer {
+		version = formatStateNoPeer // written before records had a peer address
+	}
+	d.header(kindPersisted, version)
 	localID = d.string(MaxIDLen)
 	if d.err == nil && localID == "" {
 		d.fail("empty local node ID")
 	}
+	if d.err == nil {
+		s = d.stateVersion(version)
+		if d.err == nil && len(d.b) != 0 {
+			d.fail("%d trailing bytes", len(d.b))
+		}
+	}
 	if d.err != nil {
 		return "", State{}, fmt.Errorf("gossip: decode persisted state: %w", d.err)
 	}
-	s, err = DecodeState(d.b)
-	return localID, s, err
+	return localID, s, nil
 }
 
 // decoder reads the formats above. The first error sticks: later reads
@@ -271,19 +290,25 @@ func (d *decoder) float() float64 {
 	return v
 }
 
-func (d *decoder) record() MemberRecord {
+func (d *decoder) record(version byte) MemberRecord {
 	r := MemberRecord{
 		ID:       d.string(MaxIDLen),
 		Zone:     d.string(MaxZoneLen),
 		GRPCAddr: d.string(MaxAddrLen),
 		HTTPAddr: d.string(MaxAddrLen),
-		Weight:   d.float(),
-		Status:   Status(d.byte()),
-		Version:  d.uvarint(),
-		Placed:   d.bool(),
-		Joined:   d.uvarint(),
-		Removed:  d.uvarint(),
 	}
+	if version >= formatState {
+		r.PeerAddr = d.string(MaxAddrLen)
+	}
+	r2 := MemberRecord{
+		Weight:  d.float(),
+		Status:  Status(d.byte()),
+		Version: d.uvarint(),
+		Placed:  d.bool(),
+		Joined:  d.uvarint(),
+		Removed: d.uvarint(),
+	}
+	r.Weight, r.Status, r.Version, r.Placed, r.Joined, r.Removed = r2.Weight, r2.Status, r2.Version, r2.Placed, r2.Joined, r2.Removed
 	if d.err == nil {
 		if err := r.validate(); err != nil {
 			d.fail("record %q: %v", r.ID, err)
@@ -292,10 +317,18 @@ func (d *decoder) record() MemberRecord {
 	return r
 }
 
-func (d *decoder) state() State {
-	d.header(kindState, formatState)
+func (d *decoder) state() State { return d.stateVersion(formatState) }
+
+// stateVersion reads a state of the given format version (an older one
+// only from disk, see decodePersisted).
+func (d *decoder) stateVersion(version byte) State {
+	d.header(kindState, version)
+	minSize := minRecordSize
+	if version < formatState {
+		minSize-- // no peer address
+	}
 	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b)/minRecordSize) {
+	if d.err == nil && n > uint64(len(d.b)/minSize) {
 		d.fail("%d records cannot fit in %d bytes", n, len(d.b))
 	}
 	if d.err != nil {
@@ -304,7 +337,7 @@ func (d *decoder) state() State {
 	s := State{recs: make(map[string]MemberRecord, n)}
 	prev := ""
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		r := d.record()
+		r := d.record(version)
 		if d.err == nil && i > 0 && strings.Compare(r.ID, prev) <= 0 {
 			d.fail("record %q out of order after %q", r.ID, prev)
 		}

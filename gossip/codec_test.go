@@ -54,8 +54,8 @@ func TestEpochsRoundTrip(t *testing.T) {
 
 func TestEncodeStateFormat(t *testing.T) {
 	s := NewState(MemberRecord{ID: "n1", Zone: "z", Weight: 1, GRPCAddr: "g", HTTPAddr: "h", Status: StatusActive, Version: 300})
-	want := []byte{'S', 2, 1, // kind, version, count
-		2, 'n', '1', 1, 'z', 1, 'g', 1, 'h',
+	want := []byte{'S', 3, 1, // kind, version, count
+		2, 'n', '1', 1, 'z', 1, 'g', 1, 'h', 0, // no peer address
 		0x3f, 0xf0, 0, 0, 0, 0, 0, 0, // 1.0
 		2,          // active
 		0xac, 0x02, // 300
@@ -80,7 +80,7 @@ func TestEncodeStateFormat(t *testing.T) {
 
 func TestDecodeStateRejects(t *testing.T) {
 	good := EncodeState(NewState(rec("a", StatusActive, 1), rec("b", StatusActive, 1)))
-	one := func(r MemberRecord) []byte { return append([]byte{'S', 2, 1}, appendRecord(nil, r)...) }
+	one := func(r MemberRecord) []byte { return append([]byte{'S', 3, 1}, appendRecord(nil, r)...) }
 	epochs := func(st Status, placed bool, joined, removed uint64) []byte {
 		r := rec("a", st, 1)
 		r.Placed, r.Joined, r.Removed = placed, joined, removed
@@ -88,8 +88,8 @@ func TestDecodeStateRejects(t *testing.T) {
 	}
 	badPlaced := one(rec("a", StatusActive, 1))
 	badPlaced[len(badPlaced)-3] = 2
-	unsorted := append([]byte{'S', 2, 2}, appendRecord(appendRecord(nil, rec("b", StatusActive, 1)), rec("a", StatusActive, 1))...)
-	dup := append([]byte{'S', 2, 2}, appendRecord(appendRecord(nil, rec("a", StatusActive, 1)), rec("a", StatusActive, 2))...)
+	unsorted := append([]byte{'S', 3, 2}, appendRecord(appendRecord(nil, rec("b", StatusActive, 1)), rec("a", StatusActive, 1))...)
+	dup := append([]byte{'S', 3, 2}, appendRecord(appendRecord(nil, rec("a", StatusActive, 1)), rec("a", StatusActive, 2))...)
 	badWeight := func(w float64) []byte { r := rec("a", StatusActive, 1); r.Weight = w; return one(r) }
 	tests := []struct {
 		name string
@@ -99,11 +99,12 @@ func TestDecodeStateRejects(t *testing.T) {
 		{"short header", []byte{'S'}},
 		{"wrong kind", append([]byte{'M'}, good[1:]...)},
 		{"old version", append([]byte{'S', 1}, good[2:]...)},
-		{"future version", append([]byte{'S', 3}, good[2:]...)},
+		{"future version", append([]byte{'S', 4}, good[2:]...)},
+		{"previous version on the network", append([]byte{'S', 2}, good[2:]...)},
 		{"trailing byte", append(bytes.Clone(good), 0)},
 		{"truncated", good[:len(good)-1]},
-		{"huge count", []byte{'S', 2, 0xff, 0xff, 0xff, 0xff, 0x0f}},
-		{"bad uvarint", []byte{'S', 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{"huge count", []byte{'S', 3, 0xff, 0xff, 0xff, 0xff, 0x0f}},
+		{"bad uvarint", []byte{'S', 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"unsorted", unsorted},
 		{"duplicate", dup},
 		{"empty ID", one(rec("", StatusActive, 1))},
@@ -112,7 +113,7 @@ func TestDecodeStateRejects(t *testing.T) {
 		{"long ID", one(rec(strings.Repeat("x", MaxIDLen+1), StatusActive, 1))},
 		{"NaN weight", badWeight(math.NaN())},
 		{"negative weight", badWeight(-1)},
-		{"negative zero weight", []byte{'S', 2, 1, 1, 'a', 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0}},
+		{"negative zero weight", []byte{'S', 3, 1, 1, 'a', 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0}},
 		{"placed byte 2", badPlaced},
 		{"joined but not placed", epochs(StatusActive, false, 3, 0)},
 		{"removed but not placed", epochs(StatusRemoved, false, 0, 4)},
@@ -174,10 +175,34 @@ func TestPersistedRoundTrip(t *testing.T) {
 	if err != nil || id != "a" || !got.Equal(s) {
 		t.Fatalf("decodePersisted = %q, %v, %v; want \"a\", %v", id, got.Records(), err, s.Records())
 	}
-	for _, bad := range [][]byte{nil, {'P', 2, 0}, append([]byte{'P', 1, 1, 'a'}, EncodeState(s)...), encodePersisted("a", s)[:5], EncodeState(s)} {
+	for _, bad := range [][]byte{nil, {'P', 3, 0}, append([]byte{'P', 1, 1, 'a'}, EncodeState(s)...), encodePersisted("a", s)[:5], EncodeState(s)} {
 		if _, _, err := decodePersisted(bad); err == nil {
 			t.Errorf("decodePersisted(%v) succeeded", bad)
 		}
+	}
+}
+
+// TestPersistedVersion2 reads a state persisted before records had a peer
+// address (format 2): the data directory survives the upgrade, and the
+// records fall back to their gRPC address.
+func TestPersistedVersion2(t *testing.T) {
+	old := []byte{'P', 2, 1, 'a', 'S', 2, 1, // local ID "a", one record
+		1, 'a', 1, 'z', 3, 'g', ':', '1', 3, 'h', ':', '2',
+		0x3f, 0xf0, 0, 0, 0, 0, 0, 0, // weight 1.0
+		2, 7, // active, version 7
+		1, 3, 0} // placed at epoch 3, not removed
+	id, s, err := decodePersisted(old)
+	if err != nil || id != "a" {
+		t.Fatalf("decodePersisted(version 2) = %q, %v", id, err)
+	}
+	r, ok := s.Get("a")
+	if !ok || r.GRPCAddr != "g:1" || r.PeerAddr != "" || r.PeerAddrOf() != "g:1" || !r.Placed || r.Joined != 3 || r.Version != 7 {
+		t.Fatalf("record = %+v", r)
+	}
+	r.PeerAddr = "p:3"
+	_, s2, err := decodePersisted(encodePersisted("a", NewState(r)))
+	if got, _ := s2.Get("a"); err != nil || got.PeerAddrOf() != "p:3" {
+		t.Fatalf("peer address round trip = %+v, %v", got, err)
 	}
 }
 
@@ -187,7 +212,7 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add(EncodeState(NewState(rec("a", StatusActive, 1), rec("b", StatusRemoved, 1<<40))))
 	f.Add(EncodeState(NewState(placedRec("a", StatusActive, 3, 7, 0), placedRec("b", StatusRemoved, 9, 2, 8),
 		placedRec("c", StatusJoining, 1, 0, 0))))
-	f.Add([]byte{'S', 2, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{'S', 3, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeState(b)
 		if err != nil {

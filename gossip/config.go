@@ -47,6 +47,9 @@ type Config struct {
 	// MaxAddrLen bytes each.
 	GRPCAddr string
 	HTTPAddr string
+	// PeerAddr is where this node serves other nodes (host:port); empty
+	// means GRPCAddr serves them too. At most MaxAddrLen bytes.
+	PeerAddr string
 
 	// SecretKey, when set, encrypts all gossip with AES (memberlist's
 	// keyring). It must be 16, 24 or 32 bytes; nodes with different keys
@@ -130,6 +133,8 @@ func (c Config) Validate() error {
 		return bad("GRPCAddr", "%d bytes, limit %d", len(c.GRPCAddr), MaxAddrLen)
 	case len(c.HTTPAddr) > MaxAddrLen:
 		return bad("HTTPAddr", "%d bytes, limit %d", len(c.HTTPAddr), MaxAddrLen)
+	case len(c.PeerAddr) > MaxAddrLen:
+		return bad("PeerAddr", "%d bytes, limit %d", len(c.PeerAddr), MaxAddrLen)
 	case !(c.Weight >= 0) || c.Weight > maxWeight:
 		return bad("Weight", "%v is not finite and non-negative", c.Weight)
 	case c.InitialStatus != 0 && c.InitialStatus != StatusActive && c.InitialStatus != StatusJoining:
@@ -150,8 +155,8 @@ func (c Config) Validate() error {
 	if id == "" {
 		id = generatedIDPlaceholder
 	}
-	if _, err := EncodeMeta(Meta{NodeID: id, Zone: c.Zone, GRPCAddr: c.GRPCAddr, HTTPAddr: c.HTTPAddr}); err != nil {
-		return bad("NodeID/Zone/GRPCAddr/HTTPAddr", "%v", err)
+	if _, err := EncodeMeta(Meta{NodeID: id, Zone: c.Zone, GRPCAddr: c.GRPCAddr, HTTPAddr: c.HTTPAddr, PeerAddr: c.PeerAddr}); err != nil {
+		return bad("NodeID/Zone/GRPCAddr/HTTPAddr/PeerAddr", "%v", err)
 	}
 	return nil
 }

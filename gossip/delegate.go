@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -17,7 +18,7 @@ func (m *Membership) memberlistConfig() *memberlist.Config {
 	c.Name = m.id
 	c.BindAddr = m.cfg.BindAddr
 	c.BindPort = m.cfg.BindPort
-	c.AdvertiseAddr = m.cfg.AdvertiseAddr
+	c.AdvertiseAddr = m.advertiseIP()
 	c.AdvertisePort = m.cfg.AdvertisePort
 	if c.AdvertisePort == 0 {
 		c.AdvertisePort = c.BindPort
@@ -30,6 +31,32 @@ func (m *Membership) memberlistConfig() *memberlist.Config {
 	c.LogOutput = nil
 	c.Logger = log.New(&logWriter{log: m.log.With("lib", "memberlist")}, "", 0)
 	return &c
+}
+
+// advertiseIP returns Config.AdvertiseAddr as the IP memberlist needs. A
+// DNS name (a Kubernetes pod's stable name, a compose service) is resolved
+// once here; if it does not resolve yet, memberlist picks the address of
+// a private interface, as it does with no advertise address, which is the
+// same address in a container with one network.
+func (m *Membership) advertiseIP() string {
+	host := m.cfg.AdvertiseAddr
+	if host == "" || net.ParseIP(host) != nil {
+		return host
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		m.log.Warn("advertised name does not resolve; gossip advertises a private interface's address",
+			"node", m.id, "advertise", host, "err", err)
+		return ""
+	}
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip.String()
+		}
+	}
+	return ips[0].String()
 }
 
 // delegate implements memberlist.Delegate. memberlist calls it from its

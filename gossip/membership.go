@@ -93,7 +93,7 @@ func New(cfg Config) (*Membership, error) {
 	if err := m.loadAndEnter(); err != nil {
 		return nil, err
 	}
-	meta, err := EncodeMeta(Meta{NodeID: m.id, Zone: m.self.Zone, GRPCAddr: cfg.GRPCAddr, HTTPAddr: cfg.HTTPAddr})
+	meta, err := EncodeMeta(Meta{NodeID: m.id, Zone: m.self.Zone, GRPCAddr: cfg.GRPCAddr, HTTPAddr: cfg.HTTPAddr, PeerAddr: cfg.PeerAddr})
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (m *Membership) loadAndEnter() error {
 	}
 	rec := MemberRecord{
 		ID: m.id, Zone: m.cfg.Zone, Weight: m.cfg.Weight,
-		GRPCAddr: m.cfg.GRPCAddr, HTTPAddr: m.cfg.HTTPAddr,
+		GRPCAddr: m.cfg.GRPCAddr, HTTPAddr: m.cfg.HTTPAddr, PeerAddr: m.cfg.PeerAddr,
 		Status: m.cfg.InitialStatus, Version: old.Version + 1,
 	}
 	if ok {
@@ -284,7 +284,8 @@ func (m *Membership) reassertSelf(prev, next State) State {
 		m.self.Placed, m.self.Joined = true, r.Joined
 	}
 	if r.Zone == m.self.Zone && r.Weight == m.self.Weight &&
-		r.GRPCAddr == m.self.GRPCAddr && r.HTTPAddr == m.self.HTTPAddr && r.Placed == m.self.Placed {
+		r.GRPCAddr == m.self.GRPCAddr && r.HTTPAddr == m.self.HTTPAddr && r.PeerAddr == m.self.PeerAddr &&
+		r.Placed == m.self.Placed {
 		return next
 	}
 	mine := m.self

@@ -66,6 +66,10 @@ type MemberRecord struct {
 	// GRPCAddr and HTTPAddr are where the node serves, as host:port.
 	GRPCAddr string
 	HTTPAddr string
+	// PeerAddr is where the node serves other nodes (internode RPCs and
+	// forwarded requests); empty in records persisted before it existed,
+	// when PeerAddrOf falls back to GRPCAddr.
+	PeerAddr string
 	// Status is the node's place in the ownership life cycle.
 	Status Status
 	// Version is the record's Lamport counter: every change to the record,
@@ -96,7 +100,7 @@ func (r MemberRecord) validate() error {
 		return fmt.Errorf("node ID is %d bytes, limit %d", len(r.ID), MaxIDLen)
 	case len(r.Zone) > MaxZoneLen:
 		return fmt.Errorf("zone is %d bytes, limit %d", len(r.Zone), MaxZoneLen)
-	case len(r.GRPCAddr) > MaxAddrLen || len(r.HTTPAddr) > MaxAddrLen:
+	case len(r.GRPCAddr) > MaxAddrLen || len(r.HTTPAddr) > MaxAddrLen || len(r.PeerAddr) > MaxAddrLen:
 		return fmt.Errorf("address longer than %d bytes", MaxAddrLen)
 	case !r.Status.Valid():
 		return fmt.Errorf("invalid status %d", uint8(r.Status))
@@ -158,4 +162,13 @@ func cmpUint(a, b uint64) int {
 		return 1
 	}
 	return -1
+}
+
+// PeerAddrOf returns where r's node serves other nodes: its peer address,
+// or its gRPC address in a record from before nodes had one.
+func (r MemberRecord) PeerAddrOf() string {
+	if r.PeerAddr != "" {
+		return r.PeerAddr
+	}
+	return r.GRPCAddr
 }

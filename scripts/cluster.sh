@@ -30,7 +30,7 @@ start)
 		join=()
 		if ((i > 0)); then join=(--join "$seed"); fi
 		"$dir/chorus" node --name "node$i" --data-dir "$dir/node$i" \
-			--http-addr "127.0.0.1:$((18080 + i))" --grpc-addr "127.0.0.1:$((19090 + i))" \
+			--http-addr "127.0.0.1:$((18080 + i))" --grpc-addr "127.0.0.1:$((19090 + i))" --peer-addr "127.0.0.1:$((19190 + i))" --insecure \
 			--gossip-addr "127.0.0.1:$((17946 + i))" "${join[@]}" >"$dir/node$i.log" 2>&1 &
 		echo $! >"$dir/node$i.pid"
 		# The seed must be up before the others join it.

@@ -21,7 +21,7 @@ sleep 8
 kill -9 "$(cat "$dir/node2.pid")"
 echo "t=8s: node2 killed (SIGKILL)" >&2
 sleep 10
-"$bin" node --name node2 --data-dir "$dir/node2" --http-addr 127.0.0.1:18082 --grpc-addr 127.0.0.1:19092 \
+"$bin" node --name node2 --data-dir "$dir/node2" --http-addr 127.0.0.1:18082 --grpc-addr 127.0.0.1:19092 --peer-addr 127.0.0.1:19192 --insecure \
 	--gossip-addr 127.0.0.1:17948 --join 127.0.0.1:17946 >>"$dir/node2.log" 2>&1 &
 echo $! >"$dir/node2.pid"
 echo "t=18s: node2 restarted" >&2

@@ -17,7 +17,7 @@ ep=127.0.0.1:19090,127.0.0.1:19091,127.0.0.1:19092
 "$bin" bench --endpoints "$ep" --op get --keys "$keys" --value-size 100 --clients 64 --duration 1s >/dev/null 2>"$dir/preload.log"
 echo "loaded $keys keys" >&2
 start=$(date +%s.%N)
-"$bin" node --name node3 --data-dir "$dir/node3" --http-addr 127.0.0.1:18083 --grpc-addr 127.0.0.1:19093 \
+"$bin" node --name node3 --data-dir "$dir/node3" --http-addr 127.0.0.1:18083 --grpc-addr 127.0.0.1:19093 --peer-addr 127.0.0.1:19193 --insecure \
 	--gossip-addr 127.0.0.1:17949 --join 127.0.0.1:17946 >"$dir/node3.log" 2>&1 &
 echo $! >"$dir/node3.pid"
 # Wait for node3 to be in the ring, then for its transfers to finish.

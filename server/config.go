@@ -32,12 +32,23 @@ type Config struct {
 	// HTTPAddr, GRPCAddr and GossipAddr are where the node listens,
 	// host:port; port 0 picks a free port (Node.Addrs reports it).
 	HTTPAddr, GRPCAddr, GossipAddr string
-	// Advertise is the host other nodes and clients use to reach this one;
-	// empty means the host of each listen address, which must then not be
-	// a wildcard (0.0.0.0 or ::).
+	// PeerAddr is where the node serves other nodes (internode RPCs and
+	// forwarded writes), host:port; with TLS only certificates of the
+	// cluster's CA with the node role are accepted there. Empty serves
+	// them on GRPCAddr, beside the client API, which TLS does not allow.
+	PeerAddr string
+	// TLS secures every listener and every connection to a peer. Nil
+	// serves plaintext, with a warning in the log and in /v1/status.
+	TLS Credentials
+	// Advertise is the host other nodes and clients use to reach this one,
+	// an IP address or a DNS name (resolved by whoever connects, so a
+	// Kubernetes pod's stable name works); empty means the host of each
+	// listen address, which must then not be a wildcard (0.0.0.0 or ::).
 	Advertise string
-	// Join lists gossip addresses of nodes already in the cluster. Empty
-	// bootstraps a new cluster with this node.
+	// Join lists gossip addresses of nodes already in the cluster, host
+	// names allowed (resolved anew at every attempt); this node's own
+	// address among them is skipped. Empty, or only this node, bootstraps
+	// a new cluster with this node.
 	Join []string
 	// JoinTimeout bounds Start's wait for a seed to answer. Zero means the
 	// default, 1 min; a negative value retries until a seed answers or
@@ -163,6 +174,7 @@ func DefaultConfig() Config {
 		HTTPAddr:        "127.0.0.1:8080",
 		GRPCAddr:        "127.0.0.1:9090",
 		GossipAddr:      "127.0.0.1:7946",
+		PeerAddr:        "127.0.0.1:9190",
 		JoinTimeout:     time.Minute,
 		Ring:            ring.DefaultConfig(),
 		Defaults:        replica.DefaultOptions(),
@@ -218,9 +230,16 @@ func (c Config) Validate() error {
 		}
 		return nil
 	}
-	for _, a := range []struct{ name, addr string }{
+	if c.TLS != nil && c.PeerAddr == "" {
+		return bad("TLS needs a peer address: other nodes are served on a listener of their own")
+	}
+	addrs := []struct{ name, addr string }{
 		{"http address", c.HTTPAddr}, {"grpc address", c.GRPCAddr}, {"gossip address", c.GossipAddr},
-	} {
+	}
+	if c.PeerAddr != "" {
+		addrs = append(addrs, struct{ name, addr string }{"peer address", c.PeerAddr})
+	}
+	for _, a := range addrs {
 		host, port, err := net.SplitHostPort(a.addr)
 		if err != nil {
 			return bad("%s %q: %v", a.name, a.addr, err)

@@ -83,7 +83,7 @@ func TestLoopbackNodeDownAndBack(t *testing.T) {
 	}
 
 	cfg := lcfg.NodeConfig(2, lc.Nodes[0].Addrs().Gossip)
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = addrs.HTTP, addrs.GRPC, addrs.Gossip
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.PeerAddr, cfg.GossipAddr = addrs.HTTP, addrs.GRPC, addrs.Peer, addrs.Gossip
 	back, err := server.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("restart %s: %v", id, err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,8 +54,10 @@ type Node struct {
 	kvGate readyGate
 
 	grpcSrv  *transport.Server
+	peerSrv  *transport.Server // nil when peers are served on grpcLis
 	httpSrv  *http.Server
 	grpcLis  net.Listener
+	peerLis  net.Listener
 	httpLis  net.Listener
 	addrs    Addrs
 	stopRing func()
@@ -77,7 +80,10 @@ type Node struct {
 
 // Addrs are the addresses a node serves on, as others reach it.
 type Addrs struct {
-	HTTP, GRPC, Gossip string
+	HTTP   string `json:"http"`
+	GRPC   string `json:"grpc"`
+	Peer   string `json:"peer"` // where other nodes reach it; GRPC when it has no peer listener
+	Gossip string `json:"gossip"`
 }
 
 // Start opens the node's storage, starts serving, and joins the cluster
@@ -178,6 +184,17 @@ func (n *Node) listen() error {
 	n.onClose(func() error { _ = n.httpLis.Close(); return nil })
 	n.addrs.GRPC = n.advertised(n.grpcLis.Addr())
 	n.addrs.HTTP = n.advertised(n.httpLis.Addr())
+	n.addrs.Peer = n.addrs.GRPC
+	if n.cfg.PeerAddr != "" {
+		if n.peerLis, err = net.Listen("tcp", n.cfg.PeerAddr); err != nil {
+			return fmt.Errorf("server: listen peer: %w", err)
+		}
+		n.onClose(func() error { _ = n.peerLis.Close(); return nil })
+		n.addrs.Peer = n.advertised(n.peerLis.Addr())
+	}
+	if n.cfg.TLS == nil {
+		n.log.Warn(insecureWarning)
+	}
 	return nil
 }
 
@@ -204,7 +221,7 @@ func (n *Node) startMembership() error {
 	gc.NodeID, gc.Zone = n.cfg.NodeID, n.cfg.Zone
 	gc.BindAddr, gc.BindPort = host, port
 	gc.AdvertiseAddr = n.cfg.Advertise
-	gc.GRPCAddr, gc.HTTPAddr = n.addrs.GRPC, n.addrs.HTTP
+	gc.GRPCAddr, gc.HTTPAddr, gc.PeerAddr = n.addrs.GRPC, n.addrs.HTTP, n.addrs.Peer
 	gc.SecretKey = n.cfg.GossipKey
 	gc.Store = metaStore{n.db}
 	gc.Logger = n.log
@@ -231,28 +248,32 @@ func (n *Node) startReplication() error {
 		dialKV = func(node string) (pb.KVClient, error) { return mn.KV(self, node), nil }
 		ready = func(node string) bool { return mn.Reachable(self, node) }
 	} else {
-		pool, err := transport.NewPool(transport.DefaultPoolConfig())
+		pc := transport.DefaultPoolConfig()
+		if n.cfg.TLS != nil {
+			pc.TLS = n.cfg.TLS.PeerDial()
+		}
+		pool, err := transport.NewPool(pc)
 		if err != nil {
 			return err
 		}
 		n.pool = pool
 		n.onClose(pool.Close)
 		dialIn = func(node string) (pb.InternodeClient, error) {
-			addr, err := n.grpcAddrOf(node)
+			addr, err := n.peerAddrOf(node)
 			if err != nil {
 				return nil, err
 			}
 			return n.pool.Internode(addr)
 		}
 		dialKV = func(node string) (pb.KVClient, error) {
-			addr, err := n.grpcAddrOf(node)
+			addr, err := n.peerAddrOf(node)
 			if err != nil {
 				return nil, err
 			}
 			return n.pool.KV(addr)
 		}
 		ready = func(node string) bool {
-			addr, err := n.grpcAddrOf(node)
+			addr, err := n.peerAddrOf(node)
 			return err == nil && n.pool.Ready(addr)
 		}
 	}
@@ -319,11 +340,11 @@ func (n *Node) hintRing() hints.Ring {
 	return nil
 }
 
-// grpcAddrOf returns where node serves gRPC, from its ring record.
-func (n *Node) grpcAddrOf(node string) (string, error) {
+// peerAddrOf returns where node serves other nodes, from its ring record.
+func (n *Node) peerAddrOf(node string) (string, error) {
 	for _, r := range n.members.Records() {
-		if r.ID == node && r.GRPCAddr != "" {
-			return r.GRPCAddr, nil
+		if r.ID == node && r.PeerAddrOf() != "" {
+			return r.PeerAddrOf(), nil
 		}
 	}
 	return "", fmt.Errorf("server: no address known for node %q", node)
@@ -338,18 +359,21 @@ func (n *Node) serve() {
 		n.onClose(func() error { mn.Unregister(n.cfg.NodeID); return nil })
 		return
 	}
-	srv, err := transport.NewServer(n.kvGate, in, transport.DefaultServerConfig())
-	if err != nil { // only a bad config, which DefaultServerConfig is not
-		panic(err)
+	var clientTLS, peerTLS *tls.Config
+	if n.cfg.TLS != nil {
+		clientTLS, peerTLS = n.cfg.TLS.ClientListener(), n.cfg.TLS.PeerListener()
 	}
-	n.grpcSrv = srv
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		if err := srv.Serve(n.grpcLis); err != nil {
-			n.log.Error("grpc server stopped", "err", err)
-		}
-	}()
+	// The client listener serves internode RPCs too only without a peer
+	// listener (plaintext, see Config.PeerAddr).
+	clientIn := pb.InternodeServer(in)
+	if n.peerLis != nil {
+		clientIn = nil
+	}
+	n.grpcSrv = n.startGRPC("grpc", n.grpcLis, n.kvGate, clientIn, clientTLS)
+	if n.peerLis != nil {
+		n.peerSrv = n.startGRPC("peer", n.peerLis, n.kvGate, in, peerTLS)
+	}
+	n.wg.Add(1)
 	n.httpSrv = newHTTPServer(newHTTPHandler(n.kvGate, n.status, n.metrics, httpConfig{Logger: n.log, Ready: n.ready.Load,
 		Views: map[string]func(context.Context) any{
 			"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
@@ -359,10 +383,29 @@ func (n *Node) serve() {
 		Admin: nodeAdmin{n}}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()
-		if err := n.httpSrv.Serve(n.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.httpSrv.Serve(tlsListener(n.httpLis, clientTLS)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()
+}
+
+// startGRPC serves kv and in (either may be nil) on lis, secured by
+// tlsCfg when it is set, until Close.
+func (n *Node) startGRPC(name string, lis net.Listener, kv pb.KVServer, in pb.InternodeServer, tlsCfg *tls.Config) *transport.Server {
+	sc := transport.DefaultServerConfig()
+	sc.TLS = tlsCfg
+	srv, err := transport.NewServer(kv, in, sc)
+	if err != nil { // only a bad config, which DefaultServerConfig is not
+		panic(err)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := srv.Serve(lis); err != nil {
+			n.log.Error(name+" server stopped", "err", err)
+		}
+	}()
+	return srv
 }
 
 // watchRing keeps the coordinator's ring in step with the ring records,
@@ -451,6 +494,9 @@ func (n *Node) Close() error {
 		}
 		if n.grpcSrv != nil {
 			errs = append(errs, n.grpcSrv.Close())
+		}
+		if n.peerSrv != nil {
+			errs = append(errs, n.peerSrv.Close())
 		}
 		if n.stopRing != nil {
 			n.stopRing()

@@ -56,7 +56,7 @@ func TestRestartedNodeServesOnlyOnceJoined(t *testing.T) {
 	}
 	restart := func(i int, seed string) server.Config {
 		cfg := lcfg.NodeConfig(i, seed)
-		cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = addrs[i].HTTP, addrs[i].GRPC, addrs[i].Gossip
+		cfg.HTTPAddr, cfg.GRPCAddr, cfg.PeerAddr, cfg.GossipAddr = addrs[i].HTTP, addrs[i].GRPC, addrs[i].Peer, addrs[i].Gossip
 		cfg.JoinTimeout = -1 // retry until the seed answers
 		return cfg
 	}

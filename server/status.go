@@ -29,6 +29,10 @@ type Status struct {
 	AntiEntropy aaeStatus       `json:"anti_entropy"`
 	Handoff     handoff.Status  `json:"handoff"`
 	Tombstones  tombstoneStatus `json:"tombstones"`
+	// TLS reports whether the node's listeners are secured; a node
+	// serving plaintext says so in Warnings on every status.
+	TLS      bool     `json:"tls"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type tombstoneStatus struct {
@@ -72,6 +76,10 @@ func (n *Node) Status() Status {
 	s.AntiEntropy = n.aaeStatus()
 	s.Handoff = n.handoff.Status()
 	s.Tombstones = tombstoneStatus{GraceS: n.collector.Grace().Seconds(), CollectStats: n.collector.Stats()}
+	s.TLS = n.cfg.TLS != nil
+	if !s.TLS && n.cfg.MemNet == nil {
+		s.Warnings = append(s.Warnings, insecureWarning)
+	}
 	return s
 }
 

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -30,8 +32,11 @@ type PoolConfig struct {
 	// KeepaliveTimeout is how long the client waits for a ping's answer
 	// before it considers the connection dead. Default 10 s.
 	KeepaliveTimeout time.Duration
-	// DialOptions are appended to the pool's own options (for tests and
-	// for TLS, which replaces the default insecure credentials).
+	// TLS, when set, secures every connection (its callbacks are kept, so
+	// certificates it reads on each handshake may change); nil dials
+	// plaintext.
+	TLS *tls.Config
+	// DialOptions are appended to the pool's own options (for tests).
 	DialOptions []grpc.DialOption
 }
 
@@ -89,8 +94,12 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		return nil, fmt.Errorf("transport: pool config: %w", err)
 	}
 	cfg = cfg.withDefaults()
+	creds := insecure.NewCredentials()
+	if cfg.TLS != nil {
+		creds = credentials.NewTLS(cfg.TLS)
+	}
 	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(cfg.MaxRecvMsgSize),
 			grpc.MaxCallSendMsgSize(cfg.MaxSendMsgSize),

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/chorusdb/chorus/transport/pb"
@@ -44,6 +46,10 @@ type ServerConfig struct {
 	// its HTTP/2 preface and settings; one that stays silent is closed.
 	// Default 10 s (gRPC's own is 2 min).
 	HandshakeTimeout time.Duration
+	// TLS, when set, secures every connection (its callbacks are kept, so
+	// certificates it reads on each handshake may change); nil serves
+	// plaintext.
+	TLS *tls.Config
 }
 
 // DefaultServerConfig returns the defaults described on ServerConfig.
@@ -108,7 +114,7 @@ func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server
 		return nil, fmt.Errorf("transport: server config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	g := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(cfg.MaxSendMsgSize),
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
@@ -121,7 +127,11 @@ func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server
 			Time:    cfg.KeepaliveTime,
 			Timeout: cfg.KeepaliveTimeout,
 		}),
-	)
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	g := grpc.NewServer(opts...)
 	if kv != nil {
 		pb.RegisterKVServer(g, kv)
 	}

@@ -81,14 +81,15 @@ func (c *Cluster) resolve() error {
 func (c *Cluster) add(i int) error {
 	addr := func(base int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
 	n := &node{http: addr(c.cfg.HTTPBase), grpc: addr(c.cfg.GRPCBase), log: filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d.log", i))}
-	for _, a := range []string{n.http, n.grpc} {
+	for _, a := range []string{n.http, n.grpc, addr(c.cfg.PeerBase)} {
 		if conn, err := net.DialTimeout("tcp", a, 200*time.Millisecond); err == nil {
 			conn.Close()
 			return fmt.Errorf("procs: %s is in use: is another benchmark cluster running?", a)
 		}
 	}
 	n.args = []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d", i)),
-		"--http-addr", n.http, "--grpc-addr", n.grpc, "--gossip-addr", addr(c.cfg.GossipBase), "--log-level", "warn"}
+		"--http-addr", n.http, "--grpc-addr", n.grpc, "--peer-addr", addr(c.cfg.PeerBase), "--gossip-addr", addr(c.cfg.GossipBase),
+		"--log-level", "warn", "--insecure"}
 	if i > 0 {
 		n.args = append(n.args, "--join", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.GossipBase)))
 	}

@@ -8,11 +8,13 @@ import (
 )
 
 // Default ports of a Cluster: node i serves HTTP on 28080+i, gRPC on
-// 29090+i and gossip on 27946+i, clear of the demo's (8080, 9090, 7946)
-// and scripts/cluster.sh's (18080, 19090, 17946).
+// 29090+i, its peers on 29190+i and gossip on 27946+i, clear of the
+// demo's (8080, 9090, 9190, 7946) and scripts/cluster.sh's (18080, 19090,
+// 19190, 17946).
 const (
 	DefaultHTTPBase   = 28080
 	DefaultGRPCBase   = 29090
+	DefaultPeerBase   = 29190
 	DefaultGossipBase = 27946
 )
 
@@ -31,10 +33,10 @@ type Config struct {
 	Dir string
 	// Extra are flags added to every node's command line.
 	Extra []string
-	// HTTPBase, GRPCBase and GossipBase place node i on 127.0.0.1 at
-	// base+i. Defaults DefaultHTTPBase, DefaultGRPCBase and
-	// DefaultGossipBase.
-	HTTPBase, GRPCBase, GossipBase int
+	// HTTPBase, GRPCBase, PeerBase and GossipBase place node i on
+	// 127.0.0.1 at base+i. Defaults DefaultHTTPBase, DefaultGRPCBase,
+	// DefaultPeerBase and DefaultGossipBase.
+	HTTPBase, GRPCBase, PeerBase, GossipBase int
 	// ReadyTimeout bounds the wait for the ring to form. Default 1 min.
 	ReadyTimeout time.Duration
 	// StopTimeout is how long Close waits after SIGTERM before it kills
@@ -46,7 +48,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Nodes: 3, HTTPBase: DefaultHTTPBase, GRPCBase: DefaultGRPCBase, GossipBase: DefaultGossipBase,
+	return Config{Nodes: 3, HTTPBase: DefaultHTTPBase, GRPCBase: DefaultGRPCBase, PeerBase: DefaultPeerBase, GossipBase: DefaultGossipBase,
 		ReadyTimeout: time.Minute, StopTimeout: 10 * time.Second, Log: io.Discard}
 }
 
@@ -55,6 +57,7 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	c.Nodes = or(c.Nodes, d.Nodes)
 	c.HTTPBase, c.GRPCBase, c.GossipBase = or(c.HTTPBase, d.HTTPBase), or(c.GRPCBase, d.GRPCBase), or(c.GossipBase, d.GossipBase)
+	c.PeerBase = or(c.PeerBase, d.PeerBase)
 	c.ReadyTimeout, c.StopTimeout = or(c.ReadyTimeout, d.ReadyTimeout), or(c.StopTimeout, d.StopTimeout)
 	if c.Log == nil {
 		c.Log = d.Log
@@ -79,7 +82,7 @@ func (c Config) Validate() error {
 	if c.Nodes < 1 {
 		errs = append(errs, fmt.Errorf("Nodes %d: want at least 1", c.Nodes))
 	}
-	for name, base := range map[string]int{"HTTPBase": c.HTTPBase, "GRPCBase": c.GRPCBase, "GossipBase": c.GossipBase} {
+	for name, base := range map[string]int{"HTTPBase": c.HTTPBase, "GRPCBase": c.GRPCBase, "PeerBase": c.PeerBase, "GossipBase": c.GossipBase} {
 		if base < 1 || base+c.Nodes-1 > 65535 {
 			errs = append(errs, fmt.Errorf("%s %d: ports %d-%d are not all valid", name, base, base, base+c.Nodes-1))
 		}

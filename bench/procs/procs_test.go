@@ -64,7 +64,7 @@ func TestStartReportsExitedNode(t *testing.T) {
 	if err != nil {
 		t.Skip("no false executable")
 	}
-	cfg := Config{Nodes: 2, Bin: bin, HTTPBase: freeBase(t), GRPCBase: freeBase(t), GossipBase: freeBase(t), ReadyTimeout: 30 * time.Second}
+	cfg := Config{Nodes: 2, Bin: bin, HTTPBase: freeBase(t), GRPCBase: freeBase(t), PeerBase: freeBase(t), GossipBase: freeBase(t), ReadyTimeout: 30 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := Start(ctx, cfg)
@@ -91,7 +91,7 @@ func TestStartRefusesBusyPort(t *testing.T) {
 	}
 	defer l.Close()
 	busy := l.Addr().(*net.TCPAddr).Port
-	cfg := Config{Nodes: 1, Bin: "/nonexistent/chorus", HTTPBase: freeBase(t), GRPCBase: busy, GossipBase: freeBase(t), Dir: t.TempDir()}
+	cfg := Config{Nodes: 1, Bin: "/nonexistent/chorus", HTTPBase: freeBase(t), GRPCBase: busy, PeerBase: freeBase(t), GossipBase: freeBase(t), Dir: t.TempDir()}
 	_, err = Start(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("Start beside a busy gRPC port: %v, want an in-use error", err)

@@ -19,6 +19,8 @@ import (
 // nodeFlags are the flags of `chorus node`.
 type nodeFlags struct {
 	name, dataDir, httpAddr, grpcAddr, gossipAddr, advertise string
+	peerAddr                                                 string
+	insecure                                                 bool
 	join                                                     []string
 	zone, gossipKey, gossipKeyFile, logLevel                 string
 	joinTimeout                                              time.Duration
@@ -38,7 +40,8 @@ func newNodeCmd(e *env) *cobra.Command {
 		Use:   "node",
 		Short: "Run one Chorus node until SIGINT or SIGTERM",
 		Long: `Run one Chorus node. It serves the HTTP API on --http-addr, the gRPC API
-(clients and other nodes) on --grpc-addr and gossip on --gossip-addr, and
+for clients on --grpc-addr, other nodes on --peer-addr and gossip on
+--gossip-addr, and
 keeps its data and its node ID in --data-dir, so a restart rejoins with its
 data. Without --join it bootstraps a new cluster; with --join it retries
 until one of the seeds (gossip addresses) answers.
@@ -84,10 +87,12 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.dataDir, "data-dir", "chorus-data", "directory of the node's data")
 	fl.BoolVar(&f.inMemory, "in-memory", false, "keep all data in memory (lost on exit); ignores --data-dir")
 	fl.StringVar(&f.httpAddr, "http-addr", d.HTTPAddr, "HTTP API listen address")
-	fl.StringVar(&f.grpcAddr, "grpc-addr", d.GRPCAddr, "gRPC API listen address (clients and nodes)")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", d.GRPCAddr, "gRPC API listen address (clients)")
+	fl.StringVar(&f.peerAddr, "peer-addr", d.PeerAddr, "listen address for other nodes (internode gRPC; with TLS only node certificates)")
+	fl.BoolVar(&f.insecure, "insecure", false, "serve plaintext and unauthenticated on every port (experiments only)")
 	fl.StringVar(&f.gossipAddr, "gossip-addr", d.GossipAddr, "gossip listen address (UDP and TCP)")
-	fl.StringVar(&f.advertise, "advertise", "", "host other nodes and clients use to reach this node (default: the listen host)")
-	fl.StringSliceVar(&f.join, "join", nil, "gossip addresses of nodes already in the cluster, comma-separated")
+	fl.StringVar(&f.advertise, "advertise", "", "host (IP or DNS name) other nodes and clients use to reach this node (default: the listen host)")
+	fl.StringSliceVar(&f.join, "join", nil, "gossip addresses (host:port, host may be a DNS name) of nodes in the cluster, comma-separated; this node's own is skipped")
 	fl.DurationVar(&f.joinTimeout, "join-timeout", 0, "give up joining after this long (0: retry until a seed answers or the node is stopped)")
 	fl.StringVar(&f.zone, "zone", "", "failure domain; replicas spread over zones when there are at least N")
 	fl.IntVar(&f.partitions, "partitions", d.Ring.Partitions, "partitions Q (a power of two; the same on every node)")
@@ -109,7 +114,7 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg := server.DefaultConfig()
 	cfg.NodeID, cfg.Zone, cfg.Advertise = f.name, f.zone, f.advertise
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = f.httpAddr, f.grpcAddr, f.gossipAddr
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.PeerAddr, cfg.GossipAddr = f.httpAddr, f.grpcAddr, f.peerAddr, f.gossipAddr
 	cfg.Join = f.join
 	cfg.JoinTimeout = f.joinTimeout
 	if f.joinTimeout == 0 {

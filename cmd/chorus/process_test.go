@@ -40,11 +40,11 @@ func TestKillNineAndRestart(t *testing.T) {
 	}
 	nodes := make([]*node, 3)
 	var seed string
-	addrs := freeAddrs(t, 3*len(nodes))
+	addrs := freeAddrs(t, 4*len(nodes))
 	for i := range nodes {
-		httpA, grpcA, gossipA := addrs[3*i], addrs[3*i+1], addrs[3*i+2]
+		httpA, grpcA, peerA, gossipA := addrs[4*i], addrs[4*i+1], addrs[4*i+2], addrs[4*i+3]
 		args := []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i)),
-			"--http-addr", httpA, "--grpc-addr", grpcA, "--gossip-addr", gossipA, "--log-level", "warn"}
+			"--http-addr", httpA, "--grpc-addr", grpcA, "--peer-addr", peerA, "--gossip-addr", gossipA, "--log-level", "warn", "--insecure"}
 		if i == 0 {
 			seed = gossipA
 		} else {

@@ -28,9 +28,10 @@ type Config struct {
 	// Nodes is the number of nodes. Default 3.
 	Nodes int
 	// BasePort places node i's HTTP API on BasePort+i, its gRPC API on
-	// BasePort+1010+i and its gossip on BasePort-134+i (with 8080: HTTP
-	// 8080, gRPC 9090, gossip 7946 for node 0, the defaults of `chorus
-	// node`). Zero picks free ports.
+	// BasePort+1010+i, its peer listener on BasePort+1110+i and its
+	// gossip on BasePort-134+i (with 8080: HTTP 8080, gRPC 9090, peer
+	// 9190, gossip 7946 for node 0, the defaults of `chorus node`). Zero
+	// picks free ports.
 	BasePort int
 	// Dir holds node i's data in Dir/node<i>.
 	Dir string
@@ -40,15 +41,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Ports returns node i's HTTP, gRPC and gossip addresses under base.
-func Ports(base, i int) (httpAddr, grpcAddr, gossipAddr string) {
+// Ports returns node i's listen addresses under base.
+func Ports(base, i int) server.Addrs {
 	at := func(p int) string {
 		if base == 0 {
 			p = 0
 		}
 		return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
-	return at(base + i), at(base + 1010 + i), at(base - 134 + i)
+	return server.Addrs{HTTP: at(base + i), GRPC: at(base + 1010 + i), Peer: at(base + 1110 + i), Gossip: at(base - 134 + i)}
 }
 
 // NodeConfig returns the Config of node i of a local cluster; seed is
@@ -57,7 +58,8 @@ func (c Config) NodeConfig(i int, seed string) server.Config {
 	cfg := server.DefaultConfig()
 	cfg.NodeID = fmt.Sprintf("node%d", i)
 	cfg.DataDir = filepath.Join(c.Dir, cfg.NodeID)
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr = Ports(c.BasePort, i)
+	a := Ports(c.BasePort, i)
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.PeerAddr, cfg.GossipAddr = a.HTTP, a.GRPC, a.Peer, a.Gossip
 	if seed != "" {
 		cfg.Join = []string{seed}
 	}
@@ -78,8 +80,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Nodes < 1 || cfg.Dir == "" {
 		return nil, fmt.Errorf("%w: a local cluster needs at least one node and a directory", ErrBadConfig)
 	}
-	if cfg.BasePort != 0 && (cfg.BasePort < 134 || cfg.BasePort+1010+cfg.Nodes > 65535) {
-		return nil, fmt.Errorf("%w: base port %d leaves no room for %d nodes' ports (HTTP P+i, gRPC P+1010+i, gossip P-134+i)",
+	if cfg.BasePort != 0 && (cfg.BasePort < 134 || cfg.BasePort+1110+cfg.Nodes > 65535) {
+		return nil, fmt.Errorf("%w: base port %d leaves no room for %d nodes' ports (HTTP P+i, gRPC P+1010+i, peer P+1110+i, gossip P-134+i)",
 			ErrBadConfig, cfg.BasePort, cfg.Nodes)
 	}
 	lc := &Cluster{cfg: cfg}

@@ -30,12 +30,12 @@ func TestStartRefusesBadConfig(t *testing.T) {
 }
 
 func TestPorts(t *testing.T) {
-	h, g, s := Ports(8080, 2)
-	if h != "127.0.0.1:8082" || g != "127.0.0.1:9092" || s != "127.0.0.1:7948" {
-		t.Fatalf("Ports(8080, 2) = %s %s %s", h, g, s)
+	if a := Ports(8080, 2); a != (server.Addrs{HTTP: "127.0.0.1:8082", GRPC: "127.0.0.1:9092", Peer: "127.0.0.1:9192", Gossip: "127.0.0.1:7948"}) {
+		t.Fatalf("Ports(8080, 2) = %+v", a)
 	}
-	if h, g, s := Ports(0, 5); h != "127.0.0.1:0" || g != "127.0.0.1:0" || s != "127.0.0.1:0" {
-		t.Fatalf("Ports(0, 5) = %s %s %s, want port 0 for each", h, g, s)
+	zero := "127.0.0.1:0"
+	if a := Ports(0, 5); a != (server.Addrs{HTTP: zero, GRPC: zero, Peer: zero, Gossip: zero}) {
+		t.Fatalf("Ports(0, 5) = %+v, want port 0 for each", a)
 	}
 }
 
