@@ -23,6 +23,7 @@
 //	pace                 clock                                      golang.org/x/time/rate
 //	silence              clock                                      -
 //	chorustest           -                                          -
+//	certs                -                                          -
 //	vclock               -                                          -
 //	ring                 -                                          -
 //	antientropy          vclock ring                                -
@@ -37,7 +38,7 @@
 //	client               vclock ring transport transport/pb silence -
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
-//	                     transport/pb transport/memnet
+//	                     transport/pb transport/memnet certs
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
@@ -50,7 +51,7 @@
 //	bench/procs          client                                     -
 //	cmd                  server server/localcluster client bench    -
 //	                     bench/etcdtarget bench/plots bench/procs
-//	                     pbs vclock
+//	                     pbs vclock certs
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping
