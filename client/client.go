@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/chorusdb/chorus/silence"
 	"github.com/chorusdb/chorus/transport"
@@ -50,7 +49,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg: cfg,
 		opts: append([]grpc.DialOption{
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			transportCredentials(cfg),
 			// A node that restarts is back within the second: gRPC's default
 			// reconnect backoff grows to 2 minutes, far longer than a restart.
 			grpc.WithConnectParams(grpc.ConnectParams{
@@ -61,7 +60,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 				grpc.MaxCallRecvMsgSize(transport.DefaultMaxMsgSize),
 				grpc.MaxCallSendMsgSize(transport.DefaultMaxMsgSize),
 			),
-		}, cfg.DialOptions...),
+		}, append(tokenCredentials(cfg), cfg.DialOptions...)...),
 		conns:      map[string]*grpc.ClientConn{},
 		down:       map[string]time.Time{},
 		refreshNow: make(chan struct{}, 1),

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -74,8 +76,24 @@ type Config struct {
 	// Clock times the refresh period and how long a node stays marked
 	// down. Nil means real time; tests step a clock.Fake.
 	Clock clock.Clock
+	// TLS, when set, makes every connection TLS with this configuration
+	// (certs.LoadClient builds one from a certificates directory: the
+	// cluster CA, and a client certificate when there is one). The server
+	// name checked is the host of each node's address unless ServerName
+	// is set. Nil means plaintext, for clusters started with --insecure.
+	TLS *tls.Config
+	// Token is a bearer token sent with every call as the gRPC metadata
+	// "authorization: Bearer TOKEN" (the server looks it up in its auth
+	// file). It requires TLS, so that it never crosses the network in the
+	// clear by accident, unless AllowTokenWithoutTLS is set.
+	Token string
+	// AllowTokenWithoutTLS sends Token over a plaintext connection (a
+	// test, a TLS-terminating proxy on the same host). Anyone on the path
+	// can read and replay it.
+	AllowTokenWithoutTLS bool
 	// DialOptions are appended to the client's own gRPC dial options
-	// (insecure credentials, 16 MiB messages); use them for TLS.
+	// (transport credentials from TLS, the token, 16 MiB messages), so
+	// they may override them.
 	DialOptions []grpc.DialOption
 }
 
@@ -151,6 +169,12 @@ func (c Config) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %v", d.name, d.v))
 		}
+	}
+	if c.Token != "" && c.TLS == nil && !c.AllowTokenWithoutTLS {
+		errs = append(errs, errors.New("a Token needs TLS (or AllowTokenWithoutTLS to send it in the clear)"))
+	}
+	if strings.ContainsFunc(c.Token, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		errs = append(errs, errors.New("the Token holds spaces or control or non-ASCII characters"))
 	}
 	if err := c.Defaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("defaults: %w", err))

@@ -6,6 +6,23 @@
 //	res, err := c.Get(ctx, []byte("k"))
 //	_, err = c.Put(ctx, []byte("k"), []byte("v"), client.WithContext(res.Context))
 //
+// # Security
+//
+// A cluster started with --certs-dir speaks TLS 1.3 only. Config.TLS
+// makes the client do so too; certs.LoadClient builds that configuration
+// from a certificates directory (the cluster CA, and the user's client
+// certificate client.USER.crt/.key when present):
+//
+//	tlsCfg, err := certs.LoadClient("/etc/chorus/certs", "alice")
+//	c, err := client.New(ctx, client.Config{Endpoints: eps, TLS: tlsCfg, Token: os.Getenv("CHORUS_TOKEN")})
+//
+// A client certificate identifies its user by its CN; Config.Token is the
+// other way: a bearer token sent with every call ("authorization: Bearer
+// TOKEN" metadata). Validate refuses a Token without TLS, and gRPC refuses
+// to send it over plaintext, unless Config.AllowTokenWithoutTLS says
+// otherwise. A nil TLS means plaintext, for clusters started with
+// --insecure.
+//
 // # Guarantees
 //
 // Routing. New fetches the cluster's routing table (ClusterInfo: members,
