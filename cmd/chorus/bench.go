@@ -38,7 +38,9 @@ omission). A workload that reads first writes every key once (the
 
 --target chorus (the default) uses the Go client against --endpoints (the
 gRPC addresses of any nodes; a 'chorus demo' listens on 127.0.0.1:9090);
---target etcd uses the etcd v3 client. With --start, the target is started
+--target etcd uses the etcd v3 client. A running Chorus cluster is reached
+with TLS (--certs-dir, --user, --token) or in plaintext (--insecure), as
+by every command that talks to a cluster. With --start, the target is started
 for the run on loopback (3 'chorus node' processes, or 3 etcd members from
 the Debian package, installed by scripts/install-etcd.sh if missing), with
 its data in a temporary directory, and stopped after.
@@ -59,6 +61,8 @@ type benchFlags struct {
 	plot         string
 	// binary is the chorus executable --start runs (default: this one).
 	binary string
+	// conn reaches a running Chorus cluster (not one --start starts).
+	conn connFlags
 }
 
 // workloadFlags are the flags bench and bench compare share.
@@ -118,6 +122,7 @@ func (f *benchFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.plot, "plot", "", "write plots to PREFIX-throughput.png and PREFIX-latency.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable that --start runs (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
+	f.conn.register(fs)
 }
 
 // config checks the workload flags and returns the run's Config and the
@@ -172,6 +177,11 @@ func (f *benchFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	if f.target == "etcd" && (f.n != 0 || f.r != 0 || f.w != 0 || f.noSync) {
 		return usageError("--n, --r, --w and --no-sync apply to --target chorus only")
+	}
+	// --insecure is let through: scripts set CHORUS_INSECURE for every
+	// command, and plaintext is what --start and etcd speak anyway.
+	if (f.target == "etcd" || f.start) && (f.conn.certsDir != "" || f.conn.token != "") {
+		return usageError("--certs-dir and --token apply to a running Chorus cluster only (--target chorus without --start)")
 	}
 	ctx := cmd.Context()
 	t, closeTarget, err := f.openTarget(ctx, e, opts)
@@ -250,6 +260,9 @@ func (f *benchFlags) dialChorus(ctx context.Context, opts []client.Option) (benc
 	cfg.Endpoints = f.endpoints
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = []string{"127.0.0.1:9090"}
+	}
+	if err := f.conn.clientConfig(&cfg); err != nil {
+		return nil, nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, usageError("%v", err)

@@ -39,7 +39,7 @@ func TestBenchLocalCluster(t *testing.T) {
 		t.Skip("starts a 3-node cluster")
 	}
 	eps := startLocalCluster(t)
-	common := []string{"bench", "--endpoints", strings.Join(eps, ","), "--ops", "200", "--clients", "4", "--keys", "100"}
+	common := []string{"bench", "--insecure", "--endpoints", strings.Join(eps, ","), "--ops", "200", "--clients", "4", "--keys", "100"}
 
 	r := runCLI(t, "", append(common, "--op", "put", "--w", "3")...)
 	if r.code != 0 {
@@ -126,7 +126,7 @@ func TestBenchUsage(t *testing.T) {
 
 func TestBenchUnreachable(t *testing.T) {
 	// A closed port: the run cannot start.
-	r := runCLI(t, "", "bench", "--endpoints", "127.0.0.1:1", "--ops", "10")
+	r := runCLI(t, "", "bench", "--insecure", "--endpoints", "127.0.0.1:1", "--ops", "10")
 	if r.code != exitRuntime {
 		t.Errorf("bench against a closed port: exit %d, want %d\nstderr: %s", r.code, exitRuntime, r.stderr)
 	}
@@ -141,7 +141,7 @@ func TestBenchWorkloadsAndPlots(t *testing.T) {
 	}
 	eps := startLocalCluster(t)
 	prefix := filepath.Join(t.TempDir(), "f")
-	r := runCLIWithin(t, 30*time.Second, "", "bench", "--endpoints", strings.Join(eps, ","), "--op", "f", "--distribution", "zipfian",
+	r := runCLIWithin(t, 30*time.Second, "", "bench", "--insecure", "--endpoints", strings.Join(eps, ","), "--op", "f", "--distribution", "zipfian",
 		"--theta", "0.9", "--keys", "100", "--value-size", "10-200", "--duration", "1s", "--clients", "4", "--plot", prefix)
 	if r.code != 0 {
 		t.Fatalf("bench --op f: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -155,7 +155,7 @@ func TestBenchWorkloadsAndPlots(t *testing.T) {
 		checkPNG(t, prefix+suffix)
 	}
 
-	r = runCLIWithin(t, 30*time.Second, "", "bench", "--endpoints", strings.Join(eps, ","), "--op", "put", "--rate", "200",
+	r = runCLIWithin(t, 30*time.Second, "", "bench", "--insecure", "--endpoints", strings.Join(eps, ","), "--op", "put", "--rate", "200",
 		"--duration", "1s", "--clients", "4", "--json")
 	if r.code != 0 {
 		t.Fatalf("bench --rate: exit %d\nstderr: %s", r.code, r.stderr)

@@ -20,6 +20,7 @@ func TestEnvBinding(t *testing.T) {
 	t.Setenv("CHORUS_ENDPOINTS", f.addr)
 	t.Setenv("CHORUS_NO_SYNC", "true")
 	t.Setenv("CHORUS_W", "1")
+	t.Setenv("CHORUS_INSECURE", "1")
 	if r := runCLI(t, "", "put", "k", "v"); r.code != 0 {
 		t.Fatalf("put with CHORUS_ENDPOINTS: exit %d: %s", r.code, r.stderr)
 	}

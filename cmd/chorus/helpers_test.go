@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -12,9 +13,13 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
@@ -31,29 +36,70 @@ type fakeKV struct {
 	version int
 	quorum  *pb.Quorum // of the last request
 	context string     // of the last write
+	// httpAddr is node-a's HTTP address in ClusterInfo.
+	httpAddr string
+	// auth and user are the authorization metadata and the client
+	// certificate's user of the last call.
+	auth, user string
 }
 
 var errQuorum = status.Error(codes.Unavailable, "replica: write quorum not met (1/2)")
 
 func startFake(t *testing.T) *fakeKV {
 	t.Helper()
-	f := &fakeKV{data: map[string][][]byte{}, deleted: map[string]bool{}}
+	return startFakeWith(t, nil)
+}
+
+// startFakeWith serves the fake over TLS with tlsCfg (nil: plaintext),
+// recording each call's authorization metadata and certificate user.
+func startFakeWith(t *testing.T, tlsCfg *tls.Config) *fakeKV {
+	t.Helper()
+	f := &fakeKV{data: map[string][][]byte{}, deleted: map[string]bool{}, httpAddr: "127.0.0.1:8080"}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.addr = lis.Addr().String()
-	srv := grpc.NewServer()
+	opts := []grpc.ServerOption{grpc.UnaryInterceptor(f.record)}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	srv := grpc.NewServer(opts...)
 	pb.RegisterKVServer(srv, f)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	return f
 }
 
+// record notes the credentials of a call.
+func (f *fakeKV) record(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	user := ""
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			user, _ = certs.Identity(&ti.State)
+		}
+	}
+	f.mu.Lock()
+	f.auth, f.user = strings.Join(md.Get("authorization"), ","), user
+	f.mu.Unlock()
+	return h(ctx, req)
+}
+
+// caller returns the credentials of the last call.
+func (f *fakeKV) caller() (auth, user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.auth, f.user
+}
+
 func (f *fakeKV) ClusterInfo(context.Context, *pb.ClusterInfoRequest) (*pb.ClusterInfoResponse, error) {
+	f.mu.Lock()
+	httpAddr := f.httpAddr
+	f.mu.Unlock()
 	return &pb.ClusterInfoResponse{
 		Members: []*pb.Member{
-			{Id: "node-a", Zone: "z1", GrpcAddr: f.addr, HttpAddr: "127.0.0.1:8080", Status: "active", Alive: true},
+			{Id: "node-a", Zone: "z1", GrpcAddr: f.addr, HttpAddr: httpAddr, Status: "active", Alive: true},
 			{Id: "node-b", Zone: "z2", Status: "joining"},
 		},
 		Partitions: 2, Replicas: 1, RingVersion: 42, RingSize: 1, Owners: []uint32{0, 0},
@@ -145,10 +191,10 @@ func runCLIWithin(t *testing.T, limit time.Duration, stdin string, args ...strin
 	return result{code, out.String(), errOut.String()}
 }
 
-// must runs chorus against f and fails the test unless it exits with want.
+// must runs chorus against f (plaintext) and fails the test unless it exits with want.
 func (f *fakeKV) must(t *testing.T, want int, args ...string) result {
 	t.Helper()
-	r := runCLI(t, "", append(args, "--endpoints", f.addr)...)
+	r := runCLI(t, "", append(args, "--endpoints", f.addr, "--insecure")...)
 	if r.code != want {
 		t.Fatalf("chorus %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
 	}

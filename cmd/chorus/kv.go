@@ -17,6 +17,7 @@ type clientFlags struct {
 	endpoints []string
 	timeout   time.Duration
 	json      bool
+	conn      connFlags
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
@@ -26,6 +27,7 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.timeout, "timeout", 0,
 		"server quorum deadline of the request (default: the server's); the command gives up 1s later, or after 5s when unset")
 	fs.BoolVar(&f.json, "json", false, "machine-readable output")
+	f.conn.register(fs)
 }
 
 // deadline is how long the command may run in total.
@@ -45,6 +47,9 @@ func (f *clientFlags) connect(ctx context.Context, q client.Quorum) (*client.Cli
 	cfg.Endpoints = f.endpoints
 	cfg.RequestTimeout = f.deadline()
 	cfg.Defaults = q
+	if err := f.conn.clientConfig(&cfg); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}

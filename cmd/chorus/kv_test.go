@@ -51,7 +51,7 @@ func TestPutGetDel(t *testing.T) {
 
 func TestPutStdin(t *testing.T) {
 	f := startFake(t)
-	r := runCLI(t, "line1\nline2", "put", "k", "-", "--endpoints", f.addr)
+	r := runCLI(t, "line1\nline2", "put", "k", "-", "--endpoints", f.addr, "--insecure")
 	if r.code != 0 {
 		t.Fatalf("put -: exit %d: %s", r.code, r.stderr)
 	}
@@ -135,7 +135,7 @@ func TestUsageErrors(t *testing.T) {
 		{"put", "k", "v", "--timeout", "soon"},
 		{"frobnicate"},
 	} {
-		r := runCLI(t, "", append(args, "--endpoints", f.addr)...)
+		r := runCLI(t, "", append(args, "--endpoints", f.addr, "--insecure")...)
 		if r.code != exitUsage {
 			t.Errorf("chorus %q: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
 			continue
@@ -144,7 +144,7 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("chorus %q: stderr %q, want one line", args, r.stderr)
 		}
 	}
-	if r := runCLI(t, "", "get", "k", "--endpoints", ""); r.code != exitUsage {
+	if r := runCLI(t, "", "get", "k", "--endpoints", "", "--insecure"); r.code != exitUsage {
 		t.Errorf("empty --endpoints: exit %d (stderr %q), want 2", r.code, r.stderr)
 	}
 	f.mu.Lock()
@@ -160,7 +160,7 @@ func TestRuntimeErrors(t *testing.T) {
 	if !strings.Contains(r.stderr, "replica: write quorum not met (1/2)") {
 		t.Errorf("stderr %q lacks the server's message", r.stderr)
 	}
-	r = runCLI(t, "", "get", "k", "--endpoints", "127.0.0.1:1")
+	r = runCLI(t, "", "get", "k", "--endpoints", "127.0.0.1:1", "--insecure")
 	if r.code != exitRuntime || !strings.Contains(r.stderr, "127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d stderr %q, want 1 naming the endpoint", r.code, r.stderr)
 	}

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -39,51 +38,10 @@ type transferView struct {
 	} `json:"transfers"`
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
 // getTransfers reads one node's transfers.
-func getTransfers(ctx context.Context, httpAddr string) (transferView, error) {
+func getTransfers(ctx context.Context, h *httpAPI, httpAddr string) (transferView, error) {
 	var v transferView
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/transfers", nil)
-	if err != nil {
-		return v, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return v, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return v, fmt.Errorf("%s: %s", httpAddr, resp.Status)
-	}
-	return v, json.NewDecoder(resp.Body).Decode(&v)
-}
-
-// post sends an admin request and returns the error the node answered.
-func post(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	var body struct {
-		Error string `json:"error"`
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if json.Unmarshal(b, &body) != nil || body.Error == "" {
-		body.Error = string(b)
-	}
-	if resp.StatusCode/100 == 4 {
-		return usageError("%s", body.Error)
-	}
-	return errors.New(body.Error)
+	return v, h.getJSON(ctx, httpAddr, "/v1/transfers", &v)
 }
 
 func newTransfersCmd(e *env) *cobra.Command {
@@ -117,6 +75,10 @@ second until no transfer is left.`,
 // showTransfers prints every live node's transfers once and returns how
 // many partitions are still to be pulled.
 func showTransfers(cmd *cobra.Command, e *env, cf *clientFlags) (pending int, err error) {
+	h, err := cf.conn.http()
+	if err != nil {
+		return 0, err
+	}
 	ci, err := fetchCluster(cmd, cf)
 	if err != nil {
 		return 0, err
@@ -126,7 +88,7 @@ func showTransfers(cmd *cobra.Command, e *env, cf *clientFlags) (pending int, er
 		if !m.Alive || m.HTTPAddr == "" {
 			continue
 		}
-		v, err := getTransfers(cmd.Context(), m.HTTPAddr)
+		v, err := getTransfers(cmd.Context(), h, m.HTTPAddr)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "%s: %v\n", m.ID, err)
 			continue
@@ -209,6 +171,10 @@ has pulled its partitions and its hints are delivered, then stops. Progress
 is shown every second until the node has stopped, or --wait passes.`,
 		Args: exactArgs("NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := cf.conn.http()
+			if err != nil {
+				return err
+			}
 			ci, err := fetchCluster(cmd, &cf)
 			if err != nil {
 				return err
@@ -220,7 +186,7 @@ is shown every second until the node has stopped, or --wait passes.`,
 			if m.HTTPAddr == "" || !m.Alive {
 				return fmt.Errorf("node %s is not up; a node that is gone for good is removed with: chorus remove %s", m.ID, m.ID)
 			}
-			return leave(cmd.Context(), e, m, wait)
+			return leave(cmd.Context(), e, h, m, wait)
 		},
 	}
 	cf.register(cmd)
@@ -230,15 +196,15 @@ is shown every second until the node has stopped, or --wait passes.`,
 
 // leave asks m to leave and shows its handoffs until it has stopped, or
 // wait has passed.
-func leave(ctx context.Context, e *env, m client.Member, wait time.Duration) error {
+func leave(ctx context.Context, e *env, h *httpAPI, m client.Member, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/leave"); err != nil {
+	if err := h.post(ctx, m.HTTPAddr, "/v1/cluster/leave"); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s is leaving\n", m.ID)
 	for {
-		v, err := getTransfers(ctx, m.HTTPAddr)
+		v, err := getTransfers(ctx, h, m.HTTPAddr)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
 			return nil
@@ -263,6 +229,10 @@ its partitions pull them from the remaining replicas until every partition
 has N copies again; follow them with: chorus transfers --watch.`,
 		Args: exactArgs("NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := cf.conn.http()
+			if err != nil {
+				return err
+			}
 			ci, err := fetchCluster(cmd, &cf)
 			if err != nil {
 				return err
@@ -270,7 +240,7 @@ has N copies again; follow them with: chorus transfers --watch.`,
 			if _, err := memberByID(ci, args[0]); err != nil {
 				return err
 			}
-			return remove(cmd.Context(), e, ci, args[0], cf.deadline())
+			return remove(cmd.Context(), e, h, ci, args[0], cf.deadline())
 		},
 	}
 	cf.register(cmd)
@@ -278,14 +248,14 @@ has N copies again; follow them with: chorus transfers --watch.`,
 }
 
 // remove asks the first other live node to take id out of the ring.
-func remove(ctx context.Context, e *env, ci *client.ClusterInfo, id string, deadline time.Duration) error {
+func remove(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, id string, deadline time.Duration) error {
 	for _, m := range ci.Members {
 		if m.ID == id || !m.Alive || m.HTTPAddr == "" {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(ctx, deadline)
 		defer cancel()
-		if err := post(ctx, "http://"+m.HTTPAddr+"/v1/cluster/remove/"+id); err != nil {
+		if err := h.post(ctx, m.HTTPAddr, "/v1/cluster/remove/"+url.PathEscape(id)); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", id, m.ID)

@@ -118,7 +118,7 @@ func newRootCmd(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newGetCmd(e), newPutCmd(e), newDelCmd(e), newStatusCmd(e), newRingCmd(e), newBenchCmd(e), newExperimentCmd(e),
-		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e))
+		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e), newCertsCmd(e))
 	addServerCommands(root, e)
 	markRuntime(root)
 	return root

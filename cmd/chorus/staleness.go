@@ -32,6 +32,7 @@ type stalenessFlags struct {
 	cfg       bench.ClusterStalenessConfig
 	endpoints []string
 	out       string
+	conn      connFlags
 }
 
 func newBenchStalenessCmd(e *env) *cobra.Command {
@@ -61,6 +62,7 @@ func (f *stalenessFlags) addFlags(fs *pflag.FlagSet) {
 	fs.DurationSliceVar(&c.Staleness.Deltas, "deltas", []time.Duration{0, ms, 2 * ms, 5 * ms, 10 * ms, 20 * ms}, "read delays after each acknowledged write")
 	fs.IntVar(&c.Trials, "trials", c.Trials, "Monte Carlo trials of the prediction")
 	fs.StringVar(&f.out, "out", "", "directory for staleness.json, staleness.md and staleness.png")
+	f.conn.register(fs)
 }
 
 func (f *stalenessFlags) run(ctx context.Context, e *env) error {
@@ -72,7 +74,11 @@ func (f *stalenessFlags) run(ctx context.Context, e *env) error {
 		return err
 	}
 	c.Staleness.Progress = e.stderr
-	cl, err := client.New(ctx, client.Config{Endpoints: f.endpoints})
+	cc := client.Config{Endpoints: f.endpoints}
+	if err := f.conn.clientConfig(&cc); err != nil {
+		return err
+	}
+	cl, err := client.New(ctx, cc)
 	if err != nil {
 		return err
 	}
