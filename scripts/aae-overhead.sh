@@ -6,6 +6,9 @@
 #
 #   scripts/aae-overhead.sh [SECONDS] [PAIRS]   # default 10 s per run, 2 pairs
 set -euo pipefail
+# A plaintext cluster on loopback: every chorus command here (nodes and
+# clients) reads --insecure from the environment.
+export CHORUS_INSECURE=1
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 pairs=${2:-2}

@@ -7,6 +7,9 @@
 #
 #   scripts/bench-matrix.sh [SECONDS]   # default 10 s per run
 set -euo pipefail
+# A plaintext cluster on loopback: every chorus command here (nodes and
+# clients) reads --insecure from the environment.
+export CHORUS_INSECURE=1
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 dir=$(mktemp -d /tmp/chorus-matrix-XXXXXX)

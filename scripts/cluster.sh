@@ -8,6 +8,9 @@
 # Node i serves HTTP on 127.0.0.1:18080+i, gRPC on 19090+i and gossip on
 # 17946+i. The binary is built into DIR/chorus; logs go to DIR/node<i>.log.
 set -euo pipefail
+# A plaintext cluster on loopback: every chorus command here (nodes and
+# clients) reads --insecure from the environment.
+export CHORUS_INSECURE=1
 cd "$(dirname "$0")/.."
 
 cmd=${1:-}

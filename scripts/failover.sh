@@ -8,6 +8,9 @@
 #
 #   scripts/failover.sh [CLIENTS]
 set -euo pipefail
+# A plaintext cluster on loopback: every chorus command here (nodes and
+# clients) reads --insecure from the environment.
+export CHORUS_INSECURE=1
 cd "$(dirname "$0")/.."
 clients=${1:-16}
 dir=$(mktemp -d /tmp/chorus-failover-XXXXXX)

@@ -7,6 +7,9 @@
 #
 #   scripts/join-handoff.sh [KEYS]   # default 200000
 set -euo pipefail
+# A plaintext cluster on loopback: every chorus command here (nodes and
+# clients) reads --insecure from the environment.
+export CHORUS_INSECURE=1
 cd "$(dirname "$0")/.."
 keys=${1:-200000}
 dir=$(mktemp -d /tmp/chorus-join-XXXXXX)

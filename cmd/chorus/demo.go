@@ -86,9 +86,9 @@ Try:
   curl -i -X PUT --data-binary 'hello' http://%[1]s/v1/kv/greeting
   curl -i http://%[1]s/v1/kv/greeting
   curl -s http://%[1]s/v1/cluster/members
-  go run ./cmd/chorus put --endpoints %[2]s greeting hi
-  go run ./cmd/chorus get --endpoints %[2]s greeting
-  go run ./cmd/chorus status --endpoints %[2]s
+  go run ./cmd/chorus put --insecure --endpoints %[2]s greeting hi
+  go run ./cmd/chorus get --insecure --endpoints %[2]s greeting
+  go run ./cmd/chorus status --insecure --endpoints %[2]s
 
 Press Ctrl-C to stop.
 `, h, strings.Join(grpcs, ","))
