@@ -38,8 +38,11 @@
 //   - PeerListener requires a certificate of the current CA with the node
 //     role, and refuses anything else the same way.
 //   - PeerDial presents the node certificate and accepts only a server
-//     certificate of the current CA, with the node role, naming the server
-//     dialed (a connection without a name to check is refused).
+//     certificate of the current CA with the node role. It also checks
+//     that the certificate names the server dialed, whenever TLS knows that
+//     name: a DNS name (sent as SNI), or the config's own ServerName
+//     (PeerDialTo). An IP address set by gRPC on its clone of a shared
+//     config is not visible to the check (crypto/tls sends no IP as SNI).
 //   - LoadNode and Reload accept only a CA certificate, and a node
 //     certificate signed by it, with the node role, valid now, matching
 //     its key; errors name the file and the reason.

@@ -37,9 +37,13 @@ func TestPeerConfigsOverGRPC(t *testing.T) {
 	if err := check(credentials.NewTLS(c.node.PeerDialTo(addr))); err != nil {
 		t.Fatalf("PeerDialTo(%s): %v", addr, err)
 	}
-	// gRPC sets the IP address on its clone, which TLS does not send as
-	// SNI: PeerDial without a name refuses rather than skip the check.
-	if err := check(credentials.NewTLS(c.node.PeerDial())); err == nil {
-		t.Error("PeerDial by IP address without ServerName: accepted, want refused")
+	// One shared config for every peer, as transport.Pool uses it.
+	if err := check(credentials.NewTLS(c.node.PeerDial())); err != nil {
+		t.Fatalf("PeerDial: %v", err)
+	}
+	// A node of another cluster is refused.
+	other := newCluster(t)
+	if err := check(credentials.NewTLS(other.node.PeerDial())); err == nil {
+		t.Error("another cluster's node: accepted, want refused")
 	}
 }

@@ -102,11 +102,8 @@ func TestPeerDialVerifiesServer(t *testing.T) {
 	dial = c.node.PeerDial().Clone()
 	dial.ServerName = "node1.example"
 	wantRefused(t, handshake(t, c.node.PeerListener(), dial), c.log, "not node1.example")
-	// An IP address set on a clone is not seen (no SNI): refused, not
-	// accepted unchecked.
-	dial = c.node.PeerDial().Clone()
-	dial.ServerName = "127.0.0.1"
-	wantRefused(t, handshake(t, c.node.PeerListener(), dial), c.log, "no server name")
+	// An IP address the config names is checked.
+	wantRefused(t, handshake(t, c.node.PeerListener(), c.node.PeerDialTo("10.9.9.9:9190")), c.log, "not 10.9.9.9")
 	// A server of another cluster.
 	other := newCluster(t)
 	wantRefused(t, handshake(t, other.node.ClientListener(), c.node.PeerDialTo("127.0.0.1")), c.log, "not signed by the cluster CA")

@@ -146,9 +146,12 @@ func (n *Node) verifyChain(c *credentials, chain []*x509.Certificate, usage x509
 //
 // The server name checked is the one TLS sent (SNI: a DNS name, which
 // gRPC takes from the address dialed), or else the ServerName of this
-// config. crypto/tls sends no IP address as SNI, so to dial a peer by IP
-// set ServerName here, before gRPC clones the config, or use PeerDialTo.
-// A dial with neither is refused.
+// config (PeerDialTo sets it). crypto/tls sends no IP address as SNI, so
+// when one shared config dials peers by IP address (gRPC sets the address
+// on its own clone, out of this config's sight) the name cannot be
+// checked: the server must still hold a certificate of the cluster CA
+// with the node role, which only nodes of the cluster have. Use
+// PeerDialTo per peer to have IP addresses checked too.
 func (n *Node) PeerDial() *tls.Config {
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS13,
@@ -186,12 +189,9 @@ func (n *Node) verifyServer(c *credentials, name string, cs tls.ConnectionState)
 		return errors.New("certs: peer presented no certificate")
 	}
 	leaf := cs.PeerCertificates[0]
-	var err error
-	if name == "" {
-		err = errors.New("no server name to check the certificate against (dialing an IP address: use PeerDialTo)")
-	} else {
-		err = n.verifyChain(c, cs.PeerCertificates, x509.ExtKeyUsageServerAuth, name)
-	}
+	// name is empty only for an IP address dialed through a shared config
+	// (see PeerDial): the chain and the role are still checked.
+	err := n.verifyChain(c, cs.PeerCertificates, x509.ExtKeyUsageServerAuth, name)
 	if err == nil && !hasRole(leaf, RoleNode) {
 		err = fmt.Errorf("lacks the node role (OU %q): not a Chorus node", RoleNode)
 	}
