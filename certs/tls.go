@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"weak"
 )
@@ -50,9 +51,10 @@ func (n *Node) PeerListener() *tls.Config {
 // request the certificate) so that a refusal is logged with the peer's
 // address and the reason, which crypto/tls would not log.
 func (n *Node) serverConfig(protos []string, auth tls.ClientAuthType, verify func(*credentials, string, tls.ConnectionState) error) *tls.Config {
+	// Each config gets its own copy: net/http appends to NextProtos.
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		NextProtos: protos,
+		NextProtos: slices.Clone(protos),
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return &n.creds.Load().cert, nil
 		},
@@ -64,7 +66,7 @@ func (n *Node) serverConfig(protos []string, auth tls.ClientAuthType, verify fun
 			}
 			return &tls.Config{
 				MinVersion:   tls.VersionTLS13,
-				NextProtos:   protos,
+				NextProtos:   slices.Clone(protos),
 				Certificates: []tls.Certificate{c.cert},
 				ClientAuth:   auth,
 				// A resumed session would skip presenting the certificate;
