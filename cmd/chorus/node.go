@@ -13,19 +13,22 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/server"
 )
 
 // nodeFlags are the flags of `chorus node`.
 type nodeFlags struct {
 	name, dataDir, httpAddr, grpcAddr, gossipAddr, advertise string
-	peerAddr                                                 string
+	peerAddr, certsDir                                       string
 	insecure                                                 bool
-	join                                                     []string
-	zone, gossipKey, gossipKeyFile, logLevel                 string
-	joinTimeout                                              time.Duration
-	partitions, replicas                                     int
-	inMemory                                                 bool
+	// creds are the certificates loaded from certsDir, reloaded on SIGHUP.
+	creds                                    *certs.Node
+	join                                     []string
+	zone, gossipKey, gossipKeyFile, logLevel string
+	joinTimeout                              time.Duration
+	partitions, replicas                     int
+	inMemory                                 bool
 
 	noAntiEntropy, forceRejoin    bool
 	aaeKeysPerSec, aaeBytesPerSec int
@@ -69,8 +72,14 @@ func (f *nodeFlags) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	var reload []reloader
+	if f.creds != nil {
+		reload = append(reload, reloader{"certificates", f.creds.Reload})
+	}
+	stopReload := reloadOnHangup(ctx, cfg.Logger, reload)
+	defer stopReload()
 	a := n.Addrs()
-	fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Gossip)
+	fmt.Fprintf(e.stdout, "chorus node %s ready\n  http   %s\n  grpc   %s\n  peer   %s\n  gossip %s\n", n.ID(), a.HTTP, a.GRPC, a.Peer, a.Gossip)
 	select {
 	case <-ctx.Done():
 	case <-n.Left():
@@ -89,7 +98,8 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.httpAddr, "http-addr", d.HTTPAddr, "HTTP API listen address")
 	fl.StringVar(&f.grpcAddr, "grpc-addr", d.GRPCAddr, "gRPC API listen address (clients)")
 	fl.StringVar(&f.peerAddr, "peer-addr", d.PeerAddr, "listen address for other nodes (internode gRPC; with TLS only node certificates)")
-	fl.BoolVar(&f.insecure, "insecure", false, "serve plaintext and unauthenticated on every port (experiments only)")
+	fl.StringVar(&f.certsDir, "certs-dir", "", "directory of ca.crt, node.crt, node.key and gossip.key (see chorus certs); reloaded on SIGHUP")
+	fl.BoolVar(&f.insecure, "insecure", false, "serve plaintext and unauthenticated on every port, instead of --certs-dir (experiments only)")
 	fl.StringVar(&f.gossipAddr, "gossip-addr", d.GossipAddr, "gossip listen address (UDP and TCP)")
 	fl.StringVar(&f.advertise, "advertise", "", "host (IP or DNS name) other nodes and clients use to reach this node (default: the listen host)")
 	fl.StringSliceVar(&f.join, "join", nil, "gossip addresses (host:port, host may be a DNS name) of nodes in the cluster, comma-separated; this node's own is skipped")
@@ -134,11 +144,19 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	} else {
 		cfg.DataDir = f.dataDir
 	}
+	logger, err := f.logger(e)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Logger = logger
 	key, err := f.key()
 	if err != nil {
 		return cfg, err
 	}
 	cfg.GossipKey = key
+	if err := f.security(&cfg); err != nil {
+		return cfg, err
+	}
 	if f.aaeKeysPerSec < 1 || f.aaeBytesPerSec < 1 || f.aaeBackoffAbove <= 0 {
 		return cfg, usageError("--aae-keys-per-second, --aae-bytes-per-second and --aae-backoff-above must be positive")
 	}
@@ -153,13 +171,41 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
-	if cfg.Logger, err = f.logger(e); err != nil {
-		return cfg, err
-	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", err)
 	}
 	return cfg, nil
+}
+
+// security loads the certificates of --certs-dir into cfg, with the
+// gossip key of the directory unless --gossip-key says otherwise; a node
+// without them runs only when --insecure says so.
+func (f *nodeFlags) security(cfg *server.Config) error {
+	switch {
+	case f.certsDir == "" && !f.insecure:
+		return usageError("a node serves TLS: give --certs-dir DIR (create one with chorus certs create-ca and create-node) or --insecure to serve plaintext")
+	case f.certsDir != "" && f.insecure:
+		return usageError("--certs-dir and --insecure: give one")
+	case f.insecure:
+		return nil
+	}
+	creds, err := certs.LoadNode(f.certsDir, cfg.Logger)
+	if err != nil {
+		return usageError("--certs-dir: %v", err)
+	}
+	if cfg.GossipKey == nil {
+		key, err := creds.GossipKey()
+		if err != nil {
+			return usageError("--certs-dir: %v", err)
+		}
+		if key == nil {
+			return usageError("--certs-dir %s has no %s: gossip is encrypted when TLS is on (chorus certs create-ca writes one; or give --gossip-key)",
+				f.certsDir, certs.GossipKeyFile)
+		}
+		cfg.GossipKey = key
+	}
+	cfg.TLS, f.creds = creds, creds
+	return nil
 }
 
 // key returns the gossip key of --gossip-key or --gossip-key-file, nil

@@ -14,13 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/client"
 )
 
 // TestKillNineAndRestart runs three `chorus node` processes on loopback,
-// kills one with SIGKILL, keeps writing with W=2, restarts it from its
-// data directory, waits until the hints the others kept for it drain,
-// and then reads every write it missed from it alone.
+// secured as a deployment is (certificates from `chorus certs`: TLS on the
+// client ports, mutual TLS between nodes, encrypted gossip), kills one
+// with SIGKILL, keeps writing with W=2, restarts it from its data
+// directory, waits until the hints the others kept for it drain, and then
+// reads every write it missed from it alone.
 func TestKillNineAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three node processes")
@@ -32,6 +35,19 @@ func TestKillNineAndRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	certsDir := filepath.Join(dir, "certs")
+	for _, args := range [][]string{{"create-ca"}, {"create-node", "node", "127.0.0.1", "localhost"}, {"create-client", "root"}} {
+		if r := runCLI(t, "", append(append([]string{"certs"}, args...), "--certs-dir", certsDir)...); r.code != 0 {
+			t.Fatalf("chorus certs %v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	tlsCfg, err := certs.LoadClient(certsDir, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}, Timeout: 10 * time.Second}
+	getStatus = func(httpAddr string) (*http.Response, error) { return web.Get("https://" + httpAddr + "/v1/status") }
+	defer func() { getStatus = nil }()
 
 	type node struct {
 		args       []string
@@ -44,7 +60,7 @@ func TestKillNineAndRestart(t *testing.T) {
 	for i := range nodes {
 		httpA, grpcA, peerA, gossipA := addrs[4*i], addrs[4*i+1], addrs[4*i+2], addrs[4*i+3]
 		args := []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i)),
-			"--http-addr", httpA, "--grpc-addr", grpcA, "--peer-addr", peerA, "--gossip-addr", gossipA, "--log-level", "warn", "--insecure"}
+			"--http-addr", httpA, "--grpc-addr", grpcA, "--peer-addr", peerA, "--gossip-addr", gossipA, "--log-level", "warn", "--certs-dir", certsDir}
 		if i == 0 {
 			seed = gossipA
 		} else {
@@ -61,7 +77,7 @@ func TestKillNineAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitUntil(t, 30*time.Second, "node "+n.grpc+" to serve", func() bool {
-			resp, err := http.Get("http://" + n.http + "/v1/status")
+			resp, err := getStatus(n.http)
 			if err == nil {
 				resp.Body.Close()
 			}
@@ -81,7 +97,7 @@ func TestKillNineAndRestart(t *testing.T) {
 		start(n)
 	}
 
-	cli, err := client.New(ctx, client.Config{Endpoints: []string{nodes[0].grpc, nodes[1].grpc}})
+	cli, err := client.New(ctx, client.Config{Endpoints: []string{nodes[0].grpc, nodes[1].grpc}, TLS: tlsCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +138,7 @@ func TestKillNineAndRestart(t *testing.T) {
 		_ = n.cmd.Process.Signal(syscall.SIGTERM)
 		_ = n.cmd.Wait()
 	}
-	alone, err := client.New(ctx, client.Config{Endpoints: []string{victim.grpc}})
+	alone, err := client.New(ctx, client.Config{Endpoints: []string{victim.grpc}, TLS: tlsCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +155,13 @@ func TestKillNineAndRestart(t *testing.T) {
 	}
 }
 
+// getStatus fetches a node's /v1/status, over TLS with the test's client
+// certificate.
+var getStatus func(httpAddr string) (*http.Response, error)
+
 func hintsQueued(t *testing.T, httpAddr string) int {
 	t.Helper()
-	resp, err := http.Get("http://" + httpAddr + "/v1/status")
+	resp, err := getStatus(httpAddr)
 	if err != nil {
 		t.Fatalf("status of %s: %v", httpAddr, err)
 	}
@@ -169,7 +189,7 @@ type statusView struct {
 func nodeStatus(t *testing.T, httpAddr string) statusView {
 	t.Helper()
 	var st statusView
-	resp, err := http.Get("http://" + httpAddr + "/v1/status")
+	resp, err := getStatus(httpAddr)
 	if err != nil {
 		st.Handoff.Waiting = 1 // unknown: not done
 		return st
