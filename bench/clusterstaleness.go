@@ -31,6 +31,10 @@ type ClusterStalenessConfig struct {
 	// LegsTimeout bounds the fetch of each node's recorded delays.
 	// Default 10 s.
 	LegsTimeout time.Duration
+	// GetJSON reads path from the HTTP API of the node at httpAddr into v
+	// (so that a TLS cluster is read with the caller's certificates or
+	// token). Nil reads over plain HTTP.
+	GetJSON func(ctx context.Context, httpAddr, path string, v any) error
 }
 
 // DefaultClusterStalenessConfig returns the defaults documented on
@@ -164,13 +168,13 @@ func grpcAddrs(ms []client.Member) []string {
 // model; the readers' legs are pooled.
 func (c ClusterStalenessConfig) predict(ctx context.Context, nodes int, writer client.Member, readers []client.Member,
 	res *StalenessResult) ([]PredictedPoint, *LegQuantiles, error) {
-	w, err := fetchLegs(ctx, writer.HTTPAddr, c.LegsTimeout)
+	w, err := c.fetchLegs(ctx, writer.HTTPAddr)
 	if err != nil {
 		return nil, nil, err
 	}
 	var rs []server.LegSamples
 	for _, m := range readers {
-		l, err := fetchLegs(ctx, m.HTTPAddr, c.LegsTimeout)
+		l, err := c.fetchLegs(ctx, m.HTTPAddr)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -181,29 +185,38 @@ func (c ClusterStalenessConfig) predict(ctx context.Context, nodes int, writer c
 }
 
 // fetchLegs reads a node's GET /v1/legs.
-func fetchLegs(ctx context.Context, httpAddr string, timeout time.Duration) (server.LegSamples, error) {
+func (c ClusterStalenessConfig) fetchLegs(ctx context.Context, httpAddr string) (server.LegSamples, error) {
 	if httpAddr == "" {
 		return server.LegSamples{}, errors.New("bench: a node has no HTTP address")
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.LegsTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/legs", nil)
-	if err != nil {
-		return server.LegSamples{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return server.LegSamples{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return server.LegSamples{}, fmt.Errorf("GET %s/v1/legs: %s", httpAddr, resp.Status)
+	get := c.GetJSON
+	if get == nil {
+		get = plainGetJSON
 	}
 	var v server.LegsView
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+	if err := get(ctx, httpAddr, "/v1/legs", &v); err != nil {
 		return server.LegSamples{}, fmt.Errorf("GET %s/v1/legs: %w", httpAddr, err)
 	}
 	return v.LegSamples, nil
+}
+
+// plainGetJSON reads path from a node's HTTP API over plain HTTP.
+func plainGetJSON(ctx context.Context, httpAddr, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // WriteStalenessTable writes the measured and predicted curves as

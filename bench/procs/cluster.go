@@ -2,6 +2,7 @@ package procs
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/client"
 )
 
@@ -24,6 +26,10 @@ type Cluster struct {
 	cfg   Config
 	owned bool // cfg.Dir was created by Start and is removed by Close
 	nodes []*node
+	// tls is the clients' configuration when Config.TLS is set; web
+	// reads the nodes' status, over HTTPS then.
+	tls *tls.Config
+	web *http.Client
 }
 
 type node struct {
@@ -45,6 +51,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.resolve(); err != nil {
 		return nil, err
 	}
+	if err := c.issueCerts(); err != nil {
+		return nil, errors.Join(err, c.Close())
+	}
 	for i := range c.cfg.Nodes {
 		if err := c.add(i); err != nil {
 			return nil, errors.Join(err, c.Close())
@@ -55,6 +64,45 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, errors.Join(err, c.Close())
 	}
 	return c, nil
+}
+
+// certsSubdir holds the certificates Config.TLS issues, under Dir.
+const certsSubdir = "certs"
+
+// issueCerts writes the cluster's certificates when Config.TLS is set,
+// and sets the clients' TLS configuration.
+func (c *Cluster) issueCerts() error {
+	c.web = &http.Client{Timeout: 5 * time.Second}
+	if !c.cfg.TLS {
+		return nil
+	}
+	dir := filepath.Join(c.cfg.Dir, certsSubdir)
+	opts := certs.CreateOptions{Dir: dir, Overwrite: true}
+	if err := certs.CreateCA(opts); err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	if err := certs.CreateNode(opts, "node", []string{"127.0.0.1", "localhost"}); err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	if err := certs.CreateClient(opts, "root"); err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	tc, err := certs.LoadClient(dir, "root")
+	if err != nil {
+		return fmt.Errorf("procs: %w", err)
+	}
+	c.tls = tc
+	c.web.Transport = &http.Transport{TLSClientConfig: tc}
+	return nil
+}
+
+// CertsDir returns the directory of the cluster's certificates, empty
+// unless Config.TLS is set.
+func (c *Cluster) CertsDir() string {
+	if !c.cfg.TLS {
+		return ""
+	}
+	return filepath.Join(c.cfg.Dir, certsSubdir)
 }
 
 // resolve fills in the executable and the directory.
@@ -89,7 +137,12 @@ func (c *Cluster) add(i int) error {
 	}
 	n.args = []string{"node", "--name", fmt.Sprintf("node%d", i), "--data-dir", filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d", i)),
 		"--http-addr", n.http, "--grpc-addr", n.grpc, "--peer-addr", addr(c.cfg.PeerBase), "--gossip-addr", addr(c.cfg.GossipBase),
-		"--log-level", "warn", "--insecure"}
+		"--log-level", "warn"}
+	if c.cfg.TLS {
+		n.args = append(n.args, "--certs-dir", c.CertsDir())
+	} else {
+		n.args = append(n.args, "--insecure")
+	}
 	if i > 0 {
 		n.args = append(n.args, "--join", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.GossipBase)))
 	}
@@ -150,7 +203,7 @@ func (c *Cluster) ready(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("procs: node %d exited; see %s", i, n.log)
 		default:
 		}
-		all = all && nodeReady(ctx, n.http, len(c.nodes))
+		all = all && c.nodeReady(ctx, n.http, len(c.nodes))
 	}
 	return all, nil
 }
@@ -167,12 +220,16 @@ type status struct {
 
 // nodeReady reports whether the node at httpAddr sees a ring of size
 // nodes and has received its partitions.
-func nodeReady(ctx context.Context, httpAddr string, nodes int) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/status", nil)
+func (c *Cluster) nodeReady(ctx context.Context, httpAddr string, nodes int) bool {
+	scheme := "http://"
+	if c.tls != nil {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+httpAddr+"/v1/status", nil)
 	if err != nil {
 		return false
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.web.Do(req)
 	if err != nil {
 		return false
 	}
@@ -227,6 +284,7 @@ func (c *Cluster) Dir() string { return c.cfg.Dir }
 func (c *Cluster) Dial(ctx context.Context) (*client.Client, error) {
 	cfg := client.DefaultConfig()
 	cfg.Endpoints = c.Endpoints()
+	cfg.TLS = c.tls
 	return client.New(ctx, cfg)
 }
 

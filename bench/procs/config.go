@@ -33,6 +33,12 @@ type Config struct {
 	Dir string
 	// Extra are flags added to every node's command line.
 	Extra []string
+	// TLS secures the cluster as a deployment is: Start issues a CA, a
+	// node certificate for 127.0.0.1 and a client certificate for root
+	// into Dir/certs, the nodes serve with --certs-dir, and Dial and the
+	// readiness checks use the client certificate. False runs the nodes
+	// with --insecure.
+	TLS bool
 	// HTTPBase, GRPCBase, PeerBase and GossipBase place node i on
 	// 127.0.0.1 at base+i. Defaults DefaultHTTPBase, DefaultGRPCBase,
 	// DefaultPeerBase and DefaultGossipBase.

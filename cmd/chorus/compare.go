@@ -10,13 +10,16 @@ import (
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/plots"
+	"github.com/chorusdb/chorus/bench/procs"
 	"github.com/chorusdb/chorus/client"
 )
 
 const compareLong = `Run the same workload against a local 3-member etcd, then against a local
 3-node Chorus cluster (N=3, R=2, W=2 unless --n/--r/--w say otherwise),
 durable and with --no-sync, at each --clients-list count, and print a table
-with the ratio of each Chorus run to etcd's.
+with the ratio of each Chorus run to etcd's. The Chorus cluster serves
+plaintext, as etcd does here; --tls adds a run of a TLS cluster
+(chorus-tls: TLS 1.3 to clients, mutual TLS between nodes).
 
 Both clusters are started for the run on loopback with their data in
 temporary directories (etcd from the Debian package, installed by
@@ -30,6 +33,7 @@ type compareFlags struct {
 	clients []int
 	out     string
 	binary  string
+	tls     bool
 }
 
 func newBenchCompareCmd(e *env) *cobra.Command {
@@ -51,6 +55,7 @@ func (f *compareFlags) addFlags(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("clients") // replaced by the list below
 	fs.IntSliceVar(&f.clients, "clients-list", []int{16, 64}, "client counts to run at, comma separated")
 	fs.StringVar(&f.out, "out", "", "directory for compare.json, compare.md and the plots")
+	fs.BoolVar(&f.tls, "tls", false, "also run a 3-node Chorus cluster secured with TLS (chorus-tls, durable), to measure what TLS costs")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
 }
@@ -91,6 +96,13 @@ func (f *compareFlags) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if f.tls {
+		tlsRuns, err := f.runChorusTLS(ctx, e, cfg, opts)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, tlsRuns...)
+	}
 	runs = append(runs, etcdRuns...)
 	var table strings.Builder
 	if err := bench.WriteCompareTable(&table, runs); err != nil {
@@ -116,6 +128,18 @@ func (f *compareFlags) runChorus(ctx context.Context, e *env, cfg bench.Config, 
 		{Name: "chorus", Target: bench.NewClientTarget(c, opts...)},
 		{Name: "chorus-nosync", Target: bench.NewClientTarget(c, noSync...)},
 	})
+}
+
+// runChorusTLS starts a 3-node Chorus cluster secured as a deployment
+// is (TLS on the client ports, mutual TLS between nodes, encrypted
+// gossip) and runs the workload durably at each client count.
+func (f *compareFlags) runChorusTLS(ctx context.Context, e *env, cfg bench.Config, opts []client.Option) ([]*bench.CompareRun, error) {
+	_, c, stop, err := startChorus(ctx, e, f.binary, func(pc *procs.Config) { pc.TLS = true })
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return bench.Compare(ctx, cfg, f.clients, []bench.NamedTarget{{Name: "chorus-tls", Target: bench.NewClientTarget(c, opts...)}})
 }
 
 // runEtcd starts a 3-member etcd and runs the workload at each client

@@ -11,9 +11,12 @@ import (
 
 // startChorus starts a local 3-node cluster of node processes (bin, or
 // this executable) and a client of it; stop closes both.
-func startChorus(ctx context.Context, e *env, bin string) (*procs.Cluster, *client.Client, func() error, error) {
+func startChorus(ctx context.Context, e *env, bin string, edit ...func(*procs.Config)) (*procs.Cluster, *client.Client, func() error, error) {
 	cfg := procs.DefaultConfig()
 	cfg.Bin, cfg.Log = bin, e.stderr
+	for _, f := range edit {
+		f(&cfg)
+	}
 	pc, err := procs.Start(ctx, cfg)
 	if err != nil {
 		return nil, nil, nil, err

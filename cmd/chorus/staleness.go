@@ -78,6 +78,11 @@ func (f *stalenessFlags) run(ctx context.Context, e *env) error {
 	if err := f.conn.clientConfig(&cc); err != nil {
 		return err
 	}
+	web, err := f.conn.http()
+	if err != nil {
+		return err
+	}
+	c.GetJSON = web.getJSON
 	cl, err := client.New(ctx, cc)
 	if err != nil {
 		return err
