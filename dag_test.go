@@ -22,6 +22,8 @@ const module = "github.com/chorusdb/chorus"
 var allowedImports = map[string][]string{
 	"":      {},
 	"clock": {},
+	// Which build runs (version, commit); a leaf like clock.
+	"version": {},
 	"pace":  {"clock"},
 	// How long to wait on a peer that may have gone silent.
 	"silence": {"clock"},
@@ -63,7 +65,7 @@ var allowedImports = map[string][]string{
 
 // everywhere lists the leaves every package may import: they import
 // nothing of ours, so no cycle can pass through them.
-var everywhere = []string{"clock"}
+var everywhere = []string{"clock", "version"}
 
 // exclusiveDeps names third-party modules that only one package may import
 // directly, so that one package owns each external dependency.

@@ -14,12 +14,13 @@
 // for a package without a row, so that a new package takes its place on
 // purpose. The client library never depends on badger, even
 // transitively, so that user binaries do not carry the storage engine.
-// Every package may also import clock, the injected time that imports
-// nothing of ours; chorustest, the tests' shared helpers, is imported by
-// tests only (no row lists it).
+// Every package may also import clock, the injected time, and version,
+// the build's identity: leaves that import nothing of ours. chorustest,
+// the tests' shared helpers, is imported by tests only (no row lists it).
 //
 //	package              may import                                 owns
 //	clock                -                                          -
+//	version              -                                          -
 //	pace                 clock                                      golang.org/x/time/rate
 //	silence              clock                                      -
 //	chorustest           -                                          -

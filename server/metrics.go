@@ -11,6 +11,7 @@ import (
 
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/version"
 )
 
 // metricsSources are the components whose counters the metrics read at
@@ -88,7 +89,7 @@ func newMetrics(src metricsSources) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requestsVec, m.siblings, m.httpRequests,
+		m.requestsVec, m.siblings, m.httpRequests, buildInfo(version.Get()),
 	)
 	if src.Coordinator != nil {
 		m.reg.MustRegister(coordinatorCollector{src.Coordinator})
@@ -97,6 +98,17 @@ func newMetrics(src metricsSources) *metrics {
 		m.reg.MustRegister(hintsCollector{src.Hints})
 	}
 	return m
+}
+
+// buildInfo is the constant chorus_build_info{version,commit,go_version}
+// 1, Prometheus's habit for joining a build's identity to other series.
+func buildInfo(in version.Info) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "chorus_build_info",
+		Help: "Always 1; the labels say which build runs (version, commit, Go toolchain).",
+	}, []string{"version", "commit", "go_version"})
+	g.WithLabelValues(in.Version, in.Commit, in.GoVersion).Set(1)
+	return g
 }
 
 // registry returns the registry the metrics are registered in; callers

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/version"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -221,6 +223,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"chorus_hints_delivered_total 0",
 		"chorus_hints_oldest_age_seconds 0",
 		"go_goroutines ",
+		fmt.Sprintf(`chorus_build_info{commit=%q,go_version=%q,version=%q} 1`,
+			version.Get().Commit, version.Get().GoVersion, version.Get().Version),
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)

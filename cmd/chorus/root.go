@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chorusdb/chorus/version"
 )
 
 // Exit statuses of chorus.
@@ -118,7 +120,10 @@ func newRootCmd(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newGetCmd(e), newPutCmd(e), newDelCmd(e), newStatusCmd(e), newRingCmd(e), newBenchCmd(e), newExperimentCmd(e),
-		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e), newCertsCmd(e))
+		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e), newCertsCmd(e), newVersionCmd(e))
+	// --version prints what `chorus version` does.
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	addServerCommands(root, e)
 	markRuntime(root)
 	return root
