@@ -24,7 +24,7 @@ var allowedImports = map[string][]string{
 	"clock": {},
 	// Which build runs (version, commit); a leaf like clock.
 	"version": {},
-	"pace":  {"clock"},
+	"pace":    {"clock"},
 	// How long to wait on a peer that may have gone silent.
 	"silence": {"clock"},
 	// Imported by tests only (go list's Imports leave test files out):
