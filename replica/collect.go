@@ -23,6 +23,9 @@ type Result struct {
 	Sloppy bool
 	// Replicas lists the nodes whose replies counted, in answer order.
 	Replicas []string
+	// Options are those the request ran with: as given, fitted to the
+	// ring's size (Options.Fit).
+	Options Options
 }
 
 func (r *Result) add(t target) {

@@ -190,22 +190,29 @@ func (c *Coordinator) track() bool {
 	return true
 }
 
-// begin checks a request's options against the current ring.
-func (c *Coordinator) begin(opts Options) (*ring.Ring, error) {
+// begin fits a request's options to the current ring (Options.Fit) and
+// checks them; the request runs with the options it returns.
+func (c *Coordinator) begin(opts Options) (*ring.Ring, Options, error) {
 	c.mu.RLock()
 	closed := c.closed
 	c.mu.RUnlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, opts, ErrClosed
 	}
 	r := c.ring.Load()
 	if r == nil || r.Size() == 0 {
-		return nil, ErrNoRing
+		return nil, opts, ErrNoRing
 	}
-	if err := opts.ValidateFor(r); err != nil {
-		return nil, err
+	fit := opts.Fit(r.Size())
+	if err := fit.ValidateFor(r); err != nil {
+		if fit.N < opts.N {
+			// Say where the smaller N came from: the request did not ask for it.
+			return nil, opts, fmt.Errorf("%w (n is %d: the default n=%d capped at the %d nodes in the ring)",
+				err, fit.N, opts.N, r.Size())
+		}
+		return nil, opts, err
 	}
-	return r, nil
+	return r, fit, nil
 }
 
 // fallbackAfter is the wait before late primaries get a fallback.

@@ -11,6 +11,16 @@
 // factor (Options.ValidateFor): a request may keep fewer copies than the
 // ring does, never more.
 //
+// Counts a request leaves to the node's defaults are marked
+// (Options.Defaulted), and the coordinator fits them to the ring before
+// validating (Options.Fit): a defaulted N above the number of ring members
+// becomes that number, and defaulted R and W become min(R, N) and
+// min(W, N), so that a 1-node or 2-node cluster serves default requests
+// and a strict default quorum stays strict. Result.Options reports what a
+// request ran with. Counts the request chose are never changed: an
+// explicit N above the ring's size still fails. When the ring grows, the
+// defaults apply in full again; handoff fills the new replicas.
+//
 // The quorum arithmetic is pure (no goroutines, clocks or I/O): a tally is
 // fed replies one at a time and says when the request is decided and how.
 // A tally decides failure as soon as the outstanding replies can no longer

@@ -28,6 +28,55 @@ type Options struct {
 	Durable bool
 	// Timeout bounds the whole request. Default 2 s.
 	Timeout time.Duration
+	// Defaulted marks the counts the request left to the node's defaults
+	// rather than chose; Fit shrinks only those. Zero (nothing defaulted)
+	// keeps every count as given.
+	Defaulted Defaulted
+}
+
+// Defaulted says which counts of an Options came from the node's defaults.
+type Defaulted struct {
+	N, R, W, PR, PW bool
+}
+
+// AllDefaulted marks every count as the node's default: the options of a
+// request that set no count.
+var AllDefaulted = Defaulted{N: true, R: true, W: true, PR: true, PW: true}
+
+// Fit returns the options a request runs with on a ring of ringSize
+// members, so that a small cluster serves requests that keep the node's
+// defaults:
+//
+//   - a defaulted N larger than the ring becomes the ring's size (a
+//     1-node cluster stores one copy, a 2-node cluster two);
+//   - a defaulted R or W becomes min(R, N) or min(W, N) with the N so
+//     found (and likewise with an N the request lowered itself): with the
+//     default N=3, R=W=2 that is 1/1/1 on one node and 2/2/2 on two,
+//     majorities of N in both;
+//   - a defaulted PR or PW becomes min(PR, R) or min(PW, W).
+//
+// Counts the request chose are kept, so a request that asks for more than
+// the ring can give still fails validation (an explicit n=3 on a 2-node
+// ring, or an explicit r=3 once N became 2). When the ring grows, the same
+// defaults give the full N again. ringSize 0 changes nothing. Fit is pure.
+func (o Options) Fit(ringSize int) Options {
+	d := o.Defaulted
+	if d.N && ringSize > 0 && o.N > ringSize {
+		o.N = ringSize
+	}
+	if d.R {
+		o.R = min(o.R, o.N)
+	}
+	if d.W {
+		o.W = min(o.W, o.N)
+	}
+	if d.PR {
+		o.PR = min(o.PR, o.R)
+	}
+	if d.PW {
+		o.PW = min(o.PW, o.W)
+	}
+	return o
 }
 
 // DefaultOptions returns N=3, R=2, W=2, PR=PW=0, durable, 2 s timeout.
@@ -46,7 +95,8 @@ func (o Options) Validate(clusterSize int) error {
 }
 
 // ValidateFor checks the options against ring r: Validate's rules, and N
-// at most r's replication factor. A request may ask for fewer replicas than
+// at most r's replication factor. It checks o as given; the coordinator
+// checks o.Fit(r.Size()). A request may ask for fewer replicas than
 // the ring keeps, never for more: the nodes past a partition's primaries
 // are its fallbacks, which neither anti-entropy nor handoff treat as
 // replicas, so extra copies there would be kept by nobody.

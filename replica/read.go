@@ -28,7 +28,7 @@ import (
 // writes.
 func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result, error) {
 	c.stats.gets.Add(1)
-	r, err := c.begin(opts)
+	r, opts, err := c.begin(opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -70,6 +70,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 		return Result{}, err
 	}
 	q.res.Set = merge.Result()
+	q.res.Options = opts
 	c.repairLater(q, key, merge)
 	return q.res, nil
 }

@@ -34,7 +34,7 @@ func (c *Coordinator) Delete(ctx context.Context, key []byte, clientCtx vclock.C
 }
 
 func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock.Value, clientCtx vclock.Clock, opts Options) (Result, error) {
-	r, err := c.begin(opts)
+	r, opts, err := c.begin(opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -58,6 +58,7 @@ func (c *Coordinator) write(ctx context.Context, op string, key []byte, v vclock
 		f: c.newFanout(deadline, len(pl.targets)+len(pl.spares))}
 	defer q.f.release()
 	q.res.Set = set
+	q.res.Options = opts
 	q.call = func(t target) {
 		q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
 			if t.node == self { // the data is here already

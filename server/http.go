@@ -56,6 +56,11 @@ const (
 	headerContext  = "X-Chorus-Context"
 	headerQuorum   = "X-Chorus-Quorum"
 	headerReplicas = "X-Chorus-Replicas"
+	// The N, R (reads) and W (writes) a request ran with: those it asked
+	// for, or the node's defaults fitted to the ring's size.
+	headerN = "X-Chorus-N"
+	headerR = "X-Chorus-R"
+	headerW = "X-Chorus-W"
 )
 
 // httpAPI serves the HTTP API on top of a kvBackend.
@@ -325,6 +330,14 @@ func setQuorumHeaders(w http.ResponseWriter, info *pb.QuorumInfo) {
 	}
 	w.Header().Set(headerQuorum, q)
 	w.Header().Set(headerReplicas, strings.Join(info.GetReplicas(), ","))
+	for _, c := range []struct {
+		header string
+		v      uint32
+	}{{headerN, info.GetN()}, {headerR, info.GetR()}, {headerW, info.GetW()}} {
+		if c.v != 0 {
+			w.Header().Set(c.header, strconv.FormatUint(uint64(c.v), 10))
+		}
+	}
 }
 
 // siblingsBody is the JSON answer of a read with several siblings, or of

@@ -48,7 +48,7 @@ func (k *kvService) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetRespons
 	}
 	values := res.Set.Values()
 	k.metrics.observeSiblings(len(values))
-	out := &pb.GetResponse{Found: len(values) > 0, Info: quorumInfo(res)}
+	out := &pb.GetResponse{Found: len(values) > 0, Info: quorumInfo(res, true)}
 	if !res.Set.IsEmpty() {
 		out.Context = res.Set.Context().String()
 	}
@@ -82,7 +82,7 @@ func (k *kvService) Put(ctx context.Context, req *pb.PutRequest) (*pb.PutRespons
 	if fwd != nil {
 		return &pb.PutResponse{Context: fwd.context, Info: fwd.info}, nil
 	}
-	return &pb.PutResponse{Context: res.Set.Context().String(), Info: quorumInfo(res)}, nil
+	return &pb.PutResponse{Context: res.Set.Context().String(), Info: quorumInfo(res, false)}, nil
 }
 
 func (k *kvService) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.DeleteResponse, error) {
@@ -102,7 +102,7 @@ func (k *kvService) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.Dele
 	if fwd != nil {
 		return &pb.DeleteResponse{Context: fwd.context, Info: fwd.info}, nil
 	}
-	return &pb.DeleteResponse{Context: res.Set.Context().String(), Info: quorumInfo(res)}, nil
+	return &pb.DeleteResponse{Context: res.Set.Context().String(), Info: quorumInfo(res, false)}, nil
 }
 
 // forwarded is the answer of the primary a write was forwarded to.
@@ -140,7 +140,8 @@ func (k *kvService) write(ctx context.Context, op string, key, value []byte, ctx
 			}
 			return delivery(err), err
 		}
-		node, err := k.forwarder.Forward(ctx, op, r.PreferenceList(key, opts.N), r.Partition(key), send)
+		primaries := r.PreferenceList(key, opts.Fit(r.Size()).N)
+		node, err := k.forwarder.Forward(ctx, op, primaries, r.Partition(key), send)
 		if node != "" {
 			return replica.Result{}, ans, err
 		}
@@ -167,34 +168,28 @@ func delivery(err error) replica.Delivery {
 }
 
 // options turns the request's quorum message into options, zero fields
-// taking the node's defaults. The coordinator validates the result.
+// taking the node's defaults and marked so (replica.Options.Defaulted):
+// the coordinator fits the defaulted counts to the ring's size
+// (replica.Options.Fit), and validates the result.
 func (k *kvService) options(q *pb.Quorum) replica.Options {
 	o := k.defaults
+	o.Defaulted = replica.AllDefaulted
 	if q != nil {
-		set := func(dst *int, v uint32) {
+		set := func(dst *int, defaulted *bool, v uint32) {
 			if v != 0 {
-				*dst = int(v)
+				*dst, *defaulted = int(v), false
 			}
 		}
-		set(&o.N, q.N)
-		set(&o.R, q.R)
-		set(&o.W, q.W)
-		set(&o.PR, q.Pr)
-		set(&o.PW, q.Pw)
+		set(&o.N, &o.Defaulted.N, q.N)
+		set(&o.R, &o.Defaulted.R, q.R)
+		set(&o.W, &o.Defaulted.W, q.W)
+		set(&o.PR, &o.Defaulted.PR, q.Pr)
+		set(&o.PW, &o.Defaulted.PW, q.Pw)
 		if q.NotDurable {
 			o.Durable = false
 		}
 		if q.TimeoutMs != 0 {
 			o.Timeout = min(time.Duration(q.TimeoutMs)*time.Millisecond, maxTimeout)
-		}
-	}
-	// Defaults of R and W must not exceed an N the request lowered.
-	if q != nil && q.N != 0 {
-		if q.R == 0 {
-			o.R = min(o.R, o.N)
-		}
-		if q.W == 0 {
-			o.W = min(o.W, o.N)
 		}
 	}
 	return o
@@ -215,8 +210,16 @@ func (k *kvService) checkKey(key []byte) error {
 	return nil
 }
 
-func quorumInfo(res replica.Result) *pb.QuorumInfo {
-	return &pb.QuorumInfo{Sloppy: res.Sloppy, Replicas: res.Replicas}
+// quorumInfo reports how a request was served: strict or sloppy, who
+// answered, and the N and R (a read) or W (a write) it ran with.
+func quorumInfo(res replica.Result, read bool) *pb.QuorumInfo {
+	info := &pb.QuorumInfo{Sloppy: res.Sloppy, Replicas: res.Replicas, N: uint32(res.Options.N)}
+	if read {
+		info.R = uint32(res.Options.R)
+	} else {
+		info.W = uint32(res.Options.W)
+	}
+	return info
 }
 
 // toStatus maps an error to the gRPC status a client sees. A

@@ -178,7 +178,14 @@ type QuorumInfo struct {
 	// sloppy is true when a fallback stood in for a primary.
 	Sloppy bool `protobuf:"varint,1,opt,name=sloppy,proto3" json:"sloppy,omitempty"`
 	// replicas that answered within the request, in answer order.
-	Replicas      []string `protobuf:"bytes,2,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	Replicas []string `protobuf:"bytes,2,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	// n is the number of replicas the request ran with: the one it asked
+	// for, or the node's default capped at the ring's size.
+	N uint32 `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	// r is the number of replies a read waited for (0 for writes).
+	R uint32 `protobuf:"varint,4,opt,name=r,proto3" json:"r,omitempty"`
+	// w is the number of acks a write waited for (0 for reads).
+	W             uint32 `protobuf:"varint,5,opt,name=w,proto3" json:"w,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -225,6 +232,27 @@ func (x *QuorumInfo) GetReplicas() []string {
 		return x.Replicas
 	}
 	return nil
+}
+
+func (x *QuorumInfo) GetN() uint32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *QuorumInfo) GetR() uint32 {
+	if x != nil {
+		return x.R
+	}
+	return 0
+}
+
+func (x *QuorumInfo) GetW() uint32 {
+	if x != nil {
+		return x.W
+	}
+	return 0
 }
 
 type Sibling struct {
@@ -1994,11 +2022,14 @@ const file_chorus_proto_rawDesc = "" +
 	"\vnot_durable\x18\x06 \x01(\bR\n" +
 	"notDurable\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\a \x01(\rR\ttimeoutMs\"@\n" +
+	"timeout_ms\x18\a \x01(\rR\ttimeoutMs\"j\n" +
 	"\n" +
 	"QuorumInfo\x12\x16\n" +
 	"\x06sloppy\x18\x01 \x01(\bR\x06sloppy\x12\x1a\n" +
-	"\breplicas\x18\x02 \x03(\tR\breplicas\"[\n" +
+	"\breplicas\x18\x02 \x03(\tR\breplicas\x12\f\n" +
+	"\x01n\x18\x03 \x01(\rR\x01n\x12\f\n" +
+	"\x01r\x18\x04 \x01(\rR\x01r\x12\f\n" +
+	"\x01w\x18\x05 \x01(\rR\x01w\"[\n" +
 	"\aSibling\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\fR\x05value\x12\x1c\n" +
 	"\ttombstone\x18\x02 \x01(\bR\ttombstone\x12\x1c\n" +
