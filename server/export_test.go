@@ -25,7 +25,7 @@ func (n *Node) PeerStats() transport.Stats { return n.peers.Stats() }
 // HTTPHandler returns the node's HTTP API handler, as its listener serves
 // it (in-memory nodes have no listener).
 func (n *Node) HTTPHandler() http.Handler {
-	return newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{})
+	return newHTTPHandler(n.kv, n.status, n.metrics, httpConfig{Readiness: n.Readiness})
 }
 
 // DoHTTP serves one request to h and returns the recorded answer.

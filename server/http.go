@@ -47,6 +47,8 @@ type httpConfig struct {
 	// ring (KV, cluster views, membership changes); before, they answer
 	// 503 with a Retry-After (see ready.go). Nil: always ready.
 	Ready func() bool
+	// Readiness answers /readyz (health.go). Nil: always ready.
+	Readiness func() Readiness
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -126,6 +128,11 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 		})
 		handle(path, path, methodNotAllowed("GET, HEAD"))
 	}
+	// Always open, and served while the node starts (health.go).
+	handle("GET /healthz", "healthz", healthz)
+	handle("/healthz", "healthz", methodNotAllowed("GET, HEAD"))
+	handle("GET /readyz", "readyz", readyz(cfg.Readiness))
+	handle("/readyz", "readyz", methodNotAllowed("GET, HEAD"))
 	mux.Handle("GET /metrics", a.counted("metrics", m.handler().ServeHTTP))
 	handle("/metrics", "metrics", methodNotAllowed("GET, HEAD"))
 	// net/http/pprof's init also registers on http.DefaultServeMux, which

@@ -375,6 +375,7 @@ func (n *Node) serve() {
 	}
 	n.wg.Add(1)
 	n.httpSrv = newHTTPServer(newHTTPHandler(n.kvGate, n.status, n.metrics, httpConfig{Logger: n.log, Ready: n.ready.Load,
+		Readiness: n.Readiness,
 		Views: map[string]func(context.Context) any{
 			"/v1/anti-entropy": func(context.Context) any { return n.AntiEntropyPairs() },
 			"/v1/transfers":    func(context.Context) any { return n.Transfers() },

@@ -40,6 +40,9 @@ func TestSmallClustersTakeDefaultWrites(t *testing.T) {
 				t.Errorf("put with an explicit n=3: %v, want it refused naming n=3", err)
 			}
 			h := c.Nodes["a"].HTTPHandler()
+			if rec := server.DoHTTP(t, h, "GET", "/readyz", nil, nil); rec.Code != http.StatusOK {
+				t.Errorf("/readyz of a serving %d-node cluster: %d %s", size, rec.Code, rec.Body)
+			}
 			rec := server.DoHTTP(t, h, "PUT", "/v1/kv/h", strings.NewReader("x"), nil)
 			if rec.Code != http.StatusNoContent {
 				t.Fatalf("HTTP PUT: %d %s", rec.Code, rec.Body)
