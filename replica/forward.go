@@ -219,7 +219,7 @@ func (f *Forwarder) markSuspect(node string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.suspect[node]; !ok {
-		f.log.Warn("coordinator is silent; passing it over", "node", node, "for", f.cfg.SuspectFor)
+		f.log.Warn("coordinator is silent; passing it over", "peer", node, "for", f.cfg.SuspectFor)
 	}
 	f.suspect[node] = f.cfg.Clock.Now().Add(f.cfg.SuspectFor)
 }
@@ -229,7 +229,7 @@ func (f *Forwarder) clearSuspect(node string) {
 	defer f.mu.Unlock()
 	if _, ok := f.suspect[node]; ok {
 		delete(f.suspect, node)
-		f.log.Info("coordinator answers again", "node", node)
+		f.log.Info("coordinator answers again", "peer", node)
 	}
 }
 

@@ -161,7 +161,7 @@ func (c *Coordinator) repair(partition uint32, key []byte, merge *ReadMerge, tar
 		}
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
-				c.log.Debug("read repair failed", "node", node, "err", err)
+				c.log.Debug("read repair failed", "peer", node, "err", err)
 			}
 			continue
 		}

@@ -92,7 +92,7 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 	if err := n.gossip.Remove(ctx, id); err != nil {
 		return fmt.Errorf("server: remove %s: %w", id, err)
 	}
-	n.log.Info("removed a node from the ring", "node", id)
+	n.log.Info("removed a node from the ring", "removed", id)
 	return nil
 }
 

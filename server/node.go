@@ -29,6 +29,7 @@ import (
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
+	logAs   func(node string) // names the node in every log line (logging.go)
 	started time.Time
 
 	db      *storage.DB
@@ -96,7 +97,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now(), left: make(chan struct{})}
+	log, logAs := nodeLogger(cfg.Logger, cfg.NodeID)
+	cfg.Logger = log
+	n := &Node{cfg: cfg, log: log, logAs: logAs, started: time.Now(), left: make(chan struct{})}
 	n.life, n.endLife = context.WithCancel(context.Background())
 	if err := n.start(ctx); err != nil {
 		_ = n.Close()
@@ -121,6 +124,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startMembership(); err != nil {
 		return err
 	}
+	n.logAs(n.ID()) // known now: given, read from the data directory, or new
 	if err := n.startReplication(); err != nil {
 		return err
 	}
@@ -146,7 +150,7 @@ func (n *Node) start(ctx context.Context) error {
 		return errors.New("server: joined, but no ring can be built from the members")
 	}
 	n.ready.Store(true)
-	n.log.Info("node ready", "node", n.ID(), "http", n.addrs.HTTP, "grpc", n.addrs.GRPC,
+	n.log.Info("node ready", "http", n.addrs.HTTP, "grpc", n.addrs.GRPC,
 		"gossip", n.addrs.Gossip, "ring_members", len(n.members.Records()))
 	return nil
 }

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+)
+
+// Every log line of a node carries node=<its ID>, so that the logs of
+// several nodes (a demo, a compose file, one collector for a cluster) can
+// be told apart. The ID is not always known when the first components get
+// their logger: without Config.NodeID it is read from the data directory
+// or minted by gossip, after storage has opened. So the node's logger adds
+// the attribute at each record, from a name set once the ID is known
+// (nodeLogger), rather than through Logger.With at start.
+
+// nodeNameHandler adds node=<name> to every record once name is set.
+type nodeNameHandler struct {
+	inner slog.Handler
+	name  *atomic.Pointer[string]
+}
+
+// nodeLogger returns a logger writing to base's handler that adds the
+// node's name to every record, and the function that sets (or changes)
+// the name. An empty name is set later.
+func nodeLogger(base *slog.Logger, name string) (*slog.Logger, func(name string)) {
+	h := nodeNameHandler{inner: base.Handler(), name: new(atomic.Pointer[string])}
+	if name != "" {
+		h.name.Store(&name)
+	}
+	return slog.New(h), func(name string) { h.name.Store(&name) }
+}
+
+func (h nodeNameHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h nodeNameHandler) Handle(ctx context.Context, r slog.Record) error {
+	if name := h.name.Load(); name != nil {
+		// The node goes first, before the record's own attributes (which
+		// may name other nodes).
+		out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		out.AddAttrs(slog.String("node", *name))
+		r.Attrs(func(a slog.Attr) bool { out.AddAttrs(a); return true })
+		r = out
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+func (h nodeNameHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return nodeNameHandler{inner: h.inner.WithAttrs(attrs), name: h.name}
+}
+
+// WithGroup puts the node attribute inside the group too; no component
+// of the node logs in a group.
+func (h nodeNameHandler) WithGroup(name string) slog.Handler {
+	return nodeNameHandler{inner: h.inner.WithGroup(name), name: h.name}
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chorusdb/chorus/transport/memnet"
+)
+
+// syncBuffer is a bytes.Buffer safe for the node's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestNodeLoggerNamesTheNode(t *testing.T) {
+	var buf syncBuffer
+	log, logAs := nodeLogger(slog.New(slog.NewJSONHandler(&buf, nil)), "")
+	log.Info("before")
+	logAs("a")
+	log.With("component", "x").Info("after", "peer", "b")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines: %q", len(lines), buf.String())
+	}
+	if strings.Contains(lines[0], `"node"`) {
+		t.Errorf("line before the name is known has a node: %s", lines[0])
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["node"] != "a" || rec["peer"] != "b" || rec["component"] != "x" {
+		t.Errorf("line %s, want node a, peer b, component x", lines[1])
+	}
+}
+
+// TestEveryNodeLogLineNamesTheNode starts and stops a node that logs in
+// JSON at debug level and checks each line carries node=<its ID>.
+func TestEveryNodeLogLineNamesTheNode(t *testing.T) {
+	var buf syncBuffer
+	net := memnet.New(memnet.Config{Seed: 1})
+	defer net.Close()
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.InMemory, cfg.MemNet, cfg.Members = "a", true, net, []string{"a"}
+	cfg.Ring.Replicas = 1
+	cfg.Defaults.N, cfg.Defaults.R, cfg.Defaults.W = 1, 1, 1
+	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSpace(buf.String())
+	if out == "" {
+		t.Fatal("the node logged nothing")
+	}
+	for _, line := range strings.Split(out, "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if rec["node"] != "a" {
+			t.Errorf("line without node=a: %s", line)
+		}
+	}
+}
