@@ -12,7 +12,14 @@ import (
 // their logger: without Config.NodeID it is read from the data directory
 // or minted by gossip, after storage has opened. So the node's logger adds
 // the attribute at each record, from a name set once the ID is known
-// (nodeLogger), rather than through Logger.With at start.
+// (nodeLogger), rather than through Logger.With at start. Lines logged
+// before the ID is known (storage opening on a node started without
+// Config.NodeID) go without it.
+//
+// The key node then always means the node that logs: a record that names
+// this node under node again keeps one, and one that names another node
+// under node (gossip's "liveness changed", say) shows it as peer, so that
+// a JSON line never has the key twice (collectors keep the last one).
 
 // nodeNameHandler adds node=<name> to every record once name is set.
 type nodeNameHandler struct {
@@ -41,7 +48,16 @@ func (h nodeNameHandler) Handle(ctx context.Context, r slog.Record) error {
 		// may name other nodes).
 		out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 		out.AddAttrs(slog.String("node", *name))
-		r.Attrs(func(a slog.Attr) bool { out.AddAttrs(a); return true })
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "node" {
+				if a.Value.String() == *name {
+					return true
+				}
+				a.Key = "peer"
+			}
+			out.AddAttrs(a)
+			return true
+		})
 		r = out
 	}
 	return h.inner.Handle(ctx, r)

@@ -35,8 +35,10 @@ func TestNodeLoggerNamesTheNode(t *testing.T) {
 	log.Info("before")
 	logAs("a")
 	log.With("component", "x").Info("after", "peer", "b")
+	log.Info("self again", "node", "a")
+	log.Info("another node", "node", "c")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 4 {
 		t.Fatalf("got %d lines: %q", len(lines), buf.String())
 	}
 	if strings.Contains(lines[0], `"node"`) {
@@ -48,6 +50,12 @@ func TestNodeLoggerNamesTheNode(t *testing.T) {
 	}
 	if rec["node"] != "a" || rec["peer"] != "b" || rec["component"] != "x" {
 		t.Errorf("line %s, want node a, peer b, component x", lines[1])
+	}
+	if want := `"msg":"self again","node":"a"}`; !strings.HasSuffix(lines[2], want) {
+		t.Errorf("line %s, want it to end %s (node once)", lines[2], want)
+	}
+	if want := `"msg":"another node","node":"a","peer":"c"}`; !strings.HasSuffix(lines[3], want) {
+		t.Errorf("line %s, want it to end %s", lines[3], want)
 	}
 }
 
@@ -78,8 +86,8 @@ func TestEveryNodeLogLineNamesTheNode(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}
-		if rec["node"] != "a" {
-			t.Errorf("line without node=a: %s", line)
+		if rec["node"] != "a" || strings.Count(line, `"node":`) != 1 {
+			t.Errorf("line without exactly one node=a: %s", line)
 		}
 	}
 }

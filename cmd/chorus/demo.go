@@ -49,8 +49,12 @@ with Ctrl-C.`,
 			if d.verbose {
 				logOut = e.stderr
 			}
+			log, err := newLogger(logOut, d.logFormat, nil)
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(e.stdout, "starting %d nodes (data in %s)...\n", d.nodes, d.dir)
-			lc, certsDir, err := d.start(cmd.Context(), slog.New(slog.NewTextHandler(logOut, nil)))
+			lc, certsDir, err := d.start(cmd.Context(), log)
 			if err != nil {
 				return err
 			}
@@ -65,13 +69,15 @@ with Ctrl-C.`,
 	cmd.Flags().StringVar(&d.dir, "dir", "", "keep the data in this directory instead of a temporary one")
 	cmd.Flags().BoolVar(&d.verbose, "verbose", false, "print the nodes' logs")
 	cmd.Flags().BoolVar(&d.insecure, "insecure", false, "serve plaintext and unauthenticated, without certificates")
+	cmd.Flags().StringVar(&d.logFormat, "log-format", "text", "text or json, for the logs of --verbose")
+	addConfigFlag(cmd.Flags())
 	return cmd
 }
 
 // demoFlags are the flags of chorus demo.
 type demoFlags struct {
 	nodes, basePort int
-	dir             string
+	dir, logFormat  string
 	verbose         bool
 	insecure        bool
 }
@@ -113,12 +119,10 @@ func (d *demoFlags) start(ctx context.Context, logger *slog.Logger) (*localclust
 			return nil, "", err
 		}
 	}
-	nodes := d.nodes
-	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: nodes, BasePort: d.basePort, Dir: d.dir,
+	// A cluster smaller than N needs no setting: default requests use N =
+	// the number of nodes (replica.Options.Fit).
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: d.nodes, BasePort: d.basePort, Dir: d.dir,
 		Logger: logger, Configure: func(_ int, c *server.Config) {
-			// A cluster smaller than N still answers default requests.
-			c.Defaults.N = min(c.Defaults.N, nodes)
-			c.Defaults.R, c.Defaults.W = min(c.Defaults.R, nodes), min(c.Defaults.W, nodes)
 			if creds != nil {
 				c.TLS, c.GossipKey = creds, gossipKey
 			}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -26,6 +28,7 @@ type nodeFlags struct {
 	creds                                    *certs.Node
 	join                                     []string
 	zone, gossipKey, gossipKeyFile, logLevel string
+	logFormat                                string
 	joinTimeout                              time.Duration
 	partitions, replicas                     int
 	inMemory                                 bool
@@ -35,6 +38,9 @@ type nodeFlags struct {
 	aaeBackoffAbove               time.Duration
 	tombstoneGrace                time.Duration
 	handoffKeysPerSec             int
+	// defaultN, defaultR and defaultW are the server-side default quorum;
+	// 0 means "not given" (see defaults).
+	defaultN, defaultR, defaultW int
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -48,6 +54,22 @@ for clients on --grpc-addr, other nodes on --peer-addr and gossip on
 keeps its data and its node ID in --data-dir, so a restart rejoins with its
 data. Without --join it bootstraps a new cluster; with --join it retries
 until one of the seeds (gossip addresses) answers.
+
+Requests that do not set n, r or w use --default-n/-r/-w. A cluster with
+fewer members than that N (one or two nodes) uses its member count as N,
+and R and W at most N, so it takes default requests out of the box.
+
+Flags may also come from CHORUS_<FLAG> environment variables and from a
+YAML file given by --config whose keys are flag names:
+
+  http-addr: 0.0.0.0:8080
+  advertise: node-1.example
+  join: [node-0.example:7946, node-2.example:7946]
+  default-n: 3
+  log-format: json
+
+A flag on the command line wins over the environment, which wins over the
+file.
 
 On SIGTERM or SIGINT it stops taking requests, finishes those in flight,
 flushes, and exits.`,
@@ -110,6 +132,11 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 of a 16, 24 or 32-byte key that encrypts gossip (the same on every node)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the --gossip-key value (base64)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json; every line carries the node's ID")
+	fl.IntVar(&f.defaultN, "default-n", 0, fmt.Sprintf("replicas N of requests that do not set n (default %d, or --replicas when smaller)", d.Defaults.N))
+	fl.IntVar(&f.defaultR, "default-r", 0, "replies R a read waits for when it does not set r (default: a majority of the default N)")
+	fl.IntVar(&f.defaultW, "default-w", 0, "acks W a write waits for when it does not set w (default: a majority of the default N)")
+	addConfigFlag(fl)
 	fl.BoolVar(&f.noAntiEntropy, "no-anti-entropy", false, "keep no anti-entropy trees and run no exchanges (replicas then converge only by hints and read repair)")
 	fl.IntVar(&f.aaeKeysPerSec, "aae-keys-per-second", 20000, "anti-entropy budget: keys compared or synced per second")
 	fl.IntVar(&f.aaeBytesPerSec, "aae-bytes-per-second", 4<<20, "anti-entropy budget: bytes synced per second")
@@ -134,10 +161,8 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 		return cfg, usageError("--partitions %d and --replicas %d: both must be at least 1", f.partitions, f.replicas)
 	}
 	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
-	if d := &cfg.Defaults; d.N > f.replicas {
-		// Requests may not ask for more replicas than the ring keeps: by
-		// default they ask for all of them, with majority quorums.
-		d.N, d.R, d.W = f.replicas, f.replicas/2+1, f.replicas/2+1
+	if err := f.defaults(&cfg); err != nil {
+		return cfg, err
 	}
 	if f.inMemory {
 		cfg.InMemory = true
@@ -232,11 +257,47 @@ func (f *nodeFlags) key() ([]byte, error) {
 	return raw, nil
 }
 
-// logger returns a text logger to stderr at --log-level.
+// defaults sets the server-side default quorum from --default-n/-r/-w.
+// Without --default-n, N is the usual 3, or --replicas when smaller:
+// requests may not ask for more replicas than the ring keeps. R and W not
+// given are a majority of N (2 of 3, 3 of 5), strict as the defaults are.
+func (f *nodeFlags) defaults(cfg *server.Config) error {
+	d := &cfg.Defaults
+	n := f.defaultN
+	switch {
+	case n == 0:
+		n = min(d.N, f.replicas)
+	case n < 0 || n > f.replicas:
+		return usageError("--default-n %d: want 1 to --replicas %d", n, f.replicas)
+	}
+	majority := n/2 + 1
+	r, w := cmp.Or(f.defaultR, majority), cmp.Or(f.defaultW, majority)
+	if r < 1 || r > n {
+		return usageError("--default-r %d: want 1 to the default n %d", r, n)
+	}
+	if w < 1 || w > n {
+		return usageError("--default-w %d: want 1 to the default n %d", w, n)
+	}
+	d.N, d.R, d.W = n, r, w
+	return nil
+}
+
+// logger returns a logger to stderr at --log-level in --log-format.
 func (f *nodeFlags) logger(e *env) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+	return newLogger(e.stderr, f.logFormat, &slog.HandlerOptions{Level: level})
+}
+
+// newLogger returns a text or JSON logger (--log-format) writing to w.
+func newLogger(w io.Writer, format string, opts *slog.HandlerOptions) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError("--log-format %q: want text or json", format)
 }

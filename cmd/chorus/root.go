@@ -92,7 +92,9 @@ const rootLong = `Chorus is a Dynamo-style, leaderless key-value store.
 
 Every flag can also be set by an environment variable CHORUS_<FLAG>, upper
 case with '-' as '_' (--endpoints: CHORUS_ENDPOINTS, --data-dir:
-CHORUS_DATA_DIR); a flag given on the command line wins.
+CHORUS_DATA_DIR); a flag given on the command line wins. Commands with
+--config (node, demo) also read flag values from a YAML file keyed by flag
+name; the command line and the environment win over it.
 
 Exit status: 0 success; 1 runtime error (cluster unreachable, quorum not
 met); 2 usage error; 3 key not found (get).`
@@ -112,7 +114,12 @@ func newRootCmd(e *env) *cobra.Command {
 		// this hook, and their flags would lose their environment
 		// variables. Use PreRunE instead.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return applyEnv(cmd, e.lookupEnv)
+			// Flag > environment > config file > default: the environment
+			// marks the flags it sets, and the file sets only the others.
+			if err := applyEnv(cmd, e.lookupEnv); err != nil {
+				return err
+			}
+			return applyConfig(cmd)
 		},
 	}
 	root.SetIn(e.stdin)
