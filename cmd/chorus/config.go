@@ -58,13 +58,18 @@ func applyConfig(cmd *cobra.Command) error {
 	return nil
 }
 
-// readConfig reads a YAML mapping of flag names to values. Numbers keep
-// their text, so that 0.5 or 10 reach the flag as written.
+// readConfig reads a YAML mapping of flag names to values.
 func readConfig(path string) (map[string]any, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return parseConfig(raw)
+}
+
+// parseConfig decodes a YAML mapping of flag names to values. Numbers keep
+// their text, so that 0.5 or 10 reach the flag as written.
+func parseConfig(raw []byte) (map[string]any, error) {
 	js, err := yaml.YAMLToJSON(raw)
 	if err != nil {
 		return nil, err

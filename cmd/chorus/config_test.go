@@ -201,3 +201,28 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: any file content parses to a mapping or an error,
+// never a panic, and every value of a parsed mapping is one setFromConfig
+// accepts or refuses with an error.
+func FuzzParseConfig(f *testing.F) {
+	for _, seed := range []string{"http-addr: 0.0.0.0:8080\n", "join: [a:1, b:2]\n", "default-n: 3\n",
+		"a: {b: c}\n", "- x\n", "", "a: &x 1\nb: *x\n", "a: 1e400\n", "? [a]\n: b\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		values, err := parseConfig(raw)
+		if err != nil {
+			return
+		}
+		for _, v := range values {
+			if list, ok := v.([]any); ok {
+				for _, item := range list {
+					_, _ = scalar(item)
+				}
+				continue
+			}
+			_, _ = scalar(v)
+		}
+	})
+}
