@@ -25,9 +25,9 @@ func writeConfig(t *testing.T, text string) string {
 	return path
 }
 
-// nodeConfigOf runs the command line args through the real root (its
-// environment and config file hooks) into a command with `chorus node`'s
-// flags, and returns the server.Config those flags give, or the exit
+// nodeConfigOf runs the command line args (with --insecure: no
+// certificates here) through the real root (its environment and config
+// file hooks) into a command with `chorus node`'s flags, and returns the server.Config those flags give, or the exit
 // status and stderr of a usage error.
 func nodeConfigOf(t *testing.T, vars map[string]string, args ...string) (server.Config, int, string) {
 	t.Helper()
@@ -43,7 +43,7 @@ func nodeConfigOf(t *testing.T, vars map[string]string, args ...string) (server.
 	f.register(probe.Flags())
 	root := newRootCmd(e)
 	root.AddCommand(probe)
-	root.SetArgs(append([]string{"probe"}, args...))
+	root.SetArgs(append([]string{"probe", "--insecure"}, args...))
 	_, err := root.ExecuteContextC(context.Background())
 	if err == nil {
 		return cfg, 0, ""
