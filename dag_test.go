@@ -60,7 +60,7 @@ var allowedImports = map[string][]string{
 	"bench/chart":      {},
 	"bench/plots":      {"bench", "bench/chart"},
 	"bench/etcdtarget": {"bench"},
-	"bench/procs":      {"client"},
+	"bench/procs":      {"client", "certs"},
 }
 
 // everywhere lists the leaves every package may import: they import

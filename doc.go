@@ -49,7 +49,7 @@
 //	bench/chart          -                                          -
 //	bench/plots          bench bench/chart                          gonum.org/v1/plot
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
-//	bench/procs          client                                     -
+//	bench/procs          client certs                               -
 //	cmd                  server server/localcluster client bench    -
 //	                     bench/etcdtarget bench/plots bench/procs
 //	                     pbs vclock certs
