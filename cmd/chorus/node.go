@@ -50,9 +50,9 @@ func newNodeCmd(e *env) *cobra.Command {
 		Short: "Run one Chorus node until SIGINT or SIGTERM",
 		Long: `Run one Chorus node. It serves the HTTP API on --http-addr, the gRPC API
 for clients on --grpc-addr, other nodes on --peer-addr and gossip on
---gossip-addr, and
-keeps its data and its node ID in --data-dir, so a restart rejoins with its
-data. Without --join it bootstraps a new cluster; with --join it retries
+--gossip-addr, and keeps its data and its node ID in --data-dir, so a
+restart rejoins with its data. It serves TLS with the certificates of
+--certs-dir (see chorus certs), or plaintext with --insecure. Without --join it bootstraps a new cluster; with --join it retries
 until one of the seeds (gossip addresses) answers.
 
 Requests that do not set n, r or w use --default-n/-r/-w. A cluster with
