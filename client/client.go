@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -30,6 +32,9 @@ type Client struct {
 	closed bool
 	conns  map[string]*grpc.ClientConn
 	down   map[string]time.Time
+	// dialErrs holds the last dial error of each address (see
+	// recordingDialer).
+	dialErrs map[string]error
 
 	refreshNow chan struct{}
 	stop       chan struct{}
@@ -63,6 +68,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		}, append(tokenCredentials(cfg), cfg.DialOptions...)...),
 		conns:      map[string]*grpc.ClientConn{},
 		down:       map[string]time.Time{},
+		dialErrs:   map[string]error{},
 		refreshNow: make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 	}
@@ -119,7 +125,10 @@ func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
 	if cc, ok := c.conns[addr]; ok {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr, c.opts...)
+	// The recording dialer comes first so that a dialer in
+	// Config.DialOptions (a test's in-memory network) still wins.
+	opts := append([]grpc.DialOption{grpc.WithContextDialer(c.recordingDialer(addr))}, c.opts...)
+	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, invalid("address %q: %v", addr, err)
 	}
@@ -149,20 +158,20 @@ func (c *Client) kv(ctx context.Context, addr string) (pb.KVClient, error) {
 			cc.Connect()
 		case connectivity.TransientFailure, connectivity.Shutdown:
 			c.markDown(addr)
-			return nil, notConnected(addr, s.String())
+			return nil, notConnected(addr, c.dialFailure(addr))
 		}
 		if !cc.WaitForStateChange(wctx, s) {
 			if ctx.Err() != nil {
 				return nil, convert(ctx.Err(), addr)
 			}
 			c.markDown(addr)
-			return nil, notConnected(addr, "dial timeout")
+			return nil, notConnected(addr, "no connection within "+c.cfg.DialTimeout.String())
 		}
 	}
 }
 
 func notConnected(addr, why string) error {
-	return fmt.Errorf("%w: %w", &Error{Code: codes.Unavailable,
+	return fmt.Errorf("%w: %w", &Error{Code: codes.Unavailable, NotSent: true,
 		Message: fmt.Sprintf("cannot connect to %s: %s", addr, why), Node: addr}, errNotConnected)
 }
 
@@ -205,17 +214,21 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 			c.markDown(addr)
 			c.kick()
 			raw = &Error{Code: codes.DeadlineExceeded, Node: addr, Message: fmt.Sprintf(
-				"%s answered neither the request nor a ping within %v; a write may have been applied",
-				addr, c.cfg.SilenceAfter)}
+				"%s answered neither the request nor a ping within %v", addr, c.cfg.SilenceAfter)}
 		}
 		err = convert(raw, addr)
 		if err == nil {
 			return nil
 		}
-		code := err.(*Error).Code
+		e := err.(*Error)
+		code := e.Code
+		if code == codes.DeadlineExceeded && !read {
+			e.Message += "; the write may have been applied"
+		}
 		if code == codes.Unavailable {
 			c.kick()
 			if neverSent(err) || transport.NotHandled(raw) {
+				e.NotSent = true
 				// The connection broke after the readiness check and
 				// gRPC failed the call while redialing (nothing left
 				// this process), or the node refused the request
@@ -235,7 +248,7 @@ func (c *Client) do(ctx context.Context, key []byte, r *request, read bool,
 		c.cfg.Logger.Debug("client: retrying read", "node", addr, "err", err)
 	}
 	if last == nil {
-		last = &Error{Code: codes.Unavailable, Message: "no node to send the request to"}
+		last = &Error{Code: codes.Unavailable, NotSent: true, Message: "no node to send the request to"}
 	}
 	return unwrapNotConnected(last)
 }
@@ -286,4 +299,42 @@ func (c *Client) noteInfo(info *pb.QuorumInfo) {
 	if info.GetSloppy() {
 		c.kick()
 	}
+}
+
+// recordingDialer dials addr over TCP and remembers why the last attempt
+// failed, so that "cannot connect" can say "connection refused" where
+// gRPC only reports its connection state.
+func (c *Client) recordingDialer(addr string) func(context.Context, string) (net.Conn, error) {
+	return func(ctx context.Context, target string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+		c.mu.Lock()
+		if err != nil {
+			c.dialErrs[addr] = err
+		} else {
+			delete(c.dialErrs, addr)
+		}
+		c.mu.Unlock()
+		return conn, err
+	}
+}
+
+// dialFailure says in words why the connection to addr failed.
+func (c *Client) dialFailure(addr string) string {
+	c.mu.Lock()
+	err := c.dialErrs[addr]
+	c.mu.Unlock()
+	var errno syscall.Errno
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "connection failed" // e.g. a TLS handshake, which gRPC does not report
+	case errors.As(err, &dns):
+		return dns.Error()
+	case errors.As(err, &errno):
+		return errno.Error()
+	case errors.As(err, &ne) && ne.Timeout():
+		return "connection timed out"
+	}
+	return err.Error()
 }

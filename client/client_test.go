@@ -35,14 +35,14 @@ func TestRoutingToFirstPrimary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Put %s: %v", key, err)
 		}
-		if got := res.Context; got != "put@"+first.id {
+		if got := res.Causal; got != Causal("put@"+first.id) {
 			t.Errorf("Put %s answered by %q, want first primary %s", key, got, first.id)
 		}
 		g, err := c.Get(ctx, key)
 		if err != nil {
 			t.Fatalf("Get %s: %v", key, err)
 		}
-		if got := string(g.Value()); got != "v@"+first.id {
+		if got := mustValue(t, g); got != "v@"+first.id {
 			t.Errorf("Get %s answered by %q, want first primary %s", key, got, first.id)
 		}
 	}
@@ -85,7 +85,7 @@ func TestEmptyTableUsesEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	if got := string(res.Value()); got != "v@n1" {
+	if got := mustValue(t, res); got != "v@n1" {
 		t.Errorf("Get answered by %q, want the endpoint n1", got)
 	}
 }
@@ -100,7 +100,7 @@ func TestReadFailoverWhenNodeDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get with first primary down: %v", err)
 	}
-	if got, want := string(res.Value()), "v@"+prim[1].id; got != want {
+	if got, want := mustValue(t, res), "v@"+prim[1].id; got != want {
 		t.Errorf("Get answered %q, want %q (second primary)", got, want)
 	}
 	// A write whose connection could not be made was never sent: it
@@ -109,8 +109,8 @@ func TestReadFailoverWhenNodeDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Put with first primary down: %v", err)
 	}
-	if want := "put@" + prim[1].id; w.Context != want {
-		t.Errorf("Put answered by %q, want %q", w.Context, want)
+	if want := Causal("put@" + prim[1].id); w.Causal != want {
+		t.Errorf("Put answered by %q, want %q", w.Causal, want)
 	}
 }
 
@@ -127,7 +127,7 @@ func TestReadRetriedOnUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	if got, want := string(res.Value()), "v@"+prim[1].id; got != want {
+	if got, want := mustValue(t, res), "v@"+prim[1].id; got != want {
 		t.Errorf("Get answered %q, want %q", got, want)
 	}
 	// With every primary failing, ReadRetries = 1 allows two attempts.
@@ -186,9 +186,15 @@ func TestWriteNotRetriedAfterSend(t *testing.T) {
 	if !strings.Contains(err.Error(), "write quorum not met (1/2)") || !strings.HasPrefix(err.Error(), "client: ") {
 		t.Errorf("Put error %q lacks the prefix or the server's message", err)
 	}
+	if errors.Is(err, ErrNotSent) {
+		t.Errorf("Put error %v matches ErrNotSent, but the write was sent", err)
+	}
 	_, err = c.Delete(testCtx(t), key)
-	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Delete error = %v, want ErrTimeout", err)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotSent) {
+		t.Fatalf("Delete error = %v, want ErrTimeout and not ErrNotSent", err)
+	}
+	if !strings.Contains(err.Error(), "may have been applied") {
+		t.Errorf("Delete error %q does not say the write may have been applied", err)
 	}
 	for i, n := range prim {
 		_, puts, dels := n.counts()
@@ -214,7 +220,7 @@ func TestQuorumOptions(t *testing.T) {
 		t.Errorf("no options sent %v, want all zero (server defaults)", q)
 	}
 	_, err := c.Put(ctx, []byte("k"), []byte("v"), WithN(3), WithR(1), WithW(3), WithPR(1), WithPW(2),
-		WithTimeout(1500*time.Millisecond), NotDurable(), WithContext("ctx-1"))
+		WithTimeout(1500*time.Millisecond), NotDurable(), WithCausal("ctx-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,16 +272,22 @@ func TestGetSiblingsAndTombstones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Found || len(res.Values) != 2 || res.Value() != nil || !res.Sloppy ||
-		!slices.Equal(res.Replicas, []string{"x", "y"}) || res.Context != "c" {
+	if v, err := res.Value(); v != nil || !errors.Is(err, ErrSiblings) {
+		t.Errorf("Value with 2 siblings = %q, %v; want nil, ErrSiblings", v, err)
+	}
+	if !res.Found || len(res.Values) != 2 || !res.Sloppy ||
+		!slices.Equal(res.Replicas, []string{"x", "y"}) || res.Causal != "c" {
 		t.Errorf("Get = %+v, want 2 live siblings a, b, sloppy, replicas x y, context c", res)
 	}
 	res, err = c.Get(testCtx(t), []byte("deleted"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Found || len(res.Values) != 0 || res.Context != "tomb" {
+	if res.Found || len(res.Values) != 0 || res.Causal != "tomb" {
 		t.Errorf("Get deleted = %+v, want not found with context tomb", res)
+	}
+	if v, err := res.Value(); v != nil || !errors.Is(err, ErrNotFound) {
+		t.Errorf("Value of a deleted key = %q, %v; want nil, ErrNotFound", v, err)
 	}
 }
 
@@ -288,11 +300,14 @@ func TestGetMergedCollapsesSiblings(t *testing.T) {
 	}
 	c := newClient(t, fc, nil)
 	var merged [][]byte
-	union := func(vs [][]byte) []byte {
+	union := func(key []byte, vs [][]byte) ([]byte, error) {
+		if string(key) != "k" {
+			t.Errorf("merge got key %q, want k", key)
+		}
 		merged = vs
 		s := slices.Clone(vs)
 		slices.SortFunc(s, bytes.Compare)
-		return bytes.Join(s, []byte(","))
+		return bytes.Join(s, []byte(",")), nil
 	}
 	res, err := c.GetMerged(testCtx(t), []byte("k"), union, WithW(3))
 	if err != nil {
@@ -308,22 +323,42 @@ func TestGetMergedCollapsesSiblings(t *testing.T) {
 	if string(p.Value) != "a,b" || p.Context != "read-ctx" || p.GetQuorum().GetW() != 3 {
 		t.Errorf("write-back %v, want value a,b with context read-ctx and w=3", p)
 	}
-	if string(res.Value()) != "a,b" || res.Context != "put@n0" || !res.Found {
+	if mustValue(t, res) != "a,b" || res.Causal != "put@n0" || !res.Found {
 		t.Errorf("GetMerged = %+v, want value a,b and the write's context put@n0", res)
 	}
 
 	// One value: nothing to merge, nothing written.
 	n.setHandlers(func(f *fakeNode) { f.get = nil })
 	_, before, _ := n.counts()
-	res, err = c.GetMerged(testCtx(t), []byte("k"), func([][]byte) []byte {
+	res, err = c.GetMerged(testCtx(t), []byte("k"), func([]byte, [][]byte) ([]byte, error) {
 		t.Error("merge called for a single value")
-		return nil
+		return nil, nil
 	})
-	if err != nil || string(res.Value()) != "v@n0" {
+	if err != nil || mustValue(t, res) != "v@n0" {
 		t.Fatalf("GetMerged single = %+v, %v; want v@n0", res, err)
 	}
 	if _, after, _ := n.counts(); after != before {
 		t.Errorf("single value caused %d writes, want 0", after-before)
+	}
+}
+
+// A merge function that fails leaves the siblings: nothing is written and
+// GetMerged returns its error.
+func TestGetMergedMergeFails(t *testing.T) {
+	fc := newFakeCluster(t, 1, 1, 1)
+	n := fc.nodes[0]
+	n.get = func(*pb.GetRequest) (*pb.GetResponse, error) {
+		return &pb.GetResponse{Found: true, Context: "read-ctx",
+			Siblings: []*pb.Sibling{{Value: []byte("b")}, {Value: []byte("a")}}}, nil
+	}
+	c := newClient(t, fc, nil)
+	errBad := errors.New("not a cart")
+	_, err := c.GetMerged(testCtx(t), []byte("k"), func([]byte, [][]byte) ([]byte, error) { return nil, errBad })
+	if !errors.Is(err, errBad) {
+		t.Fatalf("GetMerged with a failing merge: %v, want the merge's error", err)
+	}
+	if p := n.lastPut(); p != nil {
+		t.Errorf("a failed merge wrote %v", p)
 	}
 }
 
@@ -376,8 +411,11 @@ func TestNewUnreachable(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Endpoints = []string{addr}
 	_, err = New(testCtx(t), cfg)
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("New with nothing listening: %v, want ErrUnavailable", err)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNotSent) {
+		t.Fatalf("New with nothing listening: %v, want ErrUnavailable and ErrNotSent", err)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "TRANSIENT_FAILURE") {
+		t.Errorf("New with nothing listening: %q, want it to say connection refused in words", err)
 	}
 	// The second endpoint answers.
 	fc := newFakeCluster(t, 1, 1, 1)
@@ -427,8 +465,8 @@ func TestRefreshFollowsRingChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Context != "put@"+to.id {
-		t.Errorf("after the move Put went to %q, want %s (not %s)", w.Context, to.id, from.id)
+	if w.Causal != Causal("put@"+to.id) {
+		t.Errorf("after the move Put went to %q, want %s (not %s)", w.Causal, to.id, from.id)
 	}
 }
 
@@ -551,14 +589,14 @@ func TestViaPinsTheCoordinator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Put via %s: %v", other.id, err)
 	}
-	if want := "put@" + other.id; res.Context != want {
-		t.Errorf("Put answered by %q, want %q", res.Context, want)
+	if want := Causal("put@" + other.id); res.Causal != want {
+		t.Errorf("Put answered by %q, want %q", res.Causal, want)
 	}
 	g, err := c.Get(testCtx(t), key, Via(other.addr))
 	if err != nil {
 		t.Fatalf("Get via %s: %v", other.id, err)
 	}
-	if got, want := string(g.Value()), "v@"+other.id; got != want {
+	if got, want := mustValue(t, g), "v@"+other.id; got != want {
 		t.Errorf("Get answered %q, want %q", got, want)
 	}
 	other.srv.Stop()

@@ -23,8 +23,15 @@ type Error struct {
 	// Node is the address of the node that answered; empty for errors
 	// found before any request was sent.
 	Node string
+	// NotSent is true when the request never reached a node that could
+	// act on it: no connection could be made, gRPC failed the call before
+	// sending it, or the node refused it unhandled (it was starting). A
+	// write with NotSent was not applied; errors.Is(err, ErrNotSent)
+	// reads it.
+	NotSent bool
 
-	sentinel bool
+	sentinel        bool
+	notSentSentinel bool
 }
 
 // Sentinels, matched by code: errors.Is(err, client.ErrUnavailable) is true
@@ -36,9 +43,18 @@ var (
 	// ErrUnavailable: a quorum was not met, or no node could be reached
 	// (codes.Unavailable).
 	ErrUnavailable = sentinel(codes.Unavailable, "unavailable")
-	// ErrTimeout: the request's deadline passed (codes.DeadlineExceeded).
-	// Such errors also match context.DeadlineExceeded.
+	// ErrTimeout: the request's deadline passed (codes.DeadlineExceeded),
+	// or the node went silent (Config.SilenceAfter). Such errors also
+	// match context.DeadlineExceeded. A write that times out was sent, so
+	// it may have been applied: read the key to find out, or retry with
+	// the same causal context (the worst outcome is a sibling, never a
+	// lost write). Compare ErrNotSent.
 	ErrTimeout = sentinel(codes.DeadlineExceeded, "deadline exceeded")
+	// ErrNotSent: the request was never sent to a node that could act on
+	// it (see Error.NotSent), so a write was not applied and may be
+	// retried freely. It is matched together with the code's sentinel
+	// (usually ErrUnavailable).
+	ErrNotSent = &Error{Message: "request not sent", sentinel: true, notSentSentinel: true}
 	// ErrCanceled: the request was canceled (codes.Canceled). Such errors
 	// also match context.Canceled.
 	ErrCanceled = sentinel(codes.Canceled, "canceled")
@@ -50,6 +66,10 @@ var (
 	ErrInternal = sentinel(codes.Internal, "internal error")
 	// ErrClosed: the Client was closed.
 	ErrClosed = errors.New("client: closed")
+	// ErrSiblings: Result.Value found more than one value, left by
+	// concurrent writes. Read Result.Values, or resolve them with
+	// GetMerged.
+	ErrSiblings = errors.New("client: siblings: the key has concurrent values")
 )
 
 func sentinel(c codes.Code, msg string) *Error {
@@ -77,6 +97,9 @@ func (e *Error) Is(target error) bool {
 	if !ok || !t.sentinel {
 		return false
 	}
+	if t.notSentSentinel {
+		return e.NotSent
+	}
 	if t.Code == codes.Internal {
 		return e.Code == codes.Internal || e.Code == codes.Unknown || e.Code == codes.DataLoss
 	}
@@ -89,7 +112,7 @@ func (e *Error) GRPCStatus() *status.Status {
 }
 
 func invalid(format string, args ...any) *Error {
-	return &Error{Code: codes.InvalidArgument, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.InvalidArgument, NotSent: true, Message: fmt.Sprintf(format, args...)}
 }
 
 // convert turns an RPC error into an *Error naming node.

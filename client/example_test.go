@@ -32,26 +32,36 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Write based on the read: pass its context back.
-	_, err = c.Put(ctx, key, []byte("apples"), client.WithContext(res.Context), client.WithW(2))
-	if errors.Is(err, client.ErrUnavailable) {
+	// Write based on the read: pass its causal context back.
+	_, err = c.Put(ctx, key, []byte("apples"), client.WithCausal(res.Causal), client.WithW(2))
+	switch {
+	case errors.Is(err, client.ErrNotSent):
+		log.Printf("write not sent, safe to retry: %v", err)
+	case errors.Is(err, client.ErrTimeout):
+		log.Printf("write timed out and may have been applied: %v", err)
+	case errors.Is(err, client.ErrUnavailable):
 		log.Printf("write quorum not met: %v", err)
-	} else if err != nil {
+	case err != nil:
 		log.Fatal(err)
 	}
 
 	// Resolve concurrent writes: the union of the siblings' items.
-	union := func(values [][]byte) []byte {
+	union := func(_ []byte, values [][]byte) ([]byte, error) {
 		var items [][]byte
 		for _, v := range values {
 			items = append(items, bytes.Split(v, []byte(","))...)
 		}
 		slices.SortFunc(items, bytes.Compare)
-		return bytes.Join(slices.CompactFunc(items, bytes.Equal), []byte(","))
+		return bytes.Join(slices.CompactFunc(items, bytes.Equal), []byte(",")), nil
 	}
 	merged, err := c.GetMerged(ctx, key, union)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s\n", merged.Value())
+	// Value fails with ErrNotFound or ErrSiblings rather than returning nil.
+	v, err := merged.Value()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", v)
 }

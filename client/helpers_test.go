@@ -220,3 +220,14 @@ func (f *fakeNode) setHandlers(edit func(f *fakeNode)) {
 	defer f.mu.Unlock()
 	edit(f)
 }
+
+// mustValue returns res's one value as a string, failing the test when
+// Value does.
+func mustValue(t *testing.T, res *Result) string {
+	t.Helper()
+	v, err := res.Value()
+	if err != nil {
+		t.Fatalf("Value: %v", err)
+	}
+	return string(v)
+}

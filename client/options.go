@@ -11,9 +11,9 @@ import (
 type Option func(*request)
 
 type request struct {
-	q       Quorum
-	context string
-	via     string
+	q      Quorum
+	causal Causal
+	via    string
 }
 
 // WithN sets the number of replicas N.
@@ -40,16 +40,18 @@ func WithTimeout(d time.Duration) Option { return func(r *request) { r.q.Timeout
 // their next sync.
 func NotDurable() Option { return func(r *request) { r.q.NotDurable = true } }
 
-// WithContext sets the causal context of a write or delete: the Context of
+// WithCausal sets the causal context of a write or delete: the Causal of
 // the read it is based on. The write supersedes the values that read saw;
 // without it the write is blind and becomes a sibling of existing values.
 // Reads ignore it.
-func WithContext(ctx string) Option { return func(r *request) { r.context = ctx } }
+func WithCausal(c Causal) Option { return func(r *request) { r.causal = c } }
 
-// Via sends the request to the node at addr (a gRPC address) as its
-// coordinator, instead of to a primary replica of the key, and to no
-// other node if that fails. Staleness measurements use it to write
-// through one node and read through others; applications do not need it.
+// Via is a measurement hook, not for applications: it sends the request
+// to the node at addr (a gRPC address) as its coordinator, instead of to
+// a primary replica of the key, and to no other node if that fails, so a
+// read is not retried. The staleness measurements of package bench use
+// it to write through one node and read through others; it stays
+// exported for them alone and may change without notice.
 func Via(addr string) Option { return func(r *request) { r.via = addr } }
 
 // newRequest applies opts over defaults and validates the result.

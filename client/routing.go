@@ -158,13 +158,13 @@ func (c *Client) refresh(ctx context.Context) (*pb.ClusterInfoResponse, error) {
 		return resp, nil
 	}
 	if lastErr == nil {
-		return nil, &Error{Code: codes.Unavailable, Message: "no node to ask for cluster info"}
+		return nil, &Error{Code: codes.Unavailable, NotSent: true, Message: "no node to ask for cluster info"}
 	}
 	var e *Error
 	if !errors.As(lastErr, &e) {
 		return nil, lastErr // ErrClosed
 	}
-	return nil, &Error{Code: e.Code, Node: e.Node,
+	return nil, &Error{Code: e.Code, Node: e.Node, NotSent: e.NotSent,
 		Message: fmt.Sprintf("cluster info: no node answered (tried %s): %s", strings.Join(sources, ", "), e.Message)}
 }
 
