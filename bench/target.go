@@ -75,7 +75,7 @@ func (t *ClientTarget) Put(ctx context.Context, key, value []byte) error {
 	if err != nil {
 		return err
 	}
-	t.remember(key, res.Context)
+	t.remember(key, res.Causal)
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (t *ClientTarget) Delete(ctx context.Context, key []byte) error {
 	if err != nil {
 		return err
 	}
-	t.remember(key, res.Context)
+	t.remember(key, res.Causal)
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (t *ClientTarget) Get(ctx context.Context, key []byte) error {
 	if err != nil {
 		return err
 	}
-	t.remember(key, res.Context)
+	t.remember(key, res.Causal)
 	if !res.Found {
 		return ErrNotFound
 	}
@@ -109,13 +109,13 @@ func (t *ClientTarget) withContext(key []byte) []client.Option {
 	opts := t.opts
 	if !t.Blind {
 		if c, ok := t.contexts.Load(string(key)); ok {
-			opts = append(opts[:len(opts):len(opts)], client.WithContext(c.(string)))
+			opts = append(opts[:len(opts):len(opts)], client.WithCausal(c.(client.Causal)))
 		}
 	}
 	return opts
 }
 
-func (t *ClientTarget) remember(key []byte, ctx string) {
+func (t *ClientTarget) remember(key []byte, ctx client.Causal) {
 	if !t.Blind && ctx != "" {
 		t.contexts.Store(string(key), ctx)
 	}

@@ -36,13 +36,13 @@ func NewClientVersionStore(c *client.Client, writer string, readers []string, op
 func (s *ClientVersionStore) Write(ctx context.Context, key []byte, v uint64) error {
 	opts := append(s.opts[:len(s.opts):len(s.opts)], client.Via(s.writer))
 	if c, ok := s.contexts.Load(string(key)); ok {
-		opts = append(opts, client.WithContext(c.(string)))
+		opts = append(opts, client.WithCausal(c.(client.Causal)))
 	}
 	res, err := s.c.Put(ctx, key, binary.BigEndian.AppendUint64(nil, v), opts...)
 	if err != nil {
 		return err
 	}
-	s.contexts.Store(string(key), res.Context)
+	s.contexts.Store(string(key), res.Causal)
 	return nil
 }
 

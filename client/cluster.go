@@ -6,34 +6,38 @@ import (
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
-// ClusterInfo is a node's view of the cluster.
+// ClusterInfo is a node's view of the cluster. Its JSON form (the CLI's
+// "chorus ring -o json") follows docs/api.md: snake_case keys.
 type ClusterInfo struct {
 	// Members lists every node the cluster knows, including nodes not (or
 	// no longer) in the ring.
-	Members []Member
+	Members []Member `json:"members"`
 	// Partitions is Q, Replicas is N, RingSize the number of ring members.
-	Partitions, Replicas, RingSize int
+	Partitions int `json:"partitions"`
+	Replicas   int `json:"replicas"`
+	RingSize   int `json:"ring_size"`
 	// RingVersion changes whenever ring membership does.
-	RingVersion uint64
+	RingVersion uint64 `json:"ring_version"`
 	// Owners are the primaries of each partition, best first, by member
 	// ID; empty when the ring is.
-	Owners [][]string
+	Owners [][]string `json:"owners,omitempty"`
 }
 
 // Member is one node as ClusterInfo describes it.
 type Member struct {
-	ID       string
-	Zone     string
-	Weight   float64
-	GRPCAddr string
-	HTTPAddr string
+	ID       string  `json:"id"`
+	Zone     string  `json:"zone"`
+	Weight   float64 `json:"weight"`
+	GRPCAddr string  `json:"grpc_addr"`
+	HTTPAddr string  `json:"http_addr"`
 	// Status in the ring: joining, active, leaving or removed.
-	Status string
+	Status string `json:"status"`
 	// Alive is the failure detector's current view.
-	Alive bool
+	Alive bool `json:"alive"`
 	// Owned counts the partitions the node is the first primary of;
 	// Primaries those it is any of the primaries of.
-	Owned, Primaries int
+	Owned     int `json:"owned"`
+	Primaries int `json:"primaries"`
 }
 
 // Cluster fetches the cluster's current view from the first node that

@@ -4,7 +4,7 @@
 //
 //	c, err := client.New(ctx, client.Config{Endpoints: []string{"10.0.0.1:9090"}})
 //	res, err := c.Get(ctx, []byte("k"))
-//	_, err = c.Put(ctx, []byte("k"), []byte("v"), client.WithContext(res.Context))
+//	_, err = c.Put(ctx, []byte("k"), []byte("v"), client.WithCausal(res.Causal))
 //
 // # Security
 //
@@ -61,16 +61,27 @@
 // quorum timeout plus one second when that is longer, and never later than
 // the caller's context.
 //
-// Causality. Every read returns an opaque Context; pass it back with
-// WithContext on the write that is based on the read, and the write
-// supersedes exactly the values the read saw. Concurrent writes come back
-// as several Values (siblings); GetMerged resolves them with a merge
-// function and writes the result back with the read's context.
+// Causality. Every read returns an opaque causal context (Result.Causal,
+// of type Causal, named so as not to be confused with context.Context);
+// pass it back with WithCausal on the write that is based on the read,
+// and the write supersedes exactly the values the read saw. Concurrent
+// writes come back as several Values (siblings): Result.Value then fails
+// with ErrSiblings rather than pick one or return nil. GetMerged resolves
+// them with a Merge function, which gets the key and may fail, and writes
+// the result back with the read's causal context.
 //
 // Errors. Every error of a request is an *Error carrying the gRPC code and
 // the server's message ("client: " prefixed); errors.Is matches it with
 // ErrInvalid, ErrUnavailable, ErrTimeout, ErrCanceled, ErrNotFound or
 // ErrInternal by code. Bad options are found locally as ErrInvalid.
+// ErrNotSent matches, besides the code's sentinel, a request that never
+// reached a node able to act on it (no connection, or refused unhandled):
+// such a write was not applied. A write that fails with ErrTimeout was
+// sent and may have been applied; its message says so. A node that cannot
+// be reached is described in words ("cannot connect to 10.0.0.1:9090:
+// connection refused").
+//
+// Via is a hook for measurements (package bench), not for applications.
 //
 // Concurrency. A Client is safe for concurrent use. Close stops the
 // refresher, waits for it and closes the connections; it is idempotent.

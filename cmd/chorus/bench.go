@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +47,7 @@ for the run on loopback (3 'chorus node' processes, or 3 etcd members from
 the Debian package, installed by scripts/install-etcd.sh if missing), with
 its data in a temporary directory, and stopped after.
 
-Progress goes to stderr once per second; the table (or, with --json, the
+Progress goes to stderr once per second; the table (or, with -o json, the
 JSON report) to stdout. --plot PREFIX writes PREFIX-throughput.png and
 PREFIX-latency.png. Errors are counted by kind, not fatal.`
 
@@ -86,9 +88,9 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.cfg.Theta, "theta", bench.DefaultTheta, "skew of --distribution zipfian and latest (above 0)")
 	fs.StringVar(&f.valueSize, "value-size", strconv.Itoa(bench.DefaultValueSize), "bytes per written value, or a range MIN-MAX")
 	fs.Float64Var(&f.cfg.Rate, "rate", 0, "open loop: operations per second in all (0: closed loop)")
-	fs.IntVar(&f.n, "n", 0, "chorus: replicas N (0: the server's default)")
-	fs.IntVar(&f.r, "r", 0, "chorus: read quorum R (0: the server's default)")
-	fs.IntVar(&f.w, "w", 0, "chorus: write quorum W (0: the server's default)")
+	fs.IntVarP(&f.n, "n", "n", 0, "chorus: replicas N (0: the server's default)")
+	fs.IntVarP(&f.r, "r", "r", 0, "chorus: read quorum R (0: the server's default)")
+	fs.IntVarP(&f.w, "w", "w", 0, "chorus: write quorum W (0: the server's default)")
 	fs.BoolVar(&f.noSync, "no-sync", false, "chorus: do not sync writes to disk on the replicas (not durable)")
 	fs.Int64Var(&f.cfg.Seed, "seed", bench.DefaultSeed, "seed of the key and operation choice")
 	fs.DurationVar(&f.cfg.Warmup, "warmup", 0, "run this long before measuring")
@@ -138,18 +140,42 @@ func (f *workloadFlags) config() (bench.Config, []client.Option, error) {
 		return cfg, nil, usageError("--value-size %q: %v", f.valueSize, err)
 	}
 	cfg.ValueSize, cfg.ValueSizeMax = lo, hi
+	if err := f.check(cfg); err != nil {
+		return cfg, nil, err
+	}
 	if err := configError(cfg.Validate()); err != nil {
 		return cfg, nil, err
 	}
-	q := client.Quorum{N: f.n, R: f.r, W: f.w, NotDurable: f.noSync}
-	if err := q.Validate(); err != nil {
-		return cfg, nil, usageError("%v", err)
+	if err := checkQuorum(client.Quorum{N: f.n, R: f.r, W: f.w}); err != nil {
+		return cfg, nil, err
 	}
 	opts := []client.Option{client.WithN(f.n), client.WithR(f.r), client.WithW(f.w)}
 	if f.noSync {
 		opts = append(opts, client.NotDurable())
 	}
 	return cfg, opts, nil
+}
+
+// check validates the workload flags with messages that name them;
+// bench.Config.Validate would name its Go fields instead.
+func (f *workloadFlags) check(cfg bench.Config) error {
+	switch {
+	case !slices.Contains(bench.Ops(), f.op):
+		return usageError("--op: unknown workload %q (%s)", f.op, strings.Join(bench.Ops(), ", "))
+	case f.dist != "" && !slices.Contains(bench.Distributions(), f.dist):
+		return usageError("--distribution: unknown distribution %q (%s)", f.dist, strings.Join(bench.Distributions(), ", "))
+	case !(cfg.Theta > 0 && cfg.Theta <= 100):
+		return usageError("--theta must be above 0 and at most 100, got %v", cfg.Theta)
+	case !(cfg.ReadRatio >= 0 && cfg.ReadRatio <= 1):
+		return usageError("--read-ratio must be between 0 and 1, got %v", cfg.ReadRatio)
+	case !(cfg.Rate >= 0) || math.IsInf(cfg.Rate, 1):
+		return usageError("--rate must be a finite number of operations per second, at least 0, got %v", cfg.Rate)
+	case cfg.Duration < 0 || cfg.Ops < 0 || cfg.Warmup < 0:
+		return usageError("--duration, --ops and --warmup must not be negative")
+	case cfg.Duration == 0 && cfg.Ops == 0:
+		return usageError("--duration 0 needs --ops: a run must end")
+	}
+	return nil
 }
 
 // parseSizeRange parses "N" or "MIN-MAX" (bytes, MIN <= MAX).
@@ -269,7 +295,7 @@ func (f *benchFlags) dialChorus(ctx context.Context, opts []client.Option) (benc
 	}
 	c, err := client.New(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, plainError(err, cfg.Endpoints)
 	}
 	return bench.NewClientTarget(c, opts...), c.Close, nil
 }
@@ -292,7 +318,7 @@ func (f *benchFlags) report(e *env, res *bench.Result) error {
 		}
 		fmt.Fprintf(e.stderr, "bench: plots in %s\n", strings.Join(files, ", "))
 	}
-	if f.json {
+	if e.jsonOutput() {
 		_, err := e.stdout.Write(js.Bytes())
 		return err
 	}

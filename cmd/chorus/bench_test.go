@@ -117,6 +117,26 @@ func TestBenchUsage(t *testing.T) {
 			t.Errorf("chorus %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), r.code, exitUsage, r.stderr)
 		}
 	}
+	// Messages name the flags as typed, not bench.Config's fields.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--op", "z"}, `--op: unknown workload "z" (a, b, c, d, delete, f, get, mixed, put)`},
+		{[]string{"bench", "--distribution", "pareto"}, `--distribution: unknown distribution "pareto"`},
+		{[]string{"bench", "--theta", "-1"}, "--theta must be above 0"},
+		{[]string{"bench", "--read-ratio", "2", "--op", "mixed"}, "--read-ratio must be between 0 and 1"},
+		{[]string{"bench", "--rate", "-5"}, "--rate must be"},
+		{[]string{"bench", "--duration", "0"}, "--duration 0 needs --ops"},
+		{[]string{"bench", "-r", "3", "-n", "2"}, "-r 3 exceeds -n 2"},
+		{[]string{"bench", "staleness", "-r", "4"}, "-r (4) and -w (1) must not exceed -n (3)"},
+		{[]string{"bench", "failover", "--kill-at", "5s", "--restart-at", "3s"}, "--kill-at (5s) < --restart-at (3s)"},
+	} {
+		r := runCLI(t, "", tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("chorus %s: exit %d stderr %q, want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+	}
 	// The environment sets flags too.
 	t.Setenv("CHORUS_OP", "nope")
 	if r := runCLI(t, "", "bench"); r.code != exitUsage || !strings.Contains(r.stderr, "nope") {
@@ -127,8 +147,8 @@ func TestBenchUsage(t *testing.T) {
 func TestBenchUnreachable(t *testing.T) {
 	// A closed port: the run cannot start.
 	r := runCLI(t, "", "bench", "--insecure", "--endpoints", "127.0.0.1:1", "--ops", "10")
-	if r.code != exitRuntime {
-		t.Errorf("bench against a closed port: exit %d, want %d\nstderr: %s", r.code, exitRuntime, r.stderr)
+	if r.code != exitRuntime || !strings.Contains(r.stderr, "no node reachable at 127.0.0.1:1: connection refused") {
+		t.Errorf("bench against a closed port: exit %d, want %d and the reason in words\nstderr: %s", r.code, exitRuntime, r.stderr)
 	}
 }
 

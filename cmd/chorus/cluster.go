@@ -17,10 +17,11 @@ func fetchCluster(cmd *cobra.Command, cf *clientFlags) (*client.ClusterInfo, err
 	defer cancel()
 	c, err := cf.connect(ctx, client.Quorum{})
 	if err != nil {
-		return nil, err
+		return nil, plainError(err, cf.endpoints)
 	}
 	defer c.Close()
-	return c.Cluster(ctx)
+	ci, err := c.Cluster(ctx)
+	return ci, plainError(err, cf.endpoints)
 }
 
 func newStatusCmd(e *env) *cobra.Command {
@@ -37,7 +38,7 @@ partitions it is a primary of (and the first primary of: owned).`,
 			if err != nil {
 				return err
 			}
-			if cf.json {
+			if e.jsonOutput() {
 				return writeJSON(e.stdout, ci.Members)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -69,7 +70,7 @@ best first.`,
 			if err != nil {
 				return err
 			}
-			if cf.json {
+			if e.jsonOutput() {
 				if !partitions {
 					ci.Owners = nil
 				}

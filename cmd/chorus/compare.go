@@ -108,9 +108,12 @@ func (f *compareFlags) run(ctx context.Context, e *env) error {
 	if err := bench.WriteCompareTable(&table, runs); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%s\n\n%s", bench.CompareTitle(cfg), table.String())
-	if f.out == "" {
-		return nil
+	err = printTableOrJSON(e, map[string]any{"workload": cfg.Describe(), "runs": runs}, func() error {
+		_, err := fmt.Fprintf(e.stdout, "\n%s\n\n%s", bench.CompareTitle(cfg), table.String())
+		return err
+	})
+	if err != nil || f.out == "" {
+		return err
 	}
 	return f.writeOut(e, cfg, runs, table.String())
 }

@@ -122,9 +122,12 @@ func (f *sweepFlags) run(cmd *cobra.Command, e *env) error {
 	if err := bench.WriteQuorumTable(&md, cfg, results); err != nil {
 		return err
 	}
-	fmt.Fprint(e.stdout, md.String())
+	report := map[string]any{"nodes": cfg.Nodes, "durable": cfg.Durable, "settings": results}
+	if err := printTableOrJSON(e, report, func() error { _, err := fmt.Fprint(e.stdout, md.String()); return err }); err != nil {
+		return err
+	}
 	err = writeOut(f.out, map[string]func(string) error{
-		"results.json": jsonFile(map[string]any{"nodes": cfg.Nodes, "durable": cfg.Durable, "settings": results}),
+		"results.json": jsonFile(report),
 		"results.md":   textFile(md.String()),
 	})
 	if err == nil {

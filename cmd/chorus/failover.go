@@ -70,6 +70,13 @@ func (f *failoverFlags) validate() error {
 	if f.etcdVictim != "leader" && f.etcdVictim != "follower" {
 		return usageError("--etcd-victim %q: want leader or follower", f.etcdVictim)
 	}
+	c := f.cfg
+	switch {
+	case c.Clients < 1 || c.Keys < 1:
+		return usageError("--clients and --keys must be at least 1, got %d and %d", c.Clients, c.Keys)
+	case !(0 < c.KillAt && c.KillAt < c.RestartAt && c.RestartAt < c.Duration):
+		return usageError("want 0 < --kill-at (%v) < --restart-at (%v) < --duration (%v)", c.KillAt, c.RestartAt, c.Duration)
+	}
 	return configError(f.cfg.Validate())
 }
 
@@ -87,7 +94,7 @@ func (f *failoverFlags) run(ctx context.Context, e *env) error {
 		}
 		runs = append(runs, r)
 	}
-	if err := bench.WriteFailoverTable(e.stdout, f.cfg, runs); err != nil || f.out == "" {
+	if err := printTableOrJSON(e, runs, func() error { return bench.WriteFailoverTable(e.stdout, f.cfg, runs) }); err != nil || f.out == "" {
 		return err
 	}
 	return writeOut(f.out, map[string]func(string) error{

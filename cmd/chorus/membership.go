@@ -96,7 +96,7 @@ func showTransfers(cmd *cobra.Command, e *env, cf *clientFlags) (pending int, er
 		views[m.ID] = v
 		pending += v.Waiting + v.InFlight + v.Stalled
 	}
-	if cf.json {
+	if e.jsonOutput() {
 		return pending, writeJSON(e.stdout, views)
 	}
 	printTransfers(e.stdout, ci.Members, views)
@@ -202,15 +202,22 @@ func leave(ctx context.Context, e *env, h *httpAPI, m client.Member, wait time.D
 	if err := h.post(ctx, m.HTTPAddr, "/v1/cluster/leave"); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s is leaving\n", m.ID)
+	// With -o json, progress goes to stderr and stdout gets one object.
+	progress := e.stdout
+	if e.jsonOutput() {
+		progress = e.stderr
+	}
+	fmt.Fprintf(progress, "%s is leaving\n", m.ID)
 	for {
 		v, err := getTransfers(ctx, h, m.HTTPAddr)
 		if err != nil && ctx.Err() == nil {
-			fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
-			return nil
+			return printTableOrJSON(e, map[string]any{"node": m.ID, "left": true}, func() error {
+				_, err := fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
+				return err
+			})
 		}
 		if err == nil {
-			fmt.Fprintf(e.stdout, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
+			fmt.Fprintf(progress, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
 		}
 		if err != nil || waitSecond(ctx) != nil {
 			return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
@@ -258,8 +265,10 @@ func remove(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, id 
 		if err := h.post(ctx, m.HTTPAddr, "/v1/cluster/remove/"+url.PathEscape(id)); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", id, m.ID)
-		return nil
+		return printTableOrJSON(e, map[string]any{"node": id, "removed": true, "via": m.ID}, func() error {
+			_, err := fmt.Fprintf(e.stdout, "%s removed (via %s); follow the transfers with: chorus transfers --watch\n", id, m.ID)
+			return err
+		})
 	}
 	return errors.New("no other live node to ask")
 }

@@ -160,6 +160,9 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	if f.partitions < 1 || f.replicas < 1 {
 		return cfg, usageError("--partitions %d and --replicas %d: both must be at least 1", f.partitions, f.replicas)
 	}
+	if f.partitions&(f.partitions-1) != 0 {
+		return cfg, usageError("--partitions %d: want a power of two", f.partitions)
+	}
 	cfg.Ring.Partitions, cfg.Ring.Replicas = f.partitions, f.replicas
 	if err := f.defaults(&cfg); err != nil {
 		return cfg, err

@@ -149,8 +149,9 @@ func TestKillNineAndRestart(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get %s from node2 alone: %v", key, err)
 		}
-		if want := fmt.Sprintf("v-%d", i); !res.Found || string(res.Value()) != want {
-			t.Fatalf("node2 after restart: %s = %q (found %v), want %q", key, res.Value(), res.Found, want)
+		v, err := res.Value()
+		if want := fmt.Sprintf("v-%d", i); err != nil || string(v) != want {
+			t.Fatalf("node2 after restart: %s = %q (%v), want %q", key, v, err, want)
 		}
 	}
 }

@@ -27,6 +27,8 @@ type env struct {
 	stdout, stderr io.Writer
 	// lookupEnv reads an environment variable (os.LookupEnv).
 	lookupEnv func(string) (string, bool)
+	// output is -o/--output: outputTable or outputJSON.
+	output string
 }
 
 // exitError carries an exit status; a nil err prints nothing.
@@ -119,7 +121,10 @@ func newRootCmd(e *env) *cobra.Command {
 			if err := applyEnv(cmd, e.lookupEnv); err != nil {
 				return err
 			}
-			return applyConfig(cmd)
+			if err := applyConfig(cmd); err != nil {
+				return err
+			}
+			return resolveOutput(cmd, e)
 		},
 	}
 	root.SetIn(e.stdin)
@@ -132,6 +137,8 @@ func newRootCmd(e *env) *cobra.Command {
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	addServerCommands(root, e)
+	addOutputFlag(root, e)
+	deprecateJSONFlags(root)
 	markRuntime(root)
 	return root
 }

@@ -52,9 +52,9 @@ func newBenchStalenessCmd(e *env) *cobra.Command {
 func (f *stalenessFlags) addFlags(fs *pflag.FlagSet) {
 	c := &f.cfg
 	fs.StringSliceVar(&f.endpoints, "endpoints", []string{"127.0.0.1:9090"}, "gRPC addresses of any cluster nodes")
-	fs.IntVar(&c.Setting.N, "n", 3, "replicas N")
-	fs.IntVar(&c.Setting.R, "r", 1, "read quorum R")
-	fs.IntVar(&c.Setting.W, "w", 1, "write quorum W")
+	fs.IntVarP(&c.Setting.N, "n", "n", 3, "replicas N")
+	fs.IntVarP(&c.Setting.R, "r", "r", 1, "read quorum R")
+	fs.IntVarP(&c.Setting.W, "w", "w", 1, "write quorum W")
 	fs.BoolVar(&c.NotDurable, "no-sync", false, "do not sync writes on the replicas")
 	fs.IntVar(&c.Staleness.Writes, "writes", 1000, "acknowledged writes to read after")
 	fs.IntVar(&c.Staleness.Streams, "streams", 16, "writers, each on its own keys")
@@ -68,7 +68,15 @@ func (f *stalenessFlags) addFlags(fs *pflag.FlagSet) {
 func (f *stalenessFlags) run(ctx context.Context, e *env) error {
 	c, s := &f.cfg, f.cfg.Staleness
 	if c.Setting.N < 1 || c.Setting.R < 1 || c.Setting.W < 1 || s.Writes < 1 || s.Streams < 1 || c.Trials < 1 || len(s.Deltas) == 0 {
-		return usageError("--n, --r, --w, --writes, --streams and --trials must be positive, and --deltas not empty")
+		return usageError("-n, -r, -w, --writes, --streams and --trials must be positive, and --deltas not empty")
+	}
+	if c.Setting.R > c.Setting.N || c.Setting.W > c.Setting.N {
+		return usageError("-r (%d) and -w (%d) must not exceed -n (%d)", c.Setting.R, c.Setting.W, c.Setting.N)
+	}
+	for _, d := range s.Deltas {
+		if d < 0 {
+			return usageError("--deltas: %v is negative", d)
+		}
 	}
 	if err := configError(c.Validate()); err != nil {
 		return err
@@ -85,7 +93,7 @@ func (f *stalenessFlags) run(ctx context.Context, e *env) error {
 	c.GetJSON = web.getJSON
 	cl, err := client.New(ctx, cc)
 	if err != nil {
-		return err
+		return plainError(err, f.endpoints)
 	}
 	defer cl.Close()
 	cs, err := bench.MeasureClusterStaleness(ctx, cl, *c)
@@ -96,7 +104,11 @@ func (f *stalenessFlags) run(ctx context.Context, e *env) error {
 	if err := bench.WriteStalenessTable(&md, cs); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write([]byte(md.String())); err != nil || f.out == "" {
+	err = printTableOrJSON(e, cs, func() error {
+		_, err := e.stdout.Write([]byte(md.String()))
+		return err
+	})
+	if err != nil || f.out == "" {
 		return err
 	}
 	return writeOut(f.out, map[string]func(string) error{"staleness.json": jsonFile(cs), "staleness.md": textFile(md.String()),
