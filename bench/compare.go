@@ -76,7 +76,7 @@ func (r *CompareRun) Errors() int64 {
 // latency counts as a tiny positive one, so the ratios stay finite.
 func (r *CompareRun) Ratios(base *CompareRun) (ops, p99 float64) {
 	ops = r.Report.TotalOpsPerSec() / max(base.Report.TotalOpsPerSec(), 1e-9)
-	p99 = r.MainOp().P99US / max(base.MainOp().P99US, 1e-3)
+	p99 = r.MainOp().P99MS / max(base.MainOp().P99MS, 1e-6)
 	return ops, p99
 }
 
@@ -105,7 +105,7 @@ func WriteCompareTable(w io.Writer, runs []*CompareRun) error {
 		}
 		m := r.MainOp()
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Target, r.Clients, r.Report.TotalOpsPerSec(),
-			fmtUS(m.P50US), fmtUS(m.P99US), fmtUS(m.P999US), r.Errors(), opsRatio, p99Ratio)
+			fmtMS(m.P50MS), fmtMS(m.P99MS), fmtMS(m.P999MS), r.Errors(), opsRatio, p99Ratio)
 	}
 	return errors.Join(tw.Flush(), writeString(w, "\nops/s counts every operation of the mix; the latencies are those of its first kind. "+
 		"A ratio above 1 means more ops/s, or a longer p99, than etcd.\n"))
@@ -121,7 +121,7 @@ func CompareTitle(load Config) string {
 }
 
 // fmtUS prints a latency given in microseconds, as fmtDuration does.
-func fmtUS(us float64) string { return fmtDuration(time.Duration(us * float64(time.Microsecond))) }
+func fmtMS(ms float64) string { return fmtDuration(time.Duration(ms * float64(time.Millisecond))) }
 
 func writeString(w io.Writer, s string) error {
 	_, err := io.WriteString(w, s)

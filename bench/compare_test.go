@@ -12,7 +12,7 @@ import (
 // report is a Report of one operation kind at opsPerSec with the given
 // p50, p99 and p99.9 in microseconds.
 func report(op string, opsPerSec, p50, p99, p999 float64, errs int64) *Report {
-	return &Report{Ops: []*OpReport{{Op: op, OpsPerSec: opsPerSec, P50US: p50, P99US: p99, P999US: p999, Errors: errs}}}
+	return &Report{Ops: []*OpReport{{Op: op, OpsPerSec: opsPerSec, P50MS: p50 / 1000, P99MS: p99 / 1000, P999MS: p999 / 1000, Errors: errs}}}
 }
 
 func TestCompareRatios(t *testing.T) {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,8 +97,8 @@ type Victim struct {
 type FailoverRun struct {
 	Target      string        `json:"target"`
 	Victim      string        `json:"victim"`
-	KilledAt    time.Duration `json:"killed_at_ns"`
-	RestartedAt time.Duration `json:"restarted_at_ns"`
+	KilledAt    time.Duration `json:"-"` // JSON: killed_at_ms
+	RestartedAt time.Duration `json:"-"` // JSON: restarted_at_ms
 	// Before, Down and After are successful writes per second before the
 	// kill (from the second second on), while the victim was down, and
 	// after the restart settled (from 2 s after it, or from halfway to
@@ -108,13 +109,30 @@ type FailoverRun struct {
 	// Stall is the longest stretch without a successful write, from
 	// StallAt; Recovery how long after the restart the rate was back to
 	// 90% of Before for good: every second from then on (-1: never).
-	Stall    time.Duration `json:"longest_stall_ns"`
-	StallAt  time.Duration `json:"longest_stall_at_ns"`
-	Recovery time.Duration `json:"recovery_ns"`
+	Stall    time.Duration `json:"-"` // JSON: longest_stall_ms
+	StallAt  time.Duration `json:"-"` // JSON: longest_stall_at_ms
+	Recovery time.Duration `json:"-"` // JSON: recovery_ms, -1 for never
 	Errors   int64         `json:"errors"`
 	Report   *Report       `json:"report"`
 	// Timeline is the run's successes and failures per TimelineStep.
 	Timeline []Step `json:"-"`
+}
+
+// MarshalJSON writes r with its times in milliseconds.
+func (r FailoverRun) MarshalJSON() ([]byte, error) {
+	type plain FailoverRun // without this method
+	recovery := ms(r.Recovery)
+	if r.Recovery < 0 {
+		recovery = -1
+	}
+	return json.Marshal(struct {
+		plain
+		KilledAtMS    float64 `json:"killed_at_ms"`
+		RestartedAtMS float64 `json:"restarted_at_ms"`
+		StallMS       float64 `json:"longest_stall_ms"`
+		StallAtMS     float64 `json:"longest_stall_at_ms"`
+		RecoveryMS    float64 `json:"recovery_ms"`
+	}{plain(r), ms(r.KilledAt), ms(r.RestartedAt), ms(r.Stall), ms(r.StallAt), recovery})
 }
 
 // Failover runs cfg's write load against t, kills the victim at

@@ -74,7 +74,7 @@ func latencyPair(o *OpReport) string {
 	if o == nil {
 		return "-"
 	}
-	return fmtUS(o.P50US) + " / " + fmtUS(o.P99US)
+	return fmtMS(o.P50MS) + " / " + fmtMS(o.P99MS)
 }
 
 func consistentPair(r *SettingResult, d time.Duration) string {

@@ -59,7 +59,7 @@ func WriteTable(w io.Writer, res *Result) error {
 	return err
 }
 
-// Report is the JSON form of a Result; durations are in microseconds.
+// Report is the JSON form of a Result; durations are in milliseconds (fractional).
 type Report struct {
 	Op           string  `json:"op"`
 	Mix          string  `json:"mix"`
@@ -74,7 +74,7 @@ type Report struct {
 	ValueSizeMax int         `json:"value_size_max"`
 	ReadRatio    float64     `json:"read_ratio,omitempty"`
 	Seed         int64       `json:"seed"`
-	ElapsedUS    float64     `json:"elapsed_us"`
+	ElapsedMS    float64     `json:"elapsed_ms"`
 	Preload      *OpReport   `json:"preload,omitempty"`
 	Ops          []*OpReport `json:"ops"`
 	// LongestStallMS is the longest stretch of 100 ms steps without a
@@ -85,7 +85,7 @@ type Report struct {
 	TimelineFailed []int64 `json:"timeline_failed,omitempty"`
 }
 
-// OpReport is the JSON form of OpStats; latencies are in microseconds.
+// OpReport is the JSON form of OpStats; latencies are in milliseconds (fractional).
 type OpReport struct {
 	Op         string           `json:"op"`
 	Count      int64            `json:"count"`
@@ -93,31 +93,31 @@ type OpReport struct {
 	Misses     int64            `json:"misses"`
 	Errors     int64            `json:"errors"`
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
-	MeanUS     float64          `json:"mean_us"`
-	P50US      float64          `json:"p50_us"`
-	P90US      float64          `json:"p90_us"`
-	P99US      float64          `json:"p99_us"`
-	P999US     float64          `json:"p999_us"`
-	MaxUS      float64          `json:"max_us"`
+	MeanMS     float64          `json:"mean_ms"`
+	P50MS      float64          `json:"p50_ms"`
+	P90MS      float64          `json:"p90_ms"`
+	P99MS      float64          `json:"p99_ms"`
+	P999MS     float64          `json:"p999_ms"`
+	MaxMS      float64          `json:"max_ms"`
 	// Spectrum is the latency at SpectrumQuantiles, for plots.
-	Spectrum []QuantileUS `json:"spectrum,omitempty"`
+	Spectrum []QuantileMS `json:"spectrum,omitempty"`
 	// Service is, for an open-loop run, the latency from each operation's
 	// send rather than its scheduled start.
 	Service *ServiceReport `json:"service,omitempty"`
 }
 
-// QuantileUS is one point of a latency spectrum.
-type QuantileUS struct {
+// QuantileMS is one point of a latency spectrum.
+type QuantileMS struct {
 	Q  float64 `json:"q"`
-	US float64 `json:"us"`
+	MS float64 `json:"latency_ms"`
 }
 
 // ServiceReport holds the service-time percentiles of an open-loop run.
 type ServiceReport struct {
-	P50US  float64 `json:"p50_us"`
-	P99US  float64 `json:"p99_us"`
-	P999US float64 `json:"p999_us"`
-	MaxUS  float64 `json:"max_us"`
+	P50MS  float64 `json:"p50_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	P999MS float64 `json:"p999_ms"`
+	MaxMS  float64 `json:"max_ms"`
 }
 
 // SpectrumQuantiles are the quantiles of OpReport.Spectrum: dense enough
@@ -140,7 +140,7 @@ func NewReport(res *Result) *Report {
 	c := res.Config
 	r := &Report{Op: string(c.Op), Mix: c.describe(), Distribution: string(c.Distribution), Clients: c.Clients,
 		Rate: c.Rate, Keys: c.Keys, ValueSize: c.ValueSize, ValueSizeMax: c.ValueSizeMax,
-		Seed: c.Seed, ElapsedUS: us(res.Elapsed), Ops: []*OpReport{}}
+		Seed: c.Seed, ElapsedMS: ms(res.Elapsed), Ops: []*OpReport{}}
 	if c.Distribution != Uniform {
 		r.Theta = c.Theta
 	}
@@ -154,7 +154,7 @@ func NewReport(res *Result) *Report {
 		r.Ops = append(r.Ops, opReport(s))
 	}
 	stall, _ := res.LongestStall()
-	r.LongestStallMS = float64(stall) / float64(time.Millisecond)
+	r.LongestStallMS = ms(stall)
 	for _, st := range res.Timeline {
 		r.TimelineOK = append(r.TimelineOK, st.OK)
 		r.TimelineFailed = append(r.TimelineFailed, st.Failed)
@@ -165,17 +165,17 @@ func NewReport(res *Result) *Report {
 func opReport(s *OpStats) *OpReport {
 	h := &s.Latency
 	o := &OpReport{Op: s.Op, Count: s.Count, OpsPerSec: s.OpsPerSec, Misses: s.Misses,
-		Errors: s.Errors, ErrorKinds: s.ErrorKinds, MeanUS: us(h.Mean()),
-		P50US: us(h.Quantile(0.5)), P90US: us(h.Quantile(0.9)), P99US: us(h.Quantile(0.99)),
-		P999US: us(h.Quantile(0.999)), MaxUS: us(h.Max())}
+		Errors: s.Errors, ErrorKinds: s.ErrorKinds, MeanMS: ms(h.Mean()),
+		P50MS: ms(h.Quantile(0.5)), P90MS: ms(h.Quantile(0.9)), P99MS: ms(h.Quantile(0.99)),
+		P999MS: ms(h.Quantile(0.999)), MaxMS: ms(h.Max())}
 	if h.Count() > 0 {
 		for _, q := range SpectrumQuantiles {
-			o.Spectrum = append(o.Spectrum, QuantileUS{Q: q, US: us(h.Quantile(q))})
+			o.Spectrum = append(o.Spectrum, QuantileMS{Q: q, MS: ms(h.Quantile(q))})
 		}
 	}
 	if sv := &s.Service; sv.Count() > 0 {
-		o.Service = &ServiceReport{P50US: us(sv.Quantile(0.5)), P99US: us(sv.Quantile(0.99)),
-			P999US: us(sv.Quantile(0.999)), MaxUS: us(sv.Max())}
+		o.Service = &ServiceReport{P50MS: ms(sv.Quantile(0.5)), P99MS: ms(sv.Quantile(0.99)),
+			P999MS: ms(sv.Quantile(0.999)), MaxMS: ms(sv.Max())}
 	}
 	return o
 }
@@ -188,6 +188,10 @@ func WriteJSON(w io.Writer, res *Result) error {
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// ms is d in (fractional) milliseconds: the JSON reports' unit, as
+// everywhere in Chorus's JSON (docs/api.md).
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // fmtDuration prints d with three significant digits in a fitting unit
 // (842µs, 1.23ms, 12.3s).

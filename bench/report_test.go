@@ -56,21 +56,21 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &r); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, b.String())
 	}
-	if r.Op != "get" || r.ElapsedUS != 2e6 || r.Preload == nil || r.Preload.P50US < 990 || r.Preload.P50US > 1010 {
+	if r.Op != "get" || r.ElapsedMS != 2000 || r.Preload == nil || r.Preload.P50MS < 0.99 || r.Preload.P50MS > 1.01 {
 		t.Errorf("report header = %+v, preload %+v", r, r.Preload)
 	}
 	if len(r.Ops) != 1 {
 		t.Fatalf("ops = %+v, want one", r.Ops)
 	}
 	g := r.Ops[0]
-	if g.Count != 1003 || g.Errors != 3 || g.Misses != 2 || g.ErrorKinds["client: unavailable"] != 3 || g.MaxUS != 1000 {
+	if g.Count != 1003 || g.Errors != 3 || g.Misses != 2 || g.ErrorKinds["client: unavailable"] != 3 || g.MaxMS != 1 {
 		t.Errorf("get report = %+v", g)
 	}
-	if g.P99US < 980 || g.P99US > 1000 || g.MeanUS != 500.5 {
-		t.Errorf("p99 %v mean %v, want ~990 and 500.5", g.P99US, g.MeanUS)
+	if g.P99MS < 0.98 || g.P99MS > 1 || g.MeanMS != 0.5005 {
+		t.Errorf("p99 %v mean %v, want ~0.99 and 0.5005 (ms)", g.P99MS, g.MeanMS)
 	}
-	if !strings.Contains(b.String(), `"p999_us"`) {
-		t.Errorf("JSON lacks p999_us: %s", b.String())
+	if !strings.Contains(b.String(), `"p999_ms"`) {
+		t.Errorf("JSON lacks p999_ms: %s", b.String())
 	}
 }
 

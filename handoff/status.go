@@ -22,7 +22,7 @@ type TransferStatus struct {
 	// KeysPerSec is the transfer's rate since it started.
 	KeysPerSec float64 `json:"keys_per_sec"`
 	// ETA estimates the time left; 0 when unknown.
-	ETA     time.Duration `json:"eta_ns"`
+	ETA     time.Duration `json:"-"` // JSON: eta_ms
 	Started time.Time     `json:"started"`
 	Error   string        `json:"error,omitempty"`
 }
@@ -42,7 +42,7 @@ type Status struct {
 	// ETA estimates when every transfer is done: the partitions left
 	// times the mean time a transfer took here, over the workers; 0 when
 	// unknown or nothing is left.
-	ETA time.Duration `json:"eta_ns"`
+	ETA time.Duration `json:"-"` // JSON: eta_ms
 	// Owed and Delivered count the handoffs this node owes new owners.
 	Owed      int              `json:"owed"`
 	Delivered int              `json:"delivered"`

@@ -33,7 +33,7 @@ type Result struct {
 	Partition uint32        `json:"partition"`
 	Peer      string        `json:"peer"`
 	Start     time.Time     `json:"start"`
-	Took      time.Duration `json:"took"`
+	Took      time.Duration `json:"-"` // JSON: took_ms
 
 	// RootsEqual is true when the trees matched at the root: the exchange
 	// cost one round trip and nothing else.

@@ -59,10 +59,10 @@ type Stats struct {
 	KeysRepaired    uint64        `json:"keys_repaired"`
 	BytesSent       uint64        `json:"bytes_sent"`
 	BytesReceived   uint64        `json:"bytes_received"`
-	Backoffs        uint64        `json:"backoffs"`     // waits for foreground latency
-	BackoffTime     time.Duration `json:"backoff_time"` // total time spent in them
-	PacedTime       time.Duration `json:"paced_time"`   // total time spent waiting for the keys/bytes budget
-	LastRoundTook   time.Duration `json:"last_round_took"`
+	Backoffs        uint64        `json:"backoffs"` // waits for foreground latency
+	BackoffTime     time.Duration `json:"-"`        // total time spent in them (JSON: backoff_ms)
+	PacedTime       time.Duration `json:"-"`        // total time spent waiting for the keys/bytes budget (paced_ms)
+	LastRoundTook   time.Duration `json:"-"`        // (last_round_ms)
 	LastRoundFinish time.Time     `json:"last_round_finish"`
 }
 

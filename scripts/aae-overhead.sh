@@ -19,13 +19,13 @@ run() { # label, env assignment
 	dir=$(mktemp -d /tmp/chorus-aae-XXXXXX)
 	env "$2" scripts/cluster.sh start 3 "$dir" >&2
 	"$dir/chorus" bench --endpoints "$endpoints" --op put --clients 64 --value-size 100 --keys 20000 \
-		--duration "${secs}s" --json --out "$dir/put.json" >/dev/null 2>"$dir/bench.log" || true
+		--duration "${secs}s" -o json --out "$dir/put.json" >/dev/null 2>"$dir/bench.log" || true
 	scripts/cluster.sh stop "$dir" >&2
 	python3 - "$dir/put.json" "$label" <<'PY'
 import json, sys
 o = json.load(open(sys.argv[1]))["ops"][0]
-ms = lambda us: f"{us/1000:.2f}"
-print(f"| {sys.argv[2]} | {o['ops_per_sec']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} |")
+ms = lambda v: f"{v:.2f}"
+print(f"| {sys.argv[2]} | {o['ops_per_sec']:.0f} | {ms(o['p50_ms'])} | {ms(o['p99_ms'])} | {o['errors']} |")
 PY
 	rm -rf "$dir"
 }

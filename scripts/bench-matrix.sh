@@ -21,13 +21,13 @@ endpoints=127.0.0.1:19090,127.0.0.1:19091,127.0.0.1:19092
 run() { # name, extra flags...
 	local name=$1
 	shift
-	"$bin" bench --endpoints "$endpoints" --duration "${secs}s" --keys 20000 --json --out "$dir/$name.json" "$@" >/dev/null 2>"$dir/$name.log"
+	"$bin" bench --endpoints "$endpoints" --duration "${secs}s" --keys 20000 -o json --out "$dir/$name.json" "$@" >/dev/null 2>"$dir/$name.log"
 	python3 - "$dir/$name.json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 o = r["ops"][0]
-ms = lambda us: f"{us/1000:.2f}"
-print(f"| {sys.argv[2]} | {o['ops_per_sec']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['errors']} |")
+ms = lambda v: f"{v:.2f}"
+print(f"| {sys.argv[2]} | {o['ops_per_sec']:.0f} | {ms(o['p50_ms'])} | {ms(o['p99_ms'])} | {ms(o['p999_ms'])} | {o['errors']} |")
 PY
 }
 

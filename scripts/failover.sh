@@ -18,7 +18,7 @@ scripts/cluster.sh start 3 "$dir" >&2
 trap 'scripts/cluster.sh stop "$dir" >&2' EXIT
 bin="$dir/chorus"
 "$bin" bench --endpoints 127.0.0.1:19090,127.0.0.1:19091,127.0.0.1:19092 --clients "$clients" \
-	--duration 30s --op put --w 2 --json --out "$dir/failover.json" >/dev/null 2>"$dir/bench.log" &
+	--duration 30s --op put -w 2 -o json --out "$dir/failover.json" >/dev/null 2>"$dir/bench.log" &
 bench=$!
 sleep 8
 kill -9 "$(cat "$dir/node2.pid")"

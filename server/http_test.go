@@ -551,7 +551,7 @@ func TestHTTPClusterError(t *testing.T) {
 }
 
 func TestHTTPStatus(t *testing.T) {
-	st := func(context.Context) any { return map[string]any{"node": "a", "uptime_s": 12} }
+	st := func(context.Context) any { return map[string]any{"node": "a", "uptime_ms": 12} }
 	h := newHTTPHandler(&fakeKV{}, st, nil, httpConfig{})
 	rec := doWith(t, h, "GET", "/v1/status", nil, nil)
 	if rec.Code != http.StatusOK {
@@ -561,7 +561,7 @@ func TestHTTPStatus(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 		t.Fatalf("decode %q: %v", rec.Body, err)
 	}
-	if got["node"] != "a" || got["uptime_s"] != 12.0 {
+	if got["node"] != "a" || got["uptime_ms"] != 12.0 {
 		t.Errorf("status = %v", got)
 	}
 	if rec := doWith(t, h, "POST", "/v1/status", nil, nil); rec.Code != http.StatusMethodNotAllowed {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -21,19 +23,82 @@ const legWindow = 8192
 // part of A. L is the coordinator's own copy: from the start of its local
 // write until that copy counted as acknowledged (visible at once, then
 // synced when durable). Each holds up to the last 8192 samples, oldest
-// first. In JSON (GET /v1/legs) they are in nanoseconds.
+// first. In JSON (GET /v1/legs) they are in milliseconds, fractional
+// (w_ms, a_ms, r_ms, s_ms, l_ms).
 type LegSamples struct {
-	W []time.Duration `json:"w_ns"`
-	A []time.Duration `json:"a_ns"`
-	R []time.Duration `json:"r_ns"`
-	S []time.Duration `json:"s_ns"`
-	L []time.Duration `json:"l_ns"`
+	W, A, R, S, L []time.Duration
 }
 
 // LegsView is what GET /v1/legs answers: the node and its LegSamples.
 type LegsView struct {
-	Node string `json:"node"`
+	Node string
 	LegSamples
+}
+
+// legsJSON is the JSON form of LegsView and LegSamples.
+type legsJSON struct {
+	Node string    `json:"node,omitempty"`
+	W    []float64 `json:"w_ms"`
+	A    []float64 `json:"a_ms"`
+	R    []float64 `json:"r_ms"`
+	S    []float64 `json:"s_ms"`
+	L    []float64 `json:"l_ms"`
+}
+
+// MarshalJSON writes the samples in milliseconds.
+func (l LegSamples) MarshalJSON() ([]byte, error) { return json.Marshal(l.wire("")) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *LegSamples) UnmarshalJSON(b []byte) error {
+	var w legsJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*l = w.samples()
+	return nil
+}
+
+// MarshalJSON writes the node and its samples in milliseconds.
+func (v LegsView) MarshalJSON() ([]byte, error) { return json.Marshal(v.wire(v.Node)) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *LegsView) UnmarshalJSON(b []byte) error {
+	var w legsJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = LegsView{Node: w.Node, LegSamples: w.samples()}
+	return nil
+}
+
+func (l LegSamples) wire(node string) legsJSON {
+	return legsJSON{Node: node, W: millis(l.W), A: millis(l.A), R: millis(l.R), S: millis(l.S), L: millis(l.L)}
+}
+
+func (w legsJSON) samples() LegSamples {
+	return LegSamples{W: durations(w.W), A: durations(w.A), R: durations(w.R), S: durations(w.S), L: durations(w.L)}
+}
+
+// millis converts ds to (fractional) milliseconds; [] for none, so that
+// JSON never says null.
+func millis(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = float64(d) / float64(time.Millisecond)
+	}
+	return out
+}
+
+// durations converts milliseconds back, to the nanosecond.
+func durations(ms []float64) []time.Duration {
+	if ms == nil {
+		return nil
+	}
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(math.Round(m * float64(time.Millisecond)))
+	}
+	return out
 }
 
 // legRecorder keeps the window of LegSamples; it is safe for concurrent

@@ -16,7 +16,7 @@ import (
 type Status struct {
 	Node        string          `json:"node"`
 	Addrs       Addrs           `json:"addrs"`
-	Uptime      string          `json:"uptime"`
+	UptimeMS    int64           `json:"uptime_ms"`
 	RingVersion uint64          `json:"ring_version"`
 	RingSize    int             `json:"ring_size"`
 	Partitions  int             `json:"partitions"`
@@ -36,7 +36,7 @@ type Status struct {
 }
 
 type tombstoneStatus struct {
-	GraceS float64 `json:"grace_seconds"`
+	GraceMS int64 `json:"grace_ms"`
 	repair.CollectStats
 }
 
@@ -53,7 +53,7 @@ type hintStatus struct {
 	QueuedBytes int64   `json:"queued_bytes"`
 	Delivered   uint64  `json:"delivered"`
 	Dropped     uint64  `json:"dropped"`
-	OldestAgeS  float64 `json:"oldest_age_seconds"`
+	OldestAgeMS float64 `json:"oldest_age_ms"`
 }
 
 // Ring returns the ring the node routes by: nil until it has joined.
@@ -61,7 +61,7 @@ func (n *Node) Ring() *ring.Ring { return n.coord.Ring() }
 
 // Status returns the node's current figures.
 func (n *Node) Status() Status {
-	s := Status{Node: n.ID(), Addrs: n.addrs, Uptime: time.Since(n.started).Round(time.Second).String(),
+	s := Status{Node: n.ID(), Addrs: n.addrs, UptimeMS: time.Since(n.started).Milliseconds(),
 		RingVersion: n.members.RingHash(), Requests: n.coord.Stats(), Storage: n.db.Stats()}
 	if r := n.coord.Ring(); r != nil {
 		s.RingSize, s.Partitions, s.Replicas = r.Size(), r.Partitions(), r.Replicas()
@@ -75,7 +75,7 @@ func (n *Node) Status() Status {
 	s.Hints = hintStatusOf(n.hints.Stats())
 	s.AntiEntropy = n.aaeStatus()
 	s.Handoff = n.handoff.Status()
-	s.Tombstones = tombstoneStatus{GraceS: n.collector.Grace().Seconds(), CollectStats: n.collector.Stats()}
+	s.Tombstones = tombstoneStatus{GraceMS: n.collector.Grace().Milliseconds(), CollectStats: n.collector.Stats()}
 	s.TLS = n.cfg.TLS != nil
 	if !s.TLS && n.cfg.MemNet == nil {
 		s.Warnings = append(s.Warnings, insecureWarning)
@@ -103,5 +103,5 @@ func (n *Node) status(context.Context) any { return n.Status() }
 
 func hintStatusOf(h hints.Stats) hintStatus {
 	return hintStatus{Queued: h.Queued, QueuedBytes: h.QueuedBytes, Delivered: h.Delivered,
-		Dropped: h.DroppedAge + h.DroppedFull + h.DroppedCorrupt, OldestAgeS: h.OldestAge.Seconds()}
+		Dropped: h.DroppedAge + h.DroppedFull + h.DroppedCorrupt, OldestAgeMS: float64(h.OldestAge) / float64(time.Millisecond)}
 }

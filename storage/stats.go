@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"sync/atomic"
 	"time"
 )
@@ -8,30 +9,46 @@ import (
 // Stats are cumulative counters since Open.
 type Stats struct {
 	// Batches is the number of batches the committer processed.
-	Batches uint64
+	Batches uint64 `json:"batches"`
 	// Commits is the number of engine transactions committed; above
 	// Batches when batches had to be split to fit a transaction.
-	Commits uint64
+	Commits uint64 `json:"commits"`
 	// Writes is the number of requests whose writes were committed,
 	// including merges and deletes that turned out to change nothing.
-	Writes uint64
+	Writes uint64 `json:"writes"`
 	// Syncs is the number of syncs, at most one per batch: Writes/Syncs
 	// is the average number of writes one sync covered (non-durable ones
 	// included).
-	Syncs uint64
+	Syncs uint64 `json:"syncs"`
 	// SiblingWarnings counts writes that brought a key to
 	// Options.SiblingWarn siblings or more from below.
-	SiblingWarnings uint64
+	SiblingWarnings uint64 `json:"sibling_warnings"`
 	// SiblingRefusals counts Updates refused with ErrTooManySiblings.
-	SiblingRefusals uint64
+	SiblingRefusals uint64 `json:"sibling_refusals"`
 	// MergesOverLimit counts merges that left a key with more than
 	// Options.SiblingLimit siblings; merges are never refused.
-	MergesOverLimit uint64
+	MergesOverLimit uint64 `json:"merges_over_limit"`
 	// ApplyTime and SyncTime are the committer's total time applying and
 	// committing batches, and syncing them: how busy it is, and what one
-	// sync costs (SyncTime/Syncs).
-	ApplyTime, SyncTime time.Duration
+	// sync costs (SyncTime/Syncs). JSON has them in milliseconds (apply_ms,
+	// sync_ms).
+	ApplyTime time.Duration `json:"-"`
+	SyncTime  time.Duration `json:"-"`
 }
+
+// MarshalJSON writes s with its durations as milliseconds, the JSON style
+// of the HTTP API.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	type plain Stats // without this method
+	return json.Marshal(struct {
+		plain
+		ApplyMS float64 `json:"apply_ms"`
+		SyncMS  float64 `json:"sync_ms"`
+	}{plain(s), millis(s.ApplyTime), millis(s.SyncTime)})
+}
+
+// millis is d in (fractional) milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 type counters struct {
 	batches, commits, writes, syncs                   atomic.Uint64

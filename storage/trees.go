@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -51,17 +52,27 @@ type trees struct {
 // TreeProgress reports the rebuild of the trees after Open.
 type TreeProgress struct {
 	// Enabled is false when Options.NoTrees turned trees off.
-	Enabled bool
+	Enabled bool `json:"enabled"`
 	// Ready is true once every key has been added; only then are trees
 	// served.
-	Ready bool
+	Ready bool `json:"ready"`
 	// Keys is how many keys the rebuild has added so far.
-	Keys uint64
+	Keys uint64 `json:"keys"`
 	// Partition is the partition the rebuild is in (the last one when
 	// Ready).
-	Partition uint32
-	// Elapsed is the time the rebuild has taken so far, or took.
-	Elapsed time.Duration
+	Partition uint32 `json:"partition"`
+	// Elapsed is the time the rebuild has taken so far, or took; JSON has
+	// it in milliseconds (elapsed_ms).
+	Elapsed time.Duration `json:"-"`
+}
+
+// MarshalJSON writes p with Elapsed in milliseconds.
+func (p TreeProgress) MarshalJSON() ([]byte, error) {
+	type plain TreeProgress // without this method
+	return json.Marshal(struct {
+		plain
+		ElapsedMS float64 `json:"elapsed_ms"`
+	}{plain(p), millis(p.Elapsed)})
 }
 
 // startTrees sets up the trees and starts their rebuild; Close stops it.

@@ -88,7 +88,7 @@ func spectrum(title string, ops []*bench.OpReport, name func(*bench.OpReport) st
 		}
 		var xs, ys []float64
 		for _, q := range o.Spectrum {
-			xs, ys = append(xs, chart.PercentileX(q.Q)), append(ys, q.US/1000)
+			xs, ys = append(xs, chart.PercentileX(q.Q)), append(ys, q.MS)
 			maxX = max(maxX, chart.PercentileX(q.Q))
 		}
 		if addLine(p, n, name(o), xs, ys) == nil {
@@ -113,7 +113,7 @@ func Compare(dir string, load bench.Config, clients []int, runs []*bench.Compare
 		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.Report.TotalOpsPerSec() })
 	}
 	p99 := func(t string, i int) float64 {
-		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.MainOp().P99US / 1000 })
+		return compareValue(runs, t, clients[i], func(r *bench.CompareRun) float64 { return r.MainOp().P99MS })
 	}
 	errs := []error{
 		bars(filepath.Join(dir, "compare-throughput.png"), load.Describe()+": throughput", "operations per second", cats, targets, ops),

@@ -88,15 +88,15 @@ func parseRow(t *testing.T, row string) *bench.SettingResult {
 
 func op(t *testing.T, name, cell string) *bench.OpReport {
 	p50, p99, _ := strings.Cut(cell, " / ")
-	return &bench.OpReport{Op: name, P50US: us(t, p50), P99US: us(t, p99)}
+	return &bench.OpReport{Op: name, P50MS: ms(t, p50), P99MS: ms(t, p99)}
 }
 
-func us(t *testing.T, s string) float64 {
+func ms(t *testing.T, s string) float64 {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return float64(d) / float64(time.Microsecond)
+	return float64(d) / float64(time.Millisecond)
 }
 
 func pair(t *testing.T, cell string) (a, b float64) {

@@ -80,7 +80,7 @@ func quorumTradeoff(results []*bench.SettingResult) (*plot.Plot, bool) {
 		if get == nil || r.Staleness == nil || len(r.Staleness.Points) == 0 {
 			continue
 		}
-		sc, err := plotter.NewScatter(plotter.XYs{{X: get.P99US / 1000, Y: r.Staleness.Points[0].Consistent}})
+		sc, err := plotter.NewScatter(plotter.XYs{{X: get.P99MS, Y: r.Staleness.Points[0].Consistent}})
 		if err != nil {
 			continue
 		}
@@ -148,8 +148,8 @@ func latency(results []*bench.SettingResult) func(s string, i int) float64 {
 		case o == nil:
 			return 0
 		case pct == "p99":
-			return o.P99US / 1000
+			return o.P99MS
 		}
-		return o.P50US / 1000
+		return o.P50MS
 	}
 }

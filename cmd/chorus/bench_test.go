@@ -67,7 +67,7 @@ func TestBenchLocalCluster(t *testing.T) {
 		Ops []struct {
 			Op     string  `json:"op"`
 			Count  int64   `json:"count"`
-			P50US  float64 `json:"p50_us"`
+			P50MS  float64 `json:"p50_ms"`
 			Errors int64   `json:"errors"`
 		} `json:"ops"`
 	}
@@ -78,7 +78,7 @@ func TestBenchLocalCluster(t *testing.T) {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatalf("--out is not JSON: %v\n%s", err, data)
 	}
-	if rep.Op != "get" || len(rep.Ops) != 1 || rep.Ops[0].Count != 200 || rep.Ops[0].P50US <= 0 {
+	if rep.Op != "get" || len(rep.Ops) != 1 || rep.Ops[0].Count != 200 || rep.Ops[0].P50MS <= 0 {
 		t.Errorf("--out report = %+v, want 200 gets with a positive p50", rep)
 	}
 }
@@ -185,7 +185,7 @@ func TestBenchWorkloadsAndPlots(t *testing.T) {
 		Ops  []struct {
 			Count   int64 `json:"count"`
 			Service *struct {
-				P99US float64 `json:"p99_us"`
+				P99MS float64 `json:"p99_ms"`
 			} `json:"service"`
 		} `json:"ops"`
 	}

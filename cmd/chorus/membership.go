@@ -16,25 +16,25 @@ import (
 
 // transferView is the part of a node's /v1/transfers answer shown here.
 type transferView struct {
-	Waiting    int           `json:"waiting"`
-	InFlight   int           `json:"in_flight"`
-	Stalled    int           `json:"stalled"`
-	Done       uint64        `json:"done"`
-	Keys       uint64        `json:"keys"`
-	Bytes      uint64        `json:"bytes"`
-	Owed       int           `json:"owed"`
-	Delivered  int           `json:"delivered"`
-	KeysPerSec float64       `json:"keys_per_sec"`
-	ETA        time.Duration `json:"eta_ns"`
+	Waiting    int     `json:"waiting"`
+	InFlight   int     `json:"in_flight"`
+	Stalled    int     `json:"stalled"`
+	Done       uint64  `json:"done"`
+	Keys       uint64  `json:"keys"`
+	Bytes      uint64  `json:"bytes"`
+	Owed       int     `json:"owed"`
+	Delivered  int     `json:"delivered"`
+	KeysPerSec float64 `json:"keys_per_sec"`
+	ETAMS      float64 `json:"eta_ms"`
 	Transfers  []struct {
-		Partition  uint32        `json:"partition"`
-		State      string        `json:"state"`
-		Source     string        `json:"source"`
-		Keys       uint64        `json:"keys"`
-		Progress   float64       `json:"progress"`
-		KeysPerSec float64       `json:"keys_per_sec"`
-		ETA        time.Duration `json:"eta_ns"`
-		Error      string        `json:"error"`
+		Partition  uint32  `json:"partition"`
+		State      string  `json:"state"`
+		Source     string  `json:"source"`
+		Keys       uint64  `json:"keys"`
+		Progress   float64 `json:"progress"`
+		KeysPerSec float64 `json:"keys_per_sec"`
+		ETAMS      float64 `json:"eta_ms"`
+		Error      string  `json:"error"`
 	} `json:"transfers"`
 }
 
@@ -124,8 +124,8 @@ func printTransfers(w io.Writer, members []client.Member, views map[string]trans
 			continue
 		}
 		eta := "-"
-		if v.ETA > 0 {
-			eta = v.ETA.Round(time.Second).String()
+		if v.ETAMS > 0 {
+			eta = msDuration(v.ETAMS).Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t%d\t%d\n", m.ID, v.Waiting, v.InFlight, v.Stalled,
 			v.Done, v.Keys, v.Bytes, v.KeysPerSec, eta, v.Owed, v.Delivered)
@@ -143,11 +143,14 @@ func printTransfers(w io.Writer, members []client.Member, views map[string]trans
 				header = true
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f%%\t%.0f\t%s\t%s\n", m.ID, t.Partition, t.State, orDash(t.Source),
-				t.Keys, 100*t.Progress, t.KeysPerSec, t.ETA.Round(time.Second), orDash(t.Error))
+				t.Keys, 100*t.Progress, t.KeysPerSec, msDuration(t.ETAMS).Round(time.Second), orDash(t.Error))
 		}
 	}
 	_ = tw.Flush()
 }
+
+// msDuration converts the milliseconds of a JSON _ms field.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 // memberByID finds a member in the cluster's view.
 func memberByID(ci *client.ClusterInfo, id string) (client.Member, error) {

@@ -60,8 +60,7 @@ const (
 	outputJSON  = "json"
 )
 
-const outputUsage = `output format: table (for people) or json (for programs: snake_case keys,
-durations as numbers of milliseconds in keys ending in _ms; see docs/api.md)`
+const outputUsage = "output format: table or json (snake_case keys, durations in _ms numbers; see docs/api.md)"
 
 // addOutputFlag gives every command -o/--output, as etcdctl's -w. The
 // value lands in e.output; resolveOutput checks it before a command runs.

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/chorusdb/chorus/chorustest"
+	"github.com/chorusdb/chorus/client"
+)
+
+// TestJSONStyle checks what -o json prints against the one JSON style of
+// docs/api.md (the bench reports are checked in package bench).
+func TestJSONStyle(t *testing.T) {
+	chorustest.JSONStyle(t, getJSON{}, writeJSONOut{}, client.ClusterInfo{}, map[string]transferView{})
+}
