@@ -318,6 +318,27 @@ func (c *Client) recordingDialer(addr string) func(context.Context, string) (net
 	}
 }
 
+// undialedReason says why addr failed when no dial was even attempted:
+// gRPC resolves the name itself and reports only its connection state.
+func undialedReason(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "bad address: " + err.Error()
+	}
+	if net.ParseIP(host) == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			var dns *net.DNSError
+			if errors.As(err, &dns) {
+				return dns.Error()
+			}
+			return "cannot resolve " + host + ": " + err.Error()
+		}
+	}
+	return "connection failed" // e.g. a TLS handshake, which gRPC does not report
+}
+
 // dialFailure says in words why the connection to addr failed.
 func (c *Client) dialFailure(addr string) string {
 	c.mu.Lock()
@@ -328,7 +349,7 @@ func (c *Client) dialFailure(addr string) string {
 	var ne net.Error
 	switch {
 	case err == nil:
-		return "connection failed" // e.g. a TLS handshake, which gRPC does not report
+		return undialedReason(addr)
 	case errors.As(err, &dns):
 		return dns.Error()
 	case errors.As(err, &errno):

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -30,5 +31,15 @@ func TestWriteRefusedUnhandledGoesToTheNextPrimary(t *testing.T) {
 	_, puts1, _ := prim[1].counts()
 	if puts0 != 1 || puts1 != 1 {
 		t.Fatalf("primaries got %d and %d puts, want 1 and 1", puts0, puts1)
+	}
+}
+
+// A connection that was never dialed is explained from the address.
+func TestUndialedReason(t *testing.T) {
+	if got := undialedReason("a:b:c"); !strings.HasPrefix(got, "bad address") {
+		t.Errorf("undialedReason(a:b:c) = %q, want a bad address", got)
+	}
+	if got := undialedReason("127.0.0.1:1"); got != "connection failed" {
+		t.Errorf("undialedReason(127.0.0.1:1) = %q, want connection failed", got)
 	}
 }

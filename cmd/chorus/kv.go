@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ func (f *clientFlags) deadline() time.Duration {
 func (f *clientFlags) connect(ctx context.Context, q client.Quorum) (*client.Client, error) {
 	if f.timeout < 0 {
 		return nil, usageError("--timeout must not be negative, got %v", f.timeout)
+	}
+	if len(f.endpoints) == 0 || slices.Contains(f.endpoints, "") {
+		return nil, usageError("--endpoints: want host:port addresses, comma separated, got %q", strings.Join(f.endpoints, ","))
 	}
 	cfg := client.DefaultConfig()
 	cfg.Endpoints = f.endpoints

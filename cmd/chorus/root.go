@@ -98,6 +98,11 @@ CHORUS_DATA_DIR); a flag given on the command line wins. Commands with
 --config (node, demo) also read flag values from a YAML file keyed by flag
 name; the command line and the environment win over it.
 
+Every command prints for people by default (-o table) and for programs
+with -o json: snake_case keys, durations as numbers of milliseconds in
+keys ending in _ms (docs/api.md). --json, deprecated, is -o json. The
+quorum flags are -n, -r and -w (N, R, W), with --pr and --pw.
+
 Exit status: 0 success; 1 runtime error (cluster unreachable, quorum not
 met); 2 usage error; 3 key not found (get).`
 
