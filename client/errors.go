@@ -84,8 +84,8 @@ func (e *Error) Error() string {
 	return "client: " + e.Message
 }
 
-// Is matches the sentinel of e's code, and the context error of
-// DeadlineExceeded and Canceled.
+// Is matches the sentinel of e's code (and ErrNotSent when e.NotSent),
+// and the context error of DeadlineExceeded and Canceled.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case context.DeadlineExceeded:
