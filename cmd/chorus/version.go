@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,7 +9,6 @@ import (
 )
 
 func newVersionCmd(e *env) *cobra.Command {
-	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go toolchain of this binary",
@@ -21,26 +19,13 @@ not record one, as with -buildvcs=false) and whether the tree had local
 changes, the Go toolchain, and the platform. A node exports the same as
 the chorus_build_info metric.`,
 		Args: cobra.NoArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("-o %q: want table or json", output)
-			}
-			return nil
-		},
 		RunE: func(*cobra.Command, []string) error {
 			in := version.Get()
-			if output == "json" {
-				js, err := json.MarshalIndent(in, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "%s\n", js)
+			return printTableOrJSON(e, in, func() error {
+				_, err := fmt.Fprintln(e.stdout, in.String())
 				return err
-			}
-			_, err := fmt.Fprintln(e.stdout, in.String())
-			return err
+			})
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
