@@ -27,6 +27,5 @@ USER 10001:10001
 ENV TMPDIR=/tmp
 # HTTP API, client gRPC, peer gRPC (mutual TLS), gossip (TCP and UDP).
 EXPOSE 8080 9090 9190 7946 7946/udp
-VOLUME ["/data"]
 ENTRYPOINT ["/chorus"]
 CMD ["node", "--data-dir", "/data", "--http-addr", "0.0.0.0:8080", "--grpc-addr", "0.0.0.0:9090", "--peer-addr", "0.0.0.0:9190", "--gossip-addr", "0.0.0.0:7946", "--certs-dir", "/certs"]
