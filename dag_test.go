@@ -61,6 +61,8 @@ var allowedImports = map[string][]string{
 	"bench/plots":      {"bench", "bench/chart"},
 	"bench/etcdtarget": {"bench"},
 	"bench/procs":      {"client", "certs"},
+	// The Kubernetes manifests; code only in the test that decodes them.
+	"deploy/k8s": {},
 }
 
 // everywhere lists the leaves every package may import: they import
@@ -76,6 +78,7 @@ var exclusiveDeps = map[string]string{
 	"gonum.org/v1/plot":                       "bench/plots",
 	"github.com/HdrHistogram/hdrhistogram-go": "bench",
 	"golang.org/x/time/rate":                  "pace",
+	"k8s.io/api":                              "deploy/k8s",
 }
 
 // neverDeps lists modules a package must not depend on even transitively:

@@ -50,6 +50,7 @@
 //	bench/plots          bench bench/chart                          gonum.org/v1/plot
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
 //	bench/procs          client certs                               -
+//	deploy/k8s           -                                          k8s.io/api
 //	cmd                  server server/localcluster client bench    -
 //	                     bench/etcdtarget bench/plots bench/procs
 //	                     pbs vclock certs

@@ -187,7 +187,20 @@ client -- leave chorus-5 --wait 120s
 members 5 60s
 state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$(container chorus-5)")
 [ "$state" = "exited 0" ] || fail "chorus-5 after leaving: $state, want exited 0"
-compose rm -f chorus-5 >/dev/null
+# A node ID that has left is retired: started again on its volume, the
+# node refuses to rejoin (deploy/k8s/README.md relies on this).
+docker start "$(container chorus-5)" >/dev/null
+for _ in $(seq 60); do
+	state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$(container chorus-5)")
+	case "$state" in exited*) break ;; esac
+	sleep 1
+done
+case "$state" in
+"exited 0" | running* | restarting*) fail "chorus-5 started again after leaving: $state, want it to refuse" ;;
+esac
+echo "chorus-5 started again on its volume refuses to rejoin ($state)"
+compose rm -sf chorus-5 >/dev/null
+members 5 30s
 read_all
 echo "all $(wc -l <"$work/acked") acknowledged keys read back after the scale-in"
 
