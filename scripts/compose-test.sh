@@ -4,6 +4,7 @@
 # ways a real deployment breaks, then checks that every acknowledged write
 # is still there:
 #
+#   0. run chorus demo in the image
 #   1. write 1,000 keys                    (all five nodes up)
 #   2. docker kill one node; write 500 more
 #   3. cut another node off the network (docker network disconnect);
@@ -61,6 +62,7 @@ cleanup() {
 		compose logs --no-color --tail 15 >&2 2>&1 || true
 	fi
 	step "tear down"
+	[ -z "${demo:-}" ] || docker rm -f "$demo" >/dev/null 2>&1 || true
 	compose --profile scale down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
 	rm -rf "$work" "$certs"
 	echo "compose test finished in $(($(date +%s) - started))s with exit status $rc"
@@ -121,6 +123,20 @@ fi
 
 step "build the image $CHORUS_IMAGE"
 bash scripts/docker-build.sh "$CHORUS_IMAGE"
+
+step "chorus demo in the image (its data in a temporary directory)"
+demo=$(docker run -d --rm "$CHORUS_IMAGE" demo)
+for _ in $(seq 30); do
+	docker logs "$demo" 2>&1 | grep -q ':9090' && break
+	sleep 1
+done
+sleep 2 # still up a moment after printing its nodes
+[ "$(docker inspect -f '{{.State.Running}}' "$demo" 2>/dev/null)" = true ] ||
+	fail "chorus demo did not keep running in the image: $(docker logs "$demo" 2>&1 | tail -5)"
+docker logs "$demo" 2>&1 | grep -q ':9090' || fail "chorus demo printed no nodes: $(docker logs "$demo" 2>&1 | tail -5)"
+docker stop -t 10 "$demo" >/dev/null
+demo=
+echo "chorus demo ran and stopped"
 
 if [ "$insecure" = 0 ]; then
 	step "certificates in $certs (CA, one per node, client root)"
