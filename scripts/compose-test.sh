@@ -47,6 +47,7 @@ certs=deploy/certs
 work=$(mktemp -d /tmp/chorus-compose-XXXXXX)
 
 step() { printf '\n==> [%3ds] %s\n' "$(($(date +%s) - started))" "$*"; }
+note() { printf -- '--- [%3ds] %s\n' "$(($(date +%s) - started))" "$*"; }
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
@@ -111,7 +112,10 @@ read_all() {
 		fail "acknowledged keys lost or unreadable: $(head -c 400 "$work/lost")"
 }
 
-members() { client -- verify members --want "$1" --wait "$2"; }
+members() {
+	note "wait (at most $2) for $1 active, alive members"
+	client -- verify members --want "$1" --wait "$2"
+}
 
 # Refuse to start over someone else's cluster.
 step "preflight"
@@ -126,14 +130,16 @@ bash scripts/docker-build.sh "$CHORUS_IMAGE"
 
 step "chorus demo in the image (its data in a temporary directory)"
 demo=$(docker run -d --rm "$CHORUS_IMAGE" demo)
+# (grep reads whole logs: with pipefail, grep -q would fail the pipe early)
 for _ in $(seq 30); do
-	docker logs "$demo" 2>&1 | grep -q ':9090' && break
+	grep ':9090' <<<"$(docker logs "$demo" 2>&1)" >/dev/null && break
 	sleep 1
 done
 sleep 2 # still up a moment after printing its nodes
+logs=$(docker logs "$demo" 2>&1 || true)
 [ "$(docker inspect -f '{{.State.Running}}' "$demo" 2>/dev/null)" = true ] ||
-	fail "chorus demo did not keep running in the image: $(docker logs "$demo" 2>&1 | tail -5)"
-docker logs "$demo" 2>&1 | grep -q ':9090' || fail "chorus demo printed no nodes: $(docker logs "$demo" 2>&1 | tail -5)"
+	fail "chorus demo did not keep running in the image: $(tail -5 <<<"$logs")"
+grep ':9090' <<<"$logs" >/dev/null || fail "chorus demo printed no nodes: $(tail -5 <<<"$logs")"
 docker stop -t 10 "$demo" >/dev/null
 demo=
 echo "chorus demo ran and stopped"
@@ -200,12 +206,14 @@ write d- 300
 
 step "6b. scale in: chorus leave chorus-5 (it hands its data off and stops)"
 client -- leave chorus-5 --wait 120s
+note "chorus-5 left; the ring shrinks to five"
 members 5 60s
 state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$(container chorus-5)")
 [ "$state" = "exited 0" ] || fail "chorus-5 after leaving: $state, want exited 0"
 # A node ID that has left is retired: started again on its volume, the
 # node refuses to rejoin (deploy/k8s/README.md relies on this).
 # (without the restart policy, so that its refusal stays visible).
+note "start chorus-5 again on its volume"
 docker update --restart=no "$(container chorus-5)" >/dev/null
 docker start "$(container chorus-5)" >/dev/null
 for _ in $(seq 60); do
@@ -216,9 +224,10 @@ done
 case "$state" in
 "exited 0" | running*) fail "chorus-5 started again after leaving: $state, want it to refuse" ;;
 esac
-echo "chorus-5 started again on its volume refuses to rejoin ($state)"
+echo "chorus-5 started again on its volume refuses to rejoin ($state): $(docker logs --tail 1 "$(container chorus-5)" 2>&1)"
 compose rm -sf chorus-5 >/dev/null
 members 5 30s
+note "read back"
 read_all
 echo "all $(wc -l <"$work/acked") acknowledged keys read back after the scale-in"
 
