@@ -4,7 +4,7 @@
 # the context it needs first:
 #
 #	scripts/docker-build.sh            # image chorus:dev
-#	docker run --rm chorus:dev version
+#	docker run --rm chorus:dev demo       # a 3-node demo inside the container
 #
 # The context (build/docker, see .dockerignore) holds
 #   chorus  the binary, built with CGO_ENABLED=0 so it needs no libc, and
@@ -28,4 +28,11 @@ ENV TMPDIR=/tmp
 # HTTP API, client gRPC, peer gRPC (mutual TLS), gossip (TCP and UDP).
 EXPOSE 8080 9090 9190 7946 7946/udp
 ENTRYPOINT ["/chorus"]
+# The default command runs a TLS node with its data in /data: mount the
+# node's certificates at /certs and say how others reach it, e.g.
+#   docker run --network host -e CHORUS_ADVERTISE=10.0.0.5
+#     -e CHORUS_JOIN=10.0.0.4:7946 -v $PWD/certs:/certs:ro
+#     -v chorus-data:/data chorus:dev
+# (every flag is also CHORUS_<FLAG>); or give a whole command, as
+# deploy/docker-compose.yml does.
 CMD ["node", "--data-dir", "/data", "--http-addr", "0.0.0.0:8080", "--grpc-addr", "0.0.0.0:9090", "--peer-addr", "0.0.0.0:9190", "--gossip-addr", "0.0.0.0:7946", "--certs-dir", "/certs"]

@@ -23,7 +23,7 @@ scripts/compose-test.sh uses these around node kills and partitions:
 
   chorus verify members --want 5 --wait 60s
   chorus verify write --count 1000 --prefix a- > acked.txt
-  chorus verify read -r 3 < acked.txt`
+  chorus verify read --r 3 < acked.txt`
 
 func newVerifyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
