@@ -4,7 +4,7 @@
 # the context it needs first:
 #
 #	scripts/docker-build.sh            # image chorus:dev
-#	docker run --rm chorus:dev demo       # a 3-node demo inside the container
+#	docker run --rm chorus:dev demo    # a 3-node demo inside the container
 #
 # The context (build/docker, see .dockerignore) holds
 #   chorus  the binary, built with CGO_ENABLED=0 so it needs no libc, and

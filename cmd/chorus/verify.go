@@ -123,9 +123,6 @@ Exit status 1 when no write at all was acknowledged.`,
 			}
 			return k.do(cmd, func(_ context.Context, c *client.Client) error {
 				var out outcome
-				var acked lockedWriter
-				acked.w = k.e.stdout
-				n := 0
 				w.each(keys, func(key string) {
 					ctx, cancel := context.WithTimeout(cmd.Context(), k.cf.deadline())
 					defer cancel()
@@ -133,11 +130,9 @@ Exit status 1 when no write at all was acknowledged.`,
 						out.fail(fmt.Errorf("put %s: %w", key, err))
 						return
 					}
-					fmt.Fprintln(&acked, key)
-					acked.mu.Lock()
-					n++
-					acked.mu.Unlock()
+					fmt.Fprintln(k.e.stdout, key) // one write each: stdout is a lockedWriter
 				})
+				n := count - out.failed
 				fmt.Fprintf(k.e.stderr, "verify write: %d of %d acknowledged, %v\n", n, count, &out)
 				if n == 0 {
 					return fmt.Errorf("no write was acknowledged")
@@ -184,11 +179,9 @@ Exit status 1 when any key is missing or could not be read.`,
 			}
 			return k.do(cmd, func(_ context.Context, c *client.Client) error {
 				var out outcome
-				var bad lockedWriter
-				bad.w = k.e.stdout
 				w.each(keys, func(key string) {
 					if err := verifyKey(cmd.Context(), c, key, attempts, k.cf.deadline()); err != nil {
-						fmt.Fprintln(&bad, key)
+						fmt.Fprintln(k.e.stdout, key)
 						out.fail(err)
 					}
 				})
