@@ -175,6 +175,14 @@ fi
 step "start chorus-0..4"
 compose up -d --no-build chorus-0 chorus-1 chorus-2 chorus-3 chorus-4
 members 5 90s
+# The published ports answer from the host, over TLS with the names the
+# node certificates carry (127.0.0.1).
+note "from the host: chorus status --endpoints 127.0.0.1:29090"
+host_conn=(--insecure)
+[ "$insecure" = 1 ] || host_conn=(--certs-dir "$certs/client")
+build/docker/chorus status "${host_conn[@]}" --endpoints 127.0.0.1:29090 >"$work/status" ||
+	fail "chorus status from the host: $(cat "$work/status")"
+grep -c 'chorus-' "$work/status" | xargs echo "status lines naming a node:"
 
 step "1. write 1000 keys"
 write a- 1000
