@@ -183,6 +183,21 @@ host_conn=(--insecure)
 build/docker/chorus status "${host_conn[@]}" --endpoints 127.0.0.1:29090 >"$work/status" ||
 	fail "chorus status from the host: $(cat "$work/status")"
 grep -c 'chorus-' "$work/status" | xargs echo "status lines naming a node:"
+# /healthz and /readyz, the probes of deploy/k8s, need no credentials.
+if command -v curl >/dev/null; then
+	note "from the host: GET /healthz and /readyz of every node"
+	scheme=http tls=()
+	[ "$insecure" = 1 ] || scheme=https tls=(--cacert "$certs/client/ca.crt")
+	for i in 0 1 2 3 4; do
+		for path in healthz readyz; do
+			curl -sS --fail --max-time 5 "${tls[@]}" "$scheme://127.0.0.1:$((28080 + i))/$path" >"$work/probe" ||
+				fail "chorus-$i /$path: $(cat "$work/probe")"
+		done
+	done
+	echo "every node healthy and ready: $(cat "$work/probe")"
+else
+	note "SKIP the /healthz and /readyz checks: no curl"
+fi
 
 step "1. write 1000 keys"
 write a- 1000
