@@ -177,10 +177,10 @@ compose up -d --no-build chorus-0 chorus-1 chorus-2 chorus-3 chorus-4
 members 5 90s
 # The published ports answer from the host, over TLS with the names the
 # node certificates carry (127.0.0.1).
-note "from the host: chorus status --endpoints 127.0.0.1:29090"
+note "from the host: chorus status --endpoints 127.0.0.1:39090"
 host_conn=(--insecure)
 [ "$insecure" = 1 ] || host_conn=(--certs-dir "$certs/client")
-build/docker/chorus status "${host_conn[@]}" --endpoints 127.0.0.1:29090 >"$work/status" ||
+build/docker/chorus status "${host_conn[@]}" --endpoints 127.0.0.1:39090 >"$work/status" ||
 	fail "chorus status from the host: $(cat "$work/status")"
 grep -c 'chorus-' "$work/status" | xargs echo "status lines naming a node:"
 # /healthz and /readyz, the probes of deploy/k8s, need no credentials.
@@ -190,7 +190,7 @@ if command -v curl >/dev/null; then
 	[ "$insecure" = 1 ] || scheme=https tls=(--cacert "$certs/client/ca.crt")
 	for i in 0 1 2 3 4; do
 		for path in healthz readyz; do
-			curl -sS --fail --max-time 5 "${tls[@]}" "$scheme://127.0.0.1:$((28080 + i))/$path" >"$work/probe" ||
+			curl -sS --fail --max-time 5 "${tls[@]}" "$scheme://127.0.0.1:$((38080 + i))/$path" >"$work/probe" ||
 				fail "chorus-$i /$path: $(cat "$work/probe")"
 		done
 	done
