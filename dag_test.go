@@ -45,13 +45,15 @@ var allowedImports = map[string][]string{
 	"transport/pb": {},
 	"client":       {"vclock", "ring", "transport", "transport/pb", "silence"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
-		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs"},
+		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs", "auth"},
 	"server/localcluster": {"server"},
 	// Imports storage for its ErrNotFound only: a node's stored sets come
 	// through server.Node.Storage.
 	"server/memcluster": {"server", "storage", "transport/memnet", "vclock"},
 	"pbs":               {},
-	"cmd": {"server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
+	// Roles, the auth file and the authorization decision: a leaf.
+	"auth": {},
+	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
 		"bench/procs", "pbs", "vclock", "certs"},
 	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
 		"transport/memnet", "vclock", "ring", "pbs"},

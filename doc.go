@@ -37,9 +37,10 @@
 //	transport/pb         -                                          -
 //	transport            vclock ring transport/pb                   -
 //	client               vclock ring transport transport/pb silence -
+//	auth                 -                                          -
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
-//	                     transport/pb transport/memnet certs
+//	                     transport/pb transport/memnet certs auth
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
@@ -51,9 +52,9 @@
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
 //	bench/procs          client certs                               -
 //	deploy/k8s           -                                          k8s.io/api
-//	cmd                  server server/localcluster client bench    -
-//	                     bench/etcdtarget bench/plots bench/procs
-//	                     pbs vclock certs
+//	cmd                  auth server server/localcluster client     -
+//	                     bench bench/etcdtarget bench/plots
+//	                     bench/procs pbs vclock certs
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping
