@@ -50,6 +50,9 @@ type ServerConfig struct {
 	// certificates it reads on each handshake may change); nil serves
 	// plaintext.
 	TLS *tls.Config
+	// Options are more gRPC server options, applied after the ones above:
+	// the client listener's authorization interceptors, say. Nil: none.
+	Options []grpc.ServerOption
 }
 
 // DefaultServerConfig returns the defaults described on ServerConfig.
@@ -131,6 +134,7 @@ func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
+	opts = append(opts, cfg.Options...)
 	g := grpc.NewServer(opts...)
 	if kv != nil {
 		pb.RegisterKVServer(g, kv)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -156,5 +157,29 @@ func TestServerClosesSilentConnections(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// ServerConfig.Options reach the gRPC server: an interceptor there sees
+// every call before the service does.
+func TestServerOptions(t *testing.T) {
+	deny := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if info.FullMethod == pb.KV_Put_FullMethodName {
+			return nil, status.Error(codes.PermissionDenied, "no puts here")
+		}
+		return h(ctx, req)
+	}
+	_, addr := startServer(t, fakeKV{}, nil, ServerConfig{Options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(deny)}})
+	pool := newTestPool(t, PoolConfig{})
+	kv, err := pool.KV(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k")}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Put through the interceptor: %v, want PermissionDenied", err)
+	}
+	if _, err := kv.Get(ctx, &pb.GetRequest{Key: []byte("k")}); err != nil {
+		t.Errorf("Get through the interceptor: %v", err)
 	}
 }
