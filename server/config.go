@@ -91,6 +91,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTP bounds the connections of the HTTP API.
 	HTTP HTTPConfig
+	// Auth, when set, checks the credentials of every client request
+	// (HTTP, and the KV service of gRPC) against roles; nil serves every
+	// request to anyone (--insecure, in-memory test clusters).
+	Auth *AuthConfig
 	// Logger receives the node's logs. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -214,6 +218,11 @@ func (c Config) Validate() error {
 	if err := c.HTTP.Validate(); err != nil {
 		return bad("%v", err)
 	}
+	if c.Auth != nil {
+		if err := c.Auth.Validate(); err != nil {
+			return bad("%v", err)
+		}
+	}
 	ae := c.AntiEntropy
 	ae.Pairs = func() []repair.Pair { return nil } // set by the node
 	if err := ae.Validate(); err != nil {
@@ -232,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if c.TLS != nil && c.PeerAddr == "" {
 		return bad("TLS needs a peer address: other nodes are served on a listener of their own")
+	}
+	if c.Auth != nil && c.PeerAddr == "" {
+		return bad("authorization needs a peer address: other nodes, which present no client credentials, are served on a listener of their own")
 	}
 	addrs := []struct{ name, addr string }{
 		{"http address", c.HTTPAddr}, {"grpc address", c.GRPCAddr}, {"gossip address", c.GossipAddr},

@@ -49,6 +49,9 @@ type httpConfig struct {
 	Ready func() bool
 	// Readiness answers /readyz (health.go). Nil: always ready.
 	Readiness func() Readiness
+	// Auth checks every request's credentials before routing it (see
+	// auth_http.go); nil serves everyone.
+	Auth *AuthConfig
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -146,6 +149,9 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+quoteInput(r.URL.Path))
 	})
+	if cfg.Auth != nil {
+		return a.authorized(cfg.Auth, mux, a.routedOnly(mux))
+	}
 	return a.routedOnly(mux)
 }
 

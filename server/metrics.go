@@ -35,6 +35,7 @@ type metrics struct {
 	requestsVec  *prometheus.HistogramVec
 	siblings     prometheus.Histogram
 	httpRequests *prometheus.CounterVec
+	authDenied   *prometheus.CounterVec
 
 	// recent feeds anti-entropy's backoff with the recent p99.
 	recent latencyWindow
@@ -86,10 +87,19 @@ func newMetrics(src metricsSources) *metrics {
 		Name: "chorus_http_requests_total",
 		Help: "HTTP requests served, by route and status code.",
 	}, []string{"route", "code"})
+	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chorus_auth_denied_total",
+		Help: "Client requests refused by authorization, by API (http, grpc) and reason (unauthenticated: 401 / Unauthenticated; forbidden: 403 / PermissionDenied).",
+	}, []string{"api", "reason"})
+	for _, api := range []string{"http", "grpc"} {
+		for _, reason := range []string{deniedUnauthenticated, deniedForbidden} {
+			m.authDenied.WithLabelValues(api, reason) // exported at 0 from the start
+		}
+	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requestsVec, m.siblings, m.httpRequests, buildInfo(version.Get()),
+		m.requestsVec, m.siblings, m.httpRequests, buildInfo(version.Get()), m.authDenied,
 	)
 	if src.Coordinator != nil {
 		m.reg.MustRegister(coordinatorCollector{src.Coordinator})
@@ -148,6 +158,12 @@ func (m *metrics) countHTTP(route string, code int) {
 	m.httpRequests.WithLabelValues(route, codeLabel(code)).Inc()
 }
 
+// countDenied counts one request refused by authorization: api is "http"
+// or "grpc", reason deniedUnauthenticated or deniedForbidden.
+func (m *metrics) countDenied(api, reason string) {
+	m.authDenied.WithLabelValues(api, reason).Inc()
+}
+
 func opIndex(op string) int {
 	switch op {
 	case "get":
@@ -192,6 +208,10 @@ func codeLabel(code int) string {
 		return "300"
 	case 400:
 		return "400"
+	case 401:
+		return "401"
+	case 403:
+		return "403"
 	case 404:
 		return "404"
 	case 405:

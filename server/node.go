@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/chorusdb/chorus/gossip"
 	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
@@ -373,7 +375,11 @@ func (n *Node) serve() {
 	if n.peerLis != nil {
 		clientIn = nil
 	}
-	n.grpcSrv = n.startGRPC("grpc", n.grpcLis, n.kvGate, clientIn, clientTLS)
+	var clientAuth []grpc.ServerOption
+	if n.cfg.Auth != nil { // auth: the client listener only; peers authenticate by mTLS with the node role
+		clientAuth = authServerOptions(n.cfg.Auth, n.metrics, n.log)
+	}
+	n.grpcSrv = n.startGRPC("grpc", n.grpcLis, n.kvGate, clientIn, clientTLS, clientAuth...)
 	if n.peerLis != nil {
 		n.peerSrv = n.startGRPC("peer", n.peerLis, n.kvGate, in, peerTLS)
 	}
@@ -385,7 +391,9 @@ func (n *Node) serve() {
 			"/v1/transfers":    func(context.Context) any { return n.Transfers() },
 			"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
 		},
-		Admin: nodeAdmin{n}}), n.cfg.HTTP, n.log)
+		Admin: nodeAdmin{n},
+		Auth:  n.cfg.Auth, // auth: every route but /healthz, /readyz (and /metrics with OpenMetrics)
+	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()
 		if err := n.httpSrv.Serve(tlsListener(n.httpLis, clientTLS)); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -396,9 +404,9 @@ func (n *Node) serve() {
 
 // startGRPC serves kv and in (either may be nil) on lis, secured by
 // tlsCfg when it is set, until Close.
-func (n *Node) startGRPC(name string, lis net.Listener, kv pb.KVServer, in pb.InternodeServer, tlsCfg *tls.Config) *transport.Server {
+func (n *Node) startGRPC(name string, lis net.Listener, kv pb.KVServer, in pb.InternodeServer, tlsCfg *tls.Config, opts ...grpc.ServerOption) *transport.Server {
 	sc := transport.DefaultServerConfig()
-	sc.TLS = tlsCfg
+	sc.TLS, sc.Options = tlsCfg, opts
 	srv, err := transport.NewServer(kv, in, sc)
 	if err != nil { // only a bad config, which DefaultServerConfig is not
 		panic(err)
