@@ -90,7 +90,10 @@ func TestGRPCAuthRoles(t *testing.T) {
 		{"Get", "read", codes.OK, func(ctx context.Context) error { _, err := kv.Get(ctx, &pb.GetRequest{Key: []byte("k")}); return err }},
 		{"ClusterInfo", "read", codes.OK, func(ctx context.Context) error { _, err := kv.ClusterInfo(ctx, &pb.ClusterInfoRequest{}); return err }},
 		{"Put", "write", codes.OK, func(ctx context.Context) error { _, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k")}); return err }},
-		{"Delete", "write", codes.OK, func(ctx context.Context) error { _, err := kv.Delete(ctx, &pb.DeleteRequest{Key: []byte("k")}); return err }},
+		{"Delete", "write", codes.OK, func(ctx context.Context) error {
+			_, err := kv.Delete(ctx, &pb.DeleteRequest{Key: []byte("k")})
+			return err
+		}},
 		{"Internode.Ping", "admin", codes.Unimplemented, func(ctx context.Context) error { _, err := in.Ping(ctx, &pb.PingRequest{}); return err }},
 	}
 	roles := map[string]auth.Roles{tokenRead: auth.Roles(auth.Read), tokenWrite: auth.Roles(auth.Write), tokenAll: auth.AllRoles}
