@@ -121,8 +121,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that no input makes Decode panic, and that whatever
-// it accepts encodes to a file that decodes to the same content.
+// FuzzDecode checks that no input makes Decode panic, that whatever it
+// accepts encodes to a file that decodes to the same content, and that
+// AppendToken adds to it without losing an entry.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte("users:\n  - name: alice\n    roles: [read, write]\ntokens:\n  - name: ci\n    sha256: " + hashA + "\n    roles: [read]\n"))
 	f.Add([]byte(""))
@@ -141,6 +142,19 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !slices.Equal(again.Users, file.Users) || !slices.Equal(again.Tokens, file.Tokens) {
 			t.Fatalf("round trip changed the entries: %+v -> %+v", file, again)
+		}
+		// Adding a token to any valid file keeps every entry it had.
+		e := TokenEntry{Name: "fuzz-new-token", SHA256: HashToken("fuzz"), Roles: Roles(Write)}
+		if slices.ContainsFunc(file.Tokens, func(t TokenEntry) bool { return t.Name == e.Name || t.SHA256 == e.SHA256 }) {
+			return
+		}
+		out, _, err := AppendToken(data, e)
+		if err != nil {
+			t.Fatalf("AppendToken to %q: %v", data, err)
+		}
+		added, err := Decode(out)
+		if err != nil || !sameEntries(added, &File{Users: file.Users, Tokens: append(file.Tokens, e)}) {
+			t.Fatalf("AppendToken to %q gave %q (%v), which does not hold the old entries plus the new one", data, out, err)
 		}
 	})
 }
