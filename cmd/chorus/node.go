@@ -41,6 +41,9 @@ type nodeFlags struct {
 	// defaultN, defaultR and defaultW are the server-side default quorum;
 	// 0 means "not given" (see defaults).
 	defaultN, defaultR, defaultW int
+
+	authFile    string // auth: --auth-file
+	openMetrics bool   // auth: --open-metrics
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -98,6 +101,9 @@ func (f *nodeFlags) run(ctx context.Context, e *env) error {
 	if f.creds != nil {
 		reload = append(reload, reloader{"certificates", f.creds.Reload})
 	}
+	if f.authFile != "" { // auth: the auth file's roles
+		reload = append(reload, reloader{"auth file", func() error { return reloadAuth(cfg) }})
+	}
 	stopReload := reloadOnHangup(ctx, cfg.Logger, reload)
 	defer stopReload()
 	a := n.Addrs()
@@ -144,6 +150,9 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
+	// auth: authorization of the client APIs (auth.go).
+	fl.StringVar(&f.authFile, "auth-file", "", "YAML file granting roles (read, write, admin) to client certificate names and bearer tokens; re-read on SIGHUP (see chorus auth)")
+	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to anyone, without the admin role")
 }
 
 // config turns the flags into a server.Config; bad values are usage
@@ -199,6 +208,9 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
+	if cfg.Auth, err = f.authConfig(cfg.TLS != nil, cfg.Logger); err != nil { // auth: roles of the client APIs
+		return cfg, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", err)
 	}
