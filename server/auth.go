@@ -1,11 +1,12 @@
 package server
 
 import (
-	"crypto/x509"
+	"crypto/tls"
 	"fmt"
 	"strings"
 
 	"github.com/chorusdb/chorus/auth"
+	"github.com/chorusdb/chorus/certs"
 )
 
 // Authorizer decides whether a request's credentials may do what it
@@ -49,16 +50,6 @@ const (
 	deniedForbidden       = "forbidden"
 )
 
-// verifiedName returns the subject common name of the client certificate
-// the TLS layer verified, or "" when it verified none: a certificate the
-// client sent but no chain vouches for is no identity.
-func verifiedName(chains [][]*x509.Certificate) string {
-	if len(chains) == 0 || len(chains[0]) == 0 {
-		return ""
-	}
-	return chains[0][0].Subject.CommonName
-}
-
 // bearerToken returns the token of the Authorization header values vals
 // (HTTP headers or gRPC metadata), "" when there are none. The scheme is
 // matched case-insensitively, as RFC 7235 has it.
@@ -83,19 +74,21 @@ func bearerToken(vals []string) (string, error) {
 	return token, nil
 }
 
-// credentials assembles what a request presents: cn from its verified
-// certificate chains, the token of its authorization values, and whether
-// it came over TLS. A token over plaintext is refused unless the config
-// allows it.
-func (c *AuthConfig) credentials(chains [][]*x509.Certificate, authz []string, overTLS bool) (auth.Credentials, error) {
+// credentials assembles what a request presents: the user of the client
+// certificate the TLS layer verified with the client role (certs.Identity;
+// a node certificate or one no chain vouches for is no identity), and the
+// token of its authorization values. cs is nil over plaintext, where a
+// token is refused unless the config allows it.
+func (c *AuthConfig) credentials(cs *tls.ConnectionState, authz []string) (auth.Credentials, error) {
 	token, err := bearerToken(authz)
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	if token != "" && !overTLS && !c.PlaintextTokens {
+	if token != "" && cs == nil && !c.PlaintextTokens {
 		return auth.Credentials{}, fmt.Errorf("bearer tokens are accepted over TLS only")
 	}
-	return auth.Credentials{CommonName: verifiedName(chains), Token: token}, nil
+	user, _ := certs.Identity(cs)
+	return auth.Credentials{CommonName: user, Token: token}, nil
 }
 
 // denialMessage is the message of a refusal: the authorizer's, without

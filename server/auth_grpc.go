@@ -2,7 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/x509"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 
@@ -73,17 +73,14 @@ func (g *grpcAuth) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServer
 // "authorization" metadata, and answers a refusal with Unauthenticated or
 // PermissionDenied.
 func (g *grpcAuth) authorize(ctx context.Context, method string) error {
-	var (
-		chains  [][]*x509.Certificate
-		overTLS bool
-	)
+	var cs *tls.ConnectionState
 	if p, ok := peer.FromContext(ctx); ok {
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
-			chains, overTLS = info.State.VerifiedChains, true
+			cs = &info.State
 		}
 	}
 	md, _ := metadata.FromIncomingContext(ctx) // keys are lower case
-	creds, err := g.cfg.credentials(chains, md.Get("authorization"), overTLS)
+	creds, err := g.cfg.credentials(cs, md.Get("authorization"))
 	if err == nil {
 		_, err = g.cfg.Authorizer.Authorize(creds, grpcRole(method))
 	}

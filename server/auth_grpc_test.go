@@ -139,7 +139,7 @@ func TestGRPCAuthPlaintextToken(t *testing.T) {
 // tlsPeerContext is the context of a call over TLS whose client presented
 // a certificate for cn that the TLS layer verified.
 func tlsPeerContext(cn string, token string) context.Context {
-	cert := &x509.Certificate{Subject: pkix.Name{CommonName: cn}}
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"client"}}}
 	state := tls.ConnectionState{Version: tls.VersionTLS13, PeerCertificates: []*x509.Certificate{cert},
 		VerifiedChains: [][]*x509.Certificate{{cert}}}
 	ctx := peer.NewContext(context.Background(), &peer.Peer{

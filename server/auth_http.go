@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/x509"
 	"errors"
 	"net/http"
 	"strings"
@@ -71,11 +70,7 @@ func (a *httpAPI) authorized(cfg *AuthConfig, mux *http.ServeMux, next http.Hand
 			next.ServeHTTP(w, r)
 			return
 		}
-		var chains [][]*x509.Certificate
-		if r.TLS != nil {
-			chains = r.TLS.VerifiedChains
-		}
-		creds, err := cfg.credentials(chains, r.Header.Values("Authorization"), r.TLS != nil)
+		creds, err := cfg.credentials(r.TLS, r.Header.Values("Authorization"))
 		if err == nil {
 			_, err = cfg.Authorizer.Authorize(creds, access.need)
 		}

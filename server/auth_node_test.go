@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,11 +10,13 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/chorusdb/chorus/auth"
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -90,5 +93,117 @@ func TestNodeAuthorizesClients(t *testing.T) {
 	}
 	if _, err := kv.Get(t.Context(), &pb.GetRequest{Key: []byte("g")}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("gRPC Get without a token: %v, want Unauthenticated", err)
+	}
+}
+
+// Over real TLS: a client certificate's user has the roles the auth file
+// gives it, a user the file does not list is refused, a client without a
+// certificate is refused unless it sends a known token, and the same holds
+// on the gRPC client port.
+func TestNodeAuthorizesClientsOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	opts := certs.CreateOptions{Dir: dir}
+	if err := certs.CreateCA(opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.CreateNode(opts, "node", []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"alice", "mallory"} {
+		if err := certs.CreateClient(opts, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	creds, err := certs.LoadNode(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "chorus_a-writer-token-over-tls"
+	table := auth.NewTable(&auth.File{
+		Users:  []auth.User{{Name: "alice", Roles: auth.Roles(auth.Read)}},
+		Tokens: []auth.TokenEntry{{Name: "w", SHA256: auth.HashToken(token), Roles: auth.Roles(auth.Read | auth.Write)}},
+	})
+	cfg := server.DefaultConfig()
+	cfg.InMemory = true
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr, cfg.PeerAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Ring.Replicas = 1
+	cfg.Defaults = replica.Options{N: 1, R: 1, W: 1, Timeout: replica.DefaultOptions().Timeout}
+	cfg.Logger, cfg.TLS = quiet, creds
+	cfg.Auth = &server.AuthConfig{Authorizer: auth.NewStaticAuthorizer(table)}
+	n, err := server.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+
+	client := func(user string) *tls.Config {
+		t.Helper()
+		c, err := certs.LoadClient(dir, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	alice, mallory, anonymous := client("alice"), client("mallory"), client("nobody") // nobody has no certificate
+	httpDo := func(c *tls.Config, method, path, tok string) int {
+		t.Helper()
+		web := &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
+		defer web.CloseIdleConnections()
+		req, err := http.NewRequestWithContext(t.Context(), method, "https://"+n.Addrs().HTTP+path, strings.NewReader("v"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := web.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		name         string
+		c            *tls.Config
+		method, path string
+		token        string
+		want         int
+	}{
+		{"alice reads", alice, "GET", "/v1/kv/k", "", 404},
+		{"alice may not write", alice, "PUT", "/v1/kv/k", "", 403},
+		{"mallory is not in the file", mallory, "GET", "/v1/kv/k", "", 403},
+		{"no certificate, no token", anonymous, "GET", "/v1/kv/k", "", 401},
+		{"a token without a certificate", anonymous, "PUT", "/v1/kv/k", token, 204},
+		{"an unknown token", anonymous, "GET", "/v1/kv/k", "chorus_guess", 401},
+	} {
+		if got := httpDo(tt.c, tt.method, tt.path, tt.token); got != tt.want {
+			t.Errorf("HTTP: %s: %s %s = %d, want %d", tt.name, tt.method, tt.path, got, tt.want)
+		}
+	}
+
+	kvAs := func(c *tls.Config) pb.KVClient {
+		t.Helper()
+		conn, err := grpc.NewClient(n.Addrs().GRPC, grpc.WithTransportCredentials(credentials.NewTLS(c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return pb.NewKVClient(conn)
+	}
+	ctx := t.Context()
+	if _, err := kvAs(alice).Get(ctx, &pb.GetRequest{Key: []byte("k")}); err != nil {
+		t.Errorf("gRPC: alice reads: %v", err)
+	}
+	if _, err := kvAs(alice).Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("gRPC: alice writes: %v, want PermissionDenied", err)
+	}
+	if _, err := kvAs(anonymous).Get(ctx, &pb.GetRequest{Key: []byte("k")}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("gRPC: no certificate, no token: %v, want Unauthenticated", err)
+	}
+	withToken := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	if _, err := kvAs(anonymous).Put(withToken, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Errorf("gRPC: a token without a certificate: %v", err)
 	}
 }
