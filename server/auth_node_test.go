@@ -101,69 +101,14 @@ func TestNodeAuthorizesClients(t *testing.T) {
 // certificate is refused unless it sends a known token, and the same holds
 // on the gRPC client port.
 func TestNodeAuthorizesClientsOverTLS(t *testing.T) {
-	dir := t.TempDir()
-	opts := certs.CreateOptions{Dir: dir}
-	if err := certs.CreateCA(opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.CreateNode(opts, "node", []string{"127.0.0.1"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, user := range []string{"alice", "mallory"} {
-		if err := certs.CreateClient(opts, user); err != nil {
-			t.Fatal(err)
-		}
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	creds, err := certs.LoadNode(dir, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const token = "chorus_a-writer-token-over-tls"
 	table := auth.NewTable(&auth.File{
 		Users:  []auth.User{{Name: "alice", Roles: auth.Roles(auth.Read)}},
 		Tokens: []auth.TokenEntry{{Name: "w", SHA256: auth.HashToken(token), Roles: auth.Roles(auth.Read | auth.Write)}},
 	})
-	cfg := server.DefaultConfig()
-	cfg.InMemory = true
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr, cfg.PeerAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Ring.Replicas = 1
-	cfg.Defaults = replica.Options{N: 1, R: 1, W: 1, Timeout: replica.DefaultOptions().Timeout}
-	cfg.Logger, cfg.TLS = quiet, creds
-	cfg.Auth = &server.AuthConfig{Authorizer: auth.NewStaticAuthorizer(table)}
-	n, err := server.Start(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Close() })
-
-	client := func(user string) *tls.Config {
-		t.Helper()
-		c, err := certs.LoadClient(dir, user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	alice, mallory, anonymous := client("alice"), client("mallory"), client("nobody") // nobody has no certificate
-	httpDo := func(c *tls.Config, method, path, tok string) int {
-		t.Helper()
-		web := &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
-		defer web.CloseIdleConnections()
-		req, err := http.NewRequestWithContext(t.Context(), method, "https://"+n.Addrs().HTTP+path, strings.NewReader("v"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := web.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	n, dir := startTLSNode(t, &server.AuthConfig{Authorizer: auth.NewStaticAuthorizer(table)})
+	alice, mallory, anonymous := clientTLS(t, dir, "alice"), clientTLS(t, dir, "mallory"), clientTLS(t, dir, "nobody") // nobody has no certificate
+	httpDo := func(c *tls.Config, method, path, tok string) int { return httpsStatus(t, c, n, method, path, tok) }
 	for _, tt := range []struct {
 		name         string
 		c            *tls.Config
@@ -206,4 +151,90 @@ func TestNodeAuthorizesClientsOverTLS(t *testing.T) {
 	if _, err := kvAs(anonymous).Put(withToken, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
 		t.Errorf("gRPC: a token without a certificate: %v", err)
 	}
+}
+
+// A TLS node without an auth config authorizes anyway: every client
+// certificate of the cluster's CA has every role, and a client without one
+// is refused, since the listener accepts connections without certificates
+// for tokens.
+func TestNodeOverTLSAuthorizesByDefault(t *testing.T) {
+	n, dir := startTLSNode(t, nil)
+	if got := httpsStatus(t, clientTLS(t, dir, "nobody"), n, "PUT", "/v1/kv/k", ""); got != http.StatusUnauthorized {
+		t.Errorf("PUT without a certificate: %d, want 401", got)
+	}
+	if got := httpsStatus(t, clientTLS(t, dir, "alice"), n, "PUT", "/v1/kv/k", ""); got != http.StatusNoContent {
+		t.Errorf("PUT with a client certificate: %d, want 204", got)
+	}
+	if got := httpsStatus(t, clientTLS(t, dir, "alice"), n, "GET", "/v1/kv/k", "chorus_some-token"); got != http.StatusUnauthorized {
+		t.Errorf("a token without an auth file: %d, want 401", got)
+	}
+}
+
+// startTLSNode starts a one-node cluster on loopback with TLS from a new
+// CA in a temporary directory (with client certificates for alice and
+// mallory) and authorization a; it returns the node and the directory.
+func startTLSNode(t *testing.T, a *server.AuthConfig) (*server.Node, string) {
+	t.Helper()
+	dir := t.TempDir()
+	opts := certs.CreateOptions{Dir: dir}
+	if err := certs.CreateCA(opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.CreateNode(opts, "node", []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"alice", "mallory"} {
+		if err := certs.CreateClient(opts, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	creds, err := certs.LoadNode(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.DefaultConfig()
+	cfg.InMemory = true
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.GossipAddr, cfg.PeerAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Ring.Replicas = 1
+	cfg.Defaults = replica.Options{N: 1, R: 1, W: 1, Timeout: replica.DefaultOptions().Timeout}
+	cfg.Logger, cfg.TLS, cfg.Auth = quiet, creds, a
+	n, err := server.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n, dir
+}
+
+// clientTLS is the TLS config of user's client in dir: with its
+// certificate when dir has one, else none.
+func clientTLS(t *testing.T, dir, user string) *tls.Config {
+	t.Helper()
+	c, err := certs.LoadClient(dir, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// httpsStatus sends one request to n's HTTP API over c, with token when
+// given, and returns the answer's status.
+func httpsStatus(t *testing.T, c *tls.Config, n *server.Node, method, path, token string) int {
+	t.Helper()
+	web := &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
+	defer web.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(t.Context(), method, "https://"+n.Addrs().HTTP+path, strings.NewReader("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := web.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chorusdb/chorus/auth"
 	"github.com/chorusdb/chorus/handoff"
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
@@ -92,8 +93,11 @@ type Config struct {
 	// HTTP bounds the connections of the HTTP API.
 	HTTP HTTPConfig
 	// Auth, when set, checks the credentials of every client request
-	// (HTTP, and the KV service of gRPC) against roles; nil serves every
-	// request to anyone (--insecure, in-memory test clusters).
+	// (HTTP, and the KV service of gRPC) against roles. Nil with TLS
+	// means no auth file: every client certificate of the cluster's CA
+	// has every role, and a request without one is refused. Nil without
+	// TLS serves every request to anyone (--insecure, in-memory test
+	// clusters).
 	Auth *AuthConfig
 	// Logger receives the node's logs. Nil means slog.Default().
 	Logger *slog.Logger
@@ -273,6 +277,11 @@ func isWildcard(host string) bool {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
+	if c.TLS != nil && c.Auth == nil {
+		// A listener that takes connections without a client certificate
+		// (for tokens) must not serve them unauthenticated.
+		c.Auth = &AuthConfig{Authorizer: auth.NewStaticAuthorizer(nil)}
+	}
 	if c.JoinTimeout == 0 {
 		c.JoinTimeout = d.JoinTimeout
 	}

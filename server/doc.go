@@ -44,8 +44,10 @@
 //     are bounded (1 KiB, 128 bytes of quoted input). Only requests that
 //     are not valid HTTP at all are refused by Go's HTTP layer in plain
 //     text, before any route.
-//   - With Config.Auth set, every client request is authorized before it
-//     is routed (package auth has the rules): HTTP GET/HEAD of keys and
+//   - With Config.Auth set, or TLS on (which without an auth config lets
+//     every client certificate of the cluster's CA do everything and
+//     nothing else), every client request is authorized before it is
+//     routed (package auth has the rules): HTTP GET/HEAD of keys and
 //     of the read-only views need read, PUT and DELETE of keys write,
 //     membership changes, pprof and /metrics admin (/metrics is open with
 //     AuthConfig.OpenMetrics); /healthz and /readyz are always open. A
@@ -57,8 +59,8 @@
 //     service: Get and ClusterInfo need read, Put and Delete write, any
 //     other method admin; refusals are Unauthenticated and
 //     PermissionDenied. Every refusal is counted in
-//     chorus_auth_denied_total{api,reason}. Without Config.Auth nothing
-//     is checked.
+//     chorus_auth_denied_total{api,reason}. A plaintext node without
+//     Config.Auth checks nothing.
 //   - No client holds a connection forever: the HTTP API has read-header,
 //     read, write and idle timeouts (Config.HTTP; a stalled body is
 //     answered 408), and the gRPC server closes connections that send no
