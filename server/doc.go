@@ -44,10 +44,10 @@
 //     are bounded (1 KiB, 128 bytes of quoted input). Only requests that
 //     are not valid HTTP at all are refused by Go's HTTP layer in plain
 //     text, before any route.
-//   - With Config.Auth set, or TLS on (which without an auth config lets
-//     every client certificate of the cluster's CA do everything and
-//     nothing else), every client request is authorized before it is
-//     routed (package auth has the rules): HTTP GET/HEAD of keys and
+//   - With Config.Auth set, or TLS on (without an auth config, TLS gives
+//     every client certificate of the cluster's CA every role and refuses
+//     every other request), every client request is authorized before it
+//     is routed (package auth has the rules): HTTP GET/HEAD of keys and
 //     of the read-only views need read, PUT and DELETE of keys write,
 //     membership changes, pprof and /metrics admin (/metrics is open with
 //     AuthConfig.OpenMetrics); /healthz and /readyz are always open. A
