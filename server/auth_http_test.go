@@ -67,8 +67,8 @@ type fakeAdmin struct{}
 func (fakeAdmin) StartLeave() error                    { return nil }
 func (fakeAdmin) Remove(context.Context, string) error { return nil }
 
-// authHandler is a full HTTP API (KV, views, status, admin routes, a
-// /healthz view) behind cfg.
+// authHandler is a full HTTP API (KV, views, status, admin routes,
+// health) behind cfg.
 func authHandler(t *testing.T, cfg *AuthConfig, m *metrics) http.Handler {
 	t.Helper()
 	kv := &fakeKV{
@@ -149,6 +149,7 @@ func TestHTTPAuthRoles(t *testing.T) {
 		{"GET", "/debug/pprof/cmdline", "admin", 200},
 		{"GET", "/metrics", "admin", 200},
 		{"GET", "/healthz", "open", 200},
+		{"GET", "/readyz", "open", 200},
 		{"GET", "/nowhere", "any", 404},
 		{"GET", "/v1/nowhere", "any", 404},
 	}
