@@ -45,8 +45,9 @@ func newCreateTokenCmd(e *env) *cobra.Command {
 		Short: "Create a bearer token, add its hash to the auth file, and print it once",
 		Long: `Create a bearer token of 32 random bytes, add an entry with its SHA-256
 and --roles to the auth file under NAME (creating the file if needed), and
-print the token on stdout. The token is shown only this once; the file
-keeps its hash. Nodes load the new entry on SIGHUP.`,
+print the token on stdout (with -o json, an object with name, token,
+roles, auth_file and rewritten). The token is shown only this once; the
+file keeps its hash. Nodes load the new entry on SIGHUP.`,
 		Example: `  chorus auth create-token ci --roles read,write --auth-file auth.yaml`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,13 +82,25 @@ func createToken(e *env, name, roleList, path string) error {
 	if err := writeFileAtomic(path, out, mode); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, token)
+	created := createdToken{Name: name, Token: token, Roles: strings.Split(roles.String(), ","), AuthFile: path, Rewritten: rewritten}
+	if err := printTableOrJSON(e, created, func() error { _, err := fmt.Fprintln(e.stdout, token); return err }); err != nil {
+		return err
+	}
 	if rewritten {
 		fmt.Fprintf(e.stderr, "note: %s was rewritten in canonical form; its comments were not kept\n", path)
 	}
 	fmt.Fprintf(e.stderr, "token %q (roles %s) added to %s; it is shown only this once. Send SIGHUP to the nodes to load it.\n",
 		name, roles, path)
 	return nil
+}
+
+// createdToken is create-token's -o json output.
+type createdToken struct {
+	Name      string   `json:"name"`
+	Token     string   `json:"token"`
+	Roles     []string `json:"roles"`
+	AuthFile  string   `json:"auth_file"`
+	Rewritten bool     `json:"rewritten"` // the file lost its comments
 }
 
 // readAuthFile returns the auth file's content and mode; a file that does
@@ -156,8 +169,11 @@ random text without spaces (e.g. head -c 32 /dev/urandom | base64).`,
 				return usageError("stdin: a token of %d characters is too short to be safe with a fast hash; use at least %d random characters (or chorus auth create-token)",
 					len(token), minTokenLen)
 			}
-			fmt.Fprintf(e.stdout, "sha256: %s\n", auth.HashTokenHex(token))
-			return nil
+			h := auth.HashTokenHex(token)
+			return printTableOrJSON(e, map[string]string{"sha256": h}, func() error {
+				_, err := fmt.Fprintf(e.stdout, "sha256: %s\n", h)
+				return err
+			})
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -235,5 +236,25 @@ func TestNodeAuthWithTLS(t *testing.T) {
 	}
 	if _, err := cfg.Auth.Authorizer.Authorize(auth.Credentials{CommonName: "alice"}, auth.Write); !errors.Is(err, auth.ErrForbidden) {
 		t.Errorf("alice writes with an auth file granting read: %v, want forbidden", err)
+	}
+}
+
+func TestAuthJSONOutput(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.yaml")
+	r := runCLI(t, "", "auth", "create-token", "ci", "--roles", "write,read", "--auth-file", path, "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var got createdToken
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("stdout %q: %v", r.stdout, err)
+	}
+	if got.Name != "ci" || !strings.HasPrefix(got.Token, auth.TokenPrefix) || strings.Join(got.Roles, ",") != "read,write" || got.AuthFile != path {
+		t.Errorf("create-token -o json = %+v", got)
+	}
+	r = runCLI(t, got.Token, "auth", "hash-token", "-o", "json")
+	var h map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &h); err != nil || h["sha256"] != auth.HashTokenHex(got.Token) {
+		t.Errorf("hash-token -o json: %q, %v", r.stdout, err)
 	}
 }
