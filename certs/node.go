@@ -68,7 +68,7 @@ func (n *Node) Reload() error {
 		return fmt.Errorf("%w (keeping the credentials loaded before)", err)
 	}
 	n.creds.Store(c)
-	n.logger.Info("certs: reloaded", "dir", n.dir, "node", c.cert.Leaf.Subject.CommonName,
+	n.logger.Info("certs: reloaded", "dir", n.dir, "certificate", c.cert.Leaf.Subject.CommonName,
 		"expires", c.cert.Leaf.NotAfter.UTC().Format(time.RFC3339), "ca_expires", c.ca.NotAfter.UTC().Format(time.RFC3339))
 	return nil
 }

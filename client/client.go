@@ -318,9 +318,11 @@ func (c *Client) recordingDialer(addr string) func(context.Context, string) (net
 	}
 }
 
-// undialedReason says why addr failed when no dial was even attempted:
-// gRPC resolves the name itself and reports only its connection state.
-func undialedReason(addr string) string {
+// undialedReason says why addr failed when no dial failed: gRPC resolves
+// the name itself, and a TCP connection that opened may still fail its
+// TLS or HTTP/2 handshake, which gRPC reports only as its connection
+// state; withTLS says which side of a TLS mismatch this client is on.
+func undialedReason(addr string, withTLS bool) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "bad address: " + err.Error()
@@ -336,7 +338,10 @@ func undialedReason(addr string) string {
 			return "cannot resolve " + host + ": " + err.Error()
 		}
 	}
-	return "connection failed" // e.g. a TLS handshake, which gRPC does not report
+	if withTLS {
+		return "connection failed after TCP connected: the TLS handshake failed (a plaintext node, a certificate the node does not accept, or a node certificate not signed by this CA; the node's log says which)"
+	}
+	return "connection failed after TCP connected: the node did not answer plaintext gRPC (a TLS node? connect with --certs-dir)"
 }
 
 // dialFailure says in words why the connection to addr failed.
@@ -349,7 +354,7 @@ func (c *Client) dialFailure(addr string) string {
 	var ne net.Error
 	switch {
 	case err == nil:
-		return undialedReason(addr)
+		return undialedReason(addr, c.cfg.TLS != nil)
 	case errors.As(err, &dns):
 		return dns.Error()
 	case errors.As(err, &errno):

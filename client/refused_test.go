@@ -36,10 +36,13 @@ func TestWriteRefusedUnhandledGoesToTheNextPrimary(t *testing.T) {
 
 // A connection that was never dialed is explained from the address.
 func TestUndialedReason(t *testing.T) {
-	if got := undialedReason("a:b:c"); !strings.HasPrefix(got, "bad address") {
+	if got := undialedReason("a:b:c", false); !strings.HasPrefix(got, "bad address") {
 		t.Errorf("undialedReason(a:b:c) = %q, want a bad address", got)
 	}
-	if got := undialedReason("127.0.0.1:1"); got != "connection failed" {
-		t.Errorf("undialedReason(127.0.0.1:1) = %q, want connection failed", got)
+	if got := undialedReason("127.0.0.1:1", false); !strings.Contains(got, "plaintext") {
+		t.Errorf("undialedReason(127.0.0.1:1, plaintext) = %q, want a word on plaintext", got)
+	}
+	if got := undialedReason("127.0.0.1:1", true); !strings.Contains(got, "TLS handshake failed") {
+		t.Errorf("undialedReason(127.0.0.1:1, TLS) = %q, want the TLS handshake named", got)
 	}
 }

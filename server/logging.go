@@ -27,10 +27,28 @@ type nodeNameHandler struct {
 	name  *atomic.Pointer[string]
 }
 
+// NamedLogger returns a logger writing to base's handler that adds
+// node=<name> to every record, name being empty until a node started
+// with it as Config.Logger learns its ID. Components built before the
+// node (its certificates, the reload of its files) log through it so
+// that their lines carry the node's ID too.
+func NamedLogger(base *slog.Logger, name string) *slog.Logger {
+	l, _ := nodeLogger(base, name)
+	return l
+}
+
 // nodeLogger returns a logger writing to base's handler that adds the
 // node's name to every record, and the function that sets (or changes)
-// the name. An empty name is set later.
+// the name. An empty name is set later. A base made by NamedLogger is
+// reused, so that its name is set too.
 func nodeLogger(base *slog.Logger, name string) (*slog.Logger, func(name string)) {
+	if h, ok := base.Handler().(nodeNameHandler); ok {
+		set := func(name string) { h.name.Store(&name) }
+		if name != "" {
+			set(name)
+		}
+		return base, set
+	}
 	h := nodeNameHandler{inner: base.Handler(), name: new(atomic.Pointer[string])}
 	if name != "" {
 		h.name.Store(&name)

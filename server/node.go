@@ -376,7 +376,7 @@ func (n *Node) serve() {
 		clientIn = nil
 	}
 	var clientAuth []grpc.ServerOption
-	if n.cfg.Auth != nil { // auth: the client listener only; peers authenticate by mTLS with the node role
+	if n.cfg.Auth != nil { // the client listener only: peers authenticate by mutual TLS with the node role
 		clientAuth = authServerOptions(n.cfg.Auth, n.metrics, n.log)
 	}
 	n.grpcSrv = n.startGRPC("grpc", n.grpcLis, n.kvGate, clientIn, clientTLS, clientAuth...)
@@ -392,7 +392,7 @@ func (n *Node) serve() {
 			"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
 		},
 		Admin: nodeAdmin{n},
-		Auth:  n.cfg.Auth, // auth: every route but /healthz, /readyz (and /metrics with OpenMetrics)
+		Auth:  n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()

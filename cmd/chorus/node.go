@@ -42,8 +42,8 @@ type nodeFlags struct {
 	// 0 means "not given" (see defaults).
 	defaultN, defaultR, defaultW int
 
-	authFile    string // auth: --auth-file
-	openMetrics bool   // auth: --open-metrics
+	authFile    string // --auth-file
+	openMetrics bool   // --open-metrics
 }
 
 func newNodeCmd(e *env) *cobra.Command {
@@ -101,7 +101,7 @@ func (f *nodeFlags) run(ctx context.Context, e *env) error {
 	if f.creds != nil {
 		reload = append(reload, reloader{"certificates", f.creds.Reload})
 	}
-	if f.authFile != "" { // auth: the auth file's roles
+	if f.authFile != "" {
 		reload = append(reload, reloader{"auth file", func() error { return reloadAuth(cfg) }})
 	}
 	stopReload := reloadOnHangup(ctx, cfg.Logger, reload)
@@ -150,7 +150,7 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
-	// auth: authorization of the client APIs (auth.go).
+	// Authorization of the client APIs (auth.go).
 	fl.StringVar(&f.authFile, "auth-file", "", "YAML file granting roles (read, write, admin) to client certificate names and bearer tokens; re-read on SIGHUP (see chorus auth)")
 	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to anyone, without the admin role")
 }
@@ -208,7 +208,7 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
-	if cfg.Auth, err = f.authConfig(cfg.TLS != nil, cfg.Logger); err != nil { // auth: roles of the client APIs
+	if cfg.Auth, err = f.authConfig(cfg.TLS != nil, cfg.Logger); err != nil {
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -303,7 +303,13 @@ func (f *nodeFlags) logger(e *env) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, usageError("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	return newLogger(e.stderr, f.logFormat, &slog.HandlerOptions{Level: level})
+	l, err := newLogger(e.stderr, f.logFormat, &slog.HandlerOptions{Level: level})
+	if err != nil {
+		return nil, err
+	}
+	// Named once the node knows its ID, also for the lines of its
+	// certificates and of SIGHUP reloads, which are set up before it.
+	return server.NamedLogger(l, f.name), nil
 }
 
 // newLogger returns a text or JSON logger (--log-format) writing to w.
