@@ -256,7 +256,7 @@ func (n *Node) startReplication() error {
 	} else {
 		pc := transport.DefaultPoolConfig()
 		if n.cfg.TLS != nil {
-			pc.TLS = n.cfg.TLS.PeerDial()
+			pc.TLSFor = n.cfg.TLS.PeerDialTo
 		}
 		pool, err := transport.NewPool(pc)
 		if err != nil {

@@ -16,8 +16,9 @@ type Credentials interface {
 	// PeerListener serves other nodes: a certificate of the cluster's CA
 	// with the node role is required.
 	PeerListener() *tls.Config
-	// PeerDial connects to other nodes' peer listeners.
-	PeerDial() *tls.Config
+	// PeerDialTo connects to the peer listener at addr (host:port): the
+	// server's certificate must be a node's and name that host.
+	PeerDialTo(addr string) *tls.Config
 }
 
 // insecureWarning is logged at start and reported by every /v1/status of

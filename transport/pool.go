@@ -36,6 +36,12 @@ type PoolConfig struct {
 	// certificates it reads on each handshake may change); nil dials
 	// plaintext.
 	TLS *tls.Config
+	// TLSFor, when set, secures the connection to each address with a
+	// configuration of its own (one that checks the server's certificate
+	// names that address, IP addresses included, which a shared
+	// configuration cannot: TLS sends no IP address as the server name).
+	// It takes precedence over TLS.
+	TLSFor func(addr string) *tls.Config
 	// DialOptions are appended to the pool's own options (for tests).
 	DialOptions []grpc.DialOption
 }
@@ -75,7 +81,8 @@ func (c PoolConfig) Validate() error {
 // call over the one connection and reconnects it with backoff when it
 // breaks. A Pool is safe for concurrent use.
 type Pool struct {
-	opts []grpc.DialOption
+	opts   []grpc.DialOption
+	tlsFor func(addr string) *tls.Config
 
 	mu     sync.Mutex
 	closed bool
@@ -119,7 +126,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		}),
 	}
 	opts = append(opts, cfg.DialOptions...)
-	return &Pool{opts: opts, conns: make(map[string]*poolConn)}, nil
+	return &Pool{opts: opts, tlsFor: cfg.TLSFor, conns: make(map[string]*poolConn)}, nil
 }
 
 func (p *Pool) conn(addr string) (*poolConn, error) {
@@ -131,7 +138,11 @@ func (p *Pool) conn(addr string) (*poolConn, error) {
 	if c, ok := p.conns[addr]; ok {
 		return c, nil
 	}
-	cc, err := grpc.NewClient(addr, p.opts...)
+	opts := p.opts
+	if p.tlsFor != nil { // the last transport credentials given win
+		opts = append(opts[:len(opts):len(opts)], grpc.WithTransportCredentials(credentials.NewTLS(p.tlsFor(addr))))
+	}
+	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s: %w: %w", addr, ErrUnreachable, err)
 	}
