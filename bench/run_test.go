@@ -122,7 +122,7 @@ func TestRunPutCounts(t *testing.T) {
 
 func TestRunGetPreloads(t *testing.T) {
 	f := newFake()
-	var progress syncBuffer
+	var progress chorustest.Buffer
 	cfg := testConfig(OpGet, 500)
 	cfg.Progress = &progress
 	res := mustRun(t, f, cfg)
@@ -230,7 +230,7 @@ func TestRunCancel(t *testing.T) {
 
 func TestRunDurationAndProgress(t *testing.T) {
 	f := newFake()
-	var progress syncBuffer
+	var progress chorustest.Buffer
 	cfg := testConfig(OpPut, 0)
 	cfg.Duration, cfg.Warmup, cfg.Progress = 1200*time.Millisecond, 100*time.Millisecond, &progress
 	start := time.Now()
@@ -292,25 +292,6 @@ func TestErrorKindsCapped(t *testing.T) {
 	if len(s.ErrorKinds) != MaxErrorKinds+1 || s.ErrorKinds[OtherErrors] != 10 || s.Errors != 2*(MaxErrorKinds+5) {
 		t.Errorf("kinds %d, other %d, errors %d", len(s.ErrorKinds), s.ErrorKinds[OtherErrors], s.Errors)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the progress goroutine and the
-// test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestLongestStall(t *testing.T) {

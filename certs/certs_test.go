@@ -1,7 +1,6 @@
 package certs_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/tls"
@@ -14,37 +13,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chorusdb/chorus/certs"
+	"github.com/chorusdb/chorus/chorustest"
 )
-
-// syncBuffer is a log sink the handshake goroutines write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // cluster is a certificates directory with a CA, a node certificate for
 // 127.0.0.1 and a client certificate of alice, and the loaded node.
 type cluster struct {
 	dir  string
 	node *certs.Node
-	log  *syncBuffer
+	log  *chorustest.Buffer
 }
 
 func opts(dir string) certs.CreateOptions { return certs.CreateOptions{Dir: dir} }
@@ -62,7 +43,7 @@ func newCluster(t *testing.T) *cluster {
 	mustOK(t, certs.CreateCA(opts(dir)))
 	mustOK(t, certs.CreateNode(opts(dir), "node0", []string{"127.0.0.1", "node0.example"}))
 	mustOK(t, certs.CreateClient(opts(dir), "alice"))
-	log := &syncBuffer{}
+	log := &chorustest.Buffer{}
 	n, err := certs.LoadNode(dir, slog.New(slog.NewTextHandler(log, nil)))
 	mustOK(t, err)
 	return &cluster{dir: dir, node: n, log: log}
@@ -118,7 +99,7 @@ func clientTLS(t *testing.T, dir, user string) *tls.Config {
 	return cfg
 }
 
-func wantRefused(t *testing.T, o outcome, log *syncBuffer, why string) {
+func wantRefused(t *testing.T, o outcome, log *chorustest.Buffer, why string) {
 	t.Helper()
 	if o.serverErr == nil && o.clientErr == nil {
 		t.Fatalf("handshake succeeded, want it refused (%s)", why)

@@ -1,36 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/transport/memnet"
 )
 
-// syncBuffer is a bytes.Buffer safe for the node's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestNodeLoggerNamesTheNode(t *testing.T) {
-	var buf syncBuffer
+	var buf chorustest.Buffer
 	log, logAs := nodeLogger(slog.New(slog.NewJSONHandler(&buf, nil)), "")
 	log.Info("before")
 	logAs("a")
@@ -62,7 +43,7 @@ func TestNodeLoggerNamesTheNode(t *testing.T) {
 // TestEveryNodeLogLineNamesTheNode starts and stops a node that logs in
 // JSON at debug level and checks each line carries node=<its ID>.
 func TestEveryNodeLogLineNamesTheNode(t *testing.T) {
-	var buf syncBuffer
+	var buf chorustest.Buffer
 	net := memnet.New(memnet.Config{Seed: 1})
 	defer net.Close()
 	cfg := DefaultConfig()

@@ -1,14 +1,12 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +15,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/chorusdb/chorus/certs"
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/server/localcluster"
 	"github.com/chorusdb/chorus/transport/pb"
 )
-
-// lockedBuffer collects the nodes' logs for the test to read.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // issueCluster writes a CA, a node certificate for loopback and a client
 // certificate for root into a new directory.
@@ -68,7 +49,7 @@ func TestTLSCluster(t *testing.T) {
 		t.Skip("starts a 2-node loopback cluster")
 	}
 	dir := issueCluster(t)
-	var logs lockedBuffer
+	var logs chorustest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	creds, err := certs.LoadNode(dir, logger)
 	if err != nil {

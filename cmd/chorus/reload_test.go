@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -13,29 +12,11 @@ import (
 	"github.com/chorusdb/chorus/chorustest"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestReloadOnHangup sends this process SIGHUP: every reloader runs, a
 // failing one is logged and the others still run.
 func TestReloadOnHangup(t *testing.T) {
 	var certs, auth atomic.Int32
-	var logs syncBuffer
+	var logs chorustest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	stop := reloadOnHangup(context.Background(), log, []reloader{
 		{"certificates", func() error { certs.Add(1); return errors.New("node.crt: expired") }},
