@@ -3,10 +3,16 @@ package bench
 import (
 	"context"
 	"math"
+	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chorusdb/chorus/bench/procstat"
+	"github.com/chorusdb/chorus/chorustest"
 )
 
 // report is a Report of one operation kind at opsPerSec with the given
@@ -41,20 +47,21 @@ func TestCompareRatios(t *testing.T) {
 
 func TestWriteCompareTable(t *testing.T) {
 	runs := []*CompareRun{
-		{Target: "chorus", Clients: 16, Report: report("put", 12000, 1200, 4000, 9000, 0)},
-		{Target: "chorus-nosync", Clients: 16, Report: report("put", 16000, 800, 2000, 5000, 2)},
-		{Target: "chorus", Clients: 64, Report: report("put", 9000, 3000, 12000, 30000, 0)}, // no etcd run at 64
-		{Target: "etcd", Clients: 16, Report: report("put", 8000, 1500, 8000, 20000, 0)},
+		{Target: "chorus", Clients: 16, Report: report("put", 12000, 1200, 4000, 9000, 0), CPUUSPerOp: ptr(463.0), PeakRSSMiB: ptr(87.4)},
+		{Target: "chorus-nosync", Clients: 16, Report: report("put", 16000, 800, 2000, 5000, 2), CPUUSPerOp: ptr(1050.0), PeakRSSMiB: ptr(91.0)},
+		{Target: "chorus", Clients: 64, Report: report("put", 9000, 3000, 12000, 30000, 0)}, // no etcd run at 64; not measured
+		{Target: "etcd", Clients: 16, Report: report("put", 8000, 1500, 8000, 20000, 0), CPUUSPerOp: ptr(309.0), PeakRSSMiB: ptr(40.0)},
 	}
 	var b strings.Builder
 	if err := WriteCompareTable(&b, runs); err != nil {
 		t.Fatal(err)
 	}
 	for _, re := range []string{
-		`(?m)^ *chorus +16 +12000 +1\.20ms +4\.00ms +9\.00ms +0 +1\.50× +0\.50× *$`,
-		`(?m)^ *chorus-nosync +16 +16000 +800µs +2\.00ms +5\.00ms +2 +2\.00× +0\.25× *$`,
-		`(?m)^ *chorus +64 +9000 +3\.00ms +12\.0ms +30\.0ms +0 *$`,
-		`(?m)^ *etcd +16 +8000 +1\.50ms +8\.00ms +20\.0ms +0 *$`,
+		`(?m)^ *chorus +16 +12000 +1\.20ms +4\.00ms +9\.00ms +0 +463µs +87MiB +1\.50× +0\.50× *$`,
+		`(?m)^ *chorus-nosync +16 +16000 +800µs +2\.00ms +5\.00ms +2 +1\.05ms +91MiB +2\.00× +0\.25× *$`,
+		`(?m)^ *chorus +64 +9000 +3\.00ms +12\.0ms +30\.0ms +0 +n/a +n/a *$`,
+		`(?m)^ *etcd +16 +8000 +1\.50ms +8\.00ms +20\.0ms +0 +309µs +40MiB *$`,
+		`(?m)^ *target +clients +ops/s +p50 +p99 +p99\.9 +errors +cpu/op +peak RSS +ops/s vs etcd +p99 vs etcd *$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(b.String()) {
 			t.Errorf("table lacks %s:\n%s", re, b.String())
@@ -79,7 +86,7 @@ func TestCompareRunsEveryTarget(t *testing.T) {
 	load := DefaultConfig()
 	load.Duration, load.Ops = 0, 100
 	a, b := newFake(), newFake()
-	runs, err := Compare(context.Background(), load, []int{2, 4}, []NamedTarget{{"a", a}, {"b", b}})
+	runs, err := Compare(context.Background(), load, []int{2, 4}, []NamedTarget{{Name: "a", Target: a}, {Name: "b", Target: b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +103,87 @@ func TestCompareRunsEveryTarget(t *testing.T) {
 	if a.puts != 200 || b.puts != 200 {
 		t.Errorf("puts a %d b %d, want 200 each", a.puts, b.puts)
 	}
-	if _, err := Compare(context.Background(), load, nil, []NamedTarget{{"a", a}}); err == nil {
+	if _, err := Compare(context.Background(), load, nil, []NamedTarget{{Name: "a", Target: a}}); err == nil {
 		t.Error("Compare without client counts succeeded")
 	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestCompareRunSetUsage: CPU per operation divides by every answered
+// operation of every kind; peak RSS is the largest node's.
+func TestCompareRunSetUsage(t *testing.T) {
+	rep := &Report{Ops: []*OpReport{{Op: "get", Count: 150, Errors: 10}, {Op: "put", Count: 50}}}
+	r := &CompareRun{Report: rep}
+	r.setUsage(100*time.Millisecond, []int64{100 << 20, 150 << 20, 120 << 20})
+	if r.ServerCPUMS == nil || *r.ServerCPUMS != 100 {
+		t.Errorf("server_cpu_ms %v, want 100", r.ServerCPUMS)
+	}
+	if r.CPUUSPerOp == nil || *r.CPUUSPerOp != 500 {
+		t.Errorf("cpu_us_per_op %v, want 500 (100 ms over 200 ops)", r.CPUUSPerOp)
+	}
+	if r.PeakRSSMiB == nil || *r.PeakRSSMiB != 150 || !slices.Equal(r.NodePeakRSSMiB, []float64{100, 150, 120}) {
+		t.Errorf("peak_rss_mib %v, node_peak_rss_mib %v; want 150 of [100 150 120]", r.PeakRSSMiB, r.NodePeakRSSMiB)
+	}
+	idle := &CompareRun{Report: &Report{}}
+	idle.setUsage(time.Second, nil)
+	if idle.CPUUSPerOp != nil || idle.PeakRSSMiB != nil {
+		t.Errorf("a run without operations or processes: cpu_us_per_op %v, peak_rss_mib %v; want nil", idle.CPUUSPerOp, idle.PeakRSSMiB)
+	}
+}
+
+// TestCompareMeasuresServers runs Compare with this test's own process
+// as the "server": on Linux every run reports its CPU and peak RSS;
+// elsewhere, and for a target without PIDs, they are not measured. A
+// process that is gone leaves the run unmeasured, with a note.
+func TestCompareMeasuresServers(t *testing.T) {
+	load := DefaultConfig()
+	load.Duration, load.Ops = 0, 2000
+	var progress chorustest.Buffer
+	load.Progress = &progress
+	self := func() []int { return []int{os.Getpid()} }
+	gone := func() []int { return []int{1 << 30} }
+	runs, err := Compare(context.Background(), load, []int{2}, []NamedTarget{
+		{Name: "metered", Target: newFake(), PIDs: self},
+		{Name: "plain", Target: newFake()},
+		{Name: "gone", Target: newFake(), PIDs: gone},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := runs[0]
+	if procstat.Supported() {
+		if m.ServerCPUMS == nil || m.CPUUSPerOp == nil || *m.CPUUSPerOp < 0 || m.PeakRSSMiB == nil || *m.PeakRSSMiB <= 0 || len(m.NodePeakRSSMiB) != 1 {
+			t.Errorf("metered run: server_cpu_ms %v, cpu_us_per_op %v, peak_rss_mib %v, node_peak_rss_mib %v; want all measured",
+				m.ServerCPUMS, m.CPUUSPerOp, m.PeakRSSMiB, m.NodePeakRSSMiB)
+		}
+		if !strings.Contains(progress.String(), "compare: gone: server CPU and memory not measured") {
+			t.Errorf("no note on the process that is gone:\n%s", progress.String())
+		}
+	} else if m.CPUUSPerOp != nil || m.PeakRSSMiB != nil {
+		t.Errorf("without /proc: cpu_us_per_op %v, peak_rss_mib %v; want nil", m.CPUUSPerOp, m.PeakRSSMiB)
+	}
+	for _, r := range runs[1:] {
+		if r.ServerCPUMS != nil || r.CPUUSPerOp != nil || r.PeakRSSMiB != nil || r.NodePeakRSSMiB != nil {
+			t.Errorf("%s: measured (%v, %v, %v), want nil", r.Target, r.ServerCPUMS, r.CPUUSPerOp, r.PeakRSSMiB)
+		}
+	}
+}
+
+func TestWriteComparison(t *testing.T) {
+	c := &Comparison{ChorusQuorum: "N=3 R=2 W=2", EtcdReads: "linearizable",
+		Idle: []*IdleCost{{System: "etcd", WindowMS: 10000, Millicores: ptr(8.4)}, {System: "chorus", WindowMS: 10000}},
+		Runs: []*CompareRun{{Target: "etcd", Clients: 4, Report: report("get", 100, 1, 2, 3, 0)}}}
+	var b strings.Builder
+	if err := WriteComparison(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Chorus requests use N=3 R=2 W=2; etcd reads are linearizable.\n",
+		"Idle, before the load (10.0s, no requests): etcd 8 millicores, chorus n/a.\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in:\n%s", want, b.String())
+		}
+	}
+}

@@ -44,6 +44,13 @@
 //
 // Compare runs one workload against several named targets at several
 // client counts and WriteCompareTable gives each run's ratios to etcd's.
+// For a target whose server processes it knows (NamedTarget.PIDs), each
+// run also reports the CPU time they used during the measured window
+// only (read as the window opens and as it closes, so neither preload
+// nor warm-up counts) per operation answered, and their peak resident
+// sets after the run; MeasureIdle gives a cluster's CPU while it serves
+// nothing. Both read /proc through bench/procstat and say "not measured"
+// (nil, "n/a") where there is none, never zero.
 // Failover runs a write load while a Victim is killed and restarted on a
 // schedule, and FailoverRun.Summarize turns the timeline into rates
 // before, during and after, the longest stall and the recovery time.

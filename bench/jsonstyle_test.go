@@ -11,5 +11,5 @@ import (
 // the one JSON style of docs/api.md: snake_case keys, durations in "_ms"
 // numbers.
 func TestJSONStyle(t *testing.T) {
-	chorustest.JSONStyle(t, Report{}, []*CompareRun{}, []*FailoverRun{}, ClusterStaleness{}, []*SettingResult{})
+	chorustest.JSONStyle(t, Report{}, []*CompareRun{}, Comparison{}, []*FailoverRun{}, ClusterStaleness{}, []*SettingResult{})
 }

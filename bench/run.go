@@ -145,6 +145,16 @@ type runner struct {
 	keys   *keyChooser
 	kindOf func(error) string
 	tl     *timeline // nil when the run has no Duration
+	edges  windowEdges
+}
+
+// windowEdges are called as the measured part of a run opens (after the
+// preload and Warmup) and as it closes (once the last client has
+// stopped), each once, one after the other; nil ones are skipped. Compare
+// samples the servers' CPU time with them, so that neither the preload
+// nor the warm-up is charged to the measured operations.
+type windowEdges struct {
+	open, close func()
 }
 
 // Run runs the workload of cfg against t and returns its statistics.
@@ -156,12 +166,17 @@ type runner struct {
 // ends early, Run stops promptly, waits for its goroutines, and returns
 // what it measured so far together with ctx.Err().
 func Run(ctx context.Context, t Target, cfg Config) (*Result, error) {
+	return run(ctx, t, cfg, windowEdges{})
+}
+
+// run is Run, calling edges at the edges of the measured window.
+func run(ctx context.Context, t Target, cfg Config, edges windowEdges) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	r := &runner{t: t, cfg: cfg, mix: cfg.mixOf(), keys: newKeyChooser(cfg),
-		kindOf: func(err error) string { return err.Error() }}
+		kindOf: func(err error) string { return err.Error() }, edges: edges}
 	if k, ok := t.(ErrorKinder); ok {
 		r.kindOf = k.ErrorKind
 	}
@@ -223,6 +238,7 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 		}
 		return "run"
 	}
+	opened := r.openAt(start)
 	workers := r.drive(ctx, label, func(w *worker, i int) {
 		rng := r.rand(i)
 		values, key := r.values(rng), make([]byte, 0, 16)
@@ -256,6 +272,10 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 		}
 	})
 	elapsed := max(time.Since(start), 0)
+	opened()
+	if r.edges.close != nil {
+		r.edges.close()
+	}
 	var ops []*OpStats
 	for k := range numKinds {
 		if !r.mix.has(k) {
@@ -269,6 +289,38 @@ func (r *runner) measure(ctx context.Context) ([]*OpStats, time.Duration) {
 		ops = append(ops, s)
 	}
 	return ops, elapsed
+}
+
+// openAt calls the window's open edge at start: at once when start has
+// come, else from a goroutine that waits for it. The returned func waits
+// for that goroutine, first opening the window itself if start has not
+// come yet (a run that ended during its warm-up), so that open always
+// precedes close.
+func (r *runner) openAt(start time.Time) (wait func()) {
+	open := r.edges.open
+	if open == nil {
+		return func() {}
+	}
+	d := time.Until(start)
+	if d <= 0 {
+		open()
+		return func() {}
+	}
+	early := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-early:
+		}
+		open()
+	})
+	return func() {
+		close(early)
+		wg.Wait()
+	}
 }
 
 // do issues one operation and records it, unless the caller's context
