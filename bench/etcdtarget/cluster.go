@@ -187,6 +187,18 @@ func (c *Cluster) PID(i int) int {
 	return 0
 }
 
+// PIDs returns the process ids of the members that are running, in
+// member order.
+func (c *Cluster) PIDs() []int {
+	var pids []int
+	for i := range c.cfg.Members {
+		if pid := c.PID(i); pid != 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // Leader returns the index of the member that the running members agree
 // is the leader.
 func (c *Cluster) Leader(ctx context.Context) (int, error) {

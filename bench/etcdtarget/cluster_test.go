@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -84,6 +85,9 @@ func TestCluster(t *testing.T) {
 	}
 	if pid := c.PID(leader); pid != 0 {
 		t.Errorf("PID(%d) = %d after Kill, want 0", leader, pid)
+	}
+	if got := c.PIDs(); len(got) != 2 || slices.Contains(got, pids[leader]) {
+		t.Errorf("PIDs() = %v after killing %d (pid %d), want the other two of %v", got, leader, pids[leader], pids)
 	}
 	const downKeys = 10
 	for i := range downKeys {

@@ -277,6 +277,24 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
+// PIDs returns the process ids of the nodes that are running, in node
+// order: the processes whose CPU time and memory a benchmark charges to
+// the cluster.
+func (c *Cluster) PIDs() []int {
+	var pids []int
+	for _, n := range c.nodes {
+		if n.exited == nil {
+			continue
+		}
+		select {
+		case <-n.exited:
+		default:
+			pids = append(pids, n.cmd.Process.Pid)
+		}
+	}
+	return pids
+}
+
 // Dir returns the directory of the nodes' data and logs.
 func (c *Cluster) Dir() string { return c.cfg.Dir }
 

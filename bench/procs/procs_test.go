@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,5 +96,33 @@ func TestStartRefusesBusyPort(t *testing.T) {
 	_, err = Start(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("Start beside a busy gRPC port: %v, want an in-use error", err)
+	}
+}
+
+// TestPIDs runs a stand-in node (sleep) and checks that PIDs lists its
+// process while it runs, and not once it was killed.
+func TestPIDs(t *testing.T) {
+	bin, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep executable")
+	}
+	dir := t.TempDir()
+	c := &Cluster{cfg: Config{Bin: bin, Dir: dir, StopTimeout: 10 * time.Second}}
+	c.nodes = append(c.nodes, &node{args: []string{"60"}, log: filepath.Join(dir, "node0.log")})
+	if got := c.PIDs(); len(got) != 0 {
+		t.Errorf("PIDs() = %v before the node started, want none", got)
+	}
+	if err := c.start(0); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, want := c.PIDs(), c.nodes[0].cmd.Process.Pid; len(got) != 1 || got[0] != want {
+		t.Errorf("PIDs() = %v, want [%d]", got, want)
+	}
+	if err := c.Kill(0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PIDs(); len(got) != 0 {
+		t.Errorf("PIDs() = %v after Kill, want none", got)
 	}
 }
