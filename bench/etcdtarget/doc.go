@@ -17,7 +17,8 @@
 // members keep etcd's defaults, fsync included, so that writes are as
 // durable as in a production etcd. StartCluster returns once every member
 // reports the same leader and a linearizable read succeeds. Kill and
-// Restart are for failover experiments.
+// Restart are for failover experiments; PIDs names the running members'
+// processes, whose CPU and memory a comparison reports.
 //
 // The Cluster owns its processes: they outlive neither Close nor a failed
 // StartCluster, and a cancelled context only stops waiting, it never kills
