@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
+	"github.com/chorusdb/chorus/bench"
+	"github.com/chorusdb/chorus/bench/procstat"
 	"github.com/chorusdb/chorus/server/localcluster"
 )
 
@@ -102,6 +106,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--op", "delete", "--target", "cassandra"},
 		{"bench", "compare", "--clients-list", "0"},
 		{"bench", "compare", "--no-sync"},
+		{"bench", "compare", "--idle", "-1s"},
 		{"bench", "failover", "--kill-at", "5s", "--restart-at", "3s"},
 		{"bench", "failover", "--targets", "redis"},
 		{"bench", "failover", "--etcd-victim", "all"},
@@ -225,7 +230,8 @@ func etcdBinary(t *testing.T) {
 
 // TestBenchCompare runs the comparison for a second per run: three
 // chorus node processes and three etcd members, and checks every row,
-// the ratios and the files.
+// the ratios, what the servers spent (on Linux), the read modes, the
+// idle costs and the files.
 func TestBenchCompare(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs chorus and etcd clusters")
@@ -234,28 +240,122 @@ func TestBenchCompare(t *testing.T) {
 	bin := buildChorus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := runCLIWithin(t, 3*time.Minute, "", "bench", "compare", "--chorus-binary", bin, "--duration", "1s",
-		"--clients-list", "4,8", "--keys", "100", "--out", out)
+		"--clients-list", "4,8", "--keys", "100", "--idle", "500ms", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("bench compare: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	// cpu/op and peak RSS: measured on Linux, n/a elsewhere.
+	usage := `\S+ +\d+MiB`
+	if !procstat.Supported() {
+		usage = `n/a +n/a`
+	}
 	for _, target := range []string{"chorus", "chorus-nosync"} {
 		for _, c := range []string{"4", "8"} {
-			re := `(?m)^ *` + target + ` +` + c + ` +\d+ .* 0 +\d+\.\d\d× +\d+\.\d\d× *$`
+			re := `(?m)^ *` + target + ` +` + c + ` +\d+ .* 0 +` + usage + ` +\d+\.\d\d× +\d+\.\d\d× *$`
 			if !regexp.MustCompile(re).MatchString(r.stdout) {
-				t.Errorf("no %s row at %s clients with 0 errors and ratios to etcd:\n%s", target, c, r.stdout)
+				t.Errorf("no %s row at %s clients with 0 errors, the servers' usage and ratios to etcd:\n%s", target, c, r.stdout)
 			}
 		}
 	}
-	if !regexp.MustCompile(`(?m)^ *etcd +8 +\d+ .* 0 *$`).MatchString(r.stdout) {
-		t.Errorf("no etcd row at 8 clients with 0 errors:\n%s", r.stdout)
+	if !regexp.MustCompile(`(?m)^ *etcd +8 +\d+ .* 0 +` + usage + ` *$`).MatchString(r.stdout) {
+		t.Errorf("no etcd row at 8 clients with 0 errors and the servers' usage:\n%s", r.stdout)
+	}
+	for _, re := range []string{
+		`Chorus requests use N=3 R=2 W=2; etcd reads are linearizable\.`,
+		`Idle, before the load \(\S+, no requests\): etcd (\d+ millicores|n/a), chorus (\d+ millicores|n/a)\.`,
+	} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("no line %s:\n%s", re, r.stdout)
+		}
 	}
 	for _, f := range []string{"compare.json", "compare.md"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
 	}
+	checkCompareJSON(t, filepath.Join(out, "compare.json"))
 	for _, f := range []string{"compare-throughput.png", "compare-p99.png", "compare-latency-c4.png", "compare-latency-c8.png"} {
 		checkPNG(t, filepath.Join(out, f))
+	}
+}
+
+// TestCompareFlags: compare passes --value-size and --op to every run,
+// idles 10 s by default, and names the quorum its Chorus requests use.
+func TestCompareFlags(t *testing.T) {
+	tests := []struct {
+		args       []string
+		wantSize   int
+		wantOp     bench.Op
+		wantQuorum string
+		wantIdle   time.Duration
+	}{
+		{nil, 100, bench.OpPut, "N=3 R=2 W=2", 10 * time.Second},
+		{[]string{"--value-size", "1024", "--op", "get", "--idle", "0"}, 1024, bench.OpGet, "N=3 R=2 W=2", 0},
+		{[]string{"--r", "1"}, 100, bench.OpPut, "N=default R=1 W=default", 10 * time.Second},
+	}
+	for _, tt := range tests {
+		f := &compareFlags{workloadFlags: workloadFlags{cfg: bench.DefaultConfig()}}
+		fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
+		f.addFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := f.config()
+		if err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		if cfg.ValueSize != tt.wantSize || cfg.Op != tt.wantOp || f.quorum() != tt.wantQuorum || f.idle != tt.wantIdle {
+			t.Errorf("%v: value size %d, op %s, quorum %q, idle %v; want %d, %s, %q, %v", tt.args,
+				cfg.ValueSize, cfg.Op, f.quorum(), f.idle, tt.wantSize, tt.wantOp, tt.wantQuorum, tt.wantIdle)
+		}
+	}
+}
+
+// checkCompareJSON checks compare.json's resource figures: on Linux each
+// run has a positive CPU per operation and three nodes' peak RSS, and
+// each system an idle cost; elsewhere they are null.
+func checkCompareJSON(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmp struct {
+		EtcdReads string `json:"etcd_reads"`
+		Idle      []struct {
+			System     string   `json:"system"`
+			Millicores *float64 `json:"idle_millicores"`
+		} `json:"idle"`
+		Runs []struct {
+			Target     string    `json:"target"`
+			Clients    int       `json:"clients"`
+			CPUUSPerOp *float64  `json:"cpu_us_per_op"`
+			PeakRSSMiB *float64  `json:"peak_rss_mib"`
+			Nodes      []float64 `json:"node_peak_rss_mib"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &cmp); err != nil {
+		t.Fatal(err)
+	}
+	linux := procstat.Supported()
+	if len(cmp.Runs) != 6 || cmp.EtcdReads != "linearizable" {
+		t.Errorf("compare.json: %d runs, etcd reads %q; want 6, linearizable", len(cmp.Runs), cmp.EtcdReads)
+	}
+	for _, run := range cmp.Runs {
+		measured := run.CPUUSPerOp != nil && *run.CPUUSPerOp > 0 && run.PeakRSSMiB != nil && *run.PeakRSSMiB > 0 && len(run.Nodes) == 3
+		if measured != linux {
+			t.Errorf("compare.json: %s at %d clients: cpu_us_per_op %v, peak_rss_mib %v, node_peak_rss_mib %v; want them measured: %v",
+				run.Target, run.Clients, run.CPUUSPerOp, run.PeakRSSMiB, run.Nodes, linux)
+		}
+	}
+	if len(cmp.Idle) != 2 {
+		t.Fatalf("compare.json: idle costs of %d systems, want 2 (etcd, chorus)", len(cmp.Idle))
+	}
+	for _, ic := range cmp.Idle {
+		if (ic.Millicores != nil && *ic.Millicores >= 0) != linux {
+			t.Errorf("compare.json: idle cost of %s: %v; want measured: %v", ic.System, ic.Millicores, linux)
+		}
 	}
 }
 
