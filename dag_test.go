@@ -56,13 +56,15 @@ var allowedImports = map[string][]string{
 	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
 		"bench/procs", "pbs", "vclock", "certs"},
 	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
-		"transport/memnet", "vclock", "ring", "pbs"},
+		"transport/memnet", "vclock", "ring", "pbs", "bench/procstat"},
 	// The harness's parts: pure tickers, the figures (owning gonum/plot),
 	// etcd as a target, and clusters of node processes.
 	"bench/chart":      {},
 	"bench/plots":      {"bench", "bench/chart"},
 	"bench/etcdtarget": {"bench"},
 	"bench/procs":      {"client", "certs"},
+	// Reads CPU time and peak RSS of the processes a benchmark started.
+	"bench/procstat": {},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

@@ -47,10 +47,12 @@
 //	bench                client server server/localcluster          github.com/HdrHistogram/hdrhistogram-go
 //	                     server/memcluster transport transport/pb
 //	                     transport/memnet vclock ring pbs
+//	                     bench/procstat
 //	bench/chart          -                                          -
 //	bench/plots          bench bench/chart                          gonum.org/v1/plot
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
 //	bench/procs          client certs                               -
+//	bench/procstat       -                                          -
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots
