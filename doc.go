@@ -28,7 +28,10 @@
 //	vclock               -                                          -
 //	ring                 -                                          -
 //	antientropy          vclock ring                                -
-//	storage              vclock antientropy                         github.com/dgraph-io/badger/v4
+//	storage              vclock antientropy storage/vfs             github.com/dgraph-io/badger/v4
+//	                     storage/commitlog
+//	storage/vfs          -                                          -
+//	storage/commitlog    storage/vfs                                -
 //	gossip               -                                          github.com/hashicorp/memberlist
 //	hints                vclock storage pace                        -
 //	replica              vclock ring silence                        -
