@@ -18,16 +18,25 @@ import (
 // badger alone on the development machine, a 1 ms linger cut one caller to 660 durable
 // writes/s at p50 1.4 ms, against 4,400/s at 0.22 ms without, and 16
 // callers from 28k/s to 9.7k/s), applies each request's
-// read-modify-write in one badger transaction, commits it, calls DB.Sync
-// once if any request in the batch asked for durability, and then answers
-// every caller. Requests are applied in queue order inside the
-// transaction, and a transaction reads its own pending writes, so a batch
-// is equivalent to running its requests one after another.
+// read-modify-write in one badger transaction, appends the transaction's
+// writes to the commit log (wal.go) with one write, commits the
+// transaction, and answers every caller that need not wait for a sync.
+// The durable requests go to the syncer goroutine, which fdatasyncs the
+// log once for every batch queued meanwhile and answers them, while the
+// committer already applies the next batch. Requests are applied in queue
+// order inside the transaction, and a transaction reads its own pending
+// writes, so a batch is equivalent to running its requests one after
+// another.
 //
-// Being the only writer matters for durability, not just speed: badger's
-// Sync syncs the active memtable's WAL, and a memtable rotated between our
-// commit and our Sync would carry its unsynced writes away with it. With
-// one writer, nothing is committed between the two.
+// The log is written before the engine commit (write-ahead), so a batch
+// whose append fails is discarded whole and fails cleanly, and the engine
+// never holds a write the log lacks except after a failed engine commit.
+//
+// Being the only writer matters for checkpoints, not just speed: a
+// checkpoint runs on the committer, so nothing is committed between its
+// log rotation and its engine sync. Stores without a log (InMemory ones)
+// sync nothing; with Options' engineSync the committer calls badger's
+// DB.Sync once per batch instead, as before the log (for the benchmarks).
 
 // mutation is what a request's mutate function decided to do with its key.
 type mutation struct {
@@ -82,6 +91,7 @@ type request struct {
 	// What apply did, for the trees: the key's encoded set before and
 	// after (nil when absent), set when wrote is true.
 	wrote          bool
+	op             mutationOp
 	oldRaw, newRaw []byte
 }
 
@@ -174,7 +184,8 @@ func (db *DB) drain(batch []*request) []*request {
 	return batch
 }
 
-// commitBatch applies, commits, syncs and answers one batch.
+// commitBatch applies, logs and commits one batch, answers the requests
+// that need no sync, and hands the durable ones to the syncer.
 func (db *DB) commitBatch(batch []*request) {
 	live := take(batch)
 	if len(live) == 0 {
@@ -192,19 +203,40 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	applied := db.applyAll(writes)
 	db.noteCommitted(applied)
+	db.stats.writes.Add(uint64(len(applied)))
 	db.stats.applyNanos.Add(int64(time.Since(start)))
 	for _, r := range live {
 		if r.early {
 			r.done <- r.err
 		}
 	}
-	db.syncDurable(applied)
-	for _, r := range live {
-		if r.early {
-			r.synced <- r.err
-		} else {
-			r.done <- r.err
+	if db.log == nil {
+		db.syncEngine(applied)
+		for _, r := range live {
+			answerSynced(r)
 		}
+		return
+	}
+	var durable []*request
+	for _, r := range live {
+		if r.durable && r.err == nil {
+			durable = append(durable, r)
+			continue
+		}
+		answerSynced(r)
+	}
+	if len(durable) > 0 {
+		db.toSync <- durable
+	}
+}
+
+// answerSynced gives r its final answer: on synced for an early request,
+// which had its first on done, and on done for the others.
+func answerSynced(r *request) {
+	if r.early {
+		r.synced <- r.err
+	} else {
+		r.done <- r.err
 	}
 }
 
@@ -232,11 +264,16 @@ func (db *DB) applyAll(live []*request) []*request {
 	var committed, pending []*request
 	txn := db.bdb.NewTransaction(true)
 	flush := func() {
-		err := txn.Commit()
+		err := db.logAhead(pending)
+		if err == nil {
+			err = db.commit(txn)
+		} else {
+			txn.Discard()
+		}
 		db.stats.commits.Add(1)
 		for _, r := range pending {
 			if err != nil {
-				r.err = translate("commit", err)
+				r.err = err
 			} else {
 				committed = append(committed, r)
 			}
@@ -268,11 +305,26 @@ func (db *DB) applyAll(live []*request) []*request {
 	return committed
 }
 
+// commit commits txn, whose writes are already in the log if there is
+// one: should the commit fail, replaying the log at the next Open may
+// still apply them, which the error says.
+func (db *DB) commit(txn *badger.Txn) error {
+	err := txn.Commit()
+	if err == nil {
+		return nil
+	}
+	err = translate("commit", err)
+	if db.log != nil {
+		err = fmt.Errorf("%w (the write is in the commit log and may still be applied when the store is next opened)", err)
+	}
+	return err
+}
+
 // apply reads r's key in txn, runs its mutation and stages the result.
 // Engine errors are translated, except badger.ErrTxnTooBig, which applyAll
 // handles; mutation errors are returned as they are.
 func apply(txn *badger.Txn, r *request) error {
-	r.wrote, r.oldRaw, r.newRaw = false, nil, nil
+	r.wrote, r.op, r.oldRaw, r.newRaw = false, opNone, nil, nil
 	old, found, err := readRaw(txn, r.key)
 	if err != nil {
 		return err
@@ -284,11 +336,11 @@ func apply(txn *badger.Txn, r *request) error {
 	switch m.op {
 	case opSet:
 		err = txn.Set(r.key, m.value)
-		r.wrote, r.oldRaw, r.newRaw = true, old, m.value
+		r.wrote, r.op, r.oldRaw, r.newRaw = true, opSet, old, m.value
 	case opDelete:
 		if found {
 			err = txn.Delete(r.key)
-			r.wrote, r.oldRaw = true, old
+			r.wrote, r.op, r.oldRaw = true, opDelete, old
 		}
 	}
 	if err != nil && !errors.Is(err, badger.ErrTxnTooBig) {
@@ -314,15 +366,16 @@ func readRaw(txn *badger.Txn, key []byte) ([]byte, bool, error) {
 	return v, true, nil
 }
 
-// syncDurable syncs the engine's logs once if any committed request asked
-// for durability, and fails the durable requests if the sync fails. Their
-// writes are committed and visible, but not known to be on disk.
+// syncEngine, for a store without a commit log, syncs the engine's logs
+// once if any committed request asked for durability, and fails the
+// durable requests if the sync fails. Their writes are committed and
+// visible, but not known to be on disk. (InMemory engines sync nothing.)
 //
 // A durable request that wrote nothing (a Merge that changed nothing) still
 // counts: the state it was answered from may come from an earlier
-// non-durable write that is not on disk yet.
-func (db *DB) syncDurable(committed []*request) {
-	db.stats.writes.Add(uint64(len(committed)))
+// non-durable write that is not on disk yet. The same holds with the log,
+// whose sync covers everything appended before it.
+func (db *DB) syncEngine(committed []*request) {
 	durable := false
 	for _, r := range committed {
 		durable = durable || r.durable

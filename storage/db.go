@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/chorusdb/chorus/storage/commitlog"
 )
 
 // DB is a node's local store: sibling sets per key, hints and metadata, on
@@ -41,11 +43,26 @@ type DB struct {
 
 	// trees are the anti-entropy trees (trees.go); nil with NoTrees.
 	trees *trees
+
+	// The commit log (wal.go), nil for a store without one. The committer
+	// hands groups of durable requests to the syncer on toSync, which
+	// Close closes once the committer has exited. recBuf and recOffs are
+	// the committer's record buffer; logSince counts the bytes it
+	// appended since the last checkpoint (checkpoint.go).
+	log        *commitlog.Log
+	logDir     string
+	toSync     chan []*request
+	syncerDone chan struct{}
+	recBuf     []byte
+	recOffs    []int
+	logSince   int64
+	ckpt       *checkpointer
 }
 
 // Open opens (creating if needed) the store in dir, or an in-memory store
-// if opts.InMemory is set, in which case dir must be "". It starts the
-// committer goroutine, which Close stops.
+// if opts.InMemory is set, in which case dir must be "". It replays the
+// commit log into the engine, then starts the committer, the syncer and
+// the checkpointer goroutines, which Close stops.
 func Open(dir string, opts Options) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -65,13 +82,26 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts: opts,
 		bdb:  bdb,
 		// Room for a few batches, so callers rarely block on the send
-		// while the committer is syncing.
+		// while the committer is busy.
 		reqs:          make(chan *request, 4*opts.MaxBatch),
 		committerDone: make(chan struct{}),
 		scanChunk:     defaultScanChunk,
 	}
 	db.idle = sync.NewCond(&db.mu)
+	if err := db.openLog(dir); err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.closeEngine())
+	}
+	if err := db.replayLog(); err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.closeEngine())
+	}
 	go db.commitLoop()
+	if db.log != nil {
+		// A few groups in flight: the committer blocks when the syncer
+		// falls that far behind, which bounds the unsynced backlog.
+		db.toSync = make(chan []*request, 4)
+		db.syncerDone = make(chan struct{})
+		go db.syncLoop()
+	}
 	if err := db.checkLayout(); err != nil {
 		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
 	}
@@ -79,17 +109,20 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
 	}
 	db.startTrees()
+	db.startCheckpoints()
 	return db, nil
 }
 
 // Close stops intake (later calls return ErrClosed), waits for the calls
 // in progress to return, including scans and writes queued or being
-// committed, stops the committer and closes the engine. It is idempotent
-// and safe to call concurrently; every call returns the first result.
-// Close must not be called from a ScanPartition or ScanHints callback.
+// committed, stops the committer and the syncer, syncs the commit log,
+// runs a last checkpoint and closes the engine. It is idempotent and safe
+// to call concurrently; every call returns the first result. Close must
+// not be called from a ScanPartition or ScanHints callback.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.stopTrees()
+		db.stopCheckpoints()
 		db.mu.Lock()
 		db.closed = true
 		for db.inflight > 0 {
@@ -97,15 +130,44 @@ func (db *DB) Close() error {
 		}
 		db.mu.Unlock()
 		markErr := db.endIncarnation()
+		ckptErr := db.finalCheckpoint()
 		close(db.reqs)
 		<-db.committerDone
-		if err := db.bdb.Close(); err != nil {
-			db.closeErr = fmt.Errorf("storage: close: %v", err)
-		} else if markErr != nil {
+		if db.toSync != nil {
+			close(db.toSync)
+			<-db.syncerDone
+		}
+		err := db.closeEngine()
+		switch {
+		case err != nil:
+			db.closeErr = err
+		case markErr != nil:
 			db.closeErr = fmt.Errorf("storage: close: the next open will count a new incarnation: %w", markErr)
+		case ckptErr != nil:
+			db.closeErr = fmt.Errorf("storage: close: last checkpoint: %w", ckptErr)
 		}
 	})
 	return db.closeErr
+}
+
+// closeEngine syncs and closes the commit log and closes the engine
+// (which flushes and syncs it). The log's segments stay: the last
+// checkpoint retired what it could, and replaying the rest at the next
+// Open changes nothing the engine already holds.
+func (db *DB) closeEngine() error {
+	var errs []error
+	if db.log != nil {
+		if err := db.log.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("storage: close: sync commit log: %w", err))
+		}
+		if err := db.log.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("storage: close: %w", err))
+		}
+	}
+	if err := db.bdb.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("storage: close: %v", err))
+	}
+	return errors.Join(errs...)
 }
 
 // enter registers a call in progress, or returns ErrClosed. Every exported

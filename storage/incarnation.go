@@ -31,15 +31,15 @@ const (
 )
 
 // Incarnation returns the store's incarnation: how many times it was
-// opened after a run that ended without Close. In-memory stores are always
-// incarnation 0.
+// opened after a run that ended without Close. In-memory stores without a
+// commit log are always incarnation 0.
 func (db *DB) Incarnation() uint64 { return db.floor >> incarnationBits }
 
 // startIncarnation reads the marker and the incarnation, bumps the latter
 // after an unclean end, and sets the marker for this run, durably, before
 // any write is accepted.
 func (db *DB) startIncarnation() error {
-	if db.opts.InMemory {
+	if !db.persistent() {
 		return nil
 	}
 	ctx := context.Background()
@@ -80,6 +80,10 @@ func incarnationFloor(inc uint64) (uint64, error) {
 	return inc << incarnationBits, nil
 }
 
+// persistent reports whether the store outlives its process: on disk, or
+// in memory with a commit log (tests that simulate crashes).
+func (db *DB) persistent() bool { return !db.opts.InMemory || db.log != nil }
+
 func (db *DB) metaUint(name string) (uint64, error) {
 	b, err := db.GetMeta(name)
 	switch {
@@ -96,7 +100,7 @@ func (db *DB) metaUint(name string) (uint64, error) {
 // endIncarnation removes the marker: called by Close once no caller is
 // left and before the committer stops.
 func (db *DB) endIncarnation() error {
-	if db.opts.InMemory {
+	if !db.persistent() {
 		return nil
 	}
 	_, err := db.queue(context.Background(), metaKey(metaRunning), true, false, func([]byte, bool) (mutation, error) {

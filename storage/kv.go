@@ -50,9 +50,10 @@ func (db *DB) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set
 // changed is always true when err is nil. The returned set shares v.Data,
 // which the caller must not modify afterwards.
 //
-// durable asks for the write to be on disk (synced) before Update returns;
-// otherwise it is committed and visible but may be lost in a crash of the
-// machine (not of the process alone: the engine writes to mmapped logs).
+// durable asks for the write to be on disk (its commit log record synced)
+// before Update returns; otherwise it is committed and visible but may be
+// lost in a crash of the machine (not of the process alone: the log
+// record is written to the operating system before the commit).
 //
 // If Update returns ctx's error the write was not applied. Any other error
 // means it was not applied either, except a sync failure of a durable
@@ -171,8 +172,9 @@ func (db *DB) MergeAsync(ctx context.Context, partition uint32, key []byte, inco
 // Deleted (all siblings tombstones). It reports whether the key was
 // removed. Comparing with expect inside the committer means a write that
 // arrived since the caller decided to collect the tombstone is never lost:
-// the sets differ and nothing is removed. The removal is not synced; if a
-// crash undoes it, the tombstone is simply collected again.
+// the sets differ and nothing is removed. The removal is synced to the
+// commit log before it is applied, so replaying the log after a crash
+// can never bring back a collected key.
 func (db *DB) DeleteTombstone(ctx context.Context, partition uint32, key []byte, expect vclock.Set) (bool, error) {
 	if err := db.checkKey(partition, key); err != nil {
 		return false, err
@@ -188,7 +190,7 @@ func (db *DB) DeleteTombstone(ctx context.Context, partition uint32, key []byte,
 // uses it to drop copies it holds without owning the key (a fallback's
 // copy after its hint is delivered, a partition after its handoff): a
 // write that arrived since the caller read expect is kept. Like
-// DeleteTombstone, the removal is not synced.
+// DeleteTombstone, the removal is synced to the commit log first.
 func (db *DB) DeleteIfEqual(ctx context.Context, partition uint32, key []byte, expect vclock.Set) (bool, error) {
 	if err := db.checkKey(partition, key); err != nil {
 		return false, err

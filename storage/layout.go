@@ -25,7 +25,7 @@ var ErrLayout = errors.New("storage: on-disk layout not readable by this build")
 // another layout, including one from before layouts were recorded (it has
 // keys but no layout entry), so that no data is misread.
 func (db *DB) checkLayout() error {
-	if db.opts.InMemory {
+	if !db.persistent() {
 		return nil
 	}
 	b, err := db.GetMeta(metaLayout)

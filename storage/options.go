@@ -3,8 +3,11 @@ package storage
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
+	"github.com/chorusdb/chorus/clock"
+	"github.com/chorusdb/chorus/storage/vfs"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -57,6 +60,40 @@ type Options struct {
 	// and no rebuild at Open; the Tree methods fail with ErrTreesNotReady.
 	NoTrees bool
 
+	// logSegmentSize is the commit log's segment size (commitlog.Config);
+	// tests make it small.
+	logSegmentSize int64
+
+	// engineSync makes the store run without a commit log, syncing the
+	// engine (badger's DB.Sync) once per batch with durable writes, as it
+	// did before the log: for benchmarks that compare the two.
+	engineSync bool
+
+	// CommitLogFS is the file system of the commit log (see doc.go,
+	// Durability). nil means the operating system's for an on-disk store,
+	// and no log at all for an InMemory one. Tests set it, usually to
+	// vfs.NewCrashableMem(), to give an InMemory store a log whose unsynced
+	// bytes a simulated crash drops; such a store then also keeps its
+	// layout and incarnation records, like one on disk.
+	CommitLogFS vfs.FS
+
+	// CommitLogDir is the log's directory in CommitLogFS. Default
+	// <dir>/commitlog for an on-disk store (the engine ignores
+	// subdirectories), "commitlog" for an InMemory one.
+	CommitLogDir string
+
+	// CheckpointInterval is how often the engine is synced and the commit
+	// log before the sync retired. Default 30 s.
+	CheckpointInterval time.Duration
+
+	// CheckpointBytes starts a checkpoint early once this many bytes were
+	// logged since the last one; it bounds replay after a crash. Default
+	// 64 MiB.
+	CheckpointBytes int64
+
+	// Clock times checkpoints. Default the real clock.
+	Clock clock.Clock
+
 	// Logger receives warnings (sibling counts) and the engine's warnings
 	// and errors; the engine's info and debug output is dropped.
 	// Default slog.Default().
@@ -65,12 +102,14 @@ type Options struct {
 
 // Defaults, exported through DefaultOptions.
 const (
-	defaultMaxKeyLen    = 1024
-	defaultMaxValueLen  = 1 << 20
-	defaultSiblingWarn  = 25
-	defaultSiblingLimit = 100
-	defaultMaxBatch     = 256
-	defaultMemTableSize = 64 << 20
+	defaultMaxKeyLen          = 1024
+	defaultMaxValueLen        = 1 << 20
+	defaultSiblingWarn        = 25
+	defaultSiblingLimit       = 100
+	defaultMaxBatch           = 256
+	defaultMemTableSize       = 64 << 20
+	defaultCheckpointInterval = 30 * time.Second
+	defaultCheckpointBytes    = 64 << 20
 
 	maxMaxKeyLen    = 60000
 	maxMaxValueLen  = 64 << 20
@@ -93,6 +132,9 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.SiblingLimit, defaultSiblingLimit)
 	setDefault(&o.MaxBatch, defaultMaxBatch)
 	setDefault(&o.MemTableSize, defaultMemTableSize)
+	setDefault(&o.CheckpointInterval, defaultCheckpointInterval)
+	setDefault(&o.CheckpointBytes, defaultCheckpointBytes)
+	o.Clock = clockOrReal(o.Clock)
 	setDefault(&o.Trees.Segments, antientropy.DefaultSegments)
 	setDefault(&o.Trees.Branches, antientropy.DefaultBranches)
 	if o.Logger == nil {
@@ -101,7 +143,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func setDefault[T int | int64](p *T, def T) {
+func setDefault[T int | int64 | time.Duration](p *T, def T) {
 	if *p == 0 {
 		*p = def
 	}
@@ -124,6 +166,10 @@ func (o Options) Validate() error {
 		return badOption("MaxBatch", o.MaxBatch, fmt.Sprintf("must be in [1, %d]", maxMaxBatch))
 	case o.MemTableSize < minMemTableSize:
 		return badOption("MemTableSize", o.MemTableSize, fmt.Sprintf("must be >= %d", minMemTableSize))
+	case o.CheckpointInterval < 0:
+		return badOption("CheckpointInterval", o.CheckpointInterval, "must be positive")
+	case o.CheckpointBytes < 0:
+		return badOption("CheckpointBytes", o.CheckpointBytes, "must be positive")
 	}
 	if err := o.Trees.Validate(); err != nil {
 		return fmt.Errorf("%w: Trees: %w", ErrBadOptions, err)
@@ -143,10 +189,11 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		bo = badger.DefaultOptions("").WithInMemory(true)
 	}
 	return bo.
-		// The committer syncs once per batch with DB.Sync; badger's own
-		// SyncWrites syncs per request and caps throughput: 1.1k and 1.9k
-		// durable writes/s at 16 and 64 callers against 16k and 39k with
-		// one sync per batch (docs/results.md, storage).
+		// Durability comes from the commit log (wal.go); the engine is
+		// synced by checkpoints only. (badger's own SyncWrites syncs per
+		// request and caps throughput: 1.1k and 1.9k durable writes/s at
+		// 16 and 64 callers against 16k and 39k with one sync per batch,
+		// docs/results.md, storage.)
 		WithSyncWrites(false).
 		// Only the committer goroutine writes, so there is nothing to detect.
 		WithDetectConflicts(false).

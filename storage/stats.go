@@ -16,10 +16,20 @@ type Stats struct {
 	// Writes is the number of requests whose writes were committed,
 	// including merges and deletes that turned out to change nothing.
 	Writes uint64 `json:"writes"`
-	// Syncs is the number of syncs, at most one per batch: Writes/Syncs
-	// is the average number of writes one sync covered (non-durable ones
-	// included).
+	// Syncs is the number of commit log syncs (engine syncs for a store
+	// without a log): one per group of batches with durable writes, plus
+	// one per batch with a delete. Writes/Syncs is the average number of
+	// writes one sync covered (non-durable ones included).
 	Syncs uint64 `json:"syncs"`
+	// LogBytes is the number of bytes appended to the commit log.
+	LogBytes uint64 `json:"log_bytes"`
+	// LogSegments is the number of commit log segment files now.
+	LogSegments int `json:"log_segments"`
+	// Checkpoints counts checkpoints that retired the commit log before
+	// them; CheckpointsSkipped those that found a memtable not yet flushed
+	// and kept the log (checkpoint.go).
+	Checkpoints        uint64 `json:"checkpoints"`
+	CheckpointsSkipped uint64 `json:"checkpoints_skipped"`
 	// SiblingWarnings counts writes that brought a key to
 	// Options.SiblingWarn siblings or more from below.
 	SiblingWarnings uint64 `json:"sibling_warnings"`
@@ -53,21 +63,29 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 type counters struct {
 	batches, commits, writes, syncs                   atomic.Uint64
 	siblingWarnings, siblingRefusals, mergesOverLimit atomic.Uint64
+	checkpoints, checkpointsSkipped                   atomic.Uint64
 	applyNanos, syncNanos                             atomic.Int64
 }
 
 // Stats returns a snapshot of the counters. It works after Close too.
 func (db *DB) Stats() Stats {
 	c := &db.stats
-	return Stats{
-		Batches:         c.batches.Load(),
-		Commits:         c.commits.Load(),
-		Writes:          c.writes.Load(),
-		Syncs:           c.syncs.Load(),
-		SiblingWarnings: c.siblingWarnings.Load(),
-		SiblingRefusals: c.siblingRefusals.Load(),
-		MergesOverLimit: c.mergesOverLimit.Load(),
-		ApplyTime:       time.Duration(c.applyNanos.Load()),
-		SyncTime:        time.Duration(c.syncNanos.Load()),
+	s := Stats{
+		Batches:            c.batches.Load(),
+		Commits:            c.commits.Load(),
+		Writes:             c.writes.Load(),
+		Syncs:              c.syncs.Load(),
+		SiblingWarnings:    c.siblingWarnings.Load(),
+		SiblingRefusals:    c.siblingRefusals.Load(),
+		MergesOverLimit:    c.mergesOverLimit.Load(),
+		ApplyTime:          time.Duration(c.applyNanos.Load()),
+		SyncTime:           time.Duration(c.syncNanos.Load()),
+		Checkpoints:        c.checkpoints.Load(),
+		CheckpointsSkipped: c.checkpointsSkipped.Load(),
 	}
+	if db.log != nil {
+		ls := db.log.Stats()
+		s.LogBytes, s.LogSegments = uint64(ls.Appended), ls.Segments
+	}
+	return s
 }
