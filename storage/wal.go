@@ -92,7 +92,10 @@ func (db *DB) openLog(dir string) error {
 			logDir = "commitlog"
 		}
 	}
-	l, err := commitlog.Open(fsys, logDir, commitlog.Config{SegmentSize: o.logSegmentSize})
+	l, err := commitlog.Open(fsys, logDir, commitlog.Config{
+		SegmentSize: o.logSegmentSize,
+		Logf:        func(f string, a ...any) { o.Logger.Warn(fmt.Sprintf(f, a...)) },
+	})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,10 @@ type Config struct {
 	// whole segment still fits: its segment grows past SegmentSize.
 	// Default 64 MiB; between 4 KiB and 1 GiB.
 	SegmentSize int64
+
+	// Logf, if set, receives a line for each repair Open makes (a torn
+	// tail cut off).
+	Logf func(format string, args ...any)
 }
 
 const (

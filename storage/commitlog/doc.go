@@ -25,7 +25,7 @@
 //     a successful Sync covered.
 //   - A crash can only tear the end of the last segment: a segment is
 //     synced before the next is created. Open cuts a torn tail off the
-//     last segment (and removes a last segment left without records), so
+//     last segment (and removes a last segment whose header is torn), so
 //     later segments never follow a torn one. A bad record or header in
 //     any other segment is corruption: Replay fails with ErrCorrupt naming
 //     the file and offset. A segment of another format version fails with

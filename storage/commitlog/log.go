@@ -53,6 +53,13 @@ type Log struct {
 	stats  Stats
 }
 
+// logf reports what Open repaired, if the Config has a Logf.
+func (l *Log) logf(format string, args ...any) {
+	if l.cfg.Logf != nil {
+		l.cfg.Logf(format, args...)
+	}
+}
+
 // Stats are counters since Open.
 type Stats struct {
 	// Appended is the number of record bytes appended (headers included).
@@ -79,8 +86,7 @@ func (l *Log) path(seq uint64) string { return filepath.Join(l.dir, segName(seq)
 
 // Open opens the log in dir (creating dir if needed) for appending. It
 // makes the last segment end cleanly: a torn tail is cut off, and a last
-// segment with a torn header or no records is removed; then it starts a
-// new segment. Records of earlier runs stay until RetireBefore; Replay
+// segment with a torn header is removed; then it starts a new segment. Records of earlier runs stay until RetireBefore; Replay
 // reads them. Files in dir that are not segments are ignored.
 func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 	if err := cfg.Validate(); err != nil {
@@ -115,9 +121,12 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 	return l, nil
 }
 
-// repairLast makes the last segment end at its last good record, or
-// removes it if it holds none. Only the last segment can have been cut
-// short by a crash: Rotate syncs a segment before creating the next.
+// repairLast makes the last segment end at its last good record, cutting
+// off a torn tail. A last segment whose header is torn (a crash while it
+// was being created) holds no record and is removed; the one before it,
+// synced by Rotate before this one was created, must then end cleanly.
+// An empty last segment stays: removing it would make the one before
+// look like the last, whose bad records pass for a torn tail.
 func (l *Log) repairLast() error {
 	seq := l.segs[len(l.segs)-1]
 	name := l.path(seq)
@@ -125,48 +134,61 @@ func (l *Log) repairLast() error {
 	if err != nil {
 		return fmt.Errorf("commitlog: open: %w", err)
 	}
-	end, keep, err := l.checkLast(f, seq, name)
-	if err == nil && keep {
-		if err = f.Truncate(end); err == nil {
-			err = f.Sync()
-		}
-		if err != nil {
-			err = fmt.Errorf("commitlog: open: cut %s at %d: %w", name, end, err)
-		}
+	defer f.Close()
+	size, end, torn, err := scanSegment(f, seq, name, nil)
+	switch {
+	case errors.Is(err, errTorn):
+		return l.removeTornLast(seq)
+	case err != nil:
+		return fmt.Errorf("commitlog: open: %w", err)
+	case size == end:
+		return nil
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("commitlog: open: %w", cerr)
+	if torn != nil {
+		l.logf("commitlog: %s: cutting a torn tail: %v", name, torn)
 	}
-	if err != nil || keep {
-		return err
+	if err := f.Truncate(end); err != nil {
+		return fmt.Errorf("commitlog: open: cut %s at %d: %w", name, end, err)
 	}
-	l.segs = l.segs[:len(l.segs)-1]
-	if err := l.fs.Remove(name); err != nil {
-		return fmt.Errorf("commitlog: open: remove empty last segment: %w", err)
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("commitlog: open: cut %s at %d: %w", name, end, err)
+	}
+	return nil
+}
+
+// removeTornLast removes the last segment, whose header is torn, and
+// checks that the segment before it ends cleanly.
+func (l *Log) removeTornLast(seq uint64) error {
+	if err := l.fs.Remove(l.path(seq)); err != nil {
+		return fmt.Errorf("commitlog: open: remove segment with a torn header: %w", err)
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("commitlog: open: %w", err)
+	}
+	l.segs = l.segs[:len(l.segs)-1]
+	if len(l.segs) == 0 {
+		return nil
+	}
+	if err := l.replaySegment(l.segs[len(l.segs)-1], false, nil); err != nil {
 		return fmt.Errorf("commitlog: open: %w", err)
 	}
 	return nil
 }
 
-// checkLast finds where the last segment's good records end, and whether
-// the segment is worth keeping (it has a good header and a record).
-func (l *Log) checkLast(f vfs.File, seq uint64, name string) (end int64, keep bool, err error) {
-	size, err := f.Size()
+// scanSegment checks segment seq's header and scans its records (calling
+// fn if not nil): it returns the file's size, the end of the good
+// records, and torn if they end on a bad record. A torn or bad header is
+// an error (errTorn for one a crash can leave).
+func scanSegment(f vfs.File, seq uint64, name string, fn func([]byte) error) (size, end int64, torn, err error) {
+	size, err = f.Size()
 	if err != nil {
-		return 0, false, fmt.Errorf("commitlog: open: %w", err)
+		return 0, 0, nil, err
 	}
-	if err := checkHeader(f, size, seq, name); errors.Is(err, errTorn) {
-		return 0, false, nil
-	} else if err != nil {
-		return 0, false, fmt.Errorf("commitlog: open: %w", err)
+	if err := checkHeader(f, size, seq, name); err != nil {
+		return size, 0, nil, err
 	}
-	end, _, err = scanRecords(f, size, nil)
-	if err != nil {
-		return 0, false, fmt.Errorf("commitlog: open: read %s: %w", name, err)
-	}
-	return end, end > HeaderLen, nil
+	end, torn, err = scanRecords(f, size, fn)
+	return size, end, torn, err
 }
 
 // checkHeader reads and checks the header of segment seq.
@@ -407,17 +429,10 @@ func (l *Log) replaySegment(seq uint64, last bool, fn func([]byte) error) error 
 		return fmt.Errorf("commitlog: replay: %w", err)
 	}
 	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		return fmt.Errorf("commitlog: replay: %w", err)
+	_, _, torn, err := scanSegment(f, seq, name, fn)
+	if errors.Is(err, errTorn) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	if err := checkHeader(f, size, seq, name); err != nil {
-		if errors.Is(err, errTorn) {
-			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
-		return fmt.Errorf("commitlog: replay: %w", err)
-	}
-	_, torn, err := scanRecords(f, size, fn)
 	if err != nil {
 		return err
 	}
