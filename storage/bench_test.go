@@ -55,11 +55,38 @@ var benchModes = []benchMode{
 	{"badger/update/nosync", openBadger(false)},
 }
 
+// BenchmarkDurableUpdate compares durable Updates on disk with the
+// commit log (one fdatasync of the log per group of batches, overlapping
+// the next batch's apply) and without it (badger's DB.Sync, an msync of
+// the memtable WAL, once per batch), at 1, 16 and 64 callers:
+//
+//	go test -run xxx -bench DurableUpdate -benchtime 2s ./storage/
+func BenchmarkDurableUpdate(b *testing.B) {
+	update := func(db *DB, k, v []byte) error {
+		_, _, err := db.Update(context.Background(), partOf(k), k, vclock.Clock{}, "n1", vclock.Value{Data: v}, true)
+		return err
+	}
+	modes := []benchMode{
+		{"engine-sync", openStorageWith(Options{engineSync: true}, update)},
+		{"commit-log", openStorageWith(Options{}, update)},
+	}
+	for _, callers := range []int{1, 16, 64} {
+		for _, m := range modes {
+			b.Run(fmt.Sprintf("callers=%d/%s", callers, m.name), func(b *testing.B) { runMode(b, m, 100, callers) })
+		}
+	}
+}
+
 func partOf(k []byte) uint32 { return uint32(k[len(k)-1]) }
 
 func openStorage(write func(db *DB, k, v []byte) error) func(*testing.B, string) (func(k, v []byte) error, func() *Stats, func()) {
+	return openStorageWith(Options{}, write)
+}
+
+func openStorageWith(opts Options, write func(db *DB, k, v []byte) error) func(*testing.B, string) (func(k, v []byte) error, func() *Stats, func()) {
 	return func(b *testing.B, dir string) (func(k, v []byte) error, func() *Stats, func()) {
-		db, err := Open(dir, Options{Logger: quiet})
+		opts.Logger = quiet
+		db, err := Open(dir, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

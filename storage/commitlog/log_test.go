@@ -9,8 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/storage/vfs"
 )
 
@@ -82,8 +82,8 @@ func TestAppendReplayAcrossSegments(t *testing.T) {
 // After a crash, replay returns a prefix of what was appended that holds
 // at least everything synced; the reopened log keeps working.
 func TestCrashKeepsSyncedPrefix(t *testing.T) {
-	seed := time.Now().UnixNano()
-	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	seed := chorustest.Seed(t)
+	rng := rand.New(rand.NewPCG(seed, 2))
 	for round := range 20 {
 		fsys := vfs.NewCrashableMem()
 		l := open(t, fsys)
