@@ -13,17 +13,37 @@
 //   - Group commit. All writes go through one committer goroutine that
 //     takes every queued request (up to Options.MaxBatch, without waiting
 //     for more), applies them in queue order in one engine transaction
-//     (splitting it if it grows too big), commits, syncs once if any request
-//     in the batch was durable, and then answers all callers. One sync thus
-//     covers many durable writes from concurrent callers. A request that
-//     fails its own checks (too many siblings) fails alone; the rest of its
-//     batch commits.
-//   - Durability. A write with durable=true returns only after the engine's
-//     logs holding it are synced (fdatasync/msync), so it survives a crash
-//     of the machine. A non-durable write is committed and visible when it
-//     returns and survives a crash of the process, but may be lost if the
-//     machine fails before a later sync or memtable flush. Engine writes are
-//     not synced by themselves (badger's SyncWrites is off).
+//     (splitting it if it grows too big), appends the transaction's writes
+//     to the commit log with one write call, commits, and answers the
+//     callers that need no sync. A syncer goroutine fdatasyncs the log
+//     once for all the batches handed to it meanwhile and answers their
+//     durable callers, while the committer applies the next batch. One
+//     sync thus covers many durable writes from concurrent callers. A
+//     request that fails its own checks (too many siblings) fails alone;
+//     the rest of its batch commits. A batch whose log append fails (disk
+//     full) fails whole and is not applied.
+//   - Durability. Every write is a record in a commit log owned by this
+//     package (package commitlog; <dir>/commitlog) before it is committed
+//     to the engine. A write with durable=true returns only after an
+//     fdatasync of the log covering it, so it survives a crash of the
+//     machine; a failed sync fails the durable writes it covered ("sync
+//     failed, durability unknown": committed and visible, perhaps not on
+//     disk), and every later write until the store is reopened, since the
+//     kernel may have dropped the unwritten pages silently. A non-durable
+//     write is committed and visible when it returns and survives a crash
+//     of the process (its record is in the operating system), but may be
+//     lost if the machine fails before a later sync. Physical deletes
+//     (DeleteTombstone, DeleteIfEqual, DeleteHint) are synced to the log
+//     before they are applied, so that replay cannot resurrect what they
+//     removed. The engine itself is never synced per write: a background
+//     checkpoint syncs it and retires the log before it (checkpoint.go),
+//     every Options.CheckpointInterval (30 s) or CheckpointBytes (64 MiB)
+//     of log. Open replays the log: data records are merged into the
+//     stored sets, which is idempotent, so replaying what the engine
+//     already holds changes nothing; other records apply in log order.
+//     An InMemory store has no log (durable writes are acknowledged
+//     without any sync) unless Options.CommitLogFS gives it one, as tests
+//     of crashes do.
 //   - Cancellation. If a write method returns its context's error, the write
 //     was not applied. A request is checked against its context when the
 //     committer takes it; once taken it is applied, and the caller waits for
@@ -62,10 +82,14 @@
 //
 // # Goroutines
 //
-// Open starts the committer goroutine; Close stops intake (later calls
-// return ErrClosed), waits for calls in progress, lets the committer finish
-// what is queued, waits for it to exit and closes the engine. Scans run on
-// the caller's goroutine and call their callback outside any engine
-// transaction. The engine runs its own goroutines (compaction, flushes),
-// which its Close stops.
+// Open replays the commit log, then starts the committer goroutine, the
+// syncer goroutine (with a log) and the checkpointer goroutine (on-disk
+// stores). Close stops the checkpointer and the tree rebuild, stops intake
+// (later calls return ErrClosed), waits for calls in progress, lets the
+// committer finish what is queued and run a last checkpoint, waits for
+// the committer and then the syncer to exit, syncs and closes the log and
+// closes the engine. The log's last segments stay on disk; replaying them
+// at the next Open changes nothing. Scans run on the caller's goroutine
+// and call their callback outside any engine transaction. The engine runs
+// its own goroutines (compaction, flushes), which its Close stops.
 package storage

@@ -52,8 +52,8 @@ func (db *DB) ScanHints(ctx context.Context, target string, fn func(id, payload 
 
 // DeleteHint removes hint id of target; removing a missing hint is not an
 // error. The removal is synced to the commit log before it is applied
-// (a physical delete is write-ahead, see wal.go), so a crash never
-// undoes it while keeping a later write.
+// (physical deletes are write-ahead, see wal.go), so a crash cannot undo
+// it by replaying the hint's older record.
 func (db *DB) DeleteHint(ctx context.Context, target string, id []byte) error {
 	if err := db.checkHint(target, id); err != nil {
 		return err

@@ -16,7 +16,8 @@ import (
 // so Options{InMemory: true} is a complete configuration for tests.
 type Options struct {
 	// InMemory keeps everything in memory and writes nothing to disk; dir
-	// must then be "". Durable writes are acknowledged without any sync,
+	// must then be "". Without a CommitLogFS there is no commit log and
+	// durable writes are acknowledged without any sync,
 	// and the engine refuses any stored value (an encoded set) over 1 MiB,
 	// so it is meant for tests. Default false.
 	InMemory bool
