@@ -255,24 +255,34 @@ func TestGroupCommitSharesSyncs(t *testing.T) {
 	}
 }
 
-// Open and Close leave no goroutine behind, ours or the engine's.
+// Open and Close leave no goroutine behind, ours or the engine's, in
+// memory and on disk (committer, syncer, checkpointer).
 func TestNoGoroutineLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	db, err := Open("", Options{InMemory: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustUpdate(t, db, 0, "k", vclock.Clock{}, val("v"))
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			buf := make([]byte, 1<<16)
 			t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
 	})
-	chorustest.Eventually(t, fmt.Sprintf("the goroutine count back to %d after Close", before), func() bool {
-		return runtime.NumGoroutine() <= before
-	})
+	for _, disk := range []bool{false, true} {
+		before := runtime.NumGoroutine()
+		dir, opts := "", Options{InMemory: true, Logger: quiet}
+		if disk {
+			dir, opts = t.TempDir(), Options{Logger: quiet}
+		}
+		db, err := Open(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustUpdate(t, db, 0, "k", vclock.Clock{}, val("v"))
+		if _, _, err := db.Update(context.Background(), 0, []byte("d"), vclock.Clock{}, "n1", val("v"), true); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		chorustest.Eventually(t, fmt.Sprintf("disk=%v: the goroutine count back to %d after Close", disk, before), func() bool {
+			return runtime.NumGoroutine() <= before
+		})
+	}
 }

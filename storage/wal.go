@@ -92,8 +92,12 @@ func (db *DB) openLog(dir string) error {
 			logDir = "commitlog"
 		}
 	}
+	segSize := o.logSegmentSize
+	if segSize == 0 && o.InMemory {
+		segSize = 1 << 20 // a MemFS holds preallocated segments in memory
+	}
 	l, err := commitlog.Open(fsys, logDir, commitlog.Config{
-		SegmentSize: o.logSegmentSize,
+		SegmentSize: segSize,
 		Logf:        func(f string, a ...any) { o.Logger.Warn(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {
