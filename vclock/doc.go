@@ -29,6 +29,9 @@
 //     hashes depend on this), and Decode accepts only canonical input, so
 //     Encode(Decode(b)) == b for every b that decodes. Decode and
 //     ParseContext return an error on any malformed input and never panic.
+//     Set.Digest, the xxhash of that encoding, is therefore equal for
+//     equal sets on every node, and DigestEncoded computes it from stored
+//     bytes without decoding them (digest reads).
 //   - Dot arithmetic never wraps around: Update refuses (ErrCounterOverflow)
 //     a write whose new dot would go above MaxCounter, and a write whose
 //     context would grow past what ParseContext accepts
