@@ -45,6 +45,43 @@ func (db *DB) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set
 	return s, err
 }
 
+// Digest returns the digest of the sibling set stored for key in
+// partition (vclock.DigestEncoded of its stored bytes, equal to
+// vclock.Set.Digest of the set) without decoding it, and whether the key
+// was found. An absent key has digest 0 and found false, as the empty set
+// does. A coordinator's digest read compares it with the digest of the set
+// another replica sent, so only one replica sends the set itself. Like
+// Get, Digest reads committed state.
+func (db *DB) Digest(ctx context.Context, partition uint32, key []byte) (digest uint64, found bool, err error) {
+	if err := db.checkKey(partition, key); err != nil {
+		return 0, false, err
+	}
+	if err := db.enter(); err != nil {
+		return 0, false, err
+	}
+	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	err = db.bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(dataKey(partition, key))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			digest = vclock.DigestEncoded(v)
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, translate("digest", err)
+	}
+	return digest, true, nil
+}
+
 // Update applies a coordinator write: it drops the siblings that clientCtx
 // covers, adds v under a new dot of node, stores the result and returns it.
 // changed is always true when err is nil. The returned set shares v.Data,
