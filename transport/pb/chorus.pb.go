@@ -87,8 +87,13 @@ type Quorum struct {
 	Pr    uint32                 `protobuf:"varint,4,opt,name=pr,proto3" json:"pr,omitempty"`
 	Pw    uint32                 `protobuf:"varint,5,opt,name=pw,proto3" json:"pw,omitempty"`
 	// not_durable turns off the per-write sync; durable is the default.
-	NotDurable    bool   `protobuf:"varint,6,opt,name=not_durable,json=notDurable,proto3" json:"not_durable,omitempty"`
-	TimeoutMs     uint32 `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	NotDurable bool   `protobuf:"varint,6,opt,name=not_durable,json=notDurable,proto3" json:"not_durable,omitempty"`
+	TimeoutMs  uint32 `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// read_repair is how a read asks the replicas: "digest" (the set from
+	// one replica, digests from the others, full sets only on a mismatch)
+	// or "all" (the set from every replica). Empty means the server's
+	// default, digest. Writes ignore it.
+	ReadRepair    string `protobuf:"bytes,8,opt,name=read_repair,json=readRepair,proto3" json:"read_repair,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -170,6 +175,13 @@ func (x *Quorum) GetTimeoutMs() uint32 {
 		return x.TimeoutMs
 	}
 	return 0
+}
+
+func (x *Quorum) GetReadRepair() string {
+	if x != nil {
+		return x.ReadRepair
+	}
+	return ""
 }
 
 // QuorumInfo says how a request was served.
@@ -1201,9 +1213,14 @@ func (x *ReplicateAcks) GetVisibleUnixNanos() []int64 {
 }
 
 type FetchItem struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Key       []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// digest_only asks for the digest of the receiver's set (the xxhash of
+	// its canonical encoding, 0 when absent; vclock.Set.Digest) instead of
+	// the set: a digest read, which the coordinator compares with the set
+	// one other replica sent.
+	DigestOnly    bool `protobuf:"varint,3,opt,name=digest_only,json=digestOnly,proto3" json:"digest_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1250,6 +1267,13 @@ func (x *FetchItem) GetKey() []byte {
 		return x.Key
 	}
 	return nil
+}
+
+func (x *FetchItem) GetDigestOnly() bool {
+	if x != nil {
+		return x.DigestOnly
+	}
+	return false
 }
 
 type FetchBatch struct {
@@ -1312,7 +1336,9 @@ type FetchReply struct {
 	// incomplete is true when the receiver is a new owner of the partition
 	// still receiving its data: set may lack writes the old owners hold, so
 	// the reply must not count toward R.
-	Incomplete    bool `protobuf:"varint,3,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	Incomplete bool `protobuf:"varint,3,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	// digest answers an item with digest_only set (set is then empty).
+	Digest        uint64 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1366,6 +1392,13 @@ func (x *FetchReply) GetIncomplete() bool {
 		return x.Incomplete
 	}
 	return false
+}
+
+func (x *FetchReply) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
 }
 
 type FetchReplies struct {
@@ -2012,7 +2045,7 @@ var File_chorus_proto protoreflect.FileDescriptor
 
 const file_chorus_proto_rawDesc = "" +
 	"\n" +
-	"\fchorus.proto\x12\tchorus.v1\"\x92\x01\n" +
+	"\fchorus.proto\x12\tchorus.v1\"\xb3\x01\n" +
 	"\x06Quorum\x12\f\n" +
 	"\x01n\x18\x01 \x01(\rR\x01n\x12\f\n" +
 	"\x01r\x18\x02 \x01(\rR\x01r\x12\f\n" +
@@ -2022,7 +2055,9 @@ const file_chorus_proto_rawDesc = "" +
 	"\vnot_durable\x18\x06 \x01(\bR\n" +
 	"notDurable\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\a \x01(\rR\ttimeoutMs\"j\n" +
+	"timeout_ms\x18\a \x01(\rR\ttimeoutMs\x12\x1f\n" +
+	"\vread_repair\x18\b \x01(\tR\n" +
+	"readRepair\"j\n" +
 	"\n" +
 	"QuorumInfo\x12\x16\n" +
 	"\x06sloppy\x18\x01 \x01(\bR\x06sloppy\x12\x1a\n" +
@@ -2096,21 +2131,24 @@ const file_chorus_proto_rawDesc = "" +
 	"\x06errors\x18\x01 \x03(\tR\x06errors\x12 \n" +
 	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
 	"atUnixNano\x12,\n" +
-	"\x12visible_unix_nanos\x18\x03 \x03(\x03R\x10visibleUnixNanos\";\n" +
+	"\x12visible_unix_nanos\x18\x03 \x03(\x03R\x10visibleUnixNanos\"\\\n" +
 	"\tFetchItem\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\"L\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\x12\x1f\n" +
+	"\vdigest_only\x18\x03 \x01(\bR\n" +
+	"digestOnly\"L\n" +
 	"\n" +
 	"FetchBatch\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12*\n" +
-	"\x05items\x18\x02 \x03(\v2\x14.chorus.v1.FetchItemR\x05items\"T\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.chorus.v1.FetchItemR\x05items\"l\n" +
 	"\n" +
 	"FetchReply\x12\x10\n" +
 	"\x03set\x18\x01 \x01(\fR\x03set\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1e\n" +
 	"\n" +
 	"incomplete\x18\x03 \x01(\bR\n" +
-	"incomplete\"a\n" +
+	"incomplete\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\"a\n" +
 	"\fFetchReplies\x12/\n" +
 	"\areplies\x18\x01 \x03(\v2\x15.chorus.v1.FetchReplyR\areplies\x12 \n" +
 	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
