@@ -83,7 +83,10 @@ func (s *internode) apply(ctx context.Context, it *pb.ReplicateItem) (string, in
 	return "", visible
 }
 
-// Fetch reads each item's local set; an absent key answers an empty set.
+// Fetch reads each item's local set, or only its digest when the item
+// asks for that (a digest read: computed from the stored bytes, never
+// decoded); an absent key answers an empty set or digest 0. A partition
+// still being handed to this node marks the reply incomplete either way.
 func (s *internode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchReplies, error) {
 	if len(b.Items) > maxBatchItems {
 		return nil, status.Errorf(codes.InvalidArgument, "server: fetch batch of %d items, limit %d", len(b.Items), maxBatchItems)
@@ -91,14 +94,19 @@ func (s *internode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchRepli
 	out := &pb.FetchReplies{Replies: make([]*pb.FetchReply, len(b.Items))}
 	for i, it := range b.Items {
 		r := &pb.FetchReply{}
-		set, err := s.db.Get(ctx, it.Partition, it.Key)
+		var err error
+		if it.DigestOnly {
+			r.Digest, _, err = s.db.Digest(ctx, it.Partition, it.Key)
+		} else {
+			var set vclock.Set
+			set, err = s.db.Get(ctx, it.Partition, it.Key)
+			if err == nil {
+				r.Set = set.Encode()
+			}
+		}
 		r.Incomplete = s.handoff.Incomplete(it.Partition)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-		case err != nil:
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			r.Error = err.Error()
-		default:
-			r.Set = set.Encode()
 		}
 		out.Replies[i] = r
 	}

@@ -33,6 +33,14 @@
 // (Partial reports true): the data is real but may lack writes, so it
 // must not count toward a read quorum.
 //
+// Digests. FetchDigest asks for the digest of a node's set
+// (vclock.Set.Digest: the xxhash of its canonical encoding, 0 when the
+// node has none) instead of the set, so a read can take the data from one
+// replica and digests from the others. Digest items are Fetch items with
+// digest_only set: they share the Fetch lane, batches and limits with data
+// items, and a node still receiving the partition answers its digest with
+// an *IncompleteError as it would its set.
+//
 // Message limits. Server and Pool accept and send messages up to 16 MiB by
 // default (ServerConfig / PoolConfig MaxRecvMsgSize, MaxSendMsgSize), four
 // times the default batch byte cap. A message over the limit fails that RPC

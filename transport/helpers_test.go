@@ -136,6 +136,8 @@ func (f *fakeNode) Fetch(ctx context.Context, b *pb.FetchBatch) (*pb.FetchReplie
 			out.Replies[i] = &pb.FetchReply{Error: "cannot read " + k}
 		case strings.HasPrefix(k, "garbage"):
 			out.Replies[i] = &pb.FetchReply{Set: []byte{0xff, 0x01}}
+		case it.DigestOnly:
+			out.Replies[i] = &pb.FetchReply{Digest: vclock.DigestEncoded(f.sets[k])}
 		default:
 			out.Replies[i] = &pb.FetchReply{Set: f.sets[k]}
 		}

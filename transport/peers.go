@@ -89,7 +89,8 @@ type PeerStats struct {
 	ReplicateBatches uint64 // Replicate RPCs sent
 	ReplicateItems   uint64 // items in them
 	FetchBatches     uint64 // Fetch RPCs sent
-	FetchItems       uint64 // items in them
+	FetchItems       uint64 // items in them, digest items included
+	DigestItems      uint64 // FetchDigest items among FetchItems
 	// RPCErrors counts RPCs that failed as a whole (dial errors included).
 	RPCErrors uint64
 	// ItemErrors counts items that failed, whatever the cause. A Fetch
@@ -107,6 +108,7 @@ func (s *PeerStats) add(o PeerStats) {
 	s.ReplicateItems += o.ReplicateItems
 	s.FetchBatches += o.FetchBatches
 	s.FetchItems += o.FetchItems
+	s.DigestItems += o.DigestItems
 	s.RPCErrors += o.RPCErrors
 	s.ItemErrors += o.ItemErrors
 	s.Skipped += o.Skipped
@@ -144,8 +146,9 @@ type call struct {
 }
 
 type result struct {
-	set []byte // Fetch: the encoded set
-	err error
+	set    []byte // Fetch: the encoded set
+	digest uint64 // Fetch of a digest (FetchDigest): the set's digest
+	err    error
 	// partial marks a Fetch answer from a node still receiving the
 	// partition: set is valid and err is an *IncompleteError.
 	partial bool
@@ -239,6 +242,21 @@ func (p *Peers) Fetch(ctx context.Context, node string, partition uint32, key []
 		return vclock.Set{}, fmt.Errorf("transport: fetch from %s: %w: %w", node, ErrRemote, err)
 	}
 	return set, r.err
+}
+
+// FetchDigest returns the digest of node's sibling set of key
+// (vclock.Set.Digest; 0 when node has none), fetched in the same batches
+// as Fetch calls: a digest read, which costs node no decoding and the
+// network eight bytes instead of the set. Errors are as for Fetch; a node
+// still receiving the partition answers its digest with an
+// *IncompleteError.
+func (p *Peers) FetchDigest(ctx context.Context, node string, partition uint32, key []byte) (uint64, error) {
+	c := &call{ctx: ctx, fetch: &pb.FetchItem{Partition: partition, Key: bytes.Clone(key), DigestOnly: true}, size: len(key) + 10}
+	r := p.do(node, kindFetch, c)
+	if r.err != nil && !r.partial {
+		return 0, r.err
+	}
+	return r.digest, r.err
 }
 
 // do queues c, starts a batch if a slot is free and waits for the answer
@@ -367,6 +385,11 @@ func (p *Peers) send(node string, k kind, batch []*call) ([]result, PeerStats) {
 		st.ReplicateBatches, st.ReplicateItems = 1, uint64(len(batch))
 	} else {
 		st.FetchBatches, st.FetchItems = 1, uint64(len(batch))
+		for _, c := range batch {
+			if c.fetch.GetDigestOnly() {
+				st.DigestItems++
+			}
+		}
 	}
 	ctx, cancel := p.batchContext(batch)
 	defer cancel()
@@ -442,9 +465,9 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 		case r.GetError() != "":
 			answers[i].err = fmt.Errorf("transport: fetch from %s: %w: %s", node, ErrRemote, r.GetError())
 		case r.GetIncomplete():
-			answers[i] = result{set: r.GetSet(), err: &IncompleteError{Node: node}, partial: true}
+			answers[i] = result{set: r.GetSet(), digest: r.GetDigest(), err: &IncompleteError{Node: node}, partial: true}
 		default:
-			answers[i].set = r.GetSet()
+			answers[i] = result{set: r.GetSet(), digest: r.GetDigest()}
 		}
 	}
 	return answers, nil
