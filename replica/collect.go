@@ -52,6 +52,12 @@ type request struct {
 	// reply still counts as failed. Reads set it, to use the data; writes
 	// leave it nil, so a write's error is a failure whatever it says.
 	onPartial func(rep reply)
+	// route, when set, takes every reply instead of answer: digest reads
+	// turn digest replies into answers with sets, or into full reads.
+	route func(rep reply)
+	// onSilence, when set, runs after the fallback wait has passed with
+	// the request still pending.
+	onSilence func()
 	// waiting holds the launched targets that have not answered, by node;
 	// replaced marks those already given a fallback; launched holds every
 	// target started, for read repair.
@@ -99,10 +105,7 @@ func (q *request) answer(rep reply) {
 		if q.onPartial != nil && isPartial(rep.err) {
 			q.onPartial(rep)
 		}
-		if !q.replaced[rep.t.node] {
-			q.replace(rep.t)
-		}
-		q.tally.Fail(rep.t.primary, rep.err)
+		q.reject(rep.t, rep.err)
 		return
 	}
 	if q.onReply != nil {
@@ -110,6 +113,15 @@ func (q *request) answer(rep reply) {
 	}
 	q.tally.Succeed(rep.t.primary)
 	q.res.add(rep.t)
+}
+
+// reject records t's reply as failed with err, after giving its share
+// of the request to a spare fallback.
+func (q *request) reject(t target, err error) {
+	if !q.replaced[t.node] {
+		q.replace(t)
+	}
+	q.tally.Fail(t.primary, err)
 }
 
 // collect feeds replies into the tally until the quorum is met or cannot
@@ -141,6 +153,9 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 					q.replace(t)
 				}
 			}
+			if q.onSilence != nil {
+				q.onSilence()
+			}
 		case <-ctx.Done():
 			q.tally.Fail(false, ctx.Err())
 			err := q.fail()
@@ -164,6 +179,15 @@ func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) erro
 func (q *request) receive(rep reply) {
 	q.answered++
 	delete(q.waiting, rep.t.node)
+	q.take(rep)
+}
+
+// take hands a reply to route, or to answer when there is none.
+func (q *request) take(rep reply) {
+	if q.route != nil {
+		q.route(rep)
+		return
+	}
 	q.answer(rep)
 }
 

@@ -116,7 +116,7 @@ type Coordinator struct {
 type counters struct {
 	puts, gets, deletes, sloppy, quorumFailures      atomic.Uint64
 	readRepairs, readRepairsDropped, hinted, replies atomic.Uint64
-	partialReplies                                   atomic.Uint64
+	partialReplies, digestReads, digestMismatches    atomic.Uint64
 }
 
 // NewCoordinator returns a Coordinator. It serves requests once SetRing
@@ -150,6 +150,7 @@ func (c *Coordinator) Stats() Stats {
 		Sloppy: s.sloppy.Load(), QuorumFailures: s.quorumFailures.Load(),
 		ReadRepairs: s.readRepairs.Load(), ReadRepairsDropped: s.readRepairsDropped.Load(),
 		Hinted: s.hinted.Load(), PartialReplies: s.partialReplies.Load(), Replies: s.replies.Load(),
+		DigestReads: s.digestReads.Load(), DigestMismatches: s.digestMismatches.Load(),
 	}
 }
 

@@ -143,6 +143,7 @@ type fakeTransport struct {
 
 	replicates sync.Map // node -> *atomic.Int64
 	fetches    sync.Map // node -> *atomic.Int64
+	digests    sync.Map // node -> *atomic.Int64
 	gateWaits  atomic.Int64
 	inFlight   atomic.Int64
 }
@@ -169,6 +170,9 @@ func (tr *fakeTransport) replicateCalls(node string) int64 {
 	return counter(&tr.replicates, node).Load()
 }
 func (tr *fakeTransport) fetchCalls(node string) int64 { return counter(&tr.fetches, node).Load() }
+
+// digestCalls counts the FetchDigest calls made to node.
+func (tr *fakeTransport) digestCalls(node string) int64 { return counter(&tr.digests, node).Load() }
 
 // suffer applies node's fault to a call; it returns the error the call
 // must fail with, if any.
@@ -237,6 +241,35 @@ func (tr *fakeTransport) Fetch(ctx context.Context, node string, partition uint3
 		return vclock.Set{}, err
 	}
 	return s.Get(ctx, partition, key)
+}
+
+// FetchDigest makes fakeTransport a DigestFetcher; faults apply to it as
+// to Fetch (fetchGate included).
+func (tr *fakeTransport) FetchDigest(ctx context.Context, node string, partition uint32, key []byte) (uint64, error) {
+	tr.inFlight.Add(1)
+	defer tr.inFlight.Add(-1)
+	counter(&tr.digests, node).Add(1)
+	s, ok := tr.stores[node]
+	if !ok {
+		return 0, fmt.Errorf("fake: unknown node %q", node)
+	}
+	if err := tr.suffer(ctx, node, false); err != nil {
+		return 0, err
+	}
+	set, err := s.Get(ctx, partition, key)
+	return set.Digest(), err
+}
+
+// fullOnly hides fakeTransport's FetchDigest: a Transport without the
+// capability, whose reads fetch every set.
+type fullOnly struct{ tr *fakeTransport }
+
+func (f fullOnly) Replicate(ctx context.Context, node string, partition uint32, key []byte, set vclock.Set, durable bool, hintFor string) error {
+	return f.tr.Replicate(ctx, node, partition, key, set, durable, hintFor)
+}
+
+func (f fullOnly) Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error) {
+	return f.tr.Fetch(ctx, node, partition, key)
 }
 
 // fakeLiveness is a failure detector that believes what it is told.

@@ -9,11 +9,14 @@ import (
 	"github.com/chorusdb/chorus/vclock"
 )
 
-// reply is one replica's answer to a fan-out call.
+// reply is one replica's answer to a fan-out call: a set, or for a
+// digest read (isDigest) the set's digest.
 type reply struct {
-	t   target
-	set vclock.Set
-	err error
+	t        target
+	set      vclock.Set
+	digest   uint64
+	isDigest bool
+	err      error
 }
 
 // fanout runs one request's replica calls on goroutines the Coordinator
@@ -41,9 +44,24 @@ func (c *Coordinator) newFanout(deadline time.Time, capacity int) *fanout {
 	return f
 }
 
-// launch starts call for t. It reports false, having sent a failed reply,
-// if the Coordinator is closing.
+// launch starts call for t. If the Coordinator is closing, it sends a
+// failed reply instead.
 func (f *fanout) launch(t target, call func(ctx context.Context) (vclock.Set, error)) {
+	f.run(t, func(ctx context.Context) reply {
+		s, err := call(ctx)
+		return reply{set: s, err: err}
+	})
+}
+
+// launchDigest is launch for a digest read.
+func (f *fanout) launchDigest(t target, call func(ctx context.Context) (uint64, error)) {
+	f.run(t, func(ctx context.Context) reply {
+		d, err := call(ctx)
+		return reply{digest: d, isDigest: true, err: err}
+	})
+}
+
+func (f *fanout) run(t target, call func(ctx context.Context) reply) {
 	f.launched++
 	if !f.c.track() {
 		f.ch <- reply{t: t, err: ErrClosed}
@@ -54,11 +72,12 @@ func (f *fanout) launch(t target, call func(ctx context.Context) (vclock.Set, er
 	go func() {
 		defer f.c.wg.Done()
 		defer f.release()
-		s, err := call(f.ctx)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", t.node, err)
+		rep := call(f.ctx)
+		rep.t = t
+		if rep.err != nil {
+			rep.err = fmt.Errorf("%s: %w", t.node, rep.err)
 		}
-		f.ch <- reply{t: t, set: s, err: err} // never blocks: ch holds every call's reply
+		f.ch <- rep // never blocks: ch holds every call's reply
 		f.c.stats.replies.Add(1)
 	}()
 }

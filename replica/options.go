@@ -28,10 +28,52 @@ type Options struct {
 	Durable bool
 	// Timeout bounds the whole request. Default 2 s.
 	Timeout time.Duration
+	// ReadRepair says how a read asks the replicas for their copies:
+	// ReadRepairDigest (the zero value, the default) or ReadRepairAll.
+	// Writes ignore it.
+	ReadRepair ReadRepair
 	// Defaulted marks the counts the request left to the node's defaults
 	// rather than chose; Fit shrinks only those. Zero (nothing defaulted)
 	// keeps every count as given.
 	Defaulted Defaulted
+}
+
+// ReadRepair is how a read asks the replicas for their copies of a key.
+type ReadRepair uint8
+
+const (
+	// ReadRepairDigest reads the set from one replica (this node when it
+	// is a replica) and only its digest from the others; a replica whose
+	// digest matches no set the read has is then asked for its set, and
+	// repaired if stale. This is the default: on a healthy cluster one
+	// replica sends the value instead of N.
+	ReadRepairDigest ReadRepair = iota
+	// ReadRepairAll reads the set from every replica, as Chorus did before
+	// digest reads: more traffic, the same answers and repairs.
+	ReadRepairAll
+)
+
+// String returns the name ParseReadRepair takes: "digest" or "all".
+func (m ReadRepair) String() string {
+	switch m {
+	case ReadRepairDigest:
+		return "digest"
+	case ReadRepairAll:
+		return "all"
+	}
+	return fmt.Sprintf("ReadRepair(%d)", uint8(m))
+}
+
+// ParseReadRepair parses "digest" or "all"; the empty string is the
+// default, ReadRepairDigest. Other values wrap ErrInvalidOptions.
+func ParseReadRepair(s string) (ReadRepair, error) {
+	switch s {
+	case "", "digest":
+		return ReadRepairDigest, nil
+	case "all":
+		return ReadRepairAll, nil
+	}
+	return 0, fmt.Errorf("%w: read_repair=%q must be digest or all", ErrInvalidOptions, s)
 }
 
 // Defaulted says which counts of an Options came from the node's defaults.
@@ -121,6 +163,8 @@ func (o Options) validate(clusterSize, replicationFactor int) error {
 		return bad("pw=%d must be between 0 and w=%d", o.PW, o.W)
 	case o.Timeout <= 0:
 		return bad("timeout=%v must be positive", o.Timeout)
+	case o.ReadRepair > ReadRepairAll:
+		return bad("read repair %v is neither digest nor all", o.ReadRepair)
 	case replicationFactor > 0 && o.N > replicationFactor:
 		return bad("n=%d exceeds the cluster's replication factor %d", o.N, replicationFactor)
 	case clusterSize > 0 && o.N > clusterSize:

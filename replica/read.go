@@ -15,6 +15,13 @@ import (
 // one context covering them all. An empty Result.Set means no replica that
 // answered had the key; Set.Deleted means it was deleted.
 //
+// With Options.ReadRepair at ReadRepairDigest (the default) and a
+// Transport that is a DigestFetcher, only one replica sends its set (this
+// node when it is a replica) and the others send digests; a digest counts
+// toward R and PR like the set it matches, and a replica whose digest
+// matches no set the read holds is asked for its set (see digestRead).
+// Otherwise every replica sends its set.
+//
 // After answering, Get keeps listening to the remaining replicas until the
 // request's deadline and sends the merged set to every replica whose set
 // differed (read repair), on a bounded number of background repairs.
@@ -38,10 +45,16 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	if err := c.unreachable("read", &pl, opts.R, opts.PR); err != nil {
 		return Result{}, err
 	}
+	df, digests := c.cfg.Transport.(DigestFetcher)
+	digests = digests && opts.ReadRepair == ReadRepairDigest
+	calls := len(pl.targets) + len(pl.spares)
+	if digests {
+		calls *= 2 // a digest, then the set on a mismatch
+	}
 	prim, fb := pl.counts()
 	deadline, _ := ctx.Deadline()
 	q := &request{c: c, op: "read", pl: &pl, tally: NewTally(opts.R, opts.PR, prim, fb),
-		f: c.newFanout(deadline, len(pl.targets)+len(pl.spares))}
+		f: c.newFanout(deadline, calls)}
 	defer q.f.release()
 	merge := &ReadMerge{}
 	q.onReply = func(rep reply) { merge.Add(rep.t.node, rep.set) }
@@ -49,10 +62,16 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 		c.stats.partialReplies.Add(1)
 		merge.Add(rep.t.node, rep.set)
 	}
-	q.call = func(t target) {
-		q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
-			return c.fetch(ctx, t, pl.partition, key)
-		})
+	var d *digestRead
+	if digests {
+		d = newDigestRead(q, merge, df, pl.partition, key, dataReplica(&pl, c.cfg.Self))
+		q.call, q.route, q.onSilence = d.call, d.route, d.silence
+	} else {
+		q.call = func(t target) {
+			q.f.launch(t, func(ctx context.Context) (vclock.Set, error) {
+				return c.fetch(ctx, t, pl.partition, key)
+			})
+		}
 	}
 	for _, t := range pl.targets {
 		if t.node != c.cfg.Self {
@@ -64,14 +83,14 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 		if err != nil {
 			err = fmt.Errorf("%s: %w", t.node, err)
 		}
-		q.answer(reply{t: t, set: s, err: err})
+		q.take(reply{t: t, set: s, err: err})
 	}
 	if err := q.collect(ctx, c.fallbackAfter(opts)); err != nil {
 		return Result{}, err
 	}
 	q.res.Set = merge.Result()
 	q.res.Options = opts
-	c.repairLater(q, key, merge)
+	c.repairLater(q, key, merge, d)
 	return q.res, nil
 }
 
@@ -88,8 +107,12 @@ func (c *Coordinator) fetch(ctx context.Context, t target, partition uint32, key
 // merged set to every replica whose set differs from it. Repairs run on at
 // most Config.ReadRepairs goroutines; a read that finds them all busy
 // skips its repair (counted), so repairs cannot pile up under load.
-func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge) {
-	if len(q.waiting) == 0 && len(merge.Stale()) == 0 {
+//
+// A digest read (d not nil) hands its unmatched digests and late replies
+// to d, which asks mismatched replicas for their sets: only replicas
+// whose digest differs, or that had not answered, cost more than a digest.
+func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge, d *digestRead) {
+	if len(q.waiting) == 0 && len(merge.Stale()) == 0 && (d == nil || len(d.pending) == 0) {
 		return // every replica answered and they agree
 	}
 	select {
@@ -117,9 +140,16 @@ func (c *Coordinator) repairLater(q *request, key []byte, merge *ReadMerge) {
 		defer c.wg.Done()
 		defer func() { <-c.repairSlots }()
 		defer f.release()
+		if d != nil {
+			pending += d.flush()
+		}
 		for ; pending > 0; pending-- {
 			select {
 			case rep := <-f.ch:
+				if d != nil {
+					pending += d.late(rep)
+					continue
+				}
 				// A late partial reply is a replica too: its data joins
 				// the merge and it is repaired if behind.
 				switch {

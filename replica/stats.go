@@ -23,4 +23,10 @@ type Stats struct {
 	// Replies counts the replica replies requests received, this node's
 	// own included, answered or failed, in time or late.
 	Replies uint64 `json:"replies"`
+	// DigestReads counts the replicas asked for a digest instead of their
+	// set (Options.ReadRepair digest); DigestMismatches those of them that
+	// were then asked for their set, because their digest matched no set
+	// the read held (a stale replica, or a data replica that had failed).
+	DigestReads      uint64 `json:"digest_reads"`
+	DigestMismatches uint64 `json:"digest_mismatches"`
 }

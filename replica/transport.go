@@ -31,6 +31,20 @@ type Transport interface {
 	Fetch(ctx context.Context, node string, partition uint32, key []byte) (vclock.Set, error)
 }
 
+// DigestFetcher is an optional capability of a Transport, discovered by
+// type assertion (as database/sql discovers a driver's): a Transport that
+// has it lets reads take the set from one replica and digests from the
+// others (ReadRepairDigest); without it every read fetches every set.
+// transport.Peers has it.
+type DigestFetcher interface {
+	// FetchDigest returns the digest of node's sibling set of key
+	// (vclock.Set.Digest of what Fetch would return: 0 when node has
+	// none). A node still receiving the key's partition answers its digest
+	// with a partial error, as Fetch does; any other error means the
+	// digest is to be ignored.
+	FetchDigest(ctx context.Context, node string, partition uint32, key []byte) (uint64, error)
+}
+
 // Liveness is the failure detector's view; *gossip.Membership satisfies it.
 type Liveness interface {
 	Alive(node string) bool
