@@ -38,6 +38,25 @@
 // are unaffected: a new owner stores what it is sent, so its ack counts
 // toward W.
 //
+// Reads ask one replica for its set and the others for a digest of
+// theirs (Options.ReadRepair digest, the default, with a Transport that
+// is a DigestFetcher): the data replica is this node when it is one of
+// the key's targets, else the first target. A digest counts toward R and
+// PR exactly as the set it matches would, and is recorded for read repair
+// as that set. A digest that matches no set the read holds (a stale
+// replica, or one holding siblings the others lack) is followed by a full
+// read of that replica, whose reply then counts in place of the digest, so
+// no replica counts twice and no sibling is hidden from the answer. If
+// the data replica fails, or is silent past the fallback wait, the
+// replicas that sent digests are asked for their sets, so the read still
+// answers with data. A partial digest reply never counts, like a partial
+// set; its set is fetched at once unless its digest matches, and only
+// then is a spare asked in its place. After the answer, read repair
+// fetches the sets of late replicas whose digest matches nothing, merges
+// them and repairs every replica whose set differs from the merge, as a
+// read of every set would; replicas whose digest matched cost nothing
+// more. Options.ReadRepair all reads every set, as before digest reads.
+//
 // A write that reaches a node outside its key's primaries is forwarded by
 // a Forwarder to one primary, which coordinates it. A write is coordinated
 // once: each coordination mints a dot, and a second one would leave a
