@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -296,6 +297,11 @@ func setQuorumParam(q *pb.Quorum, name, v string) error {
 		q.Pw, err = parseCount(name, v)
 	case "timeout":
 		q.TimeoutMs, err = parseTimeout(v)
+	case "read_repair":
+		if _, perr := replica.ParseReadRepair(v); perr != nil || v == "" {
+			err = fmt.Errorf("bad read_repair %s: want digest or all", quoteInput(v))
+		}
+		q.ReadRepair = v
 	case "durable":
 		var b bool
 		b, err = strconv.ParseBool(v)
@@ -304,7 +310,7 @@ func setQuorumParam(q *pb.Quorum, name, v string) error {
 		}
 		q.NotDurable = !b
 	default:
-		err = fmt.Errorf("unknown query parameter %s (known: n, r, w, pr, pw, timeout, durable)", quoteInput(name))
+		err = fmt.Errorf("unknown query parameter %s (known: n, r, w, pr, pw, timeout, durable, read_repair)", quoteInput(name))
 	}
 	return err
 }

@@ -62,7 +62,15 @@ func (k *kvService) get(ctx context.Context, req *pb.GetRequest) (replica.Result
 	if err := k.checkKey(req.Key); err != nil {
 		return replica.Result{}, err
 	}
-	return k.coord.Get(ctx, req.Key, k.options(req.Quorum))
+	opts := k.options(req.Quorum)
+	if s := req.Quorum.GetReadRepair(); s != "" {
+		mode, err := replica.ParseReadRepair(s)
+		if err != nil {
+			return replica.Result{}, err // InvalidArgument (toStatus)
+		}
+		opts.ReadRepair = mode
+	}
+	return k.coord.Get(ctx, req.Key, opts)
 }
 
 func (k *kvService) Put(ctx context.Context, req *pb.PutRequest) (*pb.PutResponse, error) {

@@ -241,13 +241,17 @@ var (
 		"Stale or missing replicas sent a read repair.", nil, nil)
 	descReadRepairsDropped = prometheus.NewDesc("chorus_read_repairs_dropped_total",
 		"Read repairs skipped because the repair queue was full.", nil, nil)
+	descDigestReads = prometheus.NewDesc("chorus_read_digests_total",
+		"Replicas a read asked for a digest of their set instead of the set.", nil, nil)
+	descDigestMismatches = prometheus.NewDesc("chorus_read_digest_mismatches_total",
+		"Replicas a read asked for a digest and then for their set, the digest matching no set the read had.", nil, nil)
 	descHinted = prometheus.NewDesc("chorus_hinted_writes_total",
 		"Writes this node accepted as a fallback on behalf of a primary.", nil, nil)
 )
 
 func (c coordinatorCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSloppy, descQuorumFailures,
-		descReadRepairs, descReadRepairsDropped, descHinted} {
+		descReadRepairs, descReadRepairsDropped, descDigestReads, descDigestMismatches, descHinted} {
 		ch <- d
 	}
 }
@@ -261,6 +265,8 @@ func (c coordinatorCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descQuorumFailures, s.QuorumFailures)
 	counter(descReadRepairs, s.ReadRepairs)
 	counter(descReadRepairsDropped, s.ReadRepairsDropped)
+	counter(descDigestReads, s.DigestReads)
+	counter(descDigestMismatches, s.DigestMismatches)
 	counter(descHinted, s.Hinted)
 }
 

@@ -140,7 +140,8 @@ func TestMetricsSiblings(t *testing.T) {
 
 func TestMetricsSources(t *testing.T) {
 	var mu sync.Mutex
-	rs := replica.Stats{Sloppy: 4, QuorumFailures: 2, ReadRepairs: 7, ReadRepairsDropped: 1, Hinted: 9}
+	rs := replica.Stats{Sloppy: 4, QuorumFailures: 2, ReadRepairs: 7, ReadRepairsDropped: 1, Hinted: 9,
+		DigestReads: 12, DigestMismatches: 3}
 	hs := hints.Stats{Queued: 3, QueuedBytes: 300, Delivered: 11, DroppedAge: 1, DroppedFull: 2,
 		DroppedCorrupt: 5, OldestAge: 1500 * time.Millisecond}
 	m := newMetrics(metricsSources{
@@ -160,18 +161,20 @@ func TestMetricsSources(t *testing.T) {
 		}
 	}
 	check(map[string]float64{
-		"chorus_sloppy_quorum_total":         4,
-		"chorus_quorum_failures_total":       2,
-		"chorus_read_repairs_total":          7,
-		"chorus_read_repairs_dropped_total":  1,
-		"chorus_hinted_writes_total":         9,
-		"chorus_hints_queued":                3,
-		"chorus_hints_queued_bytes":          300,
-		"chorus_hints_delivered_total":       11,
-		"chorus_hints_dropped_total/age":     1,
-		"chorus_hints_dropped_total/full":    2,
-		"chorus_hints_dropped_total/corrupt": 5,
-		"chorus_hints_oldest_age_seconds":    1.5,
+		"chorus_sloppy_quorum_total":          4,
+		"chorus_quorum_failures_total":        2,
+		"chorus_read_repairs_total":           7,
+		"chorus_read_repairs_dropped_total":   1,
+		"chorus_read_digests_total":           12,
+		"chorus_read_digest_mismatches_total": 3,
+		"chorus_hinted_writes_total":          9,
+		"chorus_hints_queued":                 3,
+		"chorus_hints_queued_bytes":           300,
+		"chorus_hints_delivered_total":        11,
+		"chorus_hints_dropped_total/age":      1,
+		"chorus_hints_dropped_total/full":     2,
+		"chorus_hints_dropped_total/corrupt":  5,
+		"chorus_hints_oldest_age_seconds":     1.5,
 	})
 	// Values are read at scrape time, not at construction.
 	mu.Lock()
@@ -217,6 +220,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"chorus_sloppy_quorum_total 0",
 		"chorus_read_repairs_total 0",
 		"chorus_read_repairs_dropped_total 0",
+		"chorus_read_digests_total 0",
+		"chorus_read_digest_mismatches_total 0",
 		"chorus_hinted_writes_total 0",
 		"chorus_hints_queued 0",
 		"chorus_hints_queued_bytes 0",
