@@ -233,6 +233,13 @@ func TestQuorumOptions(t *testing.T) {
 		t.Errorf("sent put %v, want key k, value v, context ctx-1", p)
 	}
 
+	if _, err := c.Get(ctx, []byte("k"), WithReadRepair(ReadRepairAll)); err != nil {
+		t.Fatal(err)
+	}
+	if q := n.lastGet().GetQuorum(); q.GetReadRepair() != "all" {
+		t.Errorf("WithReadRepair(all) sent %v, want read_repair all", q)
+	}
+
 	// Config.Defaults apply, options override them field by field.
 	d := newClient(t, fc, func(c *Config) { c.Defaults = Quorum{N: 5, W: 4, NotDurable: true} })
 	if _, err := d.Put(ctx, []byte("k"), []byte("v"), WithW(2)); err != nil {
@@ -244,7 +251,7 @@ func TestQuorumOptions(t *testing.T) {
 
 	// Impossible settings fail locally, nothing is sent.
 	_, puts, _ := n.counts()
-	for _, opts := range [][]Option{{WithN(3), WithR(4)}, {WithW(-1)}, {WithN(17)}, {WithR(1), WithPR(2)}, {WithTimeout(-time.Second)}} {
+	for _, opts := range [][]Option{{WithN(3), WithR(4)}, {WithW(-1)}, {WithN(17)}, {WithR(1), WithPR(2)}, {WithTimeout(-time.Second)}, {WithReadRepair("some")}} {
 		if _, err := c.Put(ctx, []byte("k"), []byte("v"), opts...); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Put with bad options: error %v, want ErrInvalid", err)
 		}

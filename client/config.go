@@ -108,7 +108,23 @@ type Quorum struct {
 	Timeout time.Duration
 	// NotDurable skips the per-write sync on the replicas.
 	NotDurable bool
+	// ReadRepair is how a read asks the replicas (see ReadRepair); empty
+	// means the server's default, ReadRepairDigest.
+	ReadRepair ReadRepair
 }
+
+// ReadRepair is how a read asks the replicas for their copies of a key.
+type ReadRepair string
+
+const (
+	// ReadRepairDigest reads the value from one replica and digests from
+	// the others; a replica whose digest differs is asked for its value
+	// and repaired. The server's default.
+	ReadRepairDigest ReadRepair = "digest"
+	// ReadRepairAll reads the value from every replica: more traffic,
+	// the same answers and repairs.
+	ReadRepairAll ReadRepair = "all"
+)
 
 // Validate reports settings that no server accepts: negative values,
 // values above ring.MaxReplicas, and R, W, PR or PW above an explicit N.
@@ -133,6 +149,11 @@ func (q Quorum) Validate() error {
 	}
 	if q.PW > 0 && q.W > 0 && q.PW > q.W {
 		errs = append(errs, fmt.Errorf("pw (%d) must not exceed w (%d)", q.PW, q.W))
+	}
+	switch q.ReadRepair {
+	case "", ReadRepairDigest, ReadRepairAll:
+	default:
+		errs = append(errs, fmt.Errorf("read repair %q must be %q or %q", q.ReadRepair, ReadRepairDigest, ReadRepairAll))
 	}
 	return errors.Join(errs...)
 }

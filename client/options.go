@@ -40,6 +40,10 @@ func WithTimeout(d time.Duration) Option { return func(r *request) { r.q.Timeout
 // their next sync.
 func NotDurable() Option { return func(r *request) { r.q.NotDurable = true } }
 
+// WithReadRepair sets how a read asks the replicas: ReadRepairDigest
+// (the server's default) or ReadRepairAll. Writes ignore it.
+func WithReadRepair(m ReadRepair) Option { return func(r *request) { r.q.ReadRepair = m } }
+
 // WithCausal sets the causal context of a write or delete: the Causal of
 // the read it is based on. The write supersedes the values that read saw;
 // without it the write is blind and becomes a sibling of existing values.
@@ -79,5 +83,6 @@ func (r *request) quorum() *pb.Quorum {
 		Pw:         uint32(r.q.PW),
 		NotDurable: r.q.NotDurable,
 		TimeoutMs:  uint32(ms),
+		ReadRepair: string(r.q.ReadRepair),
 	}
 }
