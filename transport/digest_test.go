@@ -105,3 +105,22 @@ func TestDigestsRideWithFetches(t *testing.T) {
 		t.Errorf("stats: %d fetch batches, %d items, %d digests; want 2, %d, %d", st.FetchBatches, st.FetchItems, st.DigestItems, 2*n+1, n)
 	}
 }
+
+// TestFetchDigestFromOlderNode: a node that predates digest reads
+// answers a digest item with its set; FetchDigest digests the set rather
+// than reading the absent digest as 0, a node without the key.
+func TestFetchDigestFromOlderNode(t *testing.T) {
+	want := testSet("x", "v")
+	f := newFakeNode()
+	f.fetch = func(b *pb.FetchBatch) (*pb.FetchReplies, error) {
+		out := &pb.FetchReplies{Replies: make([]*pb.FetchReply, len(b.Items))}
+		for i := range b.Items {
+			out.Replies[i] = &pb.FetchReply{Set: want.Encode()}
+		}
+		return out, nil
+	}
+	p := startPeer(t, f, PeersConfig{})
+	if d, err := p.FetchDigest(context.Background(), "b", 0, []byte("k")); err != nil || d != want.Digest() {
+		t.Errorf("FetchDigest = %x, %v; want %x, nil", d, err, want.Digest())
+	}
+}

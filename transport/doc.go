@@ -39,7 +39,9 @@
 // replica and digests from the others. Digest items are Fetch items with
 // digest_only set: they share the Fetch lane, batches and limits with data
 // items, and a node still receiving the partition answers its digest with
-// an *IncompleteError as it would its set.
+// an *IncompleteError as it would its set. A node that predates digest
+// reads ignores digest_only and answers with its set; FetchDigest then
+// digests that set, so mixed versions read correctly, at the old cost.
 //
 // Message limits. Server and Pool accept and send messages up to 16 MiB by
 // default (ServerConfig / PoolConfig MaxRecvMsgSize, MaxSendMsgSize), four

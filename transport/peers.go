@@ -256,6 +256,11 @@ func (p *Peers) FetchDigest(ctx context.Context, node string, partition uint32, 
 	if r.err != nil && !r.partial {
 		return 0, r.err
 	}
+	if len(r.set) > 0 {
+		// A node that predates digest reads ignores digest_only and
+		// sends its set: its digest must not read as 0, an absent key.
+		return vclock.DigestEncoded(r.set), r.err
+	}
 	return r.digest, r.err
 }
 
