@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,27 +20,40 @@ func (ackAll) Replicate(_ context.Context, b *pb.ReplicateBatch) (*pb.ReplicateA
 	return &pb.ReplicateAcks{Errors: make([]string, len(b.Items))}, nil
 }
 
-// BenchmarkReplicateLoopback measures Replicate calls from many parallel
-// callers to one peer over loopback gRPC, with a 100-byte value.
+// BenchmarkReplicateLoopback measures Replicate calls to one peer over
+// loopback gRPC, with a 100-byte value, from one caller (latency) and
+// from 64 (a busy node: batches form).
 func BenchmarkReplicateLoopback(b *testing.B) {
+	for _, callers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			benchReplicate(b, callers, PeersConfig{})
+		})
+	}
+}
+
+func benchReplicate(b *testing.B, callers int, cfg PeersConfig) {
 	_, addr := startServer(b, nil, ackAll{}, ServerConfig{})
-	p := newTestPeers(b, map[string]string{"b": addr}, PeersConfig{})
+	p := newTestPeers(b, map[string]string{"b": addr}, cfg)
 	set := testSet("self", string(make([]byte, 100)))
 	ctx := context.Background()
-	var seq atomic.Uint64
-	b.SetParallelism(32) // many client requests in flight, as on a busy node
+	var seq, left atomic.Int64
+	left.Store(int64(b.N))
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		key := make([]byte, 0, 32)
-		for pb.Next() {
-			key = strconv.AppendUint(append(key[:0], "key-"...), seq.Add(1), 10)
-			if err := p.Replicate(ctx, "b", 0, key, set, false, ""); err != nil {
-				b.Errorf("Replicate: %v", err)
-				return
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			key := make([]byte, 0, 32)
+			for left.Add(-1) >= 0 {
+				key = strconv.AppendInt(append(key[:0], "key-"...), seq.Add(1), 10)
+				if err := p.Replicate(ctx, "b", 0, key, set, false, ""); err != nil {
+					b.Errorf("Replicate: %v", err)
+					return
+				}
 			}
-		}
-	})
+		})
+	}
+	wg.Wait()
 	b.StopTimer()
 	st := p.Stats().Total
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
