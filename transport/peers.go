@@ -14,26 +14,37 @@ import (
 
 // Dialer resolves a node ID to a client of that node's Internode service.
 // In production it is Pool.Dialer over the gossip addresses; tests may
-// return anything that implements pb.InternodeClient. It is called once
-// per batch, from the batch's goroutine, so it must be safe for concurrent
-// use and should be cheap (a map lookup, not a handshake).
+// return anything that implements pb.InternodeClient. It is called each
+// time Peers opens a stream to the node and for each unary RPC, from
+// Peers' goroutines, so it must be safe for concurrent use and should be
+// cheap (a map lookup, not a handshake).
 type Dialer func(node string) (pb.InternodeClient, error)
 
 // PeersConfig tunes Peers. A zero field takes its default from
 // DefaultPeersConfig.
 type PeersConfig struct {
-	// MaxInFlight bounds the RPCs in flight per peer and per kind
-	// (Replicate, Fetch). Calls made while all are busy queue and leave in
-	// the next batch, so batches grow with load. Default 4.
+	// MaxInFlight bounds the batches in flight (sent and not answered)
+	// per peer and per kind (Replicate, Fetch). Calls made while all are
+	// busy queue and leave in the next batch, so batches grow with load.
+	// Default 4.
 	MaxInFlight int
-	// MaxBatch bounds the items of one RPC. Default 256.
+	// MaxBatch bounds the items of one batch. Default 256.
 	MaxBatch int
-	// MaxBatchBytes bounds the estimated payload of one RPC in bytes; a
+	// MaxBatchBytes bounds the estimated payload of one batch in bytes; a
 	// single item larger than this still goes, alone. Default 4 MiB.
 	MaxBatchBytes int
-	// CallTimeout caps an RPC's deadline, which is otherwise the latest
+	// CallTimeout caps a batch's deadline, which is otherwise the latest
 	// deadline among its items. Default 5 s.
 	CallTimeout time.Duration
+	// Unary sends every batch as a unary Replicate or Fetch RPC of its
+	// own instead of on the peer's stream (Internode.Stream). It is for
+	// comparison: Peers falls back to unary RPCs by itself for a peer that
+	// does not serve Stream. Default false.
+	Unary bool
+	// StreamRetry is how long Peers sends unary RPCs to a peer that
+	// answered Stream with codes.Unimplemented (a node of an earlier
+	// version) before it tries a stream again. Default 1 min.
+	StreamRetry time.Duration
 	// OnLegs, when set, is called after every answered Replicate or Fetch
 	// RPC with its one-way delays (see Legs), from the goroutine that sent
 	// it; it must be quick and safe for concurrent use.
@@ -61,6 +72,7 @@ func DefaultPeersConfig() PeersConfig {
 		MaxBatch:      256,
 		MaxBatchBytes: 4 << 20,
 		CallTimeout:   5 * time.Second,
+		StreamRetry:   time.Minute,
 	}
 }
 
@@ -70,6 +82,7 @@ func (c PeersConfig) withDefaults() PeersConfig {
 	setDefault(&c.MaxBatch, d.MaxBatch)
 	setDefault(&c.MaxBatchBytes, d.MaxBatchBytes)
 	setDefault(&c.CallTimeout, d.CallTimeout)
+	setDefault(&c.StreamRetry, d.StreamRetry)
 	return c
 }
 
@@ -81,18 +94,23 @@ func (c PeersConfig) Validate() error {
 		nonNegative("MaxBatch", c.MaxBatch),
 		nonNegative("MaxBatchBytes", c.MaxBatchBytes),
 		nonNegative("CallTimeout", c.CallTimeout),
+		nonNegative("StreamRetry", c.StreamRetry),
 	)
 }
 
 // PeerStats counts one peer's traffic (or, in Stats.Total, everybody's).
 type PeerStats struct {
-	ReplicateBatches uint64 // Replicate RPCs sent
+	ReplicateBatches uint64 // Replicate batches sent (on the stream or as RPCs)
 	ReplicateItems   uint64 // items in them
-	FetchBatches     uint64 // Fetch RPCs sent
+	FetchBatches     uint64 // Fetch batches sent
 	FetchItems       uint64 // items in them, digest items included
 	DigestItems      uint64 // FetchDigest items among FetchItems
-	// RPCErrors counts RPCs that failed as a whole (dial errors included).
+	// RPCErrors counts batches that failed as a whole (dial errors, broken
+	// streams and passed deadlines included).
 	RPCErrors uint64
+	// Streams counts the streams opened (a peer that does not serve
+	// Stream opens none).
+	Streams uint64
 	// ItemErrors counts items that failed, whatever the cause. A Fetch
 	// answered with an *IncompleteError did not fail: it is not counted.
 	ItemErrors uint64
@@ -110,6 +128,7 @@ func (s *PeerStats) add(o PeerStats) {
 	s.FetchItems += o.FetchItems
 	s.DigestItems += o.DigestItems
 	s.RPCErrors += o.RPCErrors
+	s.Streams += o.Streams
 	s.ItemErrors += o.ItemErrors
 	s.Skipped += o.Skipped
 	s.Queued += o.Queued
@@ -163,14 +182,23 @@ type lane struct {
 type peer struct {
 	lanes [numKinds]lane
 	stats PeerStats
+	// stream carries the batches to the peer; nil until the next batch
+	// opens one.
+	stream *peerStream
+	// unaryUntil is when to try a stream again, after the peer answered
+	// Stream with codes.Unimplemented; until then batches go as unary
+	// RPCs.
+	unaryUntil time.Time
 }
 
 // Peers sends Replicate and Fetch calls to other nodes, batching the calls
-// to each node: while MaxInFlight RPCs to a node are out, new calls queue,
-// and each finished RPC takes the queue (up to MaxBatch items and
-// MaxBatchBytes) as its next batch. An idle system therefore sends every
-// call at once, and a loaded one sends few, large messages. Peers is safe
-// for concurrent use; its methods satisfy replica.Transport.
+// to each node: while MaxInFlight batches of a kind to a node are out, new
+// calls queue, and each answered batch takes the queue (up to MaxBatch
+// items and MaxBatchBytes) as its next batch. An idle system therefore
+// sends every call at once, and a loaded one sends few, large messages.
+// The batches to a node travel on one long-lived stream (Internode.Stream),
+// or as unary RPCs to a node that does not serve it. Peers is safe for
+// concurrent use; its methods satisfy replica.Transport.
 type Peers struct {
 	self string
 	dial Dialer
@@ -180,7 +208,7 @@ type Peers struct {
 	// in-flight RPCs end at once.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per batch goroutine
+	wg     sync.WaitGroup // unary batch goroutines, two per stream
 
 	mu     sync.Mutex
 	closed bool
@@ -284,18 +312,13 @@ func (p *Peers) do(node string, k kind, c *call) result {
 	}
 	l := &pr.lanes[k]
 	l.queue = append(l.queue, c)
-	var batch []*call
 	if l.inFlight < p.cfg.MaxInFlight {
-		batch = p.takeBatch(node, pr, k)
-		if len(batch) > 0 {
+		if batch := p.takeBatch(node, pr, k); len(batch) > 0 {
 			l.inFlight++
-			p.wg.Add(1)
+			p.dispatch(node, pr, k, batch)
 		}
 	}
 	p.mu.Unlock()
-	if len(batch) > 0 {
-		go p.run(node, pr, k, batch)
-	}
 
 	select {
 	case r := <-c.done:
@@ -358,45 +381,87 @@ func (p *Peers) takeBatch(node string, pr *peer, k kind) []*call {
 	return batch
 }
 
-// run sends batch, then keeps sending whatever queued meanwhile, until the
-// queue is empty or Peers is closed. It holds one of the lane's in-flight
-// slots throughout. Stats are updated before the answers go out, so a
-// caller that got its answer sees its call counted.
+// dispatch sends batch, which holds one of the lane's in-flight slots: on
+// the peer's stream (opening one if there is none), or as a unary RPC from
+// a goroutine of its own. p.mu must be held.
+func (p *Peers) dispatch(node string, pr *peer, k kind, batch []*call) {
+	if p.cfg.Unary || time.Now().Before(pr.unaryUntil) {
+		p.wg.Add(1)
+		go p.run(node, pr, k, batch)
+		return
+	}
+	if pr.stream == nil {
+		pr.stream = p.openStream(node, pr)
+	}
+	pr.stream.queue(k, batch, p.batchDeadline(batch))
+}
+
+// answer counts st, gives each call of batch its answer and frees the
+// batch's slot for the next batch. Stats are updated before the answers
+// go out, so a caller that got its answer sees its call counted. p.mu
+// must be held.
+func (p *Peers) answer(node string, pr *peer, k kind, batch []*call, answers []result, st PeerStats) {
+	pr.stats.add(st)
+	for i, c := range batch {
+		c.done <- answers[i] // never blocks: buffered, one answer per call
+	}
+	p.next(node, pr, k)
+}
+
+// next hands a freed in-flight slot of the lane to whatever queued
+// meanwhile, or releases it when the queue is empty or Peers is closed.
+// p.mu must be held.
+func (p *Peers) next(node string, pr *peer, k kind) {
+	var batch []*call
+	if !p.closed {
+		batch = p.takeBatch(node, pr, k)
+	}
+	if len(batch) == 0 {
+		pr.lanes[k].inFlight--
+		return
+	}
+	p.dispatch(node, pr, k, batch)
+}
+
+// run sends batch as one unary RPC and answers its calls.
 func (p *Peers) run(node string, pr *peer, k kind, batch []*call) {
 	defer p.wg.Done()
-	for len(batch) > 0 {
-		answers, st := p.send(node, k, batch)
-		p.mu.Lock()
-		pr.stats.add(st)
-		for i, c := range batch {
-			c.done <- answers[i] // never blocks: buffered, one answer per call
+	answers, st := p.send(node, k, batch)
+	p.mu.Lock()
+	p.answer(node, pr, k, batch, answers, st)
+	p.mu.Unlock()
+}
+
+// batchStats returns the counters of one batch of kind k.
+func batchStats(k kind, batch []*call) PeerStats {
+	var st PeerStats
+	if k == kindReplicate {
+		st.ReplicateBatches, st.ReplicateItems = 1, uint64(len(batch))
+		return st
+	}
+	st.FetchBatches, st.FetchItems = 1, uint64(len(batch))
+	for _, c := range batch {
+		if c.fetch.GetDigestOnly() {
+			st.DigestItems++
 		}
-		batch = nil
-		if !p.closed {
-			batch = p.takeBatch(node, pr, k)
+	}
+	return st
+}
+
+// countItemErrors adds the failed items among answers to st.
+func countItemErrors(st *PeerStats, answers []result) {
+	for _, a := range answers {
+		if a.err != nil && !a.partial {
+			st.ItemErrors++
 		}
-		if len(batch) == 0 {
-			pr.lanes[k].inFlight--
-		}
-		p.mu.Unlock()
 	}
 }
 
 // send makes one RPC for batch and returns the answer to each call in it,
 // in order, and the counters to add to the peer's stats.
 func (p *Peers) send(node string, k kind, batch []*call) ([]result, PeerStats) {
-	var st PeerStats
-	if k == kindReplicate {
-		st.ReplicateBatches, st.ReplicateItems = 1, uint64(len(batch))
-	} else {
-		st.FetchBatches, st.FetchItems = 1, uint64(len(batch))
-		for _, c := range batch {
-			if c.fetch.GetDigestOnly() {
-				st.DigestItems++
-			}
-		}
-	}
-	ctx, cancel := p.batchContext(batch)
+	st := batchStats(k, batch)
+	ctx, cancel := context.WithDeadline(p.ctx, p.batchDeadline(batch))
 	defer cancel()
 
 	var answers []result
@@ -413,11 +478,7 @@ func (p *Peers) send(node string, k kind, batch []*call) ([]result, PeerStats) {
 		st.ItemErrors += uint64(len(batch))
 		return p.failAll(node, k, len(batch), err), st
 	}
-	for _, a := range answers {
-		if a.err != nil && !a.partial {
-			st.ItemErrors++
-		}
-	}
+	countItemErrors(&st, answers)
 	return answers, st
 }
 
@@ -431,7 +492,12 @@ func (p *Peers) sendReplicate(ctx context.Context, client pb.InternodeClient, no
 	if err != nil {
 		return nil, err
 	}
-	if per := acks.GetVisibleUnixNanos(); len(per) == len(items) {
+	return p.replicateAnswers(node, batch, sent, acks)
+}
+
+// replicateAnswers reads acks, the reply to batch sent at sent.
+func (p *Peers) replicateAnswers(node string, batch []*call, sent time.Time, acks *pb.ReplicateAcks) ([]result, error) {
+	if per := acks.GetVisibleUnixNanos(); len(per) == len(batch) {
 		for _, at := range per {
 			p.noteLegs(node, false, sent, at)
 		}
@@ -460,6 +526,11 @@ func (p *Peers) sendFetch(ctx context.Context, client pb.InternodeClient, node s
 	if err != nil {
 		return nil, err
 	}
+	return p.fetchAnswers(node, batch, sent, replies)
+}
+
+// fetchAnswers reads replies, the reply to batch sent at sent.
+func (p *Peers) fetchAnswers(node string, batch []*call, sent time.Time, replies *pb.FetchReplies) ([]result, error) {
 	p.noteLegs(node, true, sent, replies.GetAtUnixNano())
 	if n := len(replies.GetReplies()); n != len(batch) {
 		return nil, fmt.Errorf("%w: %d replies for %d items", ErrRemote, n, len(batch))
@@ -510,10 +581,10 @@ func (p *Peers) failAll(node string, k kind, n int, err error) []result {
 	return answers
 }
 
-// batchContext returns the context of the RPC for batch: its deadline is
-// the latest among the items' (an item without one counts as
-// CallTimeout), capped at CallTimeout from now.
-func (p *Peers) batchContext(batch []*call) (context.Context, context.CancelFunc) {
+// batchDeadline returns the deadline of batch: the latest among the
+// items' (an item without one counts as CallTimeout), capped at
+// CallTimeout from now.
+func (p *Peers) batchDeadline(batch []*call) time.Time {
 	limit := time.Now().Add(p.cfg.CallTimeout)
 	var latest time.Time
 	for _, c := range batch {
@@ -526,7 +597,7 @@ func (p *Peers) batchContext(batch []*call) (context.Context, context.CancelFunc
 			latest = d
 		}
 	}
-	return context.WithDeadline(p.ctx, latest)
+	return latest
 }
 
 // Stats returns a snapshot of the counters, per peer and in total.

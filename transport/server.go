@@ -46,6 +46,13 @@ type ServerConfig struct {
 	// its HTTP/2 preface and settings; one that stays silent is closed.
 	// Default 10 s (gRPC's own is 2 min).
 	HandshakeTimeout time.Duration
+	// StreamInFlight bounds the batches of each kind (Replicate, Fetch)
+	// that one Internode stream has handled at once; the stream reads no
+	// further batch of a kind while all its slots are busy. Default 8:
+	// twice PeersConfig's default MaxInFlight, so that batches a sender
+	// gave up on at their deadline, still running here, leave room for
+	// new ones.
+	StreamInFlight int
 	// TLS, when set, secures every connection (its callbacks are kept, so
 	// certificates it reads on each handshake may change); nil serves
 	// plaintext.
@@ -65,6 +72,7 @@ func DefaultServerConfig() ServerConfig {
 		KeepaliveTimeout: 20 * time.Second,
 		StopTimeout:      5 * time.Second,
 		HandshakeTimeout: 10 * time.Second,
+		StreamInFlight:   8,
 	}
 }
 
@@ -78,6 +86,7 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	setDefault(&c.KeepaliveTimeout, d.KeepaliveTimeout)
 	setDefault(&c.StopTimeout, d.StopTimeout)
 	setDefault(&c.HandshakeTimeout, d.HandshakeTimeout)
+	setDefault(&c.StreamInFlight, d.StreamInFlight)
 	return c
 }
 
@@ -92,14 +101,16 @@ func (c ServerConfig) Validate() error {
 	errs = append(errs, nonNegative("KeepaliveTimeout", c.KeepaliveTimeout))
 	errs = append(errs, nonNegative("StopTimeout", c.StopTimeout))
 	errs = append(errs, nonNegative("HandshakeTimeout", c.HandshakeTimeout))
+	errs = append(errs, nonNegative("StreamInFlight", c.StreamInFlight))
 	return errors.Join(errs...)
 }
 
 // Server serves one node's gRPC API: the client-facing KV service and the
 // node-to-node Internode service.
 type Server struct {
-	cfg  ServerConfig
-	grpc *grpc.Server
+	cfg     ServerConfig
+	grpc    *grpc.Server
+	streams *streamHandler
 
 	mu      sync.Mutex
 	closed  bool
@@ -111,7 +122,9 @@ type Server struct {
 
 // NewServer returns a server for kv and in; either may be nil, and then
 // that service is not registered (calls to it fail with
-// codes.Unimplemented).
+// codes.Unimplemented). The Server serves Internode.Stream itself, by
+// passing each batch on the stream to in's Replicate or Fetch; in's own
+// Stream method is never called.
 func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("transport: server config: %w", err)
@@ -136,13 +149,14 @@ func NewServer(kv pb.KVServer, in pb.InternodeServer, cfg ServerConfig) (*Server
 	}
 	opts = append(opts, cfg.Options...)
 	g := grpc.NewServer(opts...)
+	streams := &streamHandler{inFlight: cfg.StreamInFlight, quit: make(chan struct{})}
 	if kv != nil {
 		pb.RegisterKVServer(g, kv)
 	}
 	if in != nil {
-		pb.RegisterInternodeServer(g, in)
+		pb.RegisterInternodeServer(g, internodeService{InternodeServer: in, streams: streams})
 	}
-	return &Server{cfg: cfg, grpc: g, stopped: make(chan struct{})}, nil
+	return &Server{cfg: cfg, grpc: g, streams: streams, stopped: make(chan struct{})}, nil
 }
 
 // Serve accepts connections on lis and blocks until Close, then returns
@@ -175,13 +189,16 @@ func (s *Server) isClosed() bool {
 
 // Close stops the server: it refuses new RPCs, lets in-flight ones finish
 // for up to StopTimeout, then closes every connection (cancelling the
-// handlers' contexts). It returns once every Serve call has returned.
+// handlers' contexts). Internode streams stop reading, answer the batches
+// they have and end with codes.Unavailable. It returns once every Serve
+// call and every stream goroutine has returned.
 // Close is idempotent; later calls wait for the first to finish.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		close(s.streams.quit) // streams would otherwise hold GracefulStop
 
 		graceful := make(chan struct{})
 		go func() { // owned by Close, which waits for it below
@@ -197,6 +214,7 @@ func (s *Server) Close() error {
 			<-graceful
 		}
 		s.serving.Wait()
+		s.streams.wg.Wait()
 		close(s.stopped)
 	})
 	<-s.stopped

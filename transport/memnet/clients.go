@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -123,4 +125,12 @@ func (c internodeClient) Ping(ctx context.Context, in *pb.PingRequest, _ ...grpc
 			}
 			return e.in.Ping
 		})
+}
+
+// Stream fails with codes.Unimplemented, as a node of a version before
+// Internode.Stream answers: memnet simulates the unary calls only, so
+// that every batch passes the link's faults as a call of its own, and
+// transport.Peers falls back to them.
+func (c internodeClient) Stream(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[pb.PeerBatch, pb.PeerBatchReply], error) {
+	return nil, status.Errorf(codes.Unimplemented, "memnet: %s -> %s: streams are not simulated", c.from, c.to)
 }

@@ -52,8 +52,10 @@
 // Errors. Handler errors reach the caller as they are, without the
 // conversion to codes.Unknown that gRPC applies to plain errors; so do
 // the interceptor's. A missing service on a registered node fails with
-// codes.Unimplemented. Errors made by memnet are grpc status errors whose
-// messages start "memnet: ".
+// codes.Unimplemented. Internode.Stream is not simulated: it fails with
+// codes.Unimplemented, as on a node of an earlier version, and
+// transport.Peers sends unary calls instead. Errors made by memnet are
+// grpc status errors whose messages start "memnet: ".
 //
 // Determinism. Drops come from one rand.Rand seeded with Config.Seed and
 // drawn under the network's mutex, only on links whose drop rate is

@@ -933,6 +933,219 @@ func (x *ClusterInfoResponse) GetRingSize() uint32 {
 	return 0
 }
 
+// PeerBatch is one batch on a Stream.
+type PeerBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id names the batch in its reply; the sender numbers its batches.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// timeout_nanos is the time the sender still waits for the reply (a
+	// duration, not an instant: the clocks of two nodes differ); the
+	// receiver handles the batch under that deadline. 0: none.
+	TimeoutNanos int64 `protobuf:"varint,2,opt,name=timeout_nanos,json=timeoutNanos,proto3" json:"timeout_nanos,omitempty"`
+	// Types that are valid to be assigned to Body:
+	//
+	//	*PeerBatch_Replicate
+	//	*PeerBatch_Fetch
+	Body          isPeerBatch_Body `protobuf_oneof:"body"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerBatch) Reset() {
+	*x = PeerBatch{}
+	mi := &file_chorus_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerBatch) ProtoMessage() {}
+
+func (x *PeerBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerBatch.ProtoReflect.Descriptor instead.
+func (*PeerBatch) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PeerBatch) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PeerBatch) GetTimeoutNanos() int64 {
+	if x != nil {
+		return x.TimeoutNanos
+	}
+	return 0
+}
+
+func (x *PeerBatch) GetBody() isPeerBatch_Body {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *PeerBatch) GetReplicate() *ReplicateBatch {
+	if x != nil {
+		if x, ok := x.Body.(*PeerBatch_Replicate); ok {
+			return x.Replicate
+		}
+	}
+	return nil
+}
+
+func (x *PeerBatch) GetFetch() *FetchBatch {
+	if x != nil {
+		if x, ok := x.Body.(*PeerBatch_Fetch); ok {
+			return x.Fetch
+		}
+	}
+	return nil
+}
+
+type isPeerBatch_Body interface {
+	isPeerBatch_Body()
+}
+
+type PeerBatch_Replicate struct {
+	Replicate *ReplicateBatch `protobuf:"bytes,3,opt,name=replicate,proto3,oneof"`
+}
+
+type PeerBatch_Fetch struct {
+	Fetch *FetchBatch `protobuf:"bytes,4,opt,name=fetch,proto3,oneof"`
+}
+
+func (*PeerBatch_Replicate) isPeerBatch_Body() {}
+
+func (*PeerBatch_Fetch) isPeerBatch_Body() {}
+
+// PeerBatchReply answers the PeerBatch of the same id with what the unary
+// RPC would have returned: the reply of the batch's kind, or a status.
+type PeerBatchReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Types that are valid to be assigned to Body:
+	//
+	//	*PeerBatchReply_Replicate
+	//	*PeerBatchReply_Fetch
+	Body isPeerBatchReply_Body `protobuf_oneof:"body"`
+	// code and message are the gRPC status of a batch that failed as a
+	// whole (then body is unset), as the unary RPC would have ended.
+	Code          uint32 `protobuf:"varint,4,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerBatchReply) Reset() {
+	*x = PeerBatchReply{}
+	mi := &file_chorus_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerBatchReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerBatchReply) ProtoMessage() {}
+
+func (x *PeerBatchReply) ProtoReflect() protoreflect.Message {
+	mi := &file_chorus_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerBatchReply.ProtoReflect.Descriptor instead.
+func (*PeerBatchReply) Descriptor() ([]byte, []int) {
+	return file_chorus_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PeerBatchReply) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PeerBatchReply) GetBody() isPeerBatchReply_Body {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *PeerBatchReply) GetReplicate() *ReplicateAcks {
+	if x != nil {
+		if x, ok := x.Body.(*PeerBatchReply_Replicate); ok {
+			return x.Replicate
+		}
+	}
+	return nil
+}
+
+func (x *PeerBatchReply) GetFetch() *FetchReplies {
+	if x != nil {
+		if x, ok := x.Body.(*PeerBatchReply_Fetch); ok {
+			return x.Fetch
+		}
+	}
+	return nil
+}
+
+func (x *PeerBatchReply) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PeerBatchReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type isPeerBatchReply_Body interface {
+	isPeerBatchReply_Body()
+}
+
+type PeerBatchReply_Replicate struct {
+	Replicate *ReplicateAcks `protobuf:"bytes,2,opt,name=replicate,proto3,oneof"`
+}
+
+type PeerBatchReply_Fetch struct {
+	Fetch *FetchReplies `protobuf:"bytes,3,opt,name=fetch,proto3,oneof"`
+}
+
+func (*PeerBatchReply_Replicate) isPeerBatchReply_Body() {}
+
+func (*PeerBatchReply_Fetch) isPeerBatchReply_Body() {}
+
 type PingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
@@ -942,7 +1155,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_chorus_proto_msgTypes[12]
+	mi := &file_chorus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1167,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[12]
+	mi := &file_chorus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1180,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{12}
+	return file_chorus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PingRequest) GetFrom() string {
@@ -985,7 +1198,7 @@ type PingReply struct {
 
 func (x *PingReply) Reset() {
 	*x = PingReply{}
-	mi := &file_chorus_proto_msgTypes[13]
+	mi := &file_chorus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1210,7 @@ func (x *PingReply) String() string {
 func (*PingReply) ProtoMessage() {}
 
 func (x *PingReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[13]
+	mi := &file_chorus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1223,7 @@ func (x *PingReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingReply.ProtoReflect.Descriptor instead.
 func (*PingReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{13}
+	return file_chorus_proto_rawDescGZIP(), []int{15}
 }
 
 type ReplicateItem struct {
@@ -1029,7 +1242,7 @@ type ReplicateItem struct {
 
 func (x *ReplicateItem) Reset() {
 	*x = ReplicateItem{}
-	mi := &file_chorus_proto_msgTypes[14]
+	mi := &file_chorus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1254,7 @@ func (x *ReplicateItem) String() string {
 func (*ReplicateItem) ProtoMessage() {}
 
 func (x *ReplicateItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[14]
+	mi := &file_chorus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1267,7 @@ func (x *ReplicateItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateItem.ProtoReflect.Descriptor instead.
 func (*ReplicateItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{14}
+	return file_chorus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplicateItem) GetPartition() uint32 {
@@ -1102,7 +1315,7 @@ type ReplicateBatch struct {
 
 func (x *ReplicateBatch) Reset() {
 	*x = ReplicateBatch{}
-	mi := &file_chorus_proto_msgTypes[15]
+	mi := &file_chorus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1327,7 @@ func (x *ReplicateBatch) String() string {
 func (*ReplicateBatch) ProtoMessage() {}
 
 func (x *ReplicateBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[15]
+	mi := &file_chorus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1340,7 @@ func (x *ReplicateBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateBatch.ProtoReflect.Descriptor instead.
 func (*ReplicateBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{15}
+	return file_chorus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicateBatch) GetFrom() string {
@@ -1163,7 +1376,7 @@ type ReplicateAcks struct {
 
 func (x *ReplicateAcks) Reset() {
 	*x = ReplicateAcks{}
-	mi := &file_chorus_proto_msgTypes[16]
+	mi := &file_chorus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1388,7 @@ func (x *ReplicateAcks) String() string {
 func (*ReplicateAcks) ProtoMessage() {}
 
 func (x *ReplicateAcks) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[16]
+	mi := &file_chorus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1401,7 @@ func (x *ReplicateAcks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateAcks.ProtoReflect.Descriptor instead.
 func (*ReplicateAcks) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{16}
+	return file_chorus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplicateAcks) GetErrors() []string {
@@ -1227,7 +1440,7 @@ type FetchItem struct {
 
 func (x *FetchItem) Reset() {
 	*x = FetchItem{}
-	mi := &file_chorus_proto_msgTypes[17]
+	mi := &file_chorus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1452,7 @@ func (x *FetchItem) String() string {
 func (*FetchItem) ProtoMessage() {}
 
 func (x *FetchItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[17]
+	mi := &file_chorus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1465,7 @@ func (x *FetchItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchItem.ProtoReflect.Descriptor instead.
 func (*FetchItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{17}
+	return file_chorus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FetchItem) GetPartition() uint32 {
@@ -1286,7 +1499,7 @@ type FetchBatch struct {
 
 func (x *FetchBatch) Reset() {
 	*x = FetchBatch{}
-	mi := &file_chorus_proto_msgTypes[18]
+	mi := &file_chorus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1511,7 @@ func (x *FetchBatch) String() string {
 func (*FetchBatch) ProtoMessage() {}
 
 func (x *FetchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[18]
+	mi := &file_chorus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1524,7 @@ func (x *FetchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchBatch.ProtoReflect.Descriptor instead.
 func (*FetchBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{18}
+	return file_chorus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FetchBatch) GetFrom() string {
@@ -1345,7 +1558,7 @@ type FetchReply struct {
 
 func (x *FetchReply) Reset() {
 	*x = FetchReply{}
-	mi := &file_chorus_proto_msgTypes[19]
+	mi := &file_chorus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1570,7 @@ func (x *FetchReply) String() string {
 func (*FetchReply) ProtoMessage() {}
 
 func (x *FetchReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[19]
+	mi := &file_chorus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1583,7 @@ func (x *FetchReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchReply.ProtoReflect.Descriptor instead.
 func (*FetchReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{19}
+	return file_chorus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FetchReply) GetSet() []byte {
@@ -1412,7 +1625,7 @@ type FetchReplies struct {
 
 func (x *FetchReplies) Reset() {
 	*x = FetchReplies{}
-	mi := &file_chorus_proto_msgTypes[20]
+	mi := &file_chorus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1637,7 @@ func (x *FetchReplies) String() string {
 func (*FetchReplies) ProtoMessage() {}
 
 func (x *FetchReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[20]
+	mi := &file_chorus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1650,7 @@ func (x *FetchReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchReplies.ProtoReflect.Descriptor instead.
 func (*FetchReplies) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{20}
+	return file_chorus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FetchReplies) GetReplies() []*FetchReply {
@@ -1473,7 +1686,7 @@ type TreeRequest struct {
 
 func (x *TreeRequest) Reset() {
 	*x = TreeRequest{}
-	mi := &file_chorus_proto_msgTypes[21]
+	mi := &file_chorus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1698,7 @@ func (x *TreeRequest) String() string {
 func (*TreeRequest) ProtoMessage() {}
 
 func (x *TreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[21]
+	mi := &file_chorus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1711,7 @@ func (x *TreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeRequest.ProtoReflect.Descriptor instead.
 func (*TreeRequest) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{21}
+	return file_chorus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TreeRequest) GetFrom() string {
@@ -1562,7 +1775,7 @@ type KeyHash struct {
 
 func (x *KeyHash) Reset() {
 	*x = KeyHash{}
-	mi := &file_chorus_proto_msgTypes[22]
+	mi := &file_chorus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1574,7 +1787,7 @@ func (x *KeyHash) String() string {
 func (*KeyHash) ProtoMessage() {}
 
 func (x *KeyHash) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[22]
+	mi := &file_chorus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1587,7 +1800,7 @@ func (x *KeyHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyHash.ProtoReflect.Descriptor instead.
 func (*KeyHash) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{22}
+	return file_chorus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *KeyHash) GetKey() []byte {
@@ -1621,7 +1834,7 @@ type TreeReply struct {
 
 func (x *TreeReply) Reset() {
 	*x = TreeReply{}
-	mi := &file_chorus_proto_msgTypes[23]
+	mi := &file_chorus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1846,7 @@ func (x *TreeReply) String() string {
 func (*TreeReply) ProtoMessage() {}
 
 func (x *TreeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[23]
+	mi := &file_chorus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1859,7 @@ func (x *TreeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeReply.ProtoReflect.Descriptor instead.
 func (*TreeReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{23}
+	return file_chorus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TreeReply) GetReady() bool {
@@ -1690,7 +1903,7 @@ type CollectItem struct {
 
 func (x *CollectItem) Reset() {
 	*x = CollectItem{}
-	mi := &file_chorus_proto_msgTypes[24]
+	mi := &file_chorus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1915,7 @@ func (x *CollectItem) String() string {
 func (*CollectItem) ProtoMessage() {}
 
 func (x *CollectItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[24]
+	mi := &file_chorus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1928,7 @@ func (x *CollectItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectItem.ProtoReflect.Descriptor instead.
 func (*CollectItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{24}
+	return file_chorus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CollectItem) GetPartition() uint32 {
@@ -1749,7 +1962,7 @@ type CollectBatch struct {
 
 func (x *CollectBatch) Reset() {
 	*x = CollectBatch{}
-	mi := &file_chorus_proto_msgTypes[25]
+	mi := &file_chorus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1974,7 @@ func (x *CollectBatch) String() string {
 func (*CollectBatch) ProtoMessage() {}
 
 func (x *CollectBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[25]
+	mi := &file_chorus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1987,7 @@ func (x *CollectBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectBatch.ProtoReflect.Descriptor instead.
 func (*CollectBatch) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{25}
+	return file_chorus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CollectBatch) GetFrom() string {
@@ -1804,7 +2017,7 @@ type CollectAcks struct {
 
 func (x *CollectAcks) Reset() {
 	*x = CollectAcks{}
-	mi := &file_chorus_proto_msgTypes[26]
+	mi := &file_chorus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +2029,7 @@ func (x *CollectAcks) String() string {
 func (*CollectAcks) ProtoMessage() {}
 
 func (x *CollectAcks) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[26]
+	mi := &file_chorus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +2042,7 @@ func (x *CollectAcks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectAcks.ProtoReflect.Descriptor instead.
 func (*CollectAcks) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{26}
+	return file_chorus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CollectAcks) GetRemoved() []bool {
@@ -1862,7 +2075,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_chorus_proto_msgTypes[27]
+	mi := &file_chorus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2087,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[27]
+	mi := &file_chorus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2100,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{27}
+	return file_chorus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ScanRequest) GetFrom() string {
@@ -1935,7 +2148,7 @@ type ScanItem struct {
 
 func (x *ScanItem) Reset() {
 	*x = ScanItem{}
-	mi := &file_chorus_proto_msgTypes[28]
+	mi := &file_chorus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2160,7 @@ func (x *ScanItem) String() string {
 func (*ScanItem) ProtoMessage() {}
 
 func (x *ScanItem) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[28]
+	mi := &file_chorus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2173,7 @@ func (x *ScanItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanItem.ProtoReflect.Descriptor instead.
 func (*ScanItem) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{28}
+	return file_chorus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ScanItem) GetKey() []byte {
@@ -1992,7 +2205,7 @@ type ScanReply struct {
 
 func (x *ScanReply) Reset() {
 	*x = ScanReply{}
-	mi := &file_chorus_proto_msgTypes[29]
+	mi := &file_chorus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2217,7 @@ func (x *ScanReply) String() string {
 func (*ScanReply) ProtoMessage() {}
 
 func (x *ScanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chorus_proto_msgTypes[29]
+	mi := &file_chorus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2230,7 @@ func (x *ScanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanReply.ProtoReflect.Descriptor instead.
 func (*ScanReply) Descriptor() ([]byte, []int) {
-	return file_chorus_proto_rawDescGZIP(), []int{29}
+	return file_chorus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ScanReply) GetItems() []*ScanItem {
@@ -2114,7 +2327,20 @@ const file_chorus_proto_rawDesc = "" +
 	"\breplicas\x18\x03 \x01(\rR\breplicas\x12!\n" +
 	"\fring_version\x18\x04 \x01(\x04R\vringVersion\x12\x16\n" +
 	"\x06owners\x18\x05 \x03(\rR\x06owners\x12\x1b\n" +
-	"\tring_size\x18\x06 \x01(\rR\bringSize\"!\n" +
+	"\tring_size\x18\x06 \x01(\rR\bringSize\"\xb2\x01\n" +
+	"\tPeerBatch\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12#\n" +
+	"\rtimeout_nanos\x18\x02 \x01(\x03R\ftimeoutNanos\x129\n" +
+	"\treplicate\x18\x03 \x01(\v2\x19.chorus.v1.ReplicateBatchH\x00R\treplicate\x12-\n" +
+	"\x05fetch\x18\x04 \x01(\v2\x15.chorus.v1.FetchBatchH\x00R\x05fetchB\x06\n" +
+	"\x04body\"\xc1\x01\n" +
+	"\x0ePeerBatchReply\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x128\n" +
+	"\treplicate\x18\x02 \x01(\v2\x18.chorus.v1.ReplicateAcksH\x00R\treplicate\x12/\n" +
+	"\x05fetch\x18\x03 \x01(\v2\x17.chorus.v1.FetchRepliesH\x00R\x05fetch\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessageB\x06\n" +
+	"\x04body\"!\n" +
 	"\vPingRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\"\v\n" +
 	"\tPingReply\"\x86\x01\n" +
@@ -2201,14 +2427,15 @@ const file_chorus_proto_rawDesc = "" +
 	"\x03Get\x12\x15.chorus.v1.GetRequest\x1a\x16.chorus.v1.GetResponse\x124\n" +
 	"\x03Put\x12\x15.chorus.v1.PutRequest\x1a\x16.chorus.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.chorus.v1.DeleteRequest\x1a\x19.chorus.v1.DeleteResponse\x12L\n" +
-	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xe4\x02\n" +
+	"\vClusterInfo\x12\x1d.chorus.v1.ClusterInfoRequest\x1a\x1e.chorus.v1.ClusterInfoResponse2\xa3\x03\n" +
 	"\tInternode\x12@\n" +
 	"\tReplicate\x12\x19.chorus.v1.ReplicateBatch\x1a\x18.chorus.v1.ReplicateAcks\x127\n" +
 	"\x05Fetch\x12\x15.chorus.v1.FetchBatch\x1a\x17.chorus.v1.FetchReplies\x124\n" +
 	"\x04Tree\x12\x16.chorus.v1.TreeRequest\x1a\x14.chorus.v1.TreeReply\x12:\n" +
 	"\aCollect\x12\x17.chorus.v1.CollectBatch\x1a\x16.chorus.v1.CollectAcks\x124\n" +
 	"\x04Scan\x12\x16.chorus.v1.ScanRequest\x1a\x14.chorus.v1.ScanReply\x124\n" +
-	"\x04Ping\x12\x16.chorus.v1.PingRequest\x1a\x14.chorus.v1.PingReplyB,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
+	"\x04Ping\x12\x16.chorus.v1.PingRequest\x1a\x14.chorus.v1.PingReply\x12=\n" +
+	"\x06Stream\x12\x14.chorus.v1.PeerBatch\x1a\x19.chorus.v1.PeerBatchReply(\x010\x01B,Z*github.com/chorusdb/chorus/transport/pb;pbb\x06proto3"
 
 var (
 	file_chorus_proto_rawDescOnce sync.Once
@@ -2223,7 +2450,7 @@ func file_chorus_proto_rawDescGZIP() []byte {
 }
 
 var file_chorus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_chorus_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_chorus_proto_goTypes = []any{
 	(TreeLevel)(0),              // 0: chorus.v1.TreeLevel
 	(*Quorum)(nil),              // 1: chorus.v1.Quorum
@@ -2238,24 +2465,26 @@ var file_chorus_proto_goTypes = []any{
 	(*ClusterInfoRequest)(nil),  // 10: chorus.v1.ClusterInfoRequest
 	(*Member)(nil),              // 11: chorus.v1.Member
 	(*ClusterInfoResponse)(nil), // 12: chorus.v1.ClusterInfoResponse
-	(*PingRequest)(nil),         // 13: chorus.v1.PingRequest
-	(*PingReply)(nil),           // 14: chorus.v1.PingReply
-	(*ReplicateItem)(nil),       // 15: chorus.v1.ReplicateItem
-	(*ReplicateBatch)(nil),      // 16: chorus.v1.ReplicateBatch
-	(*ReplicateAcks)(nil),       // 17: chorus.v1.ReplicateAcks
-	(*FetchItem)(nil),           // 18: chorus.v1.FetchItem
-	(*FetchBatch)(nil),          // 19: chorus.v1.FetchBatch
-	(*FetchReply)(nil),          // 20: chorus.v1.FetchReply
-	(*FetchReplies)(nil),        // 21: chorus.v1.FetchReplies
-	(*TreeRequest)(nil),         // 22: chorus.v1.TreeRequest
-	(*KeyHash)(nil),             // 23: chorus.v1.KeyHash
-	(*TreeReply)(nil),           // 24: chorus.v1.TreeReply
-	(*CollectItem)(nil),         // 25: chorus.v1.CollectItem
-	(*CollectBatch)(nil),        // 26: chorus.v1.CollectBatch
-	(*CollectAcks)(nil),         // 27: chorus.v1.CollectAcks
-	(*ScanRequest)(nil),         // 28: chorus.v1.ScanRequest
-	(*ScanItem)(nil),            // 29: chorus.v1.ScanItem
-	(*ScanReply)(nil),           // 30: chorus.v1.ScanReply
+	(*PeerBatch)(nil),           // 13: chorus.v1.PeerBatch
+	(*PeerBatchReply)(nil),      // 14: chorus.v1.PeerBatchReply
+	(*PingRequest)(nil),         // 15: chorus.v1.PingRequest
+	(*PingReply)(nil),           // 16: chorus.v1.PingReply
+	(*ReplicateItem)(nil),       // 17: chorus.v1.ReplicateItem
+	(*ReplicateBatch)(nil),      // 18: chorus.v1.ReplicateBatch
+	(*ReplicateAcks)(nil),       // 19: chorus.v1.ReplicateAcks
+	(*FetchItem)(nil),           // 20: chorus.v1.FetchItem
+	(*FetchBatch)(nil),          // 21: chorus.v1.FetchBatch
+	(*FetchReply)(nil),          // 22: chorus.v1.FetchReply
+	(*FetchReplies)(nil),        // 23: chorus.v1.FetchReplies
+	(*TreeRequest)(nil),         // 24: chorus.v1.TreeRequest
+	(*KeyHash)(nil),             // 25: chorus.v1.KeyHash
+	(*TreeReply)(nil),           // 26: chorus.v1.TreeReply
+	(*CollectItem)(nil),         // 27: chorus.v1.CollectItem
+	(*CollectBatch)(nil),        // 28: chorus.v1.CollectBatch
+	(*CollectAcks)(nil),         // 29: chorus.v1.CollectAcks
+	(*ScanRequest)(nil),         // 30: chorus.v1.ScanRequest
+	(*ScanItem)(nil),            // 31: chorus.v1.ScanItem
+	(*ScanReply)(nil),           // 32: chorus.v1.ScanReply
 }
 var file_chorus_proto_depIdxs = []int32{
 	1,  // 0: chorus.v1.GetRequest.quorum:type_name -> chorus.v1.Quorum
@@ -2266,38 +2495,44 @@ var file_chorus_proto_depIdxs = []int32{
 	1,  // 5: chorus.v1.DeleteRequest.quorum:type_name -> chorus.v1.Quorum
 	2,  // 6: chorus.v1.DeleteResponse.info:type_name -> chorus.v1.QuorumInfo
 	11, // 7: chorus.v1.ClusterInfoResponse.members:type_name -> chorus.v1.Member
-	15, // 8: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
-	18, // 9: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
-	20, // 10: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
-	0,  // 11: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
-	23, // 12: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
-	25, // 13: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
-	29, // 14: chorus.v1.ScanReply.items:type_name -> chorus.v1.ScanItem
-	4,  // 15: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
-	6,  // 16: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
-	8,  // 17: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
-	10, // 18: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
-	16, // 19: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
-	19, // 20: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
-	22, // 21: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
-	26, // 22: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
-	28, // 23: chorus.v1.Internode.Scan:input_type -> chorus.v1.ScanRequest
-	13, // 24: chorus.v1.Internode.Ping:input_type -> chorus.v1.PingRequest
-	5,  // 25: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
-	7,  // 26: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
-	9,  // 27: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
-	12, // 28: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
-	17, // 29: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
-	21, // 30: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
-	24, // 31: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
-	27, // 32: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
-	30, // 33: chorus.v1.Internode.Scan:output_type -> chorus.v1.ScanReply
-	14, // 34: chorus.v1.Internode.Ping:output_type -> chorus.v1.PingReply
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	18, // 8: chorus.v1.PeerBatch.replicate:type_name -> chorus.v1.ReplicateBatch
+	21, // 9: chorus.v1.PeerBatch.fetch:type_name -> chorus.v1.FetchBatch
+	19, // 10: chorus.v1.PeerBatchReply.replicate:type_name -> chorus.v1.ReplicateAcks
+	23, // 11: chorus.v1.PeerBatchReply.fetch:type_name -> chorus.v1.FetchReplies
+	17, // 12: chorus.v1.ReplicateBatch.items:type_name -> chorus.v1.ReplicateItem
+	20, // 13: chorus.v1.FetchBatch.items:type_name -> chorus.v1.FetchItem
+	22, // 14: chorus.v1.FetchReplies.replies:type_name -> chorus.v1.FetchReply
+	0,  // 15: chorus.v1.TreeRequest.level:type_name -> chorus.v1.TreeLevel
+	25, // 16: chorus.v1.TreeReply.keys:type_name -> chorus.v1.KeyHash
+	27, // 17: chorus.v1.CollectBatch.items:type_name -> chorus.v1.CollectItem
+	31, // 18: chorus.v1.ScanReply.items:type_name -> chorus.v1.ScanItem
+	4,  // 19: chorus.v1.KV.Get:input_type -> chorus.v1.GetRequest
+	6,  // 20: chorus.v1.KV.Put:input_type -> chorus.v1.PutRequest
+	8,  // 21: chorus.v1.KV.Delete:input_type -> chorus.v1.DeleteRequest
+	10, // 22: chorus.v1.KV.ClusterInfo:input_type -> chorus.v1.ClusterInfoRequest
+	18, // 23: chorus.v1.Internode.Replicate:input_type -> chorus.v1.ReplicateBatch
+	21, // 24: chorus.v1.Internode.Fetch:input_type -> chorus.v1.FetchBatch
+	24, // 25: chorus.v1.Internode.Tree:input_type -> chorus.v1.TreeRequest
+	28, // 26: chorus.v1.Internode.Collect:input_type -> chorus.v1.CollectBatch
+	30, // 27: chorus.v1.Internode.Scan:input_type -> chorus.v1.ScanRequest
+	15, // 28: chorus.v1.Internode.Ping:input_type -> chorus.v1.PingRequest
+	13, // 29: chorus.v1.Internode.Stream:input_type -> chorus.v1.PeerBatch
+	5,  // 30: chorus.v1.KV.Get:output_type -> chorus.v1.GetResponse
+	7,  // 31: chorus.v1.KV.Put:output_type -> chorus.v1.PutResponse
+	9,  // 32: chorus.v1.KV.Delete:output_type -> chorus.v1.DeleteResponse
+	12, // 33: chorus.v1.KV.ClusterInfo:output_type -> chorus.v1.ClusterInfoResponse
+	19, // 34: chorus.v1.Internode.Replicate:output_type -> chorus.v1.ReplicateAcks
+	23, // 35: chorus.v1.Internode.Fetch:output_type -> chorus.v1.FetchReplies
+	26, // 36: chorus.v1.Internode.Tree:output_type -> chorus.v1.TreeReply
+	29, // 37: chorus.v1.Internode.Collect:output_type -> chorus.v1.CollectAcks
+	32, // 38: chorus.v1.Internode.Scan:output_type -> chorus.v1.ScanReply
+	16, // 39: chorus.v1.Internode.Ping:output_type -> chorus.v1.PingReply
+	14, // 40: chorus.v1.Internode.Stream:output_type -> chorus.v1.PeerBatchReply
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_chorus_proto_init() }
@@ -2305,13 +2540,21 @@ func file_chorus_proto_init() {
 	if File_chorus_proto != nil {
 		return
 	}
+	file_chorus_proto_msgTypes[12].OneofWrappers = []any{
+		(*PeerBatch_Replicate)(nil),
+		(*PeerBatch_Fetch)(nil),
+	}
+	file_chorus_proto_msgTypes[13].OneofWrappers = []any{
+		(*PeerBatchReply_Replicate)(nil),
+		(*PeerBatchReply_Fetch)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chorus_proto_rawDesc), len(file_chorus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -244,6 +244,7 @@ const (
 	Internode_Collect_FullMethodName   = "/chorus.v1.Internode/Collect"
 	Internode_Scan_FullMethodName      = "/chorus.v1.Internode/Scan"
 	Internode_Ping_FullMethodName      = "/chorus.v1.Internode/Ping"
+	Internode_Stream_FullMethodName    = "/chorus.v1.Internode/Stream"
 )
 
 // InternodeClient is the client API for Internode service.
@@ -270,6 +271,12 @@ type InternodeClient interface {
 	// answers) from a silent one (paused, cut off), without sending the
 	// write again.
 	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingReply, error)
+	// Stream carries Replicate and Fetch batches over one long-lived stream
+	// per pair of nodes, so that a batch costs one message rather than a
+	// whole RPC (headers, trailers and their flushes). Each PeerBatch is
+	// answered by one PeerBatchReply with its id, in any order. The unary
+	// Replicate and Fetch stay for senders of earlier versions.
+	Stream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PeerBatch, PeerBatchReply], error)
 }
 
 type internodeClient struct {
@@ -340,6 +347,19 @@ func (c *internodeClient) Ping(ctx context.Context, in *PingRequest, opts ...grp
 	return out, nil
 }
 
+func (c *internodeClient) Stream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PeerBatch, PeerBatchReply], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Internode_ServiceDesc.Streams[0], Internode_Stream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PeerBatch, PeerBatchReply]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Internode_StreamClient = grpc.BidiStreamingClient[PeerBatch, PeerBatchReply]
+
 // InternodeServer is the server API for Internode service.
 // All implementations must embed UnimplementedInternodeServer
 // for forward compatibility.
@@ -364,6 +384,12 @@ type InternodeServer interface {
 	// answers) from a silent one (paused, cut off), without sending the
 	// write again.
 	Ping(context.Context, *PingRequest) (*PingReply, error)
+	// Stream carries Replicate and Fetch batches over one long-lived stream
+	// per pair of nodes, so that a batch costs one message rather than a
+	// whole RPC (headers, trailers and their flushes). Each PeerBatch is
+	// answered by one PeerBatchReply with its id, in any order. The unary
+	// Replicate and Fetch stay for senders of earlier versions.
+	Stream(grpc.BidiStreamingServer[PeerBatch, PeerBatchReply]) error
 	mustEmbedUnimplementedInternodeServer()
 }
 
@@ -391,6 +417,9 @@ func (UnimplementedInternodeServer) Scan(context.Context, *ScanRequest) (*ScanRe
 }
 func (UnimplementedInternodeServer) Ping(context.Context, *PingRequest) (*PingReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Ping not implemented")
+}
+func (UnimplementedInternodeServer) Stream(grpc.BidiStreamingServer[PeerBatch, PeerBatchReply]) error {
+	return status.Errorf(codes.Unimplemented, "method Stream not implemented")
 }
 func (UnimplementedInternodeServer) mustEmbedUnimplementedInternodeServer() {}
 func (UnimplementedInternodeServer) testEmbeddedByValue()                   {}
@@ -521,6 +550,13 @@ func _Internode_Ping_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Internode_Stream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(InternodeServer).Stream(&grpc.GenericServerStream[PeerBatch, PeerBatchReply]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Internode_StreamServer = grpc.BidiStreamingServer[PeerBatch, PeerBatchReply]
+
 // Internode_ServiceDesc is the grpc.ServiceDesc for Internode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -553,6 +589,13 @@ var Internode_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Internode_Ping_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Stream",
+			Handler:       _Internode_Stream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "chorus.proto",
 }
