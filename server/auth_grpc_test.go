@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -95,6 +96,9 @@ func TestGRPCAuthRoles(t *testing.T) {
 			return err
 		}},
 		{"Internode.Ping", "admin", codes.Unimplemented, func(ctx context.Context) error { _, err := in.Ping(ctx, &pb.PingRequest{}); return err }},
+		// The stream is refused as a whole, as the unary calls are; once
+		// admitted, its batch reaches the (unimplemented) Replicate.
+		{"Internode.Stream", "admin", codes.Unimplemented, func(ctx context.Context) error { return streamBatch(ctx, in) }},
 	}
 	roles := map[string]auth.Roles{tokenRead: auth.Roles(auth.Read), tokenWrite: auth.Roles(auth.Write), tokenAll: auth.AllRoles}
 	for _, c := range calls {
@@ -118,13 +122,33 @@ func TestGRPCAuthRoles(t *testing.T) {
 			}
 		}
 	}
-	// Per call: 5 × 2 unauthenticated; forbidden: Get, ClusterInfo 1 each
-	// (write token), Put, Delete 1 each (read token), Ping 2.
-	for reason, want := range map[string]float64{deniedUnauthenticated: 10, deniedForbidden: 6} {
+	// Per call: 6 × 2 unauthenticated; forbidden: Get, ClusterInfo 1 each
+	// (write token), Put, Delete 1 each (read token), Ping and Stream 2
+	// each.
+	for reason, want := range map[string]float64{deniedUnauthenticated: 12, deniedForbidden: 8} {
 		if got := gatherValue(t, m, "chorus_auth_denied_total", map[string]string{"api": "grpc", "reason": reason}); got != want {
 			t.Errorf("chorus_auth_denied_total{api=grpc,reason=%s} = %v, want %v", reason, got, want)
 		}
 	}
+}
+
+// streamBatch sends one Replicate batch on an Internode stream and returns
+// the status that ended the stream or answered the batch.
+func streamBatch(ctx context.Context, in pb.InternodeClient) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := in.Stream(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.Send(&pb.PeerBatch{Id: 1, Body: &pb.PeerBatch_Replicate{Replicate: &pb.ReplicateBatch{}}}); err != nil && err != io.EOF {
+		return err
+	}
+	r, err := s.Recv()
+	if err != nil {
+		return err
+	}
+	return status.Error(codes.Code(r.GetCode()), r.GetMessage())
 }
 
 // Tokens over plaintext are refused unless the config allows them.

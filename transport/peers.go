@@ -383,9 +383,12 @@ func (p *Peers) takeBatch(node string, pr *peer, k kind) []*call {
 
 // dispatch sends batch, which holds one of the lane's in-flight slots: on
 // the peer's stream (opening one if there is none), or as a unary RPC from
-// a goroutine of its own. p.mu must be held.
+// a goroutine of its own. A single item over MaxBatchBytes goes unary too:
+// a message over gRPC's size limit breaks a stream, failing every batch on
+// it, but fails a unary RPC alone. p.mu must be held.
 func (p *Peers) dispatch(node string, pr *peer, k kind, batch []*call) {
-	if p.cfg.Unary || time.Now().Before(pr.unaryUntil) {
+	oversized := len(batch) == 1 && batch[0].size > p.cfg.MaxBatchBytes
+	if p.cfg.Unary || oversized || time.Now().Before(pr.unaryUntil) {
 		p.wg.Add(1)
 		go p.run(node, pr, k, batch)
 		return

@@ -30,10 +30,12 @@ var _ replicaTransport = (*Peers)(nil)
 
 // TestReplicateBatches queues many calls behind a held RPC and checks that
 // they leave in one batch and that each caller gets its own answer.
-func TestReplicateBatches(t *testing.T) {
+func TestReplicateBatches(t *testing.T) { forEachMode(t, testReplicateBatches) }
+
+func testReplicateBatches(t *testing.T, unary bool) {
 	f := newFakeNode()
 	f.block, f.entered = make(chan struct{}), make(chan struct{}, 1)
-	p := startPeer(t, f, PeersConfig{MaxInFlight: 1})
+	p := startPeer(t, f, PeersConfig{MaxInFlight: 1, Unary: unary})
 	ctx := context.Background()
 
 	first := make(chan error, 1)
@@ -210,10 +212,12 @@ func TestReplicateSeededMix(t *testing.T) {
 // TestReplicateCallerDeadline checks that a caller whose context expires
 // returns at once while its RPC hangs, and that the late answers block
 // nobody.
-func TestReplicateCallerDeadline(t *testing.T) {
+func TestReplicateCallerDeadline(t *testing.T) { forEachMode(t, testReplicateCallerDeadline) }
+
+func testReplicateCallerDeadline(t *testing.T, unary bool) {
 	f := newFakeNode()
 	f.block, f.entered = make(chan struct{}), make(chan struct{}, 1)
-	p := startPeer(t, f, PeersConfig{MaxInFlight: 2})
+	p := startPeer(t, f, PeersConfig{MaxInFlight: 2, Unary: unary})
 
 	var wg sync.WaitGroup
 	for i := range 10 {
@@ -236,14 +240,16 @@ func TestReplicateCallerDeadline(t *testing.T) {
 	}
 }
 
-func TestUnreachable(t *testing.T) {
+func TestUnreachable(t *testing.T) { forEachMode(t, testUnreachable) }
+
+func testUnreachable(t *testing.T, unary bool) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dead := lis.Addr().String()
 	lis.Close()
-	p := newTestPeers(t, map[string]string{"dead": dead}, PeersConfig{})
+	p := newTestPeers(t, map[string]string{"dead": dead}, PeersConfig{Unary: unary})
 	ctx := context.Background()
 
 	err = p.Replicate(ctx, "dead", 0, []byte("k"), testSet("self", "v"), false, "")
@@ -263,9 +269,11 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-func TestFetch(t *testing.T) {
+func TestFetch(t *testing.T) { forEachMode(t, testFetch) }
+
+func testFetch(t *testing.T, unary bool) {
 	f := newFakeNode()
-	p := startPeer(t, f, PeersConfig{})
+	p := startPeer(t, f, PeersConfig{Unary: unary})
 	ctx := context.Background()
 	want, err := testSet("x", "hello").Update(vclock.Clock{}, "y", vclock.Value{Tombstone: true})
 	if err != nil {
@@ -293,7 +301,9 @@ func TestFetch(t *testing.T) {
 
 // TestWrongAnswerCount checks that a reply with too few answers fails
 // every item instead of panicking or misattributing answers.
-func TestWrongAnswerCount(t *testing.T) {
+func TestWrongAnswerCount(t *testing.T) { forEachMode(t, testWrongAnswerCount) }
+
+func testWrongAnswerCount(t *testing.T, unary bool) {
 	f := newFakeNode()
 	f.replicate = func(b *pb.ReplicateBatch) (*pb.ReplicateAcks, error) {
 		return &pb.ReplicateAcks{Errors: make([]string, len(b.Items)-1)}, nil
@@ -301,7 +311,7 @@ func TestWrongAnswerCount(t *testing.T) {
 	f.fetch = func(b *pb.FetchBatch) (*pb.FetchReplies, error) {
 		return &pb.FetchReplies{Replies: make([]*pb.FetchReply, len(b.Items)+1)}, nil
 	}
-	p := startPeer(t, f, PeersConfig{})
+	p := startPeer(t, f, PeersConfig{Unary: unary})
 	ctx := context.Background()
 	if err := p.Replicate(ctx, "b", 0, []byte("k"), testSet("self", "v"), false, ""); !errors.Is(err, ErrRemote) {
 		t.Errorf("Replicate with 0 acks for 1 item: got %v, want ErrRemote", err)
@@ -331,11 +341,13 @@ func TestOversizedMessage(t *testing.T) {
 
 // TestPeersClose holds one RPC, queues more calls and closes: every call
 // fails with ErrClosed and Close returns.
-func TestPeersClose(t *testing.T) {
+func TestPeersClose(t *testing.T) { forEachMode(t, testPeersClose) }
+
+func testPeersClose(t *testing.T, unary bool) {
 	f := newFakeNode()
 	f.block, f.entered = make(chan struct{}), make(chan struct{}, 1)
 	defer close(f.block)
-	p := startPeer(t, f, PeersConfig{MaxInFlight: 1})
+	p := startPeer(t, f, PeersConfig{MaxInFlight: 1, Unary: unary})
 	ctx := context.Background()
 
 	const n = 5
@@ -446,4 +458,11 @@ func TestFetchIncomplete(t *testing.T) {
 	if st := p.Stats().Peers["b"]; st.ItemErrors != 0 || st.FetchItems != 4 {
 		t.Errorf("stats: %d item errors of %d fetch items; want 0 of 4 (a partial answer is no failure)", st.ItemErrors, st.FetchItems)
 	}
+}
+
+// forEachMode runs test with batches on the peer's stream and as unary
+// RPCs.
+func forEachMode(t *testing.T, test func(t *testing.T, unary bool)) {
+	t.Run("stream", func(t *testing.T) { test(t, false) })
+	t.Run("unary", func(t *testing.T) { test(t, true) })
 }

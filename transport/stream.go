@@ -3,7 +3,6 @@ package transport
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -225,7 +224,7 @@ func (p *Peers) streamSend(s *peerStream) {
 	for {
 		out, next := p.streamDue(s, stream != nil)
 		for _, f := range out {
-			if err := p.writeFlight(s, stream, f); err != nil {
+			if err := p.writeFlight(stream, f); err != nil {
 				stream = nil // broken: recv learns why and fails the rest
 				break
 			}
@@ -275,10 +274,10 @@ func (p *Peers) streamDue(s *peerStream, open bool) (out []*flight, next time.Ti
 	return out, next
 }
 
-// writeFlight sends f on stream. An error that leaves the stream usable
-// (a message over the size limit) fails f alone and is not returned; one
-// that broke the stream is.
-func (p *Peers) writeFlight(s *peerStream, stream pb.Internode_StreamClient, f *flight) error {
+// writeFlight sends f on stream. An error means the stream is broken
+// (gRPC ends a client stream on any error of SendMsg, a message over the
+// size limit included), and recv learns why from Recv.
+func (p *Peers) writeFlight(stream pb.Internode_StreamClient, f *flight) error {
 	msg := &pb.PeerBatch{Id: f.id, TimeoutNanos: max(int64(time.Until(f.deadline)), 1)}
 	if f.k == kindReplicate {
 		items := make([]*pb.ReplicateItem, len(f.batch))
@@ -293,18 +292,5 @@ func (p *Peers) writeFlight(s *peerStream, stream pb.Internode_StreamClient, f *
 		}
 		msg.Body = &pb.PeerBatch_Fetch{Fetch: &pb.FetchBatch{From: p.self, Items: items}}
 	}
-	err := stream.Send(msg)
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, io.EOF) {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s.pending[f.id] == f {
-		delete(s.pending, f.id)
-		p.failFlight(s, f, err)
-	}
-	return nil
+	return stream.Send(msg)
 }
