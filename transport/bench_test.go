@@ -22,12 +22,19 @@ func (ackAll) Replicate(_ context.Context, b *pb.ReplicateBatch) (*pb.ReplicateA
 
 // BenchmarkReplicateLoopback measures Replicate calls to one peer over
 // loopback gRPC, with a 100-byte value, from one caller (latency) and
-// from 64 (a busy node: batches form).
+// from 64 (a busy node: batches form), with the batches on the peer's
+// stream and as unary RPCs.
 func BenchmarkReplicateLoopback(b *testing.B) {
 	for _, callers := range []int{1, 64} {
-		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
-			benchReplicate(b, callers, PeersConfig{})
-		})
+		for _, unary := range []bool{false, true} {
+			mode := "stream"
+			if unary {
+				mode = "unary"
+			}
+			b.Run(fmt.Sprintf("callers=%d/%s", callers, mode), func(b *testing.B) {
+				benchReplicate(b, callers, PeersConfig{Unary: unary})
+			})
+		}
 	}
 }
 
@@ -40,6 +47,7 @@ func benchReplicate(b *testing.B, callers int, cfg PeersConfig) {
 	left.Store(int64(b.N))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, writes0, costOK := processCost()
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
@@ -55,6 +63,10 @@ func benchReplicate(b *testing.B, callers int, cfg PeersConfig) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	if cpu1, writes1, ok := processCost(); ok && costOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(writes1-writes0)/float64(b.N), "writes/op")
+	}
 	st := p.Stats().Total
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	if st.ReplicateBatches > 0 {
