@@ -26,7 +26,10 @@
 // an instant: clocks differ), and the receiver handles the batch under
 // that deadline, as gRPC does for an RPC's. The sender fails a batch whose
 // deadline passes before its reply with status DeadlineExceeded and frees
-// its slot; a late reply is dropped. A caller never waits beyond its own
+// its slot; a late reply is dropped. A stream on which a batch cannot even
+// be written by its deadline (1 s at least), because the peer stopped
+// reading and flow control holds the sender, ends: its batches fail so
+// too, and the next batch opens a new stream. A caller never waits beyond its own
 // context: when ctx ends, the call returns ctx.Err() (wrapped) at once,
 // and the answer that may come later lands in a channel buffered for it
 // and is dropped, so no goroutine ever blocks on a caller that left. Calls

@@ -3,6 +3,7 @@ package transport
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -34,9 +35,10 @@ type peerStream struct {
 	node string
 	pr   *peer
 
-	// ctx ends the stream: cancelled when it breaks or Peers closes.
+	// ctx ends the stream: cancelled when it breaks, stalls
+	// (errStreamStalled) or Peers closes.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	kick   chan struct{} // buffered 1: batches to write, or a new deadline
 	opened chan struct{} // closed by recv once stream is set
 	stream pb.Internode_StreamClient
@@ -50,7 +52,7 @@ type peerStream struct {
 // openStream starts a stream to node; its goroutines open it. p.mu must
 // be held.
 func (p *Peers) openStream(node string, pr *peer) *peerStream {
-	ctx, cancel := context.WithCancel(p.ctx)
+	ctx, cancel := context.WithCancelCause(p.ctx)
 	s := &peerStream{node: node, pr: pr, ctx: ctx, cancel: cancel,
 		kick: make(chan struct{}, 1), opened: make(chan struct{}),
 		pending: make(map[uint64]*flight)}
@@ -99,7 +101,7 @@ func (p *Peers) streamRecv(s *peerStream) {
 	defer p.wg.Done()
 	stream, err := p.dialStream(s)
 	if err != nil {
-		p.streamFailed(s, err)
+		p.streamFailed(s, err, true)
 		return
 	}
 	p.mu.Lock()
@@ -113,7 +115,7 @@ func (p *Peers) streamRecv(s *peerStream) {
 			if err == io.EOF { // the receiver ended the stream without a status
 				err = status.Error(codes.Unavailable, "transport: stream ended by the peer")
 			}
-			p.streamFailed(s, err)
+			p.streamFailed(s, err, false)
 			return
 		}
 		p.streamReply(s, r)
@@ -166,12 +168,16 @@ func (p *Peers) replyAnswers(node string, f *flight, sent time.Time, r *pb.PeerB
 	return nil, fmt.Errorf("%w: a %T reply to a %s batch", ErrRemote, r.GetBody(), f.k)
 }
 
-// streamFailed ends s after err: a peer that does not serve Stream gets
-// its batches as unary RPCs (for StreamRetry), any other failure fails
-// every batch on s with ErrUnreachable (ErrClosed after Close). The next
-// batch to the peer opens a new stream.
-func (p *Peers) streamFailed(s *peerStream, err error) {
-	s.cancel()
+// streamFailed ends s after err, which came while opening it or later: a
+// peer that does not serve Stream (it answered the opening with
+// Unimplemented) gets its batches as unary RPCs, for StreamRetry; any
+// other failure fails every batch on s with ErrUnreachable (ErrClosed
+// after Close). The next batch to the peer opens a new stream.
+func (p *Peers) streamFailed(s *peerStream, err error, opening bool) {
+	s.cancel(nil)
+	if cause := context.Cause(s.ctx); errors.Is(cause, errStreamStalled) {
+		err = cause // gRPC saw only the cancellation
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.pr.stream == s {
@@ -184,9 +190,9 @@ func (p *Peers) streamFailed(s *peerStream, err error) {
 	clear(s.pending)
 	s.out = nil
 	slices.SortFunc(flights, func(a, b *flight) int { return cmp.Compare(a.id, b.id) })
-	if status.Code(err) == codes.Unimplemented && p.ctx.Err() == nil {
-		// Nothing was written (the peer did not send its headers), so
-		// the batches go again, unary, each keeping its slot.
+	if opening && status.Code(err) == codes.Unimplemented && p.ctx.Err() == nil {
+		// Nothing was written (the peer sent no headers), so the
+		// batches go again, unary, each keeping its slot.
 		s.pr.unaryUntil = time.Now().Add(p.cfg.StreamRetry)
 		for _, f := range flights {
 			p.wg.Add(1)
@@ -208,9 +214,18 @@ func (p *Peers) failFlight(s *peerStream, f *flight, err error) {
 	p.answer(s.node, s.pr, f.k, f.batch, p.failAll(s.node, f.k, len(f.batch), err), st)
 }
 
-// errBatchDeadline fails a batch whose deadline passed before its reply
-// came; as for a unary RPC, its status is DeadlineExceeded.
-var errBatchDeadline = status.Error(codes.DeadlineExceeded, "transport: batch deadline passed on the stream")
+// minStall is the shortest time a Send may block before the stream counts
+// as stalled (see writeFlight).
+const minStall = time.Second
+
+var (
+	// errBatchDeadline fails a batch whose deadline passed before its
+	// reply came; as for a unary RPC, its status is DeadlineExceeded.
+	errBatchDeadline = status.Error(codes.DeadlineExceeded, "transport: batch deadline passed on the stream")
+	// errStreamStalled ends a stream on which a batch could not even be
+	// written before its deadline: the peer stopped reading.
+	errStreamStalled = status.Error(codes.DeadlineExceeded, "transport: stream stalled: the peer stopped reading")
+)
 
 // streamSend writes the batches queued on s once it is open, and fails
 // the batches whose deadline passes before their reply comes, so that a
@@ -224,9 +239,8 @@ func (p *Peers) streamSend(s *peerStream) {
 	for {
 		out, next := p.streamDue(s, stream != nil)
 		for _, f := range out {
-			if err := p.writeFlight(stream, f); err != nil {
-				stream = nil // broken: recv learns why and fails the rest
-				break
+			if err := p.writeFlight(s, stream, f); err != nil {
+				return // broken: recv learns why from Recv and fails every batch
 			}
 		}
 		if !next.IsZero() {
@@ -277,8 +291,19 @@ func (p *Peers) streamDue(s *peerStream, open bool) (out []*flight, next time.Ti
 // writeFlight sends f on stream. An error means the stream is broken
 // (gRPC ends a client stream on any error of SendMsg, a message over the
 // size limit included), and recv learns why from Recv.
-func (p *Peers) writeFlight(stream pb.Internode_StreamClient, f *flight) error {
-	msg := &pb.PeerBatch{Id: f.id, TimeoutNanos: max(int64(time.Until(f.deadline)), 1)}
+//
+// Send blocks while HTTP/2 flow control holds it, and meanwhile no batch
+// of s expires; so a Send still blocked at f's deadline (minStall at
+// least, so that a Send merely slow to be scheduled does not count) ends
+// the stream, failing its batches as their RPCs would have failed, rather
+// than hold the lanes' slots until keepalive finds the connection dead.
+// The timer runs only the cancel, as context.WithDeadline's does.
+func (p *Peers) writeFlight(s *peerStream, stream pb.Internode_StreamClient, f *flight) error {
+	left := time.Until(f.deadline)
+	if left <= 0 {
+		return nil // not sent: streamDue fails it next
+	}
+	msg := &pb.PeerBatch{Id: f.id, TimeoutNanos: int64(left)}
 	if f.k == kindReplicate {
 		items := make([]*pb.ReplicateItem, len(f.batch))
 		for i, c := range f.batch {
@@ -292,5 +317,7 @@ func (p *Peers) writeFlight(stream pb.Internode_StreamClient, f *flight) error {
 		}
 		msg.Body = &pb.PeerBatch_Fetch{Fetch: &pb.FetchBatch{From: p.self, Items: items}}
 	}
+	stall := time.AfterFunc(max(left, minStall), func() { s.cancel(errStreamStalled) })
+	defer stall.Stop()
 	return stream.Send(msg)
 }

@@ -557,3 +557,45 @@ func FuzzStreamReply(f *testing.F) {
 		}
 	})
 }
+
+// TestStreamStalled fills a stream whose receiver stopped reading (its
+// only slot is held by a handler that ignores its deadline): the Send
+// blocked by flow control ends the stream at the batch's deadline, and the
+// next call goes on a new stream instead of waiting behind it.
+func TestStreamStalled(t *testing.T) {
+	f := newFakeNode()
+	stuck := make(chan struct{})
+	defer close(stuck)
+	f.replicate = func(b *pb.ReplicateBatch) (*pb.ReplicateAcks, error) {
+		if strings.HasPrefix(string(b.Items[0].Key), "stuck") {
+			<-stuck
+		}
+		return &pb.ReplicateAcks{Errors: make([]string, len(b.Items))}, nil
+	}
+	_, addr := startServer(t, nil, f, ServerConfig{StreamInFlight: 1})
+	p := newTestPeers(t, map[string]string{"b": addr}, PeersConfig{MaxInFlight: 1, CallTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+
+	// The first batch holds the receiver's slot past its deadline, the
+	// second waits for that slot, unread; then large batches fill the
+	// stream's flow-control window until a Send blocks.
+	big := testSet("self", strings.Repeat("x", 1<<20))
+	for i := 0; ; i++ {
+		if i == 64 {
+			t.Fatal("64 MiB written to a receiver that reads nothing: no stall")
+		}
+		err := p.Replicate(ctx, "b", 0, fmt.Appendf(nil, "stuck%d", i), big, false, "")
+		if !errors.Is(err, ErrUnreachable) || status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("call %d to a stuck receiver: got %v (code %v), want ErrUnreachable, DeadlineExceeded", i, err, status.Code(err))
+		}
+		if strings.Contains(err.Error(), "stalled") {
+			break
+		}
+	}
+	if err := p.Replicate(ctx, "b", 0, []byte("after"), testSet("self", "v"), false, ""); err != nil {
+		t.Errorf("call after the stall: %v", err)
+	}
+	if st := p.Stats().Peers["b"]; st.Streams != 2 {
+		t.Errorf("%d streams opened, want 2", st.Streams)
+	}
+}
