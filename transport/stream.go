@@ -74,9 +74,9 @@ func (s *peerStream) queue(k kind, batch []*call, deadline time.Time) {
 	}
 }
 
-// dialStream opens the gRPC stream and waits for the receiver's headers, which
-// it sends first: a peer that does not serve Stream answers with an error
-// instead, and then no batch has been written to it.
+// dialStream opens the gRPC stream and waits for the receiver's headers,
+// which it sends first: a peer that does not serve Stream answers with an
+// error instead, and then no batch has been written to it.
 func (p *Peers) dialStream(s *peerStream) (pb.Internode_StreamClient, error) {
 	client, err := p.dial(s.node)
 	if err != nil {
