@@ -8,8 +8,8 @@
 // Streams. Peers sends the Replicate and Fetch batches to a node on one
 // long-lived bidirectional stream (Internode.Stream), both kinds on it, so
 // that a batch costs one message each way rather than a whole RPC
-// (headers, trailers, their flushes and a server goroutine); gRPC writes
-// the messages queued meanwhile with one system call. Each batch carries
+// (headers, trailers, their flushes and a server goroutine); gRPC
+// coalesces the messages queued meanwhile into one write. Each batch carries
 // an id, and its reply may overtake an earlier batch's. The stream opens
 // with the first batch to the node and stays open; a broken one is
 // replaced by the next batch. A node that answers Stream with
@@ -29,11 +29,12 @@
 // its slot; a late reply is dropped. A stream on which a batch cannot even
 // be written by its deadline (1 s at least), because the peer stopped
 // reading and flow control holds the sender, ends: its batches fail so
-// too, and the next batch opens a new stream. A caller never waits beyond its own
-// context: when ctx ends, the call returns ctx.Err() (wrapped) at once,
-// and the answer that may come later lands in a channel buffered for it
-// and is dropped, so no goroutine ever blocks on a caller that left. Calls
-// whose context has ended before their batch is formed are not sent.
+// too, and the next batch opens a new stream. A caller never waits beyond
+// its own context: when ctx ends, the call returns ctx.Err() (wrapped) at
+// once, and the answer that may come later lands in a channel buffered
+// for it and is dropped, so no goroutine ever blocks on a caller that
+// left. Calls whose context has ended before their batch is formed are
+// not sent.
 //
 // Batching and flow control. Per peer node and per kind (Replicate,
 // Fetch), at most PeersConfig.MaxInFlight batches (4) are in flight: sent
