@@ -15,7 +15,9 @@ import (
 
 // BenchmarkLocalClusterPut measures puts through the gRPC API of a 3-node
 // loopback cluster in this process (N=3, W=2, 100 B values), spreading
-// the keys over the nodes. go test -run xxx -bench LocalCluster ./server/
+// the keys over the nodes, and reports the process's CPU time per put
+// (the three nodes and the clients). go test -run xxx -bench
+// LocalClusterPut -benchmem ./server/
 func BenchmarkLocalClusterPut(b *testing.B) {
 	for _, durable := range []bool{true, false} {
 		b.Run(fmt.Sprintf("durable=%v", durable), func(b *testing.B) {
@@ -42,6 +44,7 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 			var seq atomic.Uint64
 			b.SetParallelism(32)
 			b.ResetTimer()
+			cpu0, cpuOK := processCPU()
 			b.RunParallel(func(pb_ *testing.PB) {
 				for pb_.Next() {
 					i := seq.Add(1)
@@ -54,6 +57,11 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 				}
 			})
 			b.StopTimer()
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				// The whole cluster's CPU, client included, as a
+				// deployment's three nodes and its clients together.
+				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			}
 			var writes, syncs, batches uint64
 			for _, n := range lc.Nodes {
 				st := n.Storage().Stats()
