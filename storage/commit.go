@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,9 @@ type request struct {
 	state   atomic.Int32
 	err     error      // set by the committer before done is sent
 	done    chan error // buffered: the committer never blocks on a caller
+	// abandoned is set by the caller, when it gave up on the request
+	// while queued; only the caller reads it.
+	abandoned bool
 	// early requests are answered on done once committed, before the
 	// sync; the sync's outcome follows on synced (buffered).
 	early  bool
@@ -105,14 +109,18 @@ func (db *DB) submit(ctx context.Context, key []byte, durable bool, m mutateFunc
 		return err
 	}
 	defer db.leave()
-	_, err := db.queue(ctx, key, durable, false, m)
+	r, err := db.queue(ctx, key, durable, false, m)
+	if r != nil {
+		recycle(r)
+	}
 	return err
 }
 
 // submitEarly is submit answered once the write is committed: visible to
 // every later read and write, not yet synced. The returned wait blocks
 // until the batch's sync is done and returns its error (nil at once for a
-// write that is not durable). wait is valid only when err is nil.
+// write that is not durable). wait is valid only when err is nil; it may
+// be called again (returning the same error) but not concurrently.
 func (db *DB) submitEarly(ctx context.Context, key []byte, durable bool, m mutateFunc) (wait func() error, err error) {
 	if err := db.enter(); err != nil {
 		return nil, err
@@ -120,25 +128,51 @@ func (db *DB) submitEarly(ctx context.Context, key []byte, durable bool, m mutat
 	defer db.leave()
 	r, err := db.queue(ctx, key, durable, true, m)
 	if err != nil {
+		// Not recycled: a request the committer took and failed still
+		// gets an answer on synced.
 		return nil, err
 	}
-	return func() error { return <-r.synced }, nil
+	// The request goes back to the pool once its last answer is read;
+	// wait remembers that answer for a second call.
+	var synced error
+	return func() error {
+		if r != nil {
+			synced = <-r.synced
+			recycle(r)
+			r = nil
+		}
+		return synced
+	}, nil
 }
 
+// requests holds finished write requests, channels included, for reuse:
+// a durable put makes one on every replica, and their allocation showed
+// at the top of the write path's allocation profile.
+var requests = sync.Pool{New: func() any {
+	return &request{done: make(chan error, 1), synced: make(chan error, 1)}
+}}
+
 // queue hands a request to the committer and waits for its answer; the
-// caller is inside the DB (enter) or is Close itself.
+// caller is inside the DB (enter) or is Close itself. The request returned
+// (nil if ctx had ended) is the caller's to recycle, once it has read
+// every answer the request will get: the committer has let go of it then.
 func (db *DB) queue(ctx context.Context, key []byte, durable, early bool, m mutateFunc) (*request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &request{ctx: ctx, key: key, durable: durable, mutate: m, done: make(chan error, 1), early: early}
-	if early {
-		r.synced = make(chan error, 1)
-	}
+	r := requests.Get().(*request)
+	r.ctx, r.key, r.durable, r.mutate, r.early = ctx, key, durable, m, early
+	r.state.Store(stateQueued)
 	err := db.await(ctx, r)
+	if r.abandoned {
+		return nil, err // the committer may still look at it: not ours to recycle
+	}
 	return r, err
 }
 
+// await queues r and waits for its first answer. If the caller gives up
+// on r while it is queued, r.abandoned is set: the committer still holds
+// it and will skip it.
 func (db *DB) await(ctx context.Context, r *request) error {
 	select {
 	case db.reqs <- r:
@@ -150,10 +184,19 @@ func (db *DB) await(ctx context.Context, r *request) error {
 		return err
 	case <-ctx.Done():
 		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			r.abandoned = true
 			return ctx.Err()
 		}
 		return <-r.done
 	}
+}
+
+// recycle returns r to the pool. Only a request whose every answer has
+// been read may be recycled: after its last answer the committer and the
+// syncer no longer look at it.
+func recycle(r *request) {
+	*r = request{done: r.done, synced: r.synced}
+	requests.Put(r)
 }
 
 // commitLoop is the committer goroutine. It exits when reqs is closed and
