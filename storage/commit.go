@@ -269,7 +269,7 @@ func (db *DB) commitBatch(batch []*request) {
 		answerSynced(r)
 	}
 	if len(durable) > 0 {
-		db.toSync <- durable
+		db.toSync <- syncGroup{reqs: durable, end: db.logEnd}
 	}
 }
 

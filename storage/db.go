@@ -48,10 +48,12 @@ type DB struct {
 	// hands groups of durable requests to the syncer on toSync, which
 	// Close closes once the committer has exited. recBuf and recOffs are
 	// the committer's record buffer; logSince counts the bytes it
-	// appended since the last checkpoint (checkpoint.go).
+	// appended since the last checkpoint (checkpoint.go), and logEnd is
+	// the end of its last append.
 	log        *commitlog.Log
 	logDir     string
-	toSync     chan []*request
+	logEnd     commitlog.Position
+	toSync     chan syncGroup
 	syncerDone chan struct{}
 	recBuf     []byte
 	recOffs    []int
@@ -98,7 +100,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if db.log != nil {
 		// A few groups in flight: the committer blocks when the syncer
 		// falls that far behind, which bounds the unsynced backlog.
-		db.toSync = make(chan []*request, 4)
+		db.toSync = make(chan syncGroup, 4)
 		db.syncerDone = make(chan struct{})
 		go db.syncLoop()
 	}

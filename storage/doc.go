@@ -18,7 +18,9 @@
 //     callers that need no sync. A syncer goroutine fdatasyncs the log
 //     once for all the batches handed to it meanwhile and answers their
 //     durable callers, while the committer applies the next batch. One
-//     sync thus covers many durable writes from concurrent callers. A
+//     sync thus covers many durable writes from concurrent callers; a
+//     batch appended before a sync started, but handed over after, is
+//     answered without a sync of its own. A
 //     request that fails its own checks (too many siblings) fails alone;
 //     the rest of its batch commits. A batch whose log append fails (disk
 //     full) fails whole and is not applied.

@@ -228,9 +228,11 @@ func (db *DB) logAhead(pending []*request) error {
 	for i := range payloads {
 		payloads[i] = buf[offs[i]:offs[i+1]]
 	}
-	if _, err := db.log.Append(payloads...); err != nil {
+	end, err := db.log.Append(payloads...)
+	if err != nil {
 		return fmt.Errorf("storage: not applied: %w", err)
 	}
+	db.logEnd = end
 	db.logSince += int64(len(db.recBuf))
 	if cap(db.recBuf) > 1<<20 {
 		db.recBuf = nil // do not keep one huge batch's buffer
@@ -257,14 +259,29 @@ func (db *DB) syncLog() error {
 	return err
 }
 
+// syncGroup is a batch's durable requests, handed to the syncer: they are
+// durable once everything before end, the log's end after the batch, is.
+// (A request that wrote nothing depends on the writes before it too.)
+type syncGroup struct {
+	reqs []*request
+	end  commitlog.Position
+}
+
 // syncLoop is the syncer goroutine: it takes the groups of durable
 // requests the committer hands over, syncs the log once for all groups
 // queued, and answers them. It exits when toSync is closed and drained.
+//
+// A sync covers whatever was appended when it started, which often
+// includes a batch the committer had appended but not yet handed over
+// (it commits to the engine first): that batch's group is answered when
+// it arrives, without a sync of its own, as is any group a rotation or a
+// delete's sync covered.
 func (db *DB) syncLoop() {
 	defer close(db.syncerDone)
 	var waiting []*request
 	for group := range db.toSync {
-		waiting = append(waiting[:0], group...)
+		waiting = append(waiting[:0], group.reqs...)
+		end := group.end
 	more:
 		for {
 			select {
@@ -272,12 +289,18 @@ func (db *DB) syncLoop() {
 				if !ok {
 					break more
 				}
-				waiting = append(waiting, g...)
+				waiting = append(waiting, g.reqs...)
+				if end.Less(g.end) {
+					end = g.end
+				}
 			default:
 				break more
 			}
 		}
-		err := db.syncLog()
+		var err error
+		if !db.log.Covers(end) {
+			err = db.syncLog()
+		}
 		for _, r := range waiting {
 			r.err = err
 			answerSynced(r)

@@ -338,6 +338,15 @@ func (l *Log) Sync() error {
 	return nil
 }
 
+// Covers reports whether a sync (or a rotation) has made everything
+// before p durable already, so that a caller waiting for p needs no sync
+// of its own. It waits for a sync in progress.
+func (l *Log) Covers(p Position) bool {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	return !l.synced.Less(p)
+}
+
 // fail records err as the log's failure and returns it.
 func (l *Log) fail(err error) error {
 	l.mu.Lock()

@@ -279,3 +279,37 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("Open with a bad config: %v", err)
 	}
 }
+
+// Covers answers whether a sync or a rotation has made a position
+// durable, and a crash keeps everything before a covered position.
+func TestCovers(t *testing.T) {
+	fsys := vfs.NewCrashableMem()
+	l := open(t, fsys)
+	first, err := l.Append([]byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Covers(first) {
+		t.Fatal("Covers before any sync")
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := l.Append([]byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Covers(first) || l.Covers(second) {
+		t.Fatalf("after a sync of the first append: Covers(first) %v, Covers(second) %v, want true, false",
+			l.Covers(first), l.Covers(second))
+	}
+	if got := replayAll(t, open(t, fsys.Crash())); !slices.Equal(got, []string{"one"}) {
+		t.Fatalf("after a crash = %q, want [one]", got)
+	}
+	if _, err := l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if !l.Covers(second) {
+		t.Fatal("a rotation syncs the segment it ends, but Covers(second) is false")
+	}
+}
