@@ -78,8 +78,9 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 // BenchmarkLocalClusterGet measures reads (N=3, R=2) of 1 KiB values
 // through the gRPC API of a 3-node loopback cluster, with digest reads
 // and with every replica sending its set (read_repair=all), spreading
-// the keys and the coordinators over the nodes.
-// go test -run xxx -bench LocalClusterGet ./server/
+// the keys and the coordinators over the nodes, and reports the process's
+// CPU time per get (the three nodes and the clients).
+// go test -run xxx -bench LocalClusterGet -benchmem ./server/
 func BenchmarkLocalClusterGet(b *testing.B) {
 	ctx := context.Background()
 	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -114,6 +115,7 @@ func BenchmarkLocalClusterGet(b *testing.B) {
 			var seq atomic.Uint64
 			b.SetParallelism(16)
 			b.ResetTimer()
+			cpu0, cpuOK := processCPU()
 			b.RunParallel(func(pb_ *testing.PB) {
 				for pb_.Next() {
 					i := seq.Add(1)
@@ -125,6 +127,9 @@ func BenchmarkLocalClusterGet(b *testing.B) {
 				}
 			})
 			b.StopTimer()
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			}
 			ps := lc.Nodes[0].PeerStats().Total
 			items := ps.FetchItems - before.FetchItems
 			b.ReportMetric(float64(ps.DigestItems-before.DigestItems)/float64(max(items, 1)), "digests/item")
