@@ -112,6 +112,7 @@ func BenchmarkLocalClusterGet(b *testing.B) {
 	for _, mode := range []string{"digest", "all"} {
 		b.Run("read_repair="+mode, func(b *testing.B) {
 			before := lc.Nodes[0].PeerStats().Total
+			sent0 := fetchItems(lc)
 			var seq atomic.Uint64
 			b.SetParallelism(16)
 			b.ResetTimer()
@@ -133,6 +134,17 @@ func BenchmarkLocalClusterGet(b *testing.B) {
 			ps := lc.Nodes[0].PeerStats().Total
 			items := ps.FetchItems - before.FetchItems
 			b.ReportMetric(float64(ps.DigestItems-before.DigestItems)/float64(max(items, 1)), "digests/item")
+			b.ReportMetric(float64(fetchItems(lc)-sent0)/float64(b.N), "fetches/op")
 		})
 	}
+}
+
+// fetchItems sums the internode reads (sets and digests) the cluster's
+// nodes have sent.
+func fetchItems(lc *localcluster.Cluster) uint64 {
+	var n uint64
+	for _, node := range lc.Nodes {
+		n += node.PeerStats().Total.FetchItems
+	}
+	return n
 }
