@@ -126,8 +126,8 @@ func (q *request) reject(t target, err error) {
 
 // collect feeds replies into the tally until the quorum is met or cannot
 // be, or ctx ends. Failed and, after fallbackAfter on the Coordinator's
-// clock, silent targets are replaced by spare fallbacks holding a hint for
-// the primary they stand in for.
+// clock, silent targets are replaced by the plan's standbys, then by spare
+// fallbacks holding a hint for the primary they stand in for.
 func (q *request) collect(ctx context.Context, fallbackAfter time.Duration) error {
 	timer, fallback := q.c.cfg.Clock.NewTimer(fallbackAfter)
 	defer timer.Stop()
@@ -204,10 +204,16 @@ func (q *request) drain() {
 	}
 }
 
-// replace sends t's share of the request to the next spare fallback.
+// replace sends t's share of the request to the next standby (see
+// plan.standBy), else to the next spare fallback.
 func (q *request) replace(t target) {
 	q.init()
 	q.replaced[t.node] = true
+	if s, ok := q.pl.nextStandby(); ok {
+		q.tally.AddReplica(s.primary)
+		q.start(s)
+		return
+	}
 	f, ok := q.pl.nextSpare()
 	if !ok {
 		return

@@ -302,38 +302,48 @@ func TestAllBlackholedDeadline(t *testing.T) {
 	}
 }
 
+// TestReadRepair: a stale replica the read asked is repaired; an
+// up-to-date one is not. With ReadRepairAll every replica is asked, so
+// the third primary is repaired; a digest read with R=2 asks this node
+// and the second primary only, so the stale one is the second primary.
 func TestReadRepair(t *testing.T) {
-	for _, stale := range []string{"old", "missing"} {
-		t.Run(stale, func(t *testing.T) {
-			c := newCluster(t, 5)
-			const key = "k"
-			pref := c.pref(key)
-			v1 := vclock.NewSet(pref[0], vclock.Value{Data: []byte("v1")})
-			v2, err := v1.Update(v1.Context(), pref[0], vclock.Value{Data: []byte("v2")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.stores[pref[0]].put(key, v2)
-			c.stores[pref[1]].put(key, v2)
-			if stale == "old" {
-				c.stores[pref[2]].put(key, v1)
-			}
-			co := c.coordinator(pref[0], nil)
+	for _, mode := range []ReadRepair{ReadRepairAll, ReadRepairDigest} {
+		for _, stale := range []string{"old", "missing"} {
+			t.Run(mode.String()+"/"+stale, func(t *testing.T) {
+				c := newCluster(t, 5)
+				const key = "k"
+				pref := c.pref(key)
+				behind, current := pref[2], pref[1]
+				if mode == ReadRepairDigest {
+					behind, current = current, behind
+				}
+				v1 := vclock.NewSet(pref[0], vclock.Value{Data: []byte("v1")})
+				v2, err := v1.Update(v1.Context(), pref[0], vclock.Value{Data: []byte("v2")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.stores[pref[0]].put(key, v2)
+				c.stores[current].put(key, v2)
+				if stale == "old" {
+					c.stores[behind].put(key, v1)
+				}
+				co := c.coordinator(pref[0], nil)
 
-			res, err := co.Get(bg, []byte(key), opts(nil))
-			if err != nil {
-				t.Fatalf("Get: %v", err)
-			}
-			if !res.Set.Equal(v2) {
-				t.Fatalf("Get values %q context %s, want the newest set [v2]", dataOf(res.Set), res.Set.Context().Format())
-			}
-			chorustest.Eventually(t, "stale replica "+pref[2]+" repaired", func() bool {
-				return c.stores[pref[2]].get(key).Equal(v2) && co.Stats().ReadRepairs > 0
+				res, err := co.Get(bg, []byte(key), opts(func(o *Options) { o.ReadRepair = mode }))
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				if !res.Set.Equal(v2) {
+					t.Fatalf("Get values %q context %s, want the newest set [v2]", dataOf(res.Set), res.Set.Context().Format())
+				}
+				chorustest.Eventually(t, "stale replica "+behind+" repaired", func() bool {
+					return c.stores[behind].get(key).Equal(v2) && co.Stats().ReadRepairs > 0
+				})
+				if n := c.tr.replicateCalls(current); n != 0 {
+					t.Errorf("up-to-date replica %s got %d repairs, want 0", current, n)
+				}
 			})
-			if n := c.tr.replicateCalls(pref[1]); n != 0 {
-				t.Errorf("up-to-date replica %s got %d repairs, want 0", pref[1], n)
-			}
-		})
+		}
 	}
 }
 

@@ -18,9 +18,9 @@ import (
 // A partial digest reply (the replica is still receiving the partition)
 // never counts. When it matches a set held, it stands for a partial reply
 // with that set; otherwise its set is fetched at once, without waiting,
-// and that partial reply is merged before a spare is asked in its place:
-// so, as with full reads, a partial replica's siblings are in the answer
-// whenever the spare that completes the quorum is.
+// and that partial reply is merged before a standby or spare is asked in
+// its place: so, as with full reads, a partial replica's siblings are in
+// the answer whenever the replica that completes the quorum is.
 //
 // A digest waits while a full read is in flight, since the set it brings
 // may match it (a stale data replica and two up-to-date replicas cost one

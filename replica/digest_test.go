@@ -26,9 +26,10 @@ func waitReplies(t *testing.T, co *Coordinator, want uint64) {
 }
 
 // TestDigestReadEqualReplicas: replicas that agree send one set between
-// them. When the coordinator is a replica, its own copy is the data and
-// the two others send digests; when it is not, the first primary sends
-// the set.
+// them, and a read of R=2 asks two replicas only. When the coordinator is
+// a replica, its own copy is the data and the next primary sends a
+// digest; when it is not, the first primary sends the set and the second
+// a digest. The third primary is not asked.
 func TestDigestReadEqualReplicas(t *testing.T) {
 	for _, self := range []int{0, 3} {
 		t.Run(fmt.Sprintf("coordinator=pref[%d]", self), func(t *testing.T) {
@@ -42,26 +43,25 @@ func TestDigestReadEqualReplicas(t *testing.T) {
 			if err != nil || !res.Set.Equal(v) {
 				t.Fatalf("Get = %q, %v; want [v]", dataOf(res.Set), err)
 			}
-			remote := 2 // the replies that come through the transport
+			remote := 1 // the replies that come through the transport
 			if self == 3 {
-				remote = 3
+				remote = 2
 			}
 			waitReplies(t, co, uint64(remote))
-			data := pref[0]
-			for _, n := range pref[:3] {
-				wantFetch, wantDigest := int64(0), int64(1)
-				if n == data {
-					wantDigest = 0
-					if self == 3 {
-						wantFetch = 1
-					}
+			for i, n := range pref[:3] {
+				var wantFetch, wantDigest int64
+				switch {
+				case i == 0 && self == 3:
+					wantFetch = 1
+				case i == 1:
+					wantDigest = 1
 				}
 				if f, d := c.tr.fetchCalls(n), c.tr.digestCalls(n); f != wantFetch || d != wantDigest {
 					t.Errorf("%s: %d fetches and %d digest reads, want %d and %d", n, f, d, wantFetch, wantDigest)
 				}
 			}
-			if st := co.Stats(); st.DigestReads != 2 || st.DigestMismatches != 0 || st.ReadRepairs != 0 {
-				t.Errorf("stats: %d digest reads, %d mismatches, %d repairs; want 2, 0, 0", st.DigestReads, st.DigestMismatches, st.ReadRepairs)
+			if st := co.Stats(); st.DigestReads != 1 || st.DigestMismatches != 0 || st.ReadRepairs != 0 {
+				t.Errorf("stats: %d digest reads, %d mismatches, %d repairs; want 1, 0, 0", st.DigestReads, st.DigestMismatches, st.ReadRepairs)
 			}
 		})
 	}
@@ -158,8 +158,8 @@ func TestDigestReadDataReplicaFails(t *testing.T) {
 						// A short timeout: Close waits for the silent call.
 						res, err = co.Get(bg, []byte(key), opts(func(o *Options) { o.Timeout = 500 * time.Millisecond }))
 					}()
-					// The digests are in; the data replica says nothing.
-					c.stepFallback(co, 2, DefaultConfig().FallbackAfter)
+					// The digest is in; the data replica says nothing.
+					c.stepFallback(co, 1, DefaultConfig().FallbackAfter)
 					<-done
 					return
 				}

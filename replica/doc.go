@@ -41,7 +41,14 @@
 // Reads ask one replica for its set and the others for a digest of
 // theirs (Options.ReadRepair digest, the default, with a Transport that
 // is a DigestFetcher): the data replica is this node when it is one of
-// the key's targets, else the first target. A digest counts toward R and
+// the key's targets, else the first target. Such a read starts only R
+// replicas, as Cassandra asks only those its consistency level needs:
+// this node when it is a target, then the next targets in
+// preference-list order up to R, then more primaries while fewer than
+// PR are among them. The other targets are standbys, asked for digests
+// when a started replica fails, answers a partial reply or is silent
+// past the fallback wait (the speculative retry); spare fallbacks come
+// after the standbys. A digest counts toward R and
 // PR exactly as the set it matches would, and is recorded for read repair
 // as that set. A digest that matches no set the read holds (a stale
 // replica, or one holding siblings the others lack) is followed by a full
@@ -51,11 +58,15 @@
 // replicas that sent digests are asked for their sets, so the read still
 // answers with data. A partial digest reply never counts, like a partial
 // set; its set is fetched at once unless its digest matches, and only
-// then is a spare asked in its place. After the answer, read repair
+// then is a standby or spare asked in its place. After the answer, read repair
 // fetches the sets of late replicas whose digest matches nothing, merges
 // them and repairs every replica whose set differs from the merge, as a
 // read of every set would; replicas whose digest matched cost nothing
-// more. Options.ReadRepair all reads every set, as before digest reads.
+// more. Read repair covers the replicas the read asked, late and silent
+// ones included; a standby never asked is left to anti-entropy, which is
+// the price of asking R replicas rather than N. Options.ReadRepair all
+// asks every target for its set, as before digest reads, and repairs
+// every one that is stale.
 //
 // A write that reaches a node outside its key's primaries is forwarded by
 // a Forwarder to one primary, which coordinates it. A write is coordinated

@@ -42,14 +42,16 @@ type Options struct {
 type ReadRepair uint8
 
 const (
-	// ReadRepairDigest reads the set from one replica (this node when it
-	// is a replica) and only its digest from the others; a replica whose
-	// digest matches no set the read has is then asked for its set, and
-	// repaired if stale. This is the default: on a healthy cluster one
-	// replica sends the value instead of N.
+	// ReadRepairDigest asks R replicas, not N: the set from one (this
+	// node when it is a replica) and only its digest from the others; a
+	// replica whose digest matches no set the read has is then asked for
+	// its set, and repaired if stale. The other replicas are asked only
+	// when one of those fails or is slow, so read repair leaves them to
+	// anti-entropy. This is the default: on a healthy cluster one replica
+	// sends the value and R-1 a digest, instead of N sending the value.
 	ReadRepairDigest ReadRepair = iota
 	// ReadRepairAll reads the set from every replica, as Chorus did before
-	// digest reads: more traffic, the same answers and repairs.
+	// digest reads: more traffic, and every stale replica repaired.
 	ReadRepairAll
 )
 

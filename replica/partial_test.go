@@ -22,8 +22,16 @@ func stageVersions(node string) (v1, v2 vclock.Set) {
 // TestReadPartialReplica: N=3, R=2; one primary is a new owner answering
 // partially, with an older set, before the two complete primaries. Its
 // reply must not count, the read must return the latest write, and the
-// partial replica is read-repaired like any other.
+// partial replica is read-repaired like any other. A full read asks every
+// primary and puts the spare (this node) in the partial one's place; a
+// digest read asks two primaries and puts the third, its standby, there.
 func TestReadPartialReplica(t *testing.T) {
+	for _, mode := range []ReadRepair{ReadRepairAll, ReadRepairDigest} {
+		t.Run(mode.String(), func(t *testing.T) { testReadPartialReplica(t, mode) })
+	}
+}
+
+func testReadPartialReplica(t *testing.T, mode ReadRepair) {
 	c := newCluster(t, 4)
 	const key = "k"
 	pref := c.pref(key)
@@ -33,8 +41,8 @@ func TestReadPartialReplica(t *testing.T) {
 	c.stores[pref[1]].partial.Store(true)
 	c.stores[pref[2]].put(key, v2)
 	// The complete primaries answer only once the partial reply and the
-	// coordinator's own are in: counted, the partial one would meet R
-	// with the coordinator's empty copy.
+	// replacement's read are in: counted, the partial one would meet R
+	// with the replacement's copy.
 	gate := make(chan struct{})
 	c.tr.setFault(pref[0], fault{fetchGate: gate})
 	c.tr.setFault(pref[2], fault{fetchGate: gate})
@@ -45,12 +53,16 @@ func TestReadPartialReplica(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		res, err = co.Get(bg, []byte(key), opts(nil))
+		res, err = co.Get(bg, []byte(key), opts(func(o *Options) { o.ReadRepair = mode }))
 	}()
-	// A digest read fetches the partial replica's set before the spare
-	// is asked, so count the spare's read rather than the replies.
-	chorustest.Eventually(t, "the partial reply and the spare's read", func() bool {
-		return co.Stats().PartialReplies == 1 && c.stores[pref[3]].calls.Load() >= 1
+	// A digest read fetches the partial replica's set before its standby
+	// is asked, so count the replacement's read rather than the replies.
+	replacement := func() bool { return c.stores[pref[3]].calls.Load() >= 1 }
+	if mode == ReadRepairDigest {
+		replacement = func() bool { return c.tr.digestCalls(pref[2]) >= 1 }
+	}
+	chorustest.Eventually(t, "the partial reply and the replacement's read", func() bool {
+		return co.Stats().PartialReplies == 1 && replacement()
 	})
 	close(gate)
 	<-done

@@ -22,10 +22,16 @@ type target struct {
 // fallback, which holds the write as a hint for it. Fallbacks left over
 // are spares that replace primaries failing or answering late during the
 // request.
+//
+// A digest read starts only the targets its quorum needs; the others are
+// standbys (see standBy), which replace started targets before any spare
+// does.
 type plan struct {
 	partition uint32
 	targets   []target
-	spares    []string
+	// standbys are targets held back, in preference-list order.
+	standbys []target
+	spares   []string
 	// unfilled lists the primaries that are down and found no fallback;
 	// a write's coordinator keeps a hint for each.
 	unfilled []string
@@ -65,6 +71,60 @@ func makePlan(r *ring.Ring, key []byte, n int, self string, alive func(string) b
 		pl.targets = append(pl.targets, target{node: f, hintFor: primary})
 	}
 	return pl
+}
+
+// standBy keeps as targets only those a read of r replies, pr from
+// primaries, starts with: self when it is a target (its copy costs no
+// message), then the next targets in preference-list order up to r in
+// all, then more primaries while fewer than pr are among them. The other
+// targets become standbys, asked (by nextStandby) when a started one
+// fails, answers a partial reply or is silent. It is pure.
+func (pl *plan) standBy(self string, r, pr int) {
+	if r >= len(pl.targets) {
+		return
+	}
+	start := make([]target, 0, max(r, pr)+1)
+	rest := make([]target, 0, len(pl.targets)-r)
+	if t, ok := pl.find(self); ok {
+		start = append(start, t)
+	}
+	prim := 0
+	for _, t := range pl.targets {
+		switch {
+		case t.node == self:
+			continue
+		case len(start) < r:
+			start = append(start, t)
+		default:
+			rest = append(rest, t)
+			continue
+		}
+		if t.primary {
+			prim++
+		}
+	}
+	if len(start) > 0 && start[0].node == self && start[0].primary {
+		prim++
+	}
+	// Targets list the primaries first, so the primaries held back lead
+	// rest: start them until pr is within reach.
+	for prim < pr && len(rest) > 0 && rest[0].primary {
+		start = append(start, rest[0])
+		rest = rest[1:]
+		prim++
+	}
+	pl.targets, pl.standbys = start, rest
+}
+
+// nextStandby takes the next standby: a primary while any is left, as the
+// standbys list them first.
+func (pl *plan) nextStandby() (target, bool) {
+	if len(pl.standbys) == 0 {
+		return target{}, false
+	}
+	t := pl.standbys[0]
+	pl.standbys = pl.standbys[1:]
+	return t, true
 }
 
 // nextSpare takes the next unused fallback.

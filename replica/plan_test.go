@@ -114,3 +114,59 @@ func TestMakePlanFind(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanStandBy: a digest read starts self first, then targets in
+// order up to R, then primaries until PR is within reach; the rest wait
+// as standbys, primaries first. Nodes are named as in TestMakePlan.
+func TestPlanStandBy(t *testing.T) {
+	tests := []struct {
+		name         string
+		self         int
+		dead         []int
+		r, pr        int
+		wantStart    string
+		wantStandbys string
+	}{
+		{"self a primary, R=2", 0, nil, 2, 0, "P0 P1", "P2"},
+		{"self a primary, R=1", 0, nil, 1, 0, "P0", "P1 P2"},
+		{"self the last primary: it goes first", 2, nil, 2, 0, "P2 P0", "P1"},
+		{"self not a target", 4, nil, 2, 0, "P0 P1", "P2"},
+		{"R=N: everyone starts", 0, nil, 3, 0, "P0 P1 P2", ""},
+		{"self a fallback, PR=2: both live primaries start", 4, []int{0}, 2, 2, "P4>P0 P1 P2", ""},
+		{"self a fallback, PR=1", 4, []int{0}, 2, 1, "P4>P0 P1", "P2"},
+		{"a primary down, self a primary", 0, []int{1}, 2, 2, "P0 P2", "P3>P1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, 5)
+			pref := c.pref("k")
+			name := make(map[string]string, len(pref))
+			for i, node := range pref {
+				name[node] = fmt.Sprintf("P%d", i)
+			}
+			dead := make(map[string]bool)
+			for _, i := range tt.dead {
+				dead[pref[i]] = true
+			}
+			pl := makePlan(c.ring, []byte("k"), 3, pref[tt.self], func(node string) bool { return !dead[node] })
+			pl.standBy(pref[tt.self], tt.r, tt.pr)
+			names := func(ts []target) string {
+				var out []string
+				for _, tg := range ts {
+					s := name[tg.node]
+					if tg.hintFor != "" {
+						s += ">" + name[tg.hintFor]
+					}
+					out = append(out, s)
+				}
+				return strings.Join(out, " ")
+			}
+			if got := names(pl.targets); got != tt.wantStart {
+				t.Errorf("started %q, want %q", got, tt.wantStart)
+			}
+			if got := names(pl.standbys); got != tt.wantStandbys {
+				t.Errorf("standbys %q, want %q", got, tt.wantStandbys)
+			}
+		})
+	}
+}

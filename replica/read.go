@@ -16,15 +16,18 @@ import (
 // answered had the key; Set.Deleted means it was deleted.
 //
 // With Options.ReadRepair at ReadRepairDigest (the default) and a
-// Transport that is a DigestFetcher, only one replica sends its set (this
-// node when it is a replica) and the others send digests; a digest counts
-// toward R and PR like the set it matches, and a replica whose digest
-// matches no set the read holds is asked for its set (see digestRead).
-// Otherwise every replica sends its set.
+// Transport that is a DigestFetcher, Get starts R replicas (PR of them
+// primaries; see plan.standBy) and keeps the other targets as standbys
+// for the ones that fail, answer partially or are silent; only one
+// replica sends its set (this node when it is a replica) and the others
+// send digests; a digest counts toward R and PR like the set it matches,
+// and a replica whose digest matches no set the read holds is asked for
+// its set (see digestRead). Otherwise every target sends its set.
 //
-// After answering, Get keeps listening to the remaining replicas until the
-// request's deadline and sends the merged set to every replica whose set
-// differed (read repair), on a bounded number of background repairs.
+// After answering, Get keeps listening to the remaining replicas it asked
+// until the request's deadline and sends the merged set to every one
+// whose set differed (read repair), on a bounded number of background
+// repairs. Standbys a digest read never asked are not repaired.
 //
 // A partial reply (an error whose Partial method reports true, with a
 // valid set: the replica is a new owner still receiving the partition's
@@ -50,6 +53,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	calls := len(pl.targets) + len(pl.spares)
 	if digests {
 		calls *= 2 // a digest, then the set on a mismatch
+	}
+	if digests {
+		pl.standBy(c.cfg.Self, opts.R, opts.PR)
 	}
 	prim, fb := pl.counts()
 	deadline, _ := ctx.Deadline()
