@@ -36,9 +36,10 @@ func (c *testCluster) fetchDelta(node string, before transport.PeerStats, want u
 	return now.FetchItems - before.FetchItems, now.DigestItems - before.DigestItems
 }
 
-// TestDigestReadsOnTheWire: on replicas that agree, a read sends one set
-// over the network at most: none when the coordinator is a replica (its
-// own copy is the data, the two others send digests), one when it is not.
+// TestDigestReadsOnTheWire: on replicas that agree, a read (N=3, R=2)
+// asks two replicas and sends one set over the network at most: one
+// digest when the coordinator is a replica (its own copy is the data),
+// one set and one digest when it is not. R=1 on a replica sends nothing.
 // read_repair=all asks every replica for its set.
 func TestDigestReadsOnTheWire(t *testing.T) {
 	c := newTestCluster(t, 41, five...)
@@ -51,28 +52,50 @@ func TestDigestReadsOnTheWire(t *testing.T) {
 	for _, tt := range []struct {
 		via              string
 		mode             string
+		r                uint32
 		fetches, digests uint64
 	}{
-		{prim[0], "", 2, 2},
-		{other, "", 3, 2},
-		{prim[0], "all", 2, 0},
-		{other, "all", 3, 0},
+		{prim[0], "", 0, 1, 1},
+		{other, "", 0, 2, 1},
+		{prim[0], "", 1, 0, 0},
+		{prim[0], "all", 0, 2, 0},
+		{other, "all", 0, 3, 0},
 	} {
 		before := c.Nodes[tt.via].PeerStats().Total
-		got, err := c.get(tt.via, key, &pb.Quorum{ReadRepair: tt.mode})
+		got, err := c.get(tt.via, key, &pb.Quorum{R: tt.r, ReadRepair: tt.mode})
 		if err != nil || !got.Found || !slices.Equal(values(got), []string{"v"}) {
-			t.Fatalf("get via %s (read_repair=%q) = %v, %v; want v", tt.via, tt.mode, got, err)
+			t.Fatalf("get via %s (r=%d read_repair=%q) = %v, %v; want v", tt.via, tt.r, tt.mode, got, err)
 		}
 		items, digests := c.fetchDelta(tt.via, before, tt.fetches)
 		if items != tt.fetches || digests != tt.digests {
-			t.Errorf("get via %s (read_repair=%q): %d fetch items, %d of them digests; want %d and %d",
-				tt.via, tt.mode, items, digests, tt.fetches, tt.digests)
+			t.Errorf("get via %s (r=%d read_repair=%q): %d fetch items, %d of them digests; want %d and %d",
+				tt.via, tt.r, tt.mode, items, digests, tt.fetches, tt.digests)
 		}
 	}
 	for _, id := range []string{prim[0], other} {
-		if st := c.Nodes[id].Status().Requests; st.DigestMismatches != 0 || st.DigestReads != 2 {
-			t.Errorf("%s: %d digest reads, %d mismatches; want 2 and 0", id, st.DigestReads, st.DigestMismatches)
+		if st := c.Nodes[id].Status().Requests; st.DigestMismatches != 0 || st.DigestReads != 1 {
+			t.Errorf("%s: %d digest reads, %d mismatches; want 1 and 0", id, st.DigestReads, st.DigestMismatches)
 		}
+	}
+}
+
+// TestDigestReadStandby: the replica a read started beside the
+// coordinator cannot be reached; the third primary, held back, is asked
+// for a digest in its place and the read answers from two primaries.
+func TestDigestReadStandby(t *testing.T) {
+	c := newTestCluster(t, 45, five...)
+	const key = "sk"
+	prim := c.Primaries(key)
+	if _, err := c.put(prim[0], key, "v", "", &pb.Quorum{W: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Net.SetDrop(prim[0], prim[1], 1) // the failure detector ignores drops: prim[1] looks alive
+	got, err := c.get(prim[0], key, &pb.Quorum{Pr: 2})
+	if err != nil || !slices.Equal(values(got), []string{"v"}) {
+		t.Fatalf("get via %s with %s unreachable = %v, %v; want v", prim[0], prim[1], got, err)
+	}
+	if st := c.Nodes[prim[0]].Status().Requests; st.DigestReads != 2 || st.Sloppy != 0 {
+		t.Errorf("%d digest reads, %d sloppy; want 2 (the lost one and the standby's) and 0", st.DigestReads, st.Sloppy)
 	}
 }
 
