@@ -50,11 +50,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	}
 	df, digests := c.cfg.Transport.(DigestFetcher)
 	digests = digests && opts.ReadRepair == ReadRepairDigest
-	calls := len(pl.targets) + len(pl.spares)
+	calls := len(pl.targets) + len(pl.spares) // standbys included
 	if digests {
 		calls *= 2 // a digest, then the set on a mismatch
-	}
-	if digests {
 		pl.standBy(c.cfg.Self, opts.R, opts.PR)
 	}
 	prim, fb := pl.counts()
