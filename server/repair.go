@@ -62,6 +62,14 @@ func (n *Node) RepairRound(ctx context.Context) (repair.Result, error) {
 // repairLocal is the node's storage as the exchange uses it.
 type repairLocal struct{ db *storage.DB }
 
+func (l repairLocal) TreeRoot(p uint32) (uint64, error) {
+	r, err := l.db.TreeRoot(p)
+	if errors.Is(err, storage.ErrTreesNotReady) {
+		return 0, fmt.Errorf("%w: %w", repair.ErrNotReady, err)
+	}
+	return r, err
+}
+
 func (l repairLocal) TreeSnapshot(p uint32) (*antientropy.Tree, error) {
 	t, err := l.db.TreeSnapshot(p)
 	if errors.Is(err, storage.ErrTreesNotReady) {
