@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
@@ -47,6 +48,9 @@ type trees struct {
 
 	stop context.CancelFunc
 	done chan struct{}
+
+	// onChange is called after a batch that changed a tree (OnTreeChange).
+	onChange atomic.Pointer[func()]
 }
 
 // TreeProgress reports the rebuild of the trees after Open.
@@ -190,6 +194,22 @@ func (t *trees) covers(k []byte) bool {
 	return t.ready || (t.cursor != nil && bytes.Compare(k, t.cursor) <= 0)
 }
 
+// OnTreeChange makes the committer call fn after every batch that changed
+// a tree, that is a batch that changed a stored set: the anti-entropy
+// scheduler sleeps while nothing changes and wakes on it. fn runs on the
+// committer and must not block. A later call replaces fn; nil removes it.
+// Without trees (Options.NoTrees) fn is never called.
+func (db *DB) OnTreeChange(fn func()) {
+	if db.trees == nil {
+		return
+	}
+	if fn == nil {
+		db.trees.onChange.Store(nil)
+		return
+	}
+	db.trees.onChange.Store(&fn)
+}
+
 // noteCommitted updates the trees for the committed requests' data writes.
 // It runs on the committer right after the commit.
 func (db *DB) noteCommitted(committed []*request) {
@@ -197,6 +217,18 @@ func (db *DB) noteCommitted(committed []*request) {
 	if t == nil {
 		return
 	}
+	if !t.flip(committed) {
+		return
+	}
+	if fn := t.onChange.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// flip applies the committed requests' data writes to the trees and
+// reports whether any tree changed.
+func (t *trees) flip(committed []*request) bool {
+	changed := false
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range committed {
@@ -215,7 +247,9 @@ func (db *DB) noteCommitted(committed []*request) {
 			h ^= antientropy.KeyHashEncoded(key, r.newRaw)
 		}
 		t.tree(p).Flip(key, h)
+		changed = changed || h != 0
 	}
+	return changed
 }
 
 // TreeProgress reports the trees' rebuild.
