@@ -38,6 +38,10 @@
 //     nodes (Initiates), and tombstones of a partition are collected by
 //     its first primary alone, only while every primary is up and none is
 //     still receiving it by handoff (Placement's Pairs and Targets).
+//   - Tombstone collection (Collector) reads the keys of the partitions it
+//     leads once per Interval only while there may be something to collect:
+//     a background pass is skipped while no tombstone was written since the
+//     last pass, that pass left none behind, and its targets are unchanged.
 //   - A node down longer than the tombstone grace period is refused at
 //     start (CheckDowntime over its last-alive mark): it may hold values
 //     whose deletes the cluster has collected since.

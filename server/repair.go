@@ -39,7 +39,12 @@ func (n *Node) startRepair(dial internodeDialer) error {
 		return fmt.Errorf("server: start anti-entropy: %w", err)
 	}
 	n.repair = s
-	n.onClose(s.Close)
+	// The scheduler sleeps while nothing changes; a write wakes it.
+	n.db.OnTreeChange(s.Notify)
+	n.onClose(func() error {
+		n.db.OnTreeChange(nil)
+		return s.Close()
+	})
 	n.metrics.registry().MustRegister(repairCollector{stats: s.Stats, trees: n.db.TreeProgress})
 	return nil
 }
