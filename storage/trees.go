@@ -40,6 +40,11 @@ type trees struct {
 	mu      sync.RWMutex
 	cfg     antientropy.Config
 	byPart  map[uint32]*antientropy.Tree
+	// empty stands for the tree of a partition without data in withTree,
+	// which only reads it: anti-entropy reads the roots of every partition,
+	// and making a tree per read of an empty one cost an allocation of the
+	// whole tree each time.
+	empty *antientropy.Tree
 	cursor  []byte // engine key of the last key the rebuild has added
 	ready   bool
 	scanned uint64
@@ -85,7 +90,9 @@ func (db *DB) startTrees() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	empty, _ := antientropy.New(db.opts.Trees) // the config was validated at Open
 	db.trees = &trees{
+		empty:   empty,
 		cfg:     db.opts.Trees,
 		byPart:  make(map[uint32]*antientropy.Tree),
 		started: time.Now(),
@@ -276,7 +283,8 @@ func (db *DB) TreeConfig() antientropy.Config {
 }
 
 // withTree runs fn on partition p's tree under the read lock, or returns
-// ErrTreesNotReady. A partition without data has an empty tree.
+// ErrTreesNotReady. A partition without data has an empty tree, shared:
+// fn must only read the tree.
 func (db *DB) withTree(p uint32, fn func(*antientropy.Tree)) error {
 	if err := checkPartition(p); err != nil {
 		return err
@@ -292,7 +300,7 @@ func (db *DB) withTree(p uint32, fn func(*antientropy.Tree)) error {
 	}
 	tr := t.byPart[p]
 	if tr == nil {
-		tr, _ = antientropy.New(t.cfg)
+		tr = t.empty
 	}
 	fn(tr)
 	return nil
