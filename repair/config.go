@@ -51,9 +51,11 @@ type Config struct {
 
 	// MaxIdle is the longest pause between two walks while there is
 	// nothing to exchange: the pause doubles from Interval up to it after
-	// each walk that found no difference, and Notify (a local write) ends
-	// it at once. It bounds how late the walk sees a pair that appeared
-	// (a peer back up, a ring change). Default 10 s.
+	// each walk that found no difference, and Notify ends it at once (the
+	// server calls it on a local write and on a membership or ring
+	// change). Without a Notify it bounds how late the walk sees a pair
+	// that appeared. Default 30 s: an idle walk computes the pairs and
+	// reads every partition's root, about a millisecond.
 	MaxIdle time.Duration
 
 	// ForegroundP99 reports the node's recent client-request p99 latency.
@@ -88,7 +90,7 @@ const (
 	DefaultBackoffAbove   = 50 * time.Millisecond
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultRecheck        = 5 * time.Minute
-	DefaultMaxIdle        = 10 * time.Second
+	DefaultMaxIdle        = 30 * time.Second
 )
 
 // DefaultConfig returns the defaults described on Config, without Pairs.
