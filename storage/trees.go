@@ -37,14 +37,14 @@ const rebuildChunk = 256
 // trees is the DB's tree state; mu guards everything in it. The committer
 // holds mu for writing while it updates trees, readers for reading.
 type trees struct {
-	mu      sync.RWMutex
-	cfg     antientropy.Config
-	byPart  map[uint32]*antientropy.Tree
+	mu     sync.RWMutex
+	cfg    antientropy.Config
+	byPart map[uint32]*antientropy.Tree
 	// empty stands for the tree of a partition without data in withTree,
 	// which only reads it: anti-entropy reads the roots of every partition,
 	// and making a tree per read of an empty one cost an allocation of the
 	// whole tree each time.
-	empty *antientropy.Tree
+	empty   *antientropy.Tree
 	cursor  []byte // engine key of the last key the rebuild has added
 	ready   bool
 	scanned uint64
