@@ -298,3 +298,16 @@ func (h *countRecords) Handle(_ context.Context, r slog.Record) error {
 
 func (h *countRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *countRecords) WithGroup(string) slog.Handler      { return h }
+
+// TestCompressionMixed checks that nodes with and without memberlist
+// compression (DefaultMemberlistConfig turns it off; older nodes had it
+// on) form one cluster: a node reads compressed messages either way.
+func TestCompressionMixed(t *testing.T) {
+	if DefaultMemberlistConfig().EnableCompression {
+		t.Error("DefaultMemberlistConfig compresses, want it off")
+	}
+	nodes := startCluster(t, 3, func(i int, c *Config) { c.Memberlist.EnableCompression = i%2 == 0 })
+	chorustest.EventuallyOK(t, "3 nodes, compressing or not, converge", func() error {
+		return converged(nodes, StatusActive, ids(nodes)...)
+	})
+}

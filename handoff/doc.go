@@ -40,5 +40,7 @@
 //     ring before it joined (RingBefore over the membership history), so
 //     a joiner, or a founder whose data was wiped, pulls its partitions
 //     instead of taking them as complete.
+//   - Idle is idle: with no transfer pending the workers wait for a ring
+//     change (Update) with no timer armed.
 //   - Every goroutine belongs to the Manager and stops on Close.
 package handoff

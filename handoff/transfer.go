@@ -17,19 +17,37 @@ func (m *Manager) worker() {
 	for {
 		t := m.claim()
 		if t == nil {
-			timer, retry := m.cfg.Clock.NewTimer(m.cfg.RetryAfter)
-			select {
-			case <-m.ctx.Done():
-				timer.Stop()
+			if !m.wait() {
 				return
-			case <-m.wake:
-			case <-retry:
 			}
-			timer.Stop()
 			continue
 		}
+		// Pass the wake-up on: another worker may claim the next pending
+		// partition (one poke wakes one worker).
+		m.poke()
 		m.run(t)
 	}
+}
+
+// wait blocks until a poke, or RetryAfter while a transfer is pending (one
+// waiting for its retry comes due). With nothing pending it arms no timer,
+// so an idle node's workers do not wake every RetryAfter for nothing; a
+// ring change that plans transfers pokes them. It reports false once the
+// Manager is closed.
+func (m *Manager) wait() bool {
+	var retry <-chan time.Time
+	if m.anyPending.Load() {
+		var timer clock.Timer
+		timer, retry = m.cfg.Clock.NewTimer(m.cfg.RetryAfter)
+		defer timer.Stop()
+	}
+	select {
+	case <-m.ctx.Done():
+		return false
+	case <-m.wake:
+	case <-retry:
+	}
+	return true
 }
 
 // claim takes the lowest pending partition that is not running and not

@@ -5,23 +5,51 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/chorusdb/chorus/clock"
 )
 
 // run is the delivery loop: a round at start (to deliver what survived a
-// restart), then one per tick or Notify, until Close.
+// restart), then one every RetryInterval while hints are queued, and one at
+// once on Notify, until Close. With nothing queued it waits without a
+// timer, so an idle node does not wake every RetryInterval for nothing;
+// the first Add makes it time its rounds again.
 func (q *Queue) run() {
 	defer q.wg.Done()
-	ticker, tick := q.cfg.Clock.NewTicker(q.cfg.RetryInterval)
-	defer ticker.Stop()
+	round := true
 	for {
-		q.startRound()
+		if round {
+			q.startRound()
+		}
+		var timer clock.Timer
+		var tick <-chan time.Time
+		if q.pending() {
+			timer, tick = q.cfg.Clock.NewTimer(q.cfg.RetryInterval)
+		}
+		round = true
 		select {
 		case <-q.ctx.Done():
-			return
 		case <-tick:
 		case <-q.wake:
+		case <-q.queued:
+			// Hints were queued: time the next round from now, as the
+			// ticker of a non-empty queue would.
+			round = false
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if q.ctx.Err() != nil {
+			return
 		}
 	}
+}
+
+// pending reports whether any hint is queued.
+func (q *Queue) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.count > 0
 }
 
 // deliverOnce runs one delivery round and waits for it to finish. Tests

@@ -54,6 +54,9 @@ type Queue struct {
 	ctx    context.Context // canceled by Close; parent of all delivery
 	cancel context.CancelFunc
 	wake   chan struct{} // buffered 1: Notify coalesces
+	// queued (buffered 1) tells the loop that the queue is no longer
+	// empty, so it starts its RetryInterval rounds again.
+	queued chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
 
@@ -109,6 +112,7 @@ func newQueue(db *storage.DB, sender Sender, live Liveness, cfg Config, loop boo
 	q := &Queue{
 		db: db, sender: sender, live: live, cfg: cfg.withDefaults(),
 		wake:    make(chan struct{}, 1),
+		queued:  make(chan struct{}, 1),
 		targets: make(map[string]*target),
 	}
 	q.ctx, q.cancel = context.WithCancel(context.Background())
@@ -196,8 +200,16 @@ func (q *Queue) Add(ctx context.Context, h Hint, durable bool) error {
 	id := hintID(h.Created, q.seq)
 	// Reserve the space before writing so concurrent Adds cannot
 	// overshoot MaxBytes together; undo it if the write fails.
+	first := q.count == 0
 	t := q.account(h.Target, h.Created, size)
 	q.mu.Unlock()
+	if first {
+		// The loop may be waiting without a timer (nothing was queued).
+		select {
+		case q.queued <- struct{}{}:
+		default:
+		}
+	}
 
 	if err := q.db.PutHint(ctx, h.Target, id, payload, durable); err != nil {
 		q.mu.Lock()

@@ -14,9 +14,14 @@
 // that a delete covered.
 //
 // The Scheduler walks every (partition, peer) pair this node is
-// responsible for, continuously and in a fixed order, one exchange at a
-// time, within a budget of keys and bytes per second, and backs off while
-// the node's foreground p99 latency is above a threshold.
+// responsible for, in a fixed order, one exchange at a time, within a
+// budget of keys and bytes per second, and backs off while the node's
+// foreground p99 latency is above a threshold. It passes over a pair whose
+// last exchange found the roots equal while this node's tree of that
+// partition has not changed, for up to Config.Recheck; after a walk that
+// found no difference it pauses longer each time, up to Config.MaxIdle,
+// and Notify (a local write) ends the pause. An idle node thus exchanges
+// each pair once per Recheck, not continuously.
 //
 // Guarantees:
 //
@@ -25,10 +30,18 @@
 //     hashes and the keys of at most k segments (Stats counts each).
 //   - An exchange never runs against a tree that is still being rebuilt,
 //     on either side: a half-built tree would look like missing data.
+//   - Every pair the node walks is exchanged at least once per Recheck
+//     (plus the time to walk to it), and at once on the next walk after a
+//     local write to its partition or after the pair re-enters the walk
+//     (its peer was down, the ring moved); Round exchanges every pair.
 //   - Each replica pair of a partition is exchanged by one of its two
 //     nodes (Initiates), and tombstones of a partition are collected by
 //     its first primary alone, only while every primary is up and none is
 //     still receiving it by handoff (Placement's Pairs and Targets).
+//   - Tombstone collection (Collector) reads the keys of the partitions it
+//     leads once per Interval only while there may be something to collect:
+//     a background pass is skipped while no tombstone was written since the
+//     last pass, that pass left none behind, and its targets are unchanged.
 //   - A node down longer than the tombstone grace period is refused at
 //     start (CheckDowntime over its last-alive mark): it may hold values
 //     whose deletes the cluster has collected since.

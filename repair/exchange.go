@@ -58,6 +58,10 @@ type Result struct {
 	// peer: hashes, keys and encoded sets, without framing.
 	BytesSent     int `json:"bytes_sent"`
 	BytesReceived int `json:"bytes_received"`
+
+	// root is the root both sides had when RootsEqual: the Scheduler skips
+	// the pair while the local root stays the same.
+	root uint64
 }
 
 // Repaired is the number of keys the exchange wrote on either side.
@@ -98,7 +102,10 @@ func (e *Exchanger) Exchange(ctx context.Context, peer string, p uint32) (Result
 }
 
 func (e *Exchanger) exchange(ctx context.Context, peer string, p uint32, res *Result) error {
-	local, err := e.local.TreeSnapshot(p)
+	// The root first, the copy of the whole tree only if the roots differ:
+	// most exchanges end at the root, and copying a tree per exchange was
+	// most of what an idle node spent on anti-entropy.
+	localRoot, err := e.local.TreeRoot(p)
 	if err != nil {
 		return err
 	}
@@ -107,9 +114,16 @@ func (e *Exchanger) exchange(ctx context.Context, peer string, p uint32, res *Re
 		return err
 	}
 	res.BytesReceived += 8
-	if root == local.Root() {
+	if root == localRoot {
 		res.RootsEqual = true
+		res.root = root
 		return nil
+	}
+	// The snapshot may be newer than localRoot (a write in between); the
+	// comparison below uses the snapshot alone, so that is harmless.
+	local, err := e.local.TreeSnapshot(p)
+	if err != nil {
+		return err
 	}
 	segments, err := e.differingSegments(ctx, peer, p, local, res)
 	if err != nil {

@@ -349,6 +349,10 @@ func (notReadyLocal) TreeSnapshot(uint32) (*antientropy.Tree, error) {
 	return nil, fmt.Errorf("%w: rebuilding", ErrNotReady)
 }
 
+func (notReadyLocal) TreeRoot(uint32) (uint64, error) {
+	return 0, fmt.Errorf("%w: rebuilding", ErrNotReady)
+}
+
 // TestExchangeNotReady checks that no exchange runs against a tree that is
 // not built, on either side.
 func TestExchangeNotReady(t *testing.T) {

@@ -34,6 +34,11 @@ type dbLocal struct{ db *storage.DB }
 
 var _ Local = dbLocal{}
 
+func (l dbLocal) TreeRoot(p uint32) (uint64, error) {
+	r, err := l.db.TreeRoot(p)
+	return r, notReady(err)
+}
+
 func (l dbLocal) TreeSnapshot(p uint32) (*antientropy.Tree, error) {
 	t, err := l.db.TreeSnapshot(p)
 	return t, notReady(err)

@@ -14,16 +14,24 @@ import (
 )
 
 // Scheduler walks this node's (partition, peer) pairs and exchanges each in
-// turn, paced and backing off under foreground load. It owns one goroutine
-// (none with Config.Manual), which Close stops.
+// turn, paced and backing off under foreground load. The background walk
+// passes over a pair whose last exchange found the roots equal while this
+// node's tree of the partition has not changed since (up to
+// Config.Recheck), and when a walk finds nothing to do it sleeps longer
+// and longer (up to Config.MaxIdle) until Notify wakes it: an idle node
+// exchanges almost nothing. It owns one goroutine (none with
+// Config.Manual), which Close stops.
 type Scheduler struct {
 	cfg     Config
+	local   Local
 	ex      *Exchanger
 	limiter *limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// wake holds one pending Notify; the walk's idle pause ends on it.
+	wake chan struct{}
 
 	mu     sync.Mutex
 	pairs  map[Pair]*PairStatus
@@ -44,6 +52,13 @@ type PairStatus struct {
 	LastSuccess time.Time `json:"last_success"`
 	// Repaired is the keys repaired by all exchanges of the pair.
 	Repaired uint64 `json:"repaired"`
+
+	// equal is set while the latest exchange found the roots equal, at
+	// root, at equalAt: the walk may pass over the pair while the local
+	// root stays root, until equalAt + Recheck.
+	equal   bool
+	root    uint64
+	equalAt time.Time
 }
 
 // Stats are the Scheduler's cumulative counters, for metrics.
@@ -52,6 +67,7 @@ type Stats struct {
 	Failures        uint64        `json:"failures"`    // exchanges that failed (not counting NotReady)
 	NotReady        uint64        `json:"not_ready"`   // exchanges skipped because a tree was being built
 	RootsEqual      uint64        `json:"roots_equal"` // exchanges that ended at the root
+	Skipped         uint64        `json:"skipped"`     // pairs the walk passed over: unchanged since an equal exchange
 	Rounds          uint64        `json:"rounds"`      // completed walks over all pairs
 	SegmentHashes   uint64        `json:"segment_hashes"`
 	SegmentsDiffer  uint64        `json:"segments_differ"`
@@ -83,8 +99,10 @@ func NewScheduler(cfg Config, local Local, remote Remote) (*Scheduler, error) {
 	s := &Scheduler{
 		cfg:     cfg,
 		limiter: newLimiter(cfg.KeysPerSecond, cfg.BytesPerSecond, cfg.Clock),
+		local:   local,
 		pairs:   make(map[Pair]*PairStatus),
 		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
 	}
 	s.ex = NewExchanger(local, remote, s.limiter)
 	s.ex.clk = cfg.Clock
@@ -121,14 +139,52 @@ func Initiates(self, peer string, p uint32) bool {
 	return first == (self == lo)
 }
 
+// Notify tells the Scheduler that this node's data changed (a write was
+// stored): a walk pausing because it found nothing to do starts again at
+// once. It never blocks, so the storage's committer may call it.
+func (s *Scheduler) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default: // one pending wake-up covers any number of writes
+	}
+}
+
 func (s *Scheduler) run() {
 	defer close(s.done)
+	var idle time.Duration
 	for s.ctx.Err() == nil {
-		if n, _ := s.walk(s.ctx); n == 0 {
-			// Nothing to do (a one-node ring): look again later.
-			_ = clock.Sleep(s.ctx, s.cfg.Clock, 20*s.cfg.Interval)
+		w := s.walk(s.ctx)
+		// Never two walks back to back, even when Notify keeps coming: an
+		// idle walk still reads every pair's root.
+		if clock.Sleep(s.ctx, s.cfg.Clock, s.cfg.Interval) != nil {
+			return
 		}
-		_ = clock.Sleep(s.ctx, s.cfg.Clock, s.cfg.Interval)
+		if w.busy {
+			idle = 0
+			continue
+		}
+		// Nothing differed (or nothing could be exchanged): pause longer
+		// each time, but not past the next pair due for its recheck.
+		idle = min(max(2*idle, s.cfg.Interval), s.cfg.MaxIdle)
+		pause := idle
+		if !w.nextDue.IsZero() {
+			pause = min(pause, max(w.nextDue.Sub(s.cfg.Clock.Now()), 0))
+		}
+		s.pause(s.ctx, pause-s.cfg.Interval)
+	}
+}
+
+// pause waits d on the clock, or until Notify or ctx ends it.
+func (s *Scheduler) pause(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t, ch := s.cfg.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-s.wake:
+	case <-ctx.Done():
 	}
 }
 
@@ -152,39 +208,100 @@ func (s *Scheduler) Round(ctx context.Context) (Result, error) {
 	return sum, errors.Join(errs...)
 }
 
-// walk is the background round: paced, and backing off under load.
-func (s *Scheduler) walk(ctx context.Context) (int, error) {
+// walked is what one background walk did.
+type walked struct {
+	// busy: an exchange found a difference, so another walk follows
+	// after Interval alone.
+	busy bool
+	// nextDue is the earliest recheck of a pair the walk passed over;
+	// zero if it passed over none.
+	nextDue time.Time
+}
+
+// walk is the background round: paced, backing off under load, and
+// passing over the pairs that cannot have changed (skip).
+func (s *Scheduler) walk(ctx context.Context) walked {
 	pairs := s.cfg.Pairs()
 	start := s.cfg.Clock.Now()
 	s.mu.Lock()
 	s.round = RoundProgress{Started: start, Total: len(pairs)}
+	s.forgetGone(pairs)
 	s.mu.Unlock()
+	var w walked
 	first := min(s.cfg.Interval, s.cfg.MaxBackoff)
 	backoff := first
 	for i, pr := range pairs {
+		if due, ok := s.skip(pr); ok {
+			if w.nextDue.IsZero() || due.Before(w.nextDue) {
+				w.nextDue = due
+			}
+			s.mu.Lock()
+			s.stats.Skipped++
+			s.round.Done = i + 1
+			s.mu.Unlock()
+			continue
+		}
 		for s.overloaded() {
 			s.mu.Lock()
 			s.stats.Backoffs++
 			s.stats.BackoffTime += backoff
 			s.mu.Unlock()
-			if err := clock.Sleep(ctx, s.cfg.Clock, backoff); err != nil {
-				return i, err
+			if clock.Sleep(ctx, s.cfg.Clock, backoff) != nil {
+				return w
 			}
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
 		}
 		backoff = first
-		_, _ = s.ExchangeOne(ctx, pr)
+		res, err := s.ExchangeOne(ctx, pr)
+		w.busy = w.busy || (err == nil && !res.RootsEqual)
 		s.mu.Lock()
 		s.round.Done = i + 1
 		s.mu.Unlock()
-		if err := clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval); err != nil {
-			return i + 1, err
+		if i < len(pairs)-1 && clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval) != nil {
+			return w
 		}
 	}
 	if len(pairs) > 0 {
 		s.finishRound(start)
 	}
-	return len(pairs), nil
+	return w
+}
+
+// skip reports whether the walk may pass over pr, and when it is due
+// again: its latest exchange found the roots equal less than Recheck ago,
+// and this node's root of the partition is still the one compared. Only
+// this side is known to be unchanged; Recheck bounds how long a change on
+// the peer's side alone waits.
+func (s *Scheduler) skip(pr Pair) (time.Time, bool) {
+	s.mu.Lock()
+	st := s.pairs[pr]
+	var root uint64
+	var due time.Time
+	ok := st != nil && st.equal
+	if ok {
+		root, due = st.root, st.equalAt.Add(s.cfg.Recheck)
+	}
+	s.mu.Unlock()
+	if !ok || !s.cfg.Clock.Now().Before(due) {
+		return time.Time{}, false
+	}
+	cur, err := s.local.TreeRoot(pr.Partition)
+	return due, err == nil && cur == root
+}
+
+// forgetGone drops the equal state of pairs no longer walked (the peer was
+// down, or the ring moved): when such a pair comes back, the peer may have
+// lost data meanwhile, so it is exchanged at once. s.mu must be held.
+func (s *Scheduler) forgetGone(pairs []Pair) {
+	walked := make(map[Pair]bool, len(pairs))
+	for _, pr := range pairs {
+		walked[pr] = true
+	}
+	for pr, st := range s.pairs {
+		if !walked[pr] {
+			st.equal = false
+		}
+	}
 }
 
 func (s *Scheduler) overloaded() bool {
@@ -245,6 +362,8 @@ func (s *Scheduler) record(pr Pair, res Result, err error) {
 	}
 	st.Last = res
 	st.LastError = ""
+	st.equal = err == nil && res.RootsEqual
+	st.root, st.equalAt = res.root, res.Start
 	st.Repaired += uint64(res.Repaired())
 	s.stats.Exchanges++
 	switch {

@@ -31,6 +31,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative interval", func(c *Config) { c.Interval = -time.Millisecond }, true},
 		{"negative backoff threshold", func(c *Config) { c.BackoffAbove = -time.Millisecond }, true},
 		{"negative max backoff", func(c *Config) { c.MaxBackoff = -time.Second }, true},
+		{"negative recheck", func(c *Config) { c.Recheck = -time.Second }, true},
+		{"negative max idle", func(c *Config) { c.MaxIdle = -time.Second }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

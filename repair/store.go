@@ -14,6 +14,11 @@ var ErrNotReady = errors.New("repair: tree not ready")
 
 // Local is this node's store as an exchange uses it.
 type Local interface {
+	// TreeRoot returns the root hash of partition p's tree, or an error
+	// wrapping ErrNotReady while trees are being rebuilt. It must be cheap
+	// (no copy of the tree): the Scheduler reads it for every pair it
+	// considers, to tell which partitions changed.
+	TreeRoot(p uint32) (uint64, error)
 	// TreeSnapshot returns a copy of partition p's tree, or an error
 	// wrapping ErrNotReady while trees are being rebuilt.
 	TreeSnapshot(p uint32) (*antientropy.Tree, error)

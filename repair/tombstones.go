@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,6 +71,16 @@ type CollectorConfig struct {
 	// Interval is the pause between two passes over the targets.
 	// Default 10 min.
 	Interval time.Duration
+	// TombstoneWrites, when set, returns a count that grows with every
+	// write that leaves a key deleted on this node (storage's
+	// TombstoneWrites). A background pass is then skipped while nothing can
+	// have become collectable: the count has not moved since the previous
+	// pass began, that pass ended without error leaving no deleted key
+	// behind, and the targets are the same (a target that appears, its
+	// primaries all up again, may hold old tombstones). nil: every pass
+	// scans every target, which costs a read of all their keys even when
+	// the store holds no tombstone.
+	TombstoneWrites func() uint64
 	// Manual turns the background passes off (tests call Pass).
 	Manual bool
 	// Now is the clock; default time.Now.
@@ -123,6 +134,7 @@ type CollectStats struct {
 	Collected  uint64 `json:"collected"`  // keys removed here
 	Held       uint64 `json:"held"`       // candidates kept because a primary differed or failed to answer
 	Errors     uint64 `json:"errors"`     // partitions whose pass failed
+	Skipped    uint64 `json:"skipped"`    // background passes skipped: no tombstone written or left since the last
 }
 
 // Collector removes tombstones that are safe to forget. It owns one
@@ -138,6 +150,16 @@ type Collector struct {
 
 	mu    sync.Mutex
 	stats CollectStats
+	last  *passMark // what the latest pass saw; nil before the first
+}
+
+// passMark is what a pass saw, for telling whether the next may be
+// skipped.
+type passMark struct {
+	writes  uint64   // TombstoneWrites when the pass began
+	targets []Target // the targets it walked
+	left    int      // deleted keys it saw and did not remove here
+	failed  bool     // a partition failed: what it holds is unknown
 }
 
 // NewCollector returns a Collector and, unless cfg.Manual, starts it.
@@ -179,8 +201,29 @@ func (c *Collector) run() {
 		if err := clock.Sleep(c.ctx, clock.Real{}, c.cfg.Interval); err != nil {
 			return
 		}
+		if c.idle() {
+			c.count(func(s *CollectStats) { s.Skipped++ })
+			continue
+		}
 		_, _ = c.Pass(c.ctx)
 	}
+}
+
+// idle reports whether a background pass would find nothing to collect
+// (CollectorConfig.TombstoneWrites).
+func (c *Collector) idle() bool {
+	if c.cfg.TombstoneWrites == nil {
+		return false
+	}
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	if last == nil || last.left > 0 || last.failed || c.cfg.TombstoneWrites() != last.writes {
+		return false
+	}
+	return slices.EqualFunc(c.cfg.Targets(), last.targets, func(a, b Target) bool {
+		return a.Partition == b.Partition && slices.Equal(a.Peers, b.Peers)
+	})
 }
 
 // Pass runs one collection over every target now and returns how many keys
@@ -188,10 +231,18 @@ func (c *Collector) run() {
 func (c *Collector) Pass(ctx context.Context) (int, error) {
 	var errs []error
 	total := 0
-	for _, t := range c.cfg.Targets() {
-		n, err := c.collectPartition(ctx, t)
+	// Read before the scan: a tombstone written during the pass moves the
+	// count past this mark, so the next pass runs.
+	mark := &passMark{targets: c.cfg.Targets()}
+	if c.cfg.TombstoneWrites != nil {
+		mark.writes = c.cfg.TombstoneWrites()
+	}
+	for _, t := range mark.targets {
+		n, left, err := c.collectPartition(ctx, t)
 		total += n
+		mark.left += left
 		if err != nil {
+			mark.failed = true
 			c.count(func(s *CollectStats) { s.Errors++ })
 			if ctx.Err() != nil {
 				return total, ctx.Err()
@@ -201,6 +252,9 @@ func (c *Collector) Pass(ctx context.Context) (int, error) {
 		}
 	}
 	c.count(func(s *CollectStats) { s.Passes++ })
+	c.mu.Lock()
+	c.last = mark
+	c.mu.Unlock()
 	if total > 0 {
 		c.cfg.Logger.Info("repair: tombstones collected", "keys", total)
 	}
@@ -214,12 +268,13 @@ func (c *Collector) count(f func(*CollectStats)) {
 }
 
 // collectPartition finds the old tombstones of one partition and collects
-// them batch by batch.
-func (c *Collector) collectPartition(ctx context.Context, t Target) (int, error) {
+// them batch by batch. left is how many deleted keys it saw and did not
+// remove here (too young, held, or failed).
+func (c *Collector) collectPartition(ctx context.Context, t Target) (collected, left int, err error) {
 	cutoff := c.cfg.Now().Add(-c.cfg.Grace).UnixNano()
 	var keys [][]byte
 	var sets []vclock.Set
-	collected := 0
+	deleted := 0
 	flush := func() error {
 		n, err := c.collectBatch(ctx, t, keys, sets)
 		collected += n
@@ -227,8 +282,11 @@ func (c *Collector) collectPartition(ctx context.Context, t Target) (int, error)
 		return err
 	}
 	scanned := 0
-	err := c.local.ScanPartition(ctx, t.Partition, func(key []byte, s vclock.Set) error {
+	err = c.local.ScanPartition(ctx, t.Partition, func(key []byte, s vclock.Set) error {
 		scanned++
+		if s.Deleted() {
+			deleted++
+		}
 		if !collectable(s, cutoff) {
 			return nil
 		}
@@ -242,7 +300,7 @@ func (c *Collector) collectPartition(ctx context.Context, t Target) (int, error)
 		err = flush()
 	}
 	c.count(func(st *CollectStats) { st.Scanned += uint64(scanned) })
-	return collected, err
+	return collected, deleted - collected, err
 }
 
 // collectable reports whether s is a tombstone set whose every sibling was

@@ -422,7 +422,7 @@ func (n *Node) startGRPC(name string, lis net.Listener, kv pb.KVServer, in pb.In
 }
 
 // watchRing keeps the coordinator's ring in step with the ring records,
-// and tells the hint queue when a node comes back.
+// and tells the hint queue and anti-entropy when membership changes.
 func (n *Node) watchRing() {
 	ch, cancel := n.members.Subscribe()
 	n.stopRing = cancel
@@ -433,6 +433,11 @@ func (n *Node) watchRing() {
 		for range ch {
 			n.refreshRing()
 			n.notifyHints()
+			// A peer back up or a ring change adds pairs to walk; an idle
+			// anti-entropy walk would see them only after its pause.
+			if n.repair != nil {
+				n.repair.Notify()
+			}
 		}
 	}()
 }

@@ -39,7 +39,12 @@ func (n *Node) startRepair(dial internodeDialer) error {
 		return fmt.Errorf("server: start anti-entropy: %w", err)
 	}
 	n.repair = s
-	n.onClose(s.Close)
+	// The scheduler sleeps while nothing changes; a write wakes it.
+	n.db.OnTreeChange(s.Notify)
+	n.onClose(func() error {
+		n.db.OnTreeChange(nil)
+		return s.Close()
+	})
 	n.metrics.registry().MustRegister(repairCollector{stats: s.Stats, trees: n.db.TreeProgress})
 	return nil
 }
@@ -61,6 +66,14 @@ func (n *Node) RepairRound(ctx context.Context) (repair.Result, error) {
 
 // repairLocal is the node's storage as the exchange uses it.
 type repairLocal struct{ db *storage.DB }
+
+func (l repairLocal) TreeRoot(p uint32) (uint64, error) {
+	r, err := l.db.TreeRoot(p)
+	if errors.Is(err, storage.ErrTreesNotReady) {
+		return 0, fmt.Errorf("%w: %w", repair.ErrNotReady, err)
+	}
+	return r, err
+}
 
 func (l repairLocal) TreeSnapshot(p uint32) (*antientropy.Tree, error) {
 	t, err := l.db.TreeSnapshot(p)

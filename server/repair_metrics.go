@@ -83,6 +83,8 @@ var (
 		"Payload bytes of anti-entropy exchanges, by direction (sent, received).", []string{"direction"}, nil)
 	descAAERounds = prometheus.NewDesc("chorus_aae_rounds_total",
 		"Completed walks over every (partition, peer) pair.", nil, nil)
+	descAAESkipped = prometheus.NewDesc("chorus_aae_skipped_total",
+		"Pairs a walk passed over: unchanged here since an exchange found the roots equal.", nil, nil)
 	descAAEBackoff = prometheus.NewDesc("chorus_aae_backoff_seconds_total",
 		"Time anti-entropy waited because foreground p99 latency was high.", nil, nil)
 	descAAEPaced = prometheus.NewDesc("chorus_aae_paced_seconds_total",
@@ -95,7 +97,7 @@ var (
 
 func (c repairCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAAEExchanges, descAAESegments, descAAEKeysCompared,
-		descAAEKeysRepaired, descAAEBytes, descAAERounds, descAAEBackoff, descAAEPaced,
+		descAAEKeysRepaired, descAAEBytes, descAAERounds, descAAESkipped, descAAEBackoff, descAAEPaced,
 		descAAETreesReady, descAAETreeKeys} {
 		ch <- d
 	}
@@ -116,6 +118,7 @@ func (c repairCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAAEBytes, float64(s.BytesSent), "sent")
 	counter(descAAEBytes, float64(s.BytesReceived), "received")
 	counter(descAAERounds, float64(s.Rounds))
+	counter(descAAESkipped, float64(s.Skipped))
 	counter(descAAEBackoff, s.BackoffTime.Seconds())
 	counter(descAAEPaced, s.PacedTime.Seconds())
 	t := c.trees()

@@ -89,6 +89,9 @@ func (n *Node) markAlive() error {
 func (n *Node) startCollector(dial internodeDialer) error {
 	cc := n.cfg.Tombstones
 	cc.Targets = n.placement().Targets
+	// A pass reads every key of the partitions it leads; with no tombstone
+	// written or left since the last, it is skipped.
+	cc.TombstoneWrites = n.db.TombstoneWrites
 	cc.Logger = n.log.With("component", "tombstones")
 	rr := repairRemote{self: n.members.ID(), dial: dial, shape: n.db.TreeConfig()}
 	c, err := repair.NewCollector(cc, n.db, tombstoneRemote{rr})

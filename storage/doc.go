@@ -58,6 +58,11 @@
 //     Options.SiblingLimit (default 100) fails with ErrTooManySiblings. A
 //     Merge is never refused, since that would lose data acknowledged by
 //     other replicas; it is counted in Stats.MergesOverLimit instead.
+//   - Change signals. The function given to OnTreeChange runs on the
+//     committer after every batch that changed a stored set, and
+//     TombstoneWrites counts the writes that left a key deleted (never
+//     undercounting), so background work (anti-entropy, tombstone
+//     collection) can sleep while nothing changes.
 //
 // # Key layout
 //

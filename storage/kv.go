@@ -146,6 +146,7 @@ func (db *DB) UpdateAsync(ctx context.Context, partition uint32, key []byte, cli
 				ErrTooManySiblings, n, db.opts.SiblingLimit)
 		}
 		db.noteSiblings(partition, key, cur.Len(), next.Len(), "update")
+		db.noteTombstone(next)
 		res = next
 		return mutation{op: opSet, value: next.Encode()}, nil
 	})
@@ -197,6 +198,7 @@ func (db *DB) MergeAsync(ctx context.Context, partition uint32, key []byte, inco
 			db.stats.mergesOverLimit.Add(1)
 		}
 		db.noteSiblings(partition, key, cur.Len(), next.Len(), "merge")
+		db.noteTombstone(next)
 		return mutation{op: opSet, value: next.Encode()}, nil
 	})
 	if err != nil {
@@ -265,6 +267,16 @@ func (db *DB) noteSiblings(partition uint32, key []byte, before, after int, op s
 	db.opts.Logger.Warn("storage: key has many siblings; clients should write with a read context",
 		"partition", partition, "key", fmt.Sprintf("%q", key), "siblings", after,
 		"warn", db.opts.SiblingWarn, "limit", db.opts.SiblingLimit, "op", op)
+}
+
+// noteTombstone counts a write that leaves a key deleted, for the
+// tombstone collector (Stats.TombstoneWrites). It is counted when the
+// mutation is decided, before the commit: a write that then fails is
+// counted too, which only costs the collector a pass.
+func (db *DB) noteTombstone(next vclock.Set) {
+	if next.Deleted() {
+		db.stats.tombstoneWrites.Add(1)
+	}
 }
 
 // decodeStored decodes a stored set, or returns the empty set if absent.

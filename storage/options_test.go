@@ -22,6 +22,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative warn", Options{SiblingWarn: -1}, false},
 		{"batch too big", Options{MaxBatch: 100000}, false},
 		{"small memtable", Options{MemTableSize: 1 << 20}, false},
+		{"one compactor", Options{Compactors: 1}, false},
+		{"four compactors", Options{Compactors: 4}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,7 +41,7 @@ func TestOptionsValidate(t *testing.T) {
 func TestDefaultOptions(t *testing.T) {
 	o := DefaultOptions()
 	if o.MaxKeyLen != 1024 || o.MaxValueLen != 1<<20 || o.SiblingWarn != 25 ||
-		o.SiblingLimit != 100 || o.MaxBatch != 256 || o.Logger == nil {
+		o.SiblingLimit != 100 || o.MaxBatch != 256 || o.Compactors != 2 || o.Logger == nil {
 		t.Fatalf("DefaultOptions() = %+v", o)
 	}
 }
@@ -50,5 +52,16 @@ func TestOpenRejectsDirMismatch(t *testing.T) {
 	}
 	if _, err := Open("", Options{}); !errors.Is(err, ErrBadOptions) {
 		t.Errorf("on-disk without dir: err = %v, want ErrBadOptions", err)
+	}
+}
+
+// TestBadgerOptionsCompactors checks that Compactors reaches the engine.
+func TestBadgerOptionsCompactors(t *testing.T) {
+	if got := DefaultOptions().badgerOptions(t.TempDir()).NumCompactors; got != 2 {
+		t.Errorf("engine compactors = %d by default, want 2", got)
+	}
+	o := Options{Compactors: 3}.withDefaults()
+	if got := o.badgerOptions(t.TempDir()).NumCompactors; got != 3 {
+		t.Errorf("engine compactors = %d with Compactors 3, want 3", got)
 	}
 }

@@ -38,6 +38,11 @@ type Stats struct {
 	// MergesOverLimit counts merges that left a key with more than
 	// Options.SiblingLimit siblings; merges are never refused.
 	MergesOverLimit uint64 `json:"merges_over_limit"`
+	// TombstoneWrites counts writes (updates and merges) that left a key
+	// deleted, all its siblings tombstones: the tombstone collector skips
+	// its pass while this has not moved (TombstoneWrites). A write retried
+	// inside the committer may be counted twice, never zero times.
+	TombstoneWrites uint64 `json:"tombstone_writes"`
 	// ApplyTime and SyncTime are the committer's total time applying and
 	// committing batches, and syncing them: how busy it is, and what one
 	// sync costs (SyncTime/Syncs). JSON has them in milliseconds (apply_ms,
@@ -64,6 +69,7 @@ type counters struct {
 	batches, commits, writes, syncs                   atomic.Uint64
 	siblingWarnings, siblingRefusals, mergesOverLimit atomic.Uint64
 	checkpoints, checkpointsSkipped                   atomic.Uint64
+	tombstoneWrites                                   atomic.Uint64
 	applyNanos, syncNanos                             atomic.Int64
 }
 
@@ -78,6 +84,7 @@ func (db *DB) Stats() Stats {
 		SiblingWarnings:    c.siblingWarnings.Load(),
 		SiblingRefusals:    c.siblingRefusals.Load(),
 		MergesOverLimit:    c.mergesOverLimit.Load(),
+		TombstoneWrites:    c.tombstoneWrites.Load(),
 		ApplyTime:          time.Duration(c.applyNanos.Load()),
 		SyncTime:           time.Duration(c.syncNanos.Load()),
 		Checkpoints:        c.checkpoints.Load(),
@@ -89,3 +96,7 @@ func (db *DB) Stats() Stats {
 	}
 	return s
 }
+
+// TombstoneWrites returns Stats().TombstoneWrites, cheaply: the count of
+// writes since Open that left a key deleted.
+func (db *DB) TombstoneWrites() uint64 { return db.stats.tombstoneWrites.Load() }

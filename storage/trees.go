@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorusdb/chorus/antientropy"
@@ -36,9 +37,14 @@ const rebuildChunk = 256
 // trees is the DB's tree state; mu guards everything in it. The committer
 // holds mu for writing while it updates trees, readers for reading.
 type trees struct {
-	mu      sync.RWMutex
-	cfg     antientropy.Config
-	byPart  map[uint32]*antientropy.Tree
+	mu     sync.RWMutex
+	cfg    antientropy.Config
+	byPart map[uint32]*antientropy.Tree
+	// empty stands for the tree of a partition without data in withTree,
+	// which only reads it: anti-entropy reads the roots of every partition,
+	// and making a tree per read of an empty one cost an allocation of the
+	// whole tree each time.
+	empty   *antientropy.Tree
 	cursor  []byte // engine key of the last key the rebuild has added
 	ready   bool
 	scanned uint64
@@ -47,6 +53,9 @@ type trees struct {
 
 	stop context.CancelFunc
 	done chan struct{}
+
+	// onChange is called after a batch that changed a tree (OnTreeChange).
+	onChange atomic.Pointer[func()]
 }
 
 // TreeProgress reports the rebuild of the trees after Open.
@@ -81,7 +90,9 @@ func (db *DB) startTrees() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	empty, _ := antientropy.New(db.opts.Trees) // the config was validated at Open
 	db.trees = &trees{
+		empty:   empty,
 		cfg:     db.opts.Trees,
 		byPart:  make(map[uint32]*antientropy.Tree),
 		started: time.Now(),
@@ -190,6 +201,22 @@ func (t *trees) covers(k []byte) bool {
 	return t.ready || (t.cursor != nil && bytes.Compare(k, t.cursor) <= 0)
 }
 
+// OnTreeChange makes the committer call fn after every batch that changed
+// a tree, that is a batch that changed a stored set: the anti-entropy
+// scheduler sleeps while nothing changes and wakes on it. fn runs on the
+// committer and must not block. A later call replaces fn; nil removes it.
+// Without trees (Options.NoTrees) fn is never called.
+func (db *DB) OnTreeChange(fn func()) {
+	if db.trees == nil {
+		return
+	}
+	if fn == nil {
+		db.trees.onChange.Store(nil)
+		return
+	}
+	db.trees.onChange.Store(&fn)
+}
+
 // noteCommitted updates the trees for the committed requests' data writes.
 // It runs on the committer right after the commit.
 func (db *DB) noteCommitted(committed []*request) {
@@ -197,6 +224,18 @@ func (db *DB) noteCommitted(committed []*request) {
 	if t == nil {
 		return
 	}
+	if !t.flip(committed) {
+		return
+	}
+	if fn := t.onChange.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// flip applies the committed requests' data writes to the trees and
+// reports whether any tree changed.
+func (t *trees) flip(committed []*request) bool {
+	changed := false
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range committed {
@@ -215,7 +254,9 @@ func (db *DB) noteCommitted(committed []*request) {
 			h ^= antientropy.KeyHashEncoded(key, r.newRaw)
 		}
 		t.tree(p).Flip(key, h)
+		changed = changed || h != 0
 	}
+	return changed
 }
 
 // TreeProgress reports the trees' rebuild.
@@ -242,7 +283,8 @@ func (db *DB) TreeConfig() antientropy.Config {
 }
 
 // withTree runs fn on partition p's tree under the read lock, or returns
-// ErrTreesNotReady. A partition without data has an empty tree.
+// ErrTreesNotReady. A partition without data has an empty tree, shared:
+// fn must only read the tree.
 func (db *DB) withTree(p uint32, fn func(*antientropy.Tree)) error {
 	if err := checkPartition(p); err != nil {
 		return err
@@ -258,7 +300,7 @@ func (db *DB) withTree(p uint32, fn func(*antientropy.Tree)) error {
 	}
 	tr := t.byPart[p]
 	if tr == nil {
-		tr, _ = antientropy.New(t.cfg)
+		tr = t.empty
 	}
 	fn(tr)
 	return nil
