@@ -115,3 +115,26 @@ func TestCheckpointOnLogSize(t *testing.T) {
 	writeDurable(t, db, "a", 100)
 	chorustest.Eventually(t, "a checkpoint", func() bool { return db.Stats().Checkpoints >= 1 })
 }
+
+// Non-durable writes do not leave the log unsynced without bound: past
+// bytesPerSync the syncer syncs it, so a checkpoint's rotation never has
+// a whole segment to sync on the committer.
+func TestNonDurableWritesSyncEveryBytesPerSync(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v := vclock.Value{Data: make([]byte, 16<<10)}
+	const n = 3 * bytesPerSync / (16 << 10)
+	before := db.Stats().Syncs // Open's own durable records
+	for i := range n {
+		if _, _, err := db.Update(context.Background(), 2, fmt.Appendf(nil, "k%d", i), vclock.Clock{}, "n1", v, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chorustest.Eventually(t, "syncs of the non-durable writes", func() bool { return db.Stats().Syncs-before >= 2 })
+	if s := db.Stats().Syncs - before; s > n/4 {
+		t.Fatalf("Syncs = %d for %d non-durable writes of 16 KiB, want about one per MiB", s, n)
+	}
+}

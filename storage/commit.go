@@ -268,7 +268,8 @@ func (db *DB) commitBatch(batch []*request) {
 		}
 		answerSynced(r)
 	}
-	if len(durable) > 0 {
+	if len(durable) > 0 || db.unsynced >= bytesPerSync {
+		db.unsynced = 0
 		db.toSync <- syncGroup{reqs: durable, end: db.logEnd}
 	}
 }

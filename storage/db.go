@@ -58,7 +58,10 @@ type DB struct {
 	recBuf     []byte
 	recOffs    []int
 	logSince   int64
-	ckpt       *checkpointer
+	// unsynced counts the bytes appended since the committer last handed
+	// the syncer a group (wal.go, bytesPerSync); the committer owns it.
+	unsynced int64
+	ckpt     *checkpointer
 }
 
 // Open opens (creating if needed) the store in dir, or an in-memory store
