@@ -107,6 +107,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "compare", "--clients-list", "0"},
 		{"bench", "compare", "--no-sync"},
 		{"bench", "compare", "--idle", "-1s"},
+		{"bench", "compare", "--idle-settle", "-1s"},
 		{"bench", "failover", "--kill-at", "5s", "--restart-at", "3s"},
 		{"bench", "failover", "--targets", "redis"},
 		{"bench", "failover", "--etcd-victim", "all"},
@@ -240,7 +241,7 @@ func TestBenchCompare(t *testing.T) {
 	bin := buildChorus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := runCLIWithin(t, 3*time.Minute, "", "bench", "compare", "--chorus-binary", bin, "--duration", "1s",
-		"--clients-list", "4,8", "--keys", "100", "--idle", "500ms", "--out", out)
+		"--clients-list", "4,8", "--keys", "100", "--idle", "500ms", "--idle-settle", "0", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("bench compare: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}

@@ -35,9 +35,10 @@ this command started (Linux; "n/a" elsewhere): cpu/op, the CPU time (user
 and system) of all the cluster's server processes during the measured part
 of the run (not the preload or --warmup), divided by the operations
 answered; and peak RSS, the largest node's peak resident set (VmHWM)
-after the run. Before its first run, each cluster is left without
-requests for --idle (0 skips) and its CPU over that time is reported in
-millicores (thousandths of a core).
+after the run. Before its first run, each cluster is left to settle for
+--idle-settle (its anti-entropy trees built, the first exchanges done),
+then without requests for --idle (0 skips both), and its CPU over that
+time is reported in millicores (thousandths of a core).
 
 With --out DIR the JSON results (compare.json: cpu_us_per_op,
 server_cpu_ms, peak_rss_mib and node_peak_rss_mib per run, and
@@ -48,11 +49,12 @@ are written to DIR.`
 // compareFlags are the flags of chorus bench compare.
 type compareFlags struct {
 	workloadFlags
-	clients []int
-	out     string
-	binary  string
-	tls     bool
-	idle    time.Duration
+	clients    []int
+	out        string
+	binary     string
+	tls        bool
+	idle       time.Duration
+	idleSettle time.Duration
 }
 
 func newBenchCompareCmd(e *env) *cobra.Command {
@@ -75,6 +77,7 @@ func (f *compareFlags) addFlags(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&f.clients, "clients-list", []int{16, 64}, "client counts to run at, comma separated")
 	fs.StringVar(&f.out, "out", "", "directory for compare.json, compare.md and the plots")
 	fs.DurationVar(&f.idle, "idle", 10*time.Second, "measure each cluster's CPU this long without requests before its runs (0: skip)")
+	fs.DurationVar(&f.idleSettle, "idle-settle", 20*time.Second, "wait this long after a cluster starts before measuring it idle (start-up work is not idle)")
 	fs.BoolVar(&f.tls, "tls", false, "also run a 3-node Chorus cluster secured with TLS (chorus-tls, durable), to measure what TLS costs")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
 	_ = fs.MarkHidden("chorus-binary")
@@ -90,6 +93,9 @@ func (f *compareFlags) config() (bench.Config, []client.Option, error) {
 	}
 	if f.idle < 0 {
 		return bench.Config{}, nil, usageError("--idle must not be negative")
+	}
+	if f.idleSettle < 0 {
+		return bench.Config{}, nil, usageError("--idle-settle must not be negative")
 	}
 	for _, c := range f.clients {
 		if c < 1 {
@@ -176,6 +182,16 @@ func (f *compareFlags) quorum() string {
 func (f *compareFlags) measureIdle(ctx context.Context, e *env, cmp *bench.Comparison, system string, pids []int) error {
 	if f.idle == 0 {
 		return nil
+	}
+	if f.idleSettle > 0 {
+		fmt.Fprintf(e.stderr, "compare: %s settling for %v\n", system, f.idleSettle)
+		t := time.NewTimer(f.idleSettle)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 	fmt.Fprintf(e.stderr, "compare: %s idle for %v\n", system, f.idle)
 	c, err := bench.MeasureIdle(ctx, system, pids, f.idle)
