@@ -13,6 +13,32 @@ import (
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
+// startBenchCluster starts a 3-node loopback cluster on disk for a
+// benchmark, with a gRPC KV client per node; b's cleanup stops both.
+func startBenchCluster(b *testing.B) (*localcluster.Cluster, []pb.KVClient) {
+	b.Helper()
+	lc, err := localcluster.Start(context.Background(), localcluster.Config{Nodes: 3, Dir: b.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lc.Close() })
+	pool, err := transport.NewPool(transport.DefaultPoolConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pool.Close() })
+	var clients []pb.KVClient
+	for _, n := range lc.Nodes {
+		c, err := pool.KV(n.Addrs().GRPC)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	return lc, clients
+}
+
 // BenchmarkLocalClusterPut measures puts through the gRPC API of a 3-node
 // loopback cluster in this process (N=3, W=2, 100 B values), spreading
 // the keys over the nodes, and reports the process's CPU time per put
@@ -22,24 +48,7 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 	for _, durable := range []bool{true, false} {
 		b.Run(fmt.Sprintf("durable=%v", durable), func(b *testing.B) {
 			ctx := context.Background()
-			lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer lc.Close()
-			pool, err := transport.NewPool(transport.DefaultPoolConfig())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pool.Close()
-			var clients []pb.KVClient
-			for _, n := range lc.Nodes {
-				c, err := pool.KV(n.Addrs().GRPC)
-				if err != nil {
-					b.Fatal(err)
-				}
-				clients = append(clients, c)
-			}
+			lc, clients := startBenchCluster(b)
 			value := make([]byte, 100)
 			var seq atomic.Uint64
 			b.SetParallelism(32)
@@ -83,24 +92,7 @@ func BenchmarkLocalClusterPut(b *testing.B) {
 // go test -run xxx -bench LocalClusterGet -benchmem ./server/
 func BenchmarkLocalClusterGet(b *testing.B) {
 	ctx := context.Background()
-	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lc.Close()
-	pool, err := transport.NewPool(transport.DefaultPoolConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	var clients []pb.KVClient
-	for _, n := range lc.Nodes {
-		c, err := pool.KV(n.Addrs().GRPC)
-		if err != nil {
-			b.Fatal(err)
-		}
-		clients = append(clients, c)
-	}
+	lc, clients := startBenchCluster(b)
 	const keys = 1000
 	value := make([]byte, 1024)
 	for i := range keys {
