@@ -32,18 +32,20 @@
 //	                     storage/commitlog
 //	storage/vfs          -                                          -
 //	storage/commitlog    storage/vfs                                -
-//	gossip               -                                          github.com/hashicorp/memberlist
+//	sourceaddr           -                                          -
+//	gossip               sourceaddr                                 github.com/hashicorp/memberlist
 //	hints                vclock storage pace                        -
 //	replica              vclock ring silence                        -
 //	repair               vclock ring antientropy pace               -
 //	handoff              vclock ring antientropy pace               -
 //	transport/pb         -                                          -
-//	transport            vclock ring transport/pb                   -
+//	transport            vclock ring transport/pb sourceaddr        -
 //	client               vclock ring transport transport/pb silence -
 //	auth                 -                                          -
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet certs auth
+//	                     sourceaddr
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -

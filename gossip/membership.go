@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/chorusdb/chorus/sourceaddr"
 )
 
 // Membership is one node's view of the cluster: the ring state it
@@ -104,7 +106,7 @@ func New(cfg Config) (*Membership, error) {
 	}
 	m.wg.Add(1)
 	go m.applyLoop()
-	ml, err := memberlist.Create(m.memberlistConfig())
+	ml, err := m.createMemberlist()
 	if err != nil {
 		close(m.stop)
 		m.wg.Wait()
@@ -114,6 +116,27 @@ func New(cfg Config) (*Membership, error) {
 	m.log.Info("gossip started", "node", m.id, "addr", m.GossipAddr(),
 		"status", m.Local().Status, "ring_members", m.Ring().Len())
 	return m, nil
+}
+
+// createMemberlist starts memberlist. On a specific bind address (not a
+// wildcard) and without a transport given, its TCP streams are dialed
+// from that address (sourceTransport), so that the node's own address is
+// on every packet it sends.
+func (m *Membership) createMemberlist() (*memberlist.Memberlist, error) {
+	c := m.memberlistConfig()
+	if local := sourceaddr.For(net.JoinHostPort(c.BindAddr, "0")); c.Transport == nil && local != nil {
+		t, err := newSourceTransport(c, local)
+		if err != nil {
+			return nil, err
+		}
+		c.Transport = t
+		ml, err := memberlist.Create(c)
+		if err != nil {
+			_ = t.Shutdown()
+		}
+		return ml, err
+	}
+	return memberlist.Create(c)
 }
 
 // loadAndEnter reads the persisted state, settles this node's ID and

@@ -21,6 +21,7 @@ import (
 	"github.com/chorusdb/chorus/hints"
 	"github.com/chorusdb/chorus/repair"
 	"github.com/chorusdb/chorus/replica"
+	"github.com/chorusdb/chorus/sourceaddr"
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -204,6 +205,15 @@ func (n *Node) listen() error {
 	return nil
 }
 
+// peerListenAddr is the local address of the listener peers reach this
+// node on: the peer listener, or the gRPC one that serves them without it.
+func (n *Node) peerListenAddr() string {
+	if n.peerLis != nil {
+		return n.peerLis.Addr().String()
+	}
+	return n.grpcLis.Addr().String()
+}
+
 // advertised returns the address others use for a listener's address.
 func (n *Node) advertised(a net.Addr) string {
 	host, port, _ := net.SplitHostPort(a.String())
@@ -258,6 +268,10 @@ func (n *Node) startReplication() error {
 		if n.cfg.TLS != nil {
 			pc.TLSFor = n.cfg.TLS.PeerDialTo
 		}
+		// Peers see this node's connections come from the address it
+		// serves them on (rules naming a node by its address, such as the
+		// nemesis's partitions, then cut both directions).
+		pc.SourceIP = sourceaddr.For(n.peerListenAddr())
 		pool, err := transport.NewPool(pc)
 		if err != nil {
 			return err

@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/chorusdb/chorus/sourceaddr"
 	"github.com/chorusdb/chorus/transport/pb"
 )
 
@@ -42,6 +45,12 @@ type PoolConfig struct {
 	// configuration cannot: TLS sends no IP address as the server name).
 	// It takes precedence over TLS.
 	TLSFor func(addr string) *tls.Config
+	// SourceIP, when set, is the local address connections are made from
+	// where it can reach the peer (sourceaddr.Dialer): the node's own
+	// listen address, so that rules naming a node by its address (a
+	// firewall, a partition) see its outgoing connections too. Nil lets
+	// the kernel choose.
+	SourceIP net.IP
 	// DialOptions are appended to the pool's own options (for tests).
 	DialOptions []grpc.DialOption
 }
@@ -124,6 +133,12 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 			// the next burst does not pay for a handshake.
 			PermitWithoutStream: true,
 		}),
+	}
+	if cfg.SourceIP != nil {
+		d := sourceaddr.Dialer{Local: cfg.SourceIP}
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		}))
 	}
 	opts = append(opts, cfg.DialOptions...)
 	return &Pool{opts: opts, tlsFor: cfg.TLSFor, conns: make(map[string]*poolConn)}, nil
