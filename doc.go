@@ -45,7 +45,7 @@
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet certs auth
-//	                     sourceaddr
+//	                     sourceaddr storage/vfs
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -

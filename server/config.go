@@ -101,6 +101,11 @@ type Config struct {
 	Auth *AuthConfig
 	// Logger receives the node's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// FaultInjection lets an admin inject faults into the running node
+	// through /v1/faults (a wall-clock offset, a full or slow disk under
+	// the commit log; see faults.go), for fault tests such as chorus
+	// nemesis. Never for a node that holds data anyone needs.
+	FaultInjection bool
 
 	// MemNet, when set, replaces gRPC and gossip by an in-memory network
 	// for tests: the node registers its handlers there under NodeID and

@@ -41,6 +41,9 @@ type httpConfig struct {
 	// Admin serves the membership changes (leave, remove); nil: not
 	// served.
 	Admin adminBackend
+	// Faults serves GET and POST /v1/faults (fault injection); nil: not
+	// served.
+	Faults http.HandlerFunc
 	// Views are extra read-only JSON routes (GET path -> what to answer),
 	// such as the anti-entropy pairs.
 	Views map[string]func(ctx context.Context) any
@@ -125,6 +128,11 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
 		handle("POST /v1/cluster/remove/{node}", "cluster_remove", ringed(a.remove(cfg.Admin)))
 		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
+	}
+	if cfg.Faults != nil {
+		handle("GET /v1/faults", "faults", cfg.Faults)
+		handle("POST /v1/faults", "faults", cfg.Faults)
+		handle("/v1/faults", "faults", methodNotAllowed("GET, HEAD, POST"))
 	}
 	for path, view := range cfg.Views {
 		handle("GET "+path, path, func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ import (
 	"github.com/chorusdb/chorus/replica"
 	"github.com/chorusdb/chorus/sourceaddr"
 	"github.com/chorusdb/chorus/storage"
+	"github.com/chorusdb/chorus/storage/vfs"
 	"github.com/chorusdb/chorus/transport"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -34,6 +35,7 @@ type Node struct {
 	log     *slog.Logger
 	logAs   func(node string) // names the node in every log line (logging.go)
 	started time.Time
+	faults  *faults // nil unless Config.FaultInjection
 
 	db      *storage.DB
 	members membership
@@ -103,6 +105,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	log, logAs := nodeLogger(cfg.Logger, cfg.NodeID)
 	cfg.Logger = log
 	n := &Node{cfg: cfg, log: log, logAs: logAs, started: time.Now(), left: make(chan struct{})}
+	if cfg.FaultInjection {
+		n.faults = newFaults()
+		n.log.Warn("fault injection is on: an admin may offset this node's clock and fail its disk (/v1/faults)")
+	}
 	n.life, n.endLife = context.WithCancel(context.Background())
 	if err := n.start(ctx); err != nil {
 		_ = n.Close()
@@ -165,6 +171,9 @@ func (n *Node) openStorage() error {
 	opts.InMemory = n.cfg.InMemory
 	opts.Logger = n.log
 	opts.NoTrees = n.cfg.NoAntiEntropy
+	if n.faults != nil && !n.cfg.InMemory {
+		opts.CommitLogFS = vfs.Inject(vfs.Default, n.faults)
+	}
 	db, err := storage.Open(n.cfg.DataDir, opts)
 	if err != nil {
 		return fmt.Errorf("server: open storage: %w", err)
@@ -310,6 +319,9 @@ func (n *Node) startReplication() error {
 	}
 	hcfg := n.cfg.Hints
 	hcfg.Logger = n.log.With("component", "hints")
+	if n.faults != nil && hcfg.Clock == nil {
+		hcfg.Clock = n.faults // hint age is wall time
+	}
 	router, err := hints.NewRouter(hints.RouterConfig{Self: self, Ring: n.hintRing, Members: hintMembers{n.members},
 		Local: n.db, Send: hintSender{self: self, dial: dialIn}})
 	if err != nil {
@@ -324,6 +336,9 @@ func (n *Node) startReplication() error {
 	cc := replica.DefaultConfig()
 	cc.Self, cc.Store, cc.Transport, cc.Liveness = self, localStore{db: n.db, hints: hq, handoff: n.handoff, legs: &n.legs}, peers, n.members
 	cc.Logger = n.log
+	if n.faults != nil {
+		cc.Clock = n.faults // write and tombstone timestamps are wall time
+	}
 	coord, err := replica.NewCoordinator(cc)
 	if err != nil {
 		return err
@@ -405,8 +420,9 @@ func (n *Node) serve() {
 			"/v1/transfers":    func(context.Context) any { return n.Transfers() },
 			"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
 		},
-		Admin: nodeAdmin{n},
-		Auth:  n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
+		Admin:  nodeAdmin{n},
+		Faults: n.faultsHandler(),
+		Auth:   n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()

@@ -39,7 +39,7 @@ func (n *Node) checkDowntime() error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	err = repair.CheckDowntime(last, time.Now(), n.cfg.Tombstones.Grace)
+	err = repair.CheckDowntime(last, n.wallNow(), n.cfg.Tombstones.Grace)
 	if err == nil {
 		return nil
 	}
@@ -59,7 +59,7 @@ func (n *Node) markAlive() error {
 		return nil
 	}
 	write := func() error {
-		return n.db.SetMeta(context.Background(), metaLastAlive, repair.EncodeAliveMark(time.Now()))
+		return n.db.SetMeta(context.Background(), metaLastAlive, repair.EncodeAliveMark(n.wallNow()))
 	}
 	if err := write(); err != nil {
 		return fmt.Errorf("server: write last-alive mark: %w", err)
@@ -93,6 +93,9 @@ func (n *Node) startCollector(dial internodeDialer) error {
 	// written or left since the last, it is skipped.
 	cc.TombstoneWrites = n.db.TombstoneWrites
 	cc.Logger = n.log.With("component", "tombstones")
+	if n.faults != nil && cc.Now == nil {
+		cc.Now = n.faults.Now // the grace is wall time
+	}
 	rr := repairRemote{self: n.members.ID(), dial: dial, shape: n.db.TreeConfig()}
 	c, err := repair.NewCollector(cc, n.db, tombstoneRemote{rr})
 	if err != nil {

@@ -34,6 +34,7 @@ type nodeFlags struct {
 	inMemory                                 bool
 
 	noAntiEntropy, forceRejoin    bool
+	faultInjection                bool
 	aaeKeysPerSec, aaeBytesPerSec int
 	aaeBackoffAbove               time.Duration
 	tombstoneGrace                time.Duration
@@ -150,6 +151,7 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
+	fl.BoolVar(&f.faultInjection, "fault-injection", false, "let an admin inject faults through /v1/faults (clock offset, full or slow disk), for fault tests only")
 	// Authorization of the client APIs (auth.go).
 	fl.StringVar(&f.authFile, "auth-file", "", "YAML file granting roles (read, write, admin) to client certificate names and bearer tokens; re-read on SIGHUP (see chorus auth)")
 	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to anyone, without the admin role")
@@ -205,6 +207,7 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 		return cfg, usageError("--tombstone-grace %v: want at least 1s", f.tombstoneGrace)
 	}
 	cfg.NoAntiEntropy, cfg.ForceRejoin = f.noAntiEntropy, f.forceRejoin
+	cfg.FaultInjection = f.faultInjection
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
