@@ -44,6 +44,9 @@ type httpConfig struct {
 	// Faults serves GET and POST /v1/faults (fault injection); nil: not
 	// served.
 	Faults http.HandlerFunc
+	// Replica reads the node's own copy of a key for GET
+	// /v1/replica/{key}; nil: not served.
+	Replica func(ctx context.Context, key []byte) (ReplicaCopy, error)
 	// Views are extra read-only JSON routes (GET path -> what to answer),
 	// such as the anti-entropy pairs.
 	Views map[string]func(ctx context.Context) any
@@ -128,6 +131,10 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
 		handle("POST /v1/cluster/remove/{node}", "cluster_remove", ringed(a.remove(cfg.Admin)))
 		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
+	}
+	if cfg.Replica != nil {
+		handle("GET /v1/replica/{key...}", "replica", ringed(replicaView(cfg.Replica)))
+		handle("/v1/replica/{key...}", "replica", methodNotAllowed("GET, HEAD"))
 	}
 	if cfg.Faults != nil {
 		handle("GET /v1/faults", "faults", cfg.Faults)

@@ -420,9 +420,10 @@ func (n *Node) serve() {
 			"/v1/transfers":    func(context.Context) any { return n.Transfers() },
 			"/v1/legs":         func(context.Context) any { return LegsView{Node: n.ID(), LegSamples: n.Legs()} },
 		},
-		Admin:  nodeAdmin{n},
-		Faults: n.faultsHandler(),
-		Auth:   n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
+		Admin:   nodeAdmin{n},
+		Faults:  n.faultsHandler(),
+		Replica: n.replicaCopy,
+		Auth:    n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()
