@@ -53,6 +53,7 @@ PREFIX-latency.png. Errors are counted by kind, not fatal.`
 
 // benchFlags are the flags of chorus bench.
 type benchFlags struct {
+	portOffset int
 	workloadFlags
 	target       string
 	endpoints    []string
@@ -123,6 +124,7 @@ func (f *benchFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "also write the JSON report to this file")
 	fs.StringVar(&f.plot, "plot", "", "write plots to PREFIX-throughput.png and PREFIX-latency.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable that --start runs (default: this one)")
+	fs.IntVar(&f.portOffset, "port-offset", 0, portOffsetUsage)
 	_ = fs.MarkHidden("chorus-binary")
 	f.conn.register(fs)
 }
@@ -240,10 +242,10 @@ func (f *benchFlags) openTarget(ctx context.Context, e *env, opts []client.Optio
 	var err error
 	switch {
 	case f.target == "etcd" && f.start:
-		_, t, stop, err = startEtcd(ctx, e, f.serializable)
+		_, t, stop, err = startEtcd(ctx, e, f.serializable, f.portOffset)
 	case f.start:
 		var c *client.Client
-		if _, c, stop, err = startChorus(ctx, e, f.binary); err == nil {
+		if _, c, stop, err = startChorus(ctx, e, f.binary, f.portOffset); err == nil {
 			t = bench.NewClientTarget(c, opts...)
 		}
 	case f.target == "etcd":

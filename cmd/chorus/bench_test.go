@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +242,7 @@ func TestBenchCompare(t *testing.T) {
 	bin := buildChorus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := runCLIWithin(t, 3*time.Minute, "", "bench", "compare", "--chorus-binary", bin, "--duration", "1s",
+		"--port-offset", strconv.Itoa(freePortOffset(t)),
 		"--clients-list", "4,8", "--keys", "100", "--idle", "500ms", "--idle-settle", "0", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("bench compare: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -385,6 +387,7 @@ func TestBenchFailover(t *testing.T) {
 	}
 	out := t.TempDir()
 	r := runCLIWithin(t, 3*time.Minute, "", "bench", "failover", "--chorus-binary", buildChorus(t), "--targets", targets,
+		"--port-offset", strconv.Itoa(freePortOffset(t)),
 		"--duration", "5s", "--kill-at", "1500ms", "--restart-at", "3s", "--clients", "4", "--keys", "100", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("bench failover: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)

@@ -48,6 +48,7 @@ are written to DIR.`
 
 // compareFlags are the flags of chorus bench compare.
 type compareFlags struct {
+	portOffset int
 	workloadFlags
 	clients    []int
 	out        string
@@ -80,6 +81,7 @@ func (f *compareFlags) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.idleSettle, "idle-settle", 20*time.Second, "wait this long after a cluster starts before measuring it idle (start-up work is not idle)")
 	fs.BoolVar(&f.tls, "tls", false, "also run a 3-node Chorus cluster secured with TLS (chorus-tls, durable), to measure what TLS costs")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
+	fs.IntVar(&f.portOffset, "port-offset", 0, portOffsetUsage)
 	_ = fs.MarkHidden("chorus-binary")
 }
 
@@ -209,7 +211,7 @@ func (f *compareFlags) measureIdle(ctx context.Context, e *env, cmp *bench.Compa
 // runChorus starts a 3-node Chorus cluster, measures its idle cost, and
 // runs the workload at each client count, durable and then not.
 func (f *compareFlags) runChorus(ctx context.Context, e *env, cfg bench.Config, opts []client.Option, cmp *bench.Comparison) ([]*bench.CompareRun, error) {
-	pc, c, stop, err := startChorus(ctx, e, f.binary)
+	pc, c, stop, err := startChorus(ctx, e, f.binary, f.portOffset)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +231,7 @@ func (f *compareFlags) runChorus(ctx context.Context, e *env, cfg bench.Config, 
 // gossip), measures its idle cost, and runs the workload durably at each
 // client count.
 func (f *compareFlags) runChorusTLS(ctx context.Context, e *env, cfg bench.Config, opts []client.Option, cmp *bench.Comparison) ([]*bench.CompareRun, error) {
-	pc, c, stop, err := startChorus(ctx, e, f.binary, func(pc *procs.Config) { pc.TLS = true })
+	pc, c, stop, err := startChorus(ctx, e, f.binary, f.portOffset, func(pc *procs.Config) { pc.TLS = true })
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +245,7 @@ func (f *compareFlags) runChorusTLS(ctx context.Context, e *env, cfg bench.Confi
 // runEtcd starts a 3-member etcd, measures its idle cost, and runs the
 // workload at each client count.
 func (f *compareFlags) runEtcd(ctx context.Context, e *env, cfg bench.Config, cmp *bench.Comparison) ([]*bench.CompareRun, error) {
-	ec, t, stop, err := startEtcd(ctx, e, compareEtcdSerializable)
+	ec, t, stop, err := startEtcd(ctx, e, compareEtcdSerializable, f.portOffset)
 	if err != nil {
 		return nil, err
 	}

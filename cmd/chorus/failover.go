@@ -24,6 +24,7 @@ rate was back to 90% of its rate before the kill for the rest of the run. With -
 failover.png (writes per second over time) are written to DIR.`
 
 type failoverFlags struct {
+	portOffset int
 	cfg        bench.FailoverConfig
 	targets    []string
 	etcdVictim string
@@ -55,6 +56,7 @@ func (f *failoverFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.etcdVictim, "etcd-victim", "leader", "which etcd member dies: leader or follower")
 	fs.StringVar(&f.out, "out", "", "directory for failover.json and failover.png")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
+	fs.IntVar(&f.portOffset, "port-offset", 0, portOffsetUsage)
 	_ = fs.MarkHidden("chorus-binary")
 }
 
@@ -104,7 +106,7 @@ func (f *failoverFlags) run(ctx context.Context, e *env) error {
 }
 
 func (f *failoverFlags) runChorus(ctx context.Context, e *env) (*bench.FailoverRun, error) {
-	pc, c, stop, err := startChorus(ctx, e, f.binary)
+	pc, c, stop, err := startChorus(ctx, e, f.binary, f.portOffset)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +118,7 @@ func (f *failoverFlags) runChorus(ctx context.Context, e *env) (*bench.FailoverR
 }
 
 func (f *failoverFlags) runEtcd(ctx context.Context, e *env) (*bench.FailoverRun, error) {
-	ec, t, stop, err := startEtcd(ctx, e, false)
+	ec, t, stop, err := startEtcd(ctx, e, false, f.portOffset)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chorusdb/chorus/bench/etcdtarget"
+	"github.com/chorusdb/chorus/bench/procs"
 	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/transport/pb"
 )
@@ -199,4 +202,37 @@ func (f *fakeKV) must(t *testing.T, want int, args ...string) result {
 		t.Fatalf("chorus %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
 	}
 	return r
+}
+
+// freePortOffset returns a --port-offset, a multiple of 1000, under which
+// every port a local Chorus (3 nodes) and etcd (3 members) cluster would
+// take is free now, so that a test starting them does not fail because
+// something else holds the default ports.
+func freePortOffset(t *testing.T) int {
+	t.Helper()
+	bases := []int{procs.DefaultHTTPBase, procs.DefaultGRPCBase, procs.DefaultPeerBase, procs.DefaultGossipBase}
+	free := func(port int) bool {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	}
+	for offset := 1000; offset <= 30000; offset += 1000 {
+		ok := true
+		for _, b := range bases {
+			for i := range 3 {
+				ok = ok && free(b+offset+i)
+			}
+		}
+		for p := etcdtarget.DefaultBasePort + offset; ok && p < etcdtarget.DefaultBasePort+offset+6; p++ {
+			ok = free(p)
+		}
+		if ok {
+			return offset
+		}
+	}
+	t.Fatal("no free block of ports for the local clusters at offsets 1000-30000")
+	return 0
 }
