@@ -70,6 +70,8 @@ var allowedImports = map[string][]string{
 	"bench/procs":      {"client", "certs"},
 	// Reads CPU time and peak RSS of the processes a benchmark started.
 	"bench/procstat": {},
+	// Network partitions of the fault tests, with iptables.
+	"nemesis/netfault": {},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

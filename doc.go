@@ -58,6 +58,7 @@
 //	bench/etcdtarget     bench                                      go.etcd.io/etcd/client/v3
 //	bench/procs          client certs                               -
 //	bench/procstat       -                                          -
+//	nemesis/netfault     -                                          -
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots
