@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ type node struct {
 	http, grpc string
 	cmd        *exec.Cmd
 	exited     chan struct{} // closed when cmd.Wait returned
+	paused     bool          // stopped by Pause (SIGSTOP), not yet resumed
 }
 
 // Start starts cfg.Nodes node processes, the first of which the others
@@ -81,7 +83,7 @@ func (c *Cluster) issueCerts() error {
 	if err := certs.CreateCA(opts); err != nil {
 		return fmt.Errorf("procs: %w", err)
 	}
-	if err := certs.CreateNode(opts, "node", []string{"127.0.0.1", "localhost"}); err != nil {
+	if err := certs.CreateNode(opts, "node", append([]string{"127.0.0.1", "localhost"}, c.cfg.Hosts...)); err != nil {
 		return fmt.Errorf("procs: %w", err)
 	}
 	if err := certs.CreateClient(opts, "root"); err != nil {
@@ -125,9 +127,17 @@ func (c *Cluster) resolve() error {
 	return nil
 }
 
+// host returns node i's address.
+func (c *Cluster) host(i int) string {
+	if len(c.cfg.Hosts) == 0 {
+		return "127.0.0.1"
+	}
+	return c.cfg.Hosts[i]
+}
+
 // add starts node i, after checking that its ports are free.
 func (c *Cluster) add(i int) error {
-	addr := func(base int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
+	addr := func(base int) string { return net.JoinHostPort(c.host(i), strconv.Itoa(base+i)) }
 	n := &node{http: addr(c.cfg.HTTPBase), grpc: addr(c.cfg.GRPCBase), log: filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d.log", i))}
 	for _, a := range []string{n.http, n.grpc, addr(c.cfg.PeerBase)} {
 		if conn, err := net.DialTimeout("tcp", a, 200*time.Millisecond); err == nil {
@@ -143,8 +153,12 @@ func (c *Cluster) add(i int) error {
 	} else {
 		n.args = append(n.args, "--insecure")
 	}
-	if i > 0 {
-		n.args = append(n.args, "--join", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.GossipBase)))
+	if i > 0 { // every node before it is a seed: any that is up lets it in
+		var seeds []string
+		for j := range i {
+			seeds = append(seeds, net.JoinHostPort(c.host(j), strconv.Itoa(c.cfg.GossipBase+j)))
+		}
+		n.args = append(n.args, "--join", strings.Join(seeds, ","))
 	}
 	n.args = append(n.args, c.cfg.Extra...)
 	c.nodes = append(c.nodes, n)
@@ -251,8 +265,90 @@ func (c *Cluster) Kill(i int) error {
 		return fmt.Errorf("procs: kill node %d: %w", i, err)
 	}
 	<-n.exited
+	n.paused = false // SIGKILL ends a stopped process too
 	return nil
 }
+
+// Pause stops node i with SIGSTOP, as a stalled process or VM: it
+// holds its sockets and answers nothing until Resume.
+func (c *Cluster) Pause(i int) error {
+	n, err := c.running(i)
+	if err != nil {
+		return err
+	}
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("procs: pause node %d: %w", i, err)
+	}
+	n.paused = true
+	return nil
+}
+
+// Resume continues node i after Pause (SIGCONT).
+func (c *Cluster) Resume(i int) error {
+	n, err := c.running(i)
+	if err != nil {
+		return err
+	}
+	if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		return fmt.Errorf("procs: resume node %d: %w", i, err)
+	}
+	n.paused = false
+	return nil
+}
+
+// running returns node i if its process runs.
+func (c *Cluster) running(i int) (*node, error) {
+	if i < 0 || i >= len(c.nodes) {
+		return nil, fmt.Errorf("procs: no node %d", i)
+	}
+	n := c.nodes[i]
+	select {
+	case <-n.exited:
+		return nil, fmt.Errorf("procs: node %d is not running", i)
+	default:
+	}
+	return n, nil
+}
+
+// Add starts one more node, joining the others, and returns its index.
+// It returns once the process started; Ready tells when the node has
+// joined and received its partitions.
+func (c *Cluster) Add() (int, error) {
+	i := len(c.nodes)
+	if len(c.cfg.Hosts) > 0 && i >= len(c.cfg.Hosts) {
+		return 0, fmt.Errorf("procs: no address left in Hosts for node %d", i)
+	}
+	for name, base := range map[string]int{"HTTPBase": c.cfg.HTTPBase, "GRPCBase": c.cfg.GRPCBase, "PeerBase": c.cfg.PeerBase, "GossipBase": c.cfg.GossipBase} {
+		if base+i > 65535 {
+			return 0, fmt.Errorf("procs: %s %d leaves no port for node %d", name, base, i)
+		}
+	}
+	if err := c.add(i); err != nil {
+		if len(c.nodes) > i { // added but not started
+			c.nodes = c.nodes[:i]
+		}
+		return 0, err
+	}
+	return i, nil
+}
+
+// Ready reports whether node i answers and sees a ring of size members
+// with its partitions received.
+func (c *Cluster) Ready(ctx context.Context, i, members int) bool {
+	if _, err := c.running(i); err != nil {
+		return false
+	}
+	return c.nodeReady(ctx, c.nodes[i].http, members)
+}
+
+// Len returns how many nodes the cluster has started, running or not.
+func (c *Cluster) Len() int { return len(c.nodes) }
+
+// Host returns node i's address; HTTPAddr its HTTP API's host:port.
+func (c *Cluster) Host(i int) string { return c.host(i) }
+
+// HTTPAddr returns node i's HTTP address (host:port).
+func (c *Cluster) HTTPAddr(i int) string { return c.nodes[i].http }
 
 // Restart starts node i again on its data directory, once it has
 // exited; it rejoins the cluster on its own.
@@ -312,6 +408,9 @@ func (c *Cluster) Close() error {
 	for _, n := range c.nodes {
 		if n.exited != nil {
 			_ = n.cmd.Process.Signal(syscall.SIGTERM)
+			if n.paused { // a stopped process handles SIGTERM only once continued
+				_ = n.cmd.Process.Signal(syscall.SIGCONT)
+			}
 		}
 	}
 	for _, n := range c.nodes {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 )
 
@@ -43,6 +44,12 @@ type Config struct {
 	// 127.0.0.1 at base+i. Defaults DefaultHTTPBase, DefaultGRPCBase,
 	// DefaultPeerBase and DefaultGossipBase.
 	HTTPBase, GRPCBase, PeerBase, GossipBase int
+	// Hosts, when set, gives node i its own address Hosts[i] (127.0.0.2,
+	// 127.0.0.3, ... on one machine), as separate machines have, so that
+	// fault tests can cut traffic by address; it must list at least Nodes
+	// IP addresses, and one more for each node Add starts later. Empty:
+	// every node on 127.0.0.1.
+	Hosts []string
 	// ReadyTimeout bounds the wait for the ring to form. Default 1 min.
 	ReadyTimeout time.Duration
 	// StopTimeout is how long Close waits after SIGTERM before it kills
@@ -91,6 +98,14 @@ func (c Config) Validate() error {
 	for name, base := range map[string]int{"HTTPBase": c.HTTPBase, "GRPCBase": c.GRPCBase, "PeerBase": c.PeerBase, "GossipBase": c.GossipBase} {
 		if base < 1 || base+c.Nodes-1 > 65535 {
 			errs = append(errs, fmt.Errorf("%s %d: ports %d-%d are not all valid", name, base, base, base+c.Nodes-1))
+		}
+	}
+	if len(c.Hosts) > 0 && len(c.Hosts) < c.Nodes {
+		errs = append(errs, fmt.Errorf("Hosts: %d addresses for %d nodes", len(c.Hosts), c.Nodes))
+	}
+	for _, h := range c.Hosts {
+		if net.ParseIP(h) == nil {
+			errs = append(errs, fmt.Errorf("Hosts: %q is not an IP address", h))
 		}
 	}
 	if c.ReadyTimeout < 0 || c.StopTimeout < 0 {
