@@ -72,6 +72,8 @@ var allowedImports = map[string][]string{
 	"bench/procstat": {},
 	// Network partitions of the fault tests, with iptables.
 	"nemesis/netfault": {},
+	// Plans, applies and heals the faults of a fault test.
+	"nemesis/inject": {"nemesis/netfault"},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

@@ -59,6 +59,7 @@
 //	bench/procs          client certs                               -
 //	bench/procstat       -                                          -
 //	nemesis/netfault     -                                          -
+//	nemesis/inject       nemesis/netfault                           -
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots

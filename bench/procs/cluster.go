@@ -341,6 +341,13 @@ func (c *Cluster) Ready(ctx context.Context, i, members int) bool {
 	return c.nodeReady(ctx, c.nodes[i].http, members)
 }
 
+// Running reports whether node i's process runs (paused counts as
+// running).
+func (c *Cluster) Running(i int) bool {
+	_, err := c.running(i)
+	return err == nil
+}
+
 // Len returns how many nodes the cluster has started, running or not.
 func (c *Cluster) Len() int { return len(c.nodes) }
 
