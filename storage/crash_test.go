@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/vclock"
 )
 
@@ -45,6 +47,7 @@ func TestCrashWithCheckpoints(t *testing.T) {
 }
 
 func runCrash(t *testing.T, name, mode string, acksBeforeKill int) {
+	before := firstIncarnation(time.Now())
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(dir, os.Getenv(crashModeEnv))
 		return
@@ -85,15 +88,18 @@ func runCrash(t *testing.T, name, mode string, acksBeforeKill int) {
 
 	// The run ended without Close: a new incarnation, whose dots start
 	// above every counter the crashed run may have sent elsewhere.
-	if got := db.Incarnation(); got != 1 {
-		t.Fatalf("incarnation after SIGKILL = %d, want 1", got)
+	// The child started the store empty: its first incarnation was the
+	// time, in seconds, which went up by one at the crash.
+	got := db.Incarnation()
+	if got <= before || got > firstIncarnation(time.Now())+1 {
+		t.Fatalf("incarnation after SIGKILL = %d, want one above the child's first, the time (%d before it started)", got, before)
 	}
 	s, _, err := db.Update(context.Background(), 5, []byte(acks[0]), vclock.Clock{}, "n1", val("after"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sib := range s.Siblings() {
-		if sib.Dot.Node == "n1" && string(sib.Data) == "after" && sib.Dot.Counter <= 1<<32 {
+		if sib.Dot.Node == "n1" && string(sib.Data) == "after" && sib.Dot.Counter <= got<<incarnationBits {
 			t.Fatalf("dot minted after the crash %v is not above the incarnation floor", sib.Dot)
 		}
 	}
@@ -115,13 +121,17 @@ func TestIncarnationFloorStaysBelowMaxCounter(t *testing.T) {
 
 func TestCleanCloseKeepsIncarnation(t *testing.T) {
 	dir := t.TempDir()
+	var first uint64
 	for run := range 3 {
 		db, err := Open(dir, Options{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := db.Incarnation(); got != 0 {
-			t.Fatalf("run %d after clean closes: incarnation %d, want 0", run, got)
+		if run == 0 {
+			first = db.Incarnation()
+		}
+		if got := db.Incarnation(); got != first || got == 0 {
+			t.Fatalf("run %d after clean closes: incarnation %d, want the first run's %d (not 0)", run, got, first)
 		}
 		if _, _, err := db.Update(context.Background(), 1, []byte("k"), vclock.Clock{}, "n1", val("v"), true); err != nil {
 			t.Fatal(err)
@@ -227,4 +237,44 @@ func crashChild(dir, mode string) {
 	// Wait to be killed; exit by ourselves only if the parent is gone.
 	time.Sleep(30 * time.Second)
 	os.Exit(3)
+}
+
+// TestWipedNodeMintsNewDots runs a node's store, wipes it (a new, empty
+// store under the same node ID, a minute later), and writes the same key
+// blind on the new one: its dot must be one the old store never minted,
+// so that the other replicas, which hold the old store's versions, keep
+// the new write when they merge it instead of taking it for one they had.
+func TestWipedNodeMintsNewDots(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
+	open := func() *DB {
+		db, err := Open(t.TempDir(), Options{Logger: quiet, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	old := open()
+	var elsewhere vclock.Set // what another replica holds of the old store's writes
+	for i := range 3 {
+		s, _, err := old.Update(ctx, 1, []byte("k"), elsewhere.Context(), "n1", val(fmt.Sprintf("old-%d", i)), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere = s
+	}
+	clk.Advance(time.Minute)
+	wiped := open()
+	if wiped.Incarnation() <= old.Incarnation() {
+		t.Fatalf("the wiped store's incarnation %d is not above the old one's %d", wiped.Incarnation(), old.Incarnation())
+	}
+	fresh, _, err := wiped.Update(ctx, 1, []byte("k"), vclock.Clock{}, "n1", val("new"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := vclock.Sync(elsewhere, fresh)
+	if got := dataOf(merged); !slices.Contains(got, "new") {
+		t.Fatalf("the replica that merged the wiped node's write holds %v: the new write was taken for an old one", got)
+	}
 }

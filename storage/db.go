@@ -36,6 +36,8 @@ type DB struct {
 
 	// floor is the incarnation's base dot counter (incarnation.go).
 	floor uint64
+	// fresh is set by Open for a store it found empty and started.
+	fresh bool
 
 	// scanChunk is how many keys a scan reads per engine transaction;
 	// a variable so tests can make it small.

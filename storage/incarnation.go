@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chorusdb/chorus/vclock"
 )
@@ -23,6 +24,17 @@ import (
 // (2^32 writes to one key per incarnation), and a clock that covers the
 // lost dots supersedes those never-acknowledged writes instead of clashing
 // with them.
+//
+// A store that starts empty may belong to a node that ran before under
+// the same ID, on a disk since wiped (the cure for a node down past the
+// tombstone grace, a lost disk, a restore into fresh nodes): the other
+// replicas then hold its old dots, which its counters must not meet
+// again, or a new write would be taken for an old one and dropped. An
+// empty store cannot know how far the wiped one counted, so its first
+// incarnation is the time, in seconds since 2024 (as Cassandra's gossip
+// generation is): above every incarnation an earlier store of the node
+// reached, unless that one went through more unclean restarts than
+// seconds have passed since it started, or the clock went back.
 
 const (
 	metaRunning     = "storage.running"
@@ -30,9 +42,10 @@ const (
 	incarnationBits = 32
 )
 
-// Incarnation returns the store's incarnation: how many times it was
-// opened after a run that ended without Close. In-memory stores without a
-// commit log are always incarnation 0.
+// Incarnation returns the store's incarnation: its first (the time it
+// started empty, see above) plus how many times it was opened after a run
+// that ended without Close. In-memory stores without a commit log are
+// always incarnation 0.
 func (db *DB) Incarnation() uint64 { return db.floor >> incarnationBits }
 
 // startIncarnation reads the marker and the incarnation, bumps the latter
@@ -47,7 +60,12 @@ func (db *DB) startIncarnation() error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.GetMeta(metaRunning); err == nil {
+	if db.fresh {
+		inc = firstIncarnation(db.opts.Clock.Now())
+		if err := db.SetMeta(ctx, metaIncarnation, binary.BigEndian.AppendUint64(nil, inc)); err != nil {
+			return err
+		}
+	} else if _, err := db.GetMeta(metaRunning); err == nil {
 		inc++
 		if err := db.SetMeta(ctx, metaIncarnation, binary.BigEndian.AppendUint64(nil, inc)); err != nil {
 			return err
@@ -66,6 +84,17 @@ func (db *DB) startIncarnation() error {
 	}
 	db.floor = floor
 	return nil
+}
+
+// incarnationEpoch is the zero of firstIncarnation's count of seconds.
+var incarnationEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// firstIncarnation is the incarnation of a store that starts empty: the
+// seconds from incarnationEpoch to now, at least 1, and below the last
+// incarnation that leaves counters (reached in 2092).
+func firstIncarnation(now time.Time) uint64 {
+	secs := int64(now.Sub(incarnationEpoch) / time.Second)
+	return uint64(min(max(secs, 1), int64(vclock.MaxCounter>>incarnationBits)-1))
 }
 
 // incarnationFloor returns the dot counter floor of incarnation inc. Its

@@ -50,6 +50,7 @@ func (db *DB) checkLayout() error {
 		return fmt.Errorf("%w: the store was written by a build that recorded no layout (layout 1), this build "+
 			"reads %d; wipe the data directory and let anti-entropy and handoff refill the node", ErrLayout, layoutVersion)
 	}
+	db.fresh = true
 	return db.SetMeta(context.Background(), metaLayout, binary.BigEndian.AppendUint64(nil, layoutVersion))
 }
 

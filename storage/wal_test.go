@@ -118,6 +118,7 @@ func crashRound(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	mem := vfs.NewCrashableMem()
 	db := openMemLog(t, mem)
+	inc0 := db.Incarnation()
 	h := &crashHistory{keys: map[string]*keyHistory{}}
 	const writers, keysPer = 6, 12
 	for g := range writers {
@@ -143,8 +144,8 @@ func crashRound(t *testing.T, seed uint64) {
 
 	re := openMemLog(t, snap)
 	defer re.Close()
-	if got := re.Incarnation(); got != 1 {
-		t.Errorf("seed %d: incarnation after the crash = %d, want 1", seed, got)
+	if got := re.Incarnation(); got != inc0+1 {
+		t.Errorf("seed %d: incarnation after the crash = %d, want %d", seed, got, inc0+1)
 	}
 	checked := 0
 	for key, kh := range h.keys {
