@@ -256,16 +256,7 @@ func (c *checker) replicas(key string) ([]Copy, bool) {
 	if !ok {
 		return nil, false
 	}
-	var reps []Copy
-	for _, cp := range copies {
-		if cp.Replica {
-			reps = append(reps, cp)
-		}
-	}
-	if len(reps) == 0 {
-		reps = copies
-	}
-	return reps, true
+	return primaries(copies), true
 }
 
 // checkDisagree compares every key's replicas.
@@ -275,13 +266,7 @@ func (c *checker) checkDisagree() {
 		if len(reps) < 2 {
 			continue
 		}
-		differ := false
-		for _, cp := range reps[1:] {
-			if cp.Found != reps[0].Found || cp.Digest != reps[0].Digest {
-				differ = true
-			}
-		}
-		if !differ {
+		if Agree(reps) {
 			continue
 		}
 		a := Anomaly{Kind: ReplicasDisagree, Key: key, Detail: "final copies differ:"}

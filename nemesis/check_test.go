@@ -84,7 +84,7 @@ func TestCheckTable(t *testing.T) {
 			put(WriteOnce, k, 1, id("a"), "", 0, 10, OK, "c1").
 			put(WriteOnce, k+"2", 2, id("b"), "", 0, 10, Info, "").
 			put(WriteOnce, k+"3", 3, id("c"), "", 0, 10, Info, "").
-			final(k, sib("n1:1", id("a"))).final(k+"2", sib("n1:2", id("b"))).final(k+"3"), nil},
+			final(k, sib("n1:1", id("a"))).final(k+"2", sib("n1:2", id("b"))).final(k + "3"), nil},
 		{"write-once: ok put missing on one replica is lost there", newB().
 			put(WriteOnce, k, 1, id("a"), "", 0, 10, OK, "c1").
 			final(k, sib("n1:1", id("a"))).finalOn(k, "n3"),

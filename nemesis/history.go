@@ -361,3 +361,47 @@ func (f *Fault) validate() error {
 	}
 	return nil
 }
+
+// Keys returns, sorted, every key the history's operations touched: the
+// keys whose final copies the checker needs.
+func (h *History) Keys() []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, op := range h.Ops {
+		if !seen[op.Key] {
+			seen[op.Key] = true
+			keys = append(keys, op.Key)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Agree reports whether a key's copies have converged, as the checker
+// judges it: the primaries' copies (every copy when none is marked) are
+// all not found or all hold the same digest. A runner polls it to
+// measure the time to converge.
+func Agree(copies []Copy) bool {
+	reps := primaries(copies)
+	for _, cp := range reps {
+		if cp.Found != reps[0].Found || cp.Digest != reps[0].Digest {
+			return false
+		}
+	}
+	return true
+}
+
+// primaries returns the copies marked as the key's primaries, or every
+// copy when none is.
+func primaries(copies []Copy) []Copy {
+	var reps []Copy
+	for _, cp := range copies {
+		if cp.Replica {
+			reps = append(reps, cp)
+		}
+	}
+	if len(reps) == 0 {
+		return copies
+	}
+	return reps
+}

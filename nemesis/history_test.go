@@ -103,7 +103,7 @@ func TestReportJSONRoundTrip(t *testing.T) {
 
 func FuzzReadHistory(f *testing.F) {
 	var buf bytes.Buffer
-	if err := simulate(2, 60, correct).Encode(&buf); err != nil {
+	if err := simulate(2, 16, correct).Encode(&buf); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
@@ -136,4 +136,65 @@ func FuzzReadHistory(f *testing.F) {
 			t.Fatalf("re-read changed the history")
 		}
 	})
+}
+
+func TestAgree(t *testing.T) {
+	a := newCopy("n1", true, sib("n1:1", id("a")))
+	b := newCopy("n2", true, sib("n1:1", id("a")))
+	other := newCopy("n3", true, sib("n1:2", id("b")))
+	fallback := newCopy("n4", false, sib("n1:2", id("b")))
+	for _, tc := range []struct {
+		name   string
+		copies []Copy
+		want   bool
+	}{
+		{"none", nil, true},
+		{"equal primaries", []Copy{a, b}, true},
+		{"a fallback differs", []Copy{a, b, fallback}, true},
+		{"a primary differs", []Copy{a, b, other}, false},
+		{"a primary holds nothing", []Copy{a, {Node: "n3", Replica: true}}, false},
+		{"none marked: every copy counts", []Copy{{Node: "x"}, {Node: "y", Found: true, Digest: "1"}}, false},
+		{"all not found", []Copy{{Node: "x", Replica: true}, {Node: "y", Replica: true}}, true},
+	} {
+		if got := Agree(tc.copies); got != tc.want {
+			t.Errorf("%s: Agree = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	h := &History{Ops: []Op{{Key: "b"}, {Key: "a"}, {Key: "b"}}}
+	if got := h.Keys(); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Fatalf("Keys() = %v", got)
+	}
+}
+
+// TestEncoderConcurrent writes from many goroutines, as a runner's
+// clients do, and reads every operation back whole.
+func TestEncoderConcurrent(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf)
+	const clients, each = 8, 50
+	done := make(chan struct{})
+	for c := range clients {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				op := Op{Seq: int64(c*each + i), Process: c, Workload: WriteOnce, Kind: Put, Key: "k", Outcome: OK}
+				if err := e.Op(op); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for range clients {
+		<-done
+	}
+	h, err := ReadHistory(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Ops) != clients*each {
+		t.Fatalf("read %d ops, want %d", len(h.Ops), clients*each)
+	}
 }

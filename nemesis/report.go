@@ -201,7 +201,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "\nFAULT\tSENT\tOK\tSHARE\tLONGEST WRITE GAP\n")
 	for _, a := range r.Availability {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%v\n", a.Fault, a.Sent, a.OK, 100*a.Share, a.LongestWriteGap.Duration())
+		gap := a.LongestWriteGap.Duration().String()
+		if a.Fault == noFault {
+			gap = "-" // measured per fault only; the run's is above
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%s\n", a.Fault, a.Sent, a.OK, 100*a.Share, gap)
 	}
 	if len(r.Counters) > 0 {
 		fmt.Fprintf(tw, "\nCOUNTER\tTOTAL\tOK INCREMENTS\tINFO INCREMENTS\n")
