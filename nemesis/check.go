@@ -19,6 +19,12 @@ type Config struct {
 	// (or none) a SlowConvergence anomaly. Default 0: reported, not
 	// judged.
 	MaxConverge time.Duration
+	// ReadsMayBeStale, when true, stops judging reads sent after an
+	// acknowledged delete: only the final state can show a resurrection.
+	// Set it for runs where a correct store may answer a read from
+	// replicas the delete did not reach: R+W <= N. Default false: such a
+	// read is a resurrection, right for R+W > N with strict quorums.
+	ReadsMayBeStale bool
 }
 
 // DefaultConfig returns the defaults above.

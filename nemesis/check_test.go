@@ -233,6 +233,28 @@ func TestCheckTable(t *testing.T) {
 	}
 }
 
+func TestReadsMayBeStale(t *testing.T) {
+	const k = "nemesis/k"
+	h := newB().
+		put(PutDelete, k, 1, id("p"), "", 0, 10, OK, "c1").
+		del(k, 1, "c1", 20, 30, OK).
+		get(PutDelete, k, 2, 31, 50, OK, id("p")).
+		final(k, tomb("n1:2")).h
+	cfg := DefaultConfig()
+	cfg.ReadsMayBeStale = true
+	r, err := Check(&h, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() {
+		t.Fatalf("a stale read after the delete failed the check: %+v", r.Anomalies)
+	}
+	h.Final.Keys[k] = []Copy{newCopy("n1", true, sib("n1:1", id("p")))}
+	if r, _ := Check(&h, cfg); r.Count(Resurrected) != 1 {
+		t.Fatalf("final resurrection not caught with stale reads allowed: %+v", r.Anomalies)
+	}
+}
+
 func (x *b) finalAdd(key string, c Copy) *b {
 	x.h.Final.Keys[key] = append(x.h.Final.Keys[key], c)
 	return x

@@ -131,7 +131,7 @@ func (c *checker) checkPutDelete(ops []*Op) {
 
 func (c *checker) checkResurrection(key, id string, put, del *Op, kops []*Op) {
 	for _, op := range kops {
-		if op.Kind != Get || op.Outcome != OK || op.Invoke <= del.Complete {
+		if op.Kind != Get || op.Outcome != OK || op.Invoke <= del.Complete || c.cfg.ReadsMayBeStale {
 			continue
 		}
 		for _, s := range op.Siblings {
