@@ -73,6 +73,24 @@ func (c *checker) availability() {
 	if t0 < 0 {
 		return // no operations
 	}
+	c.writeGaps(writes, t0, tEnd, row)
+	for _, k := range append([]string{noFault}, kindNames()...) {
+		if a := rows[k]; a != nil {
+			if a.Sent > 0 {
+				a.Share = float64(a.OK) / float64(a.Sent)
+			}
+			if k != noFault {
+				c.judgeGap("a "+k+" fault", a.LongestWriteGap)
+			}
+			c.r.Availability = append(c.r.Availability, *a)
+		}
+	}
+}
+
+// writeGaps finds the longest windows without an acknowledged write at a
+// healthy node: over the run [t0, tEnd], and within each fault, into the
+// fault kind's row.
+func (c *checker) writeGaps(writes []*Op, t0, tEnd int64, row func(string) *Availability) {
 	slices.SortFunc(writes, func(a, b *Op) int { return cmpInt(a.Complete, b.Complete) })
 	var healthy []int64
 	for _, w := range writes {
@@ -96,17 +114,6 @@ func (c *checker) availability() {
 		a := row(string(f.Kind))
 		if g := longestGap(pts, f.Start, end); g.Duration() > a.LongestWriteGap.Duration() {
 			a.LongestWriteGap = g
-		}
-	}
-	for _, k := range append([]string{noFault}, kindNames()...) {
-		if a := rows[k]; a != nil {
-			if a.Sent > 0 {
-				a.Share = float64(a.OK) / float64(a.Sent)
-			}
-			if k != noFault {
-				c.judgeGap("a "+k+" fault", a.LongestWriteGap)
-			}
-			c.r.Availability = append(c.r.Availability, *a)
 		}
 	}
 }

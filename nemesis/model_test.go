@@ -166,17 +166,7 @@ func simulate(seed uint64, steps int, m mutation) *History {
 		op := inflight[i]
 		inflight[i] = nil
 		op.Complete = now
-		applied := true
-		switch r := rng.IntN(100); {
-		case r < 5:
-			op.Outcome, applied, op.Error = Fail, false, "503 node starting"
-		case r < 10:
-			op.Outcome, op.Error = Info, "timeout (applied)"
-		case r < 15:
-			op.Outcome, applied, op.Error = Info, false, "timeout (not applied)"
-		default:
-			op.Outcome = OK
-		}
+		applied := outcome(rng, op)
 		if !dropped && op.Outcome == OK && op.Kind == Put &&
 			(m == dropOKWrite && op.Workload == WriteOnce || m == dropSetAdd && op.Workload == GrowSet) {
 			applied, dropped = false, true
@@ -223,6 +213,24 @@ func simulate(seed uint64, steps int, m mutation) *History {
 	}
 	h.Final = store.final(h.Ops)
 	return h
+}
+
+// outcome draws op's outcome, and whether the store applies it: 5% fail
+// (not applied), 5% info applied, 5% info not applied, the rest ok.
+func outcome(rng *rand.Rand, op *Op) bool {
+	switch r := rng.IntN(100); {
+	case r < 5:
+		op.Outcome, op.Error = Fail, "503 node starting"
+		return false
+	case r < 10:
+		op.Outcome, op.Error = Info, "timeout (applied)"
+	case r < 15:
+		op.Outcome, op.Error = Info, "timeout (not applied)"
+		return false
+	default:
+		op.Outcome = OK
+	}
+	return true
 }
 
 // resurrectOne brings back, under its old dot, the value of a put that an
