@@ -49,10 +49,13 @@ const (
 	FaultDisk      FaultKind = "disk"
 	FaultJoin      FaultKind = "join"
 	FaultLeave     FaultKind = "leave"
+	// FaultMembership is a join or a leave, as nemesis/inject names
+	// them both, so that its events map onto faults by name.
+	FaultMembership FaultKind = "membership"
 )
 
 // FaultKinds lists every fault kind, in the report's order.
-var FaultKinds = []FaultKind{FaultKill, FaultPause, FaultPartition, FaultClock, FaultDisk, FaultJoin, FaultLeave}
+var FaultKinds = []FaultKind{FaultKill, FaultPause, FaultPartition, FaultClock, FaultDisk, FaultJoin, FaultLeave, FaultMembership}
 
 // Sibling is one value a read returned.
 type Sibling struct {
