@@ -56,6 +56,8 @@ var allowedImports = map[string][]string{
 	// through server.Node.Storage.
 	"server/memcluster": {"server", "storage", "transport/memnet", "vclock"},
 	"pbs":               {},
+	// chorus nemesis's history, workloads and checker: pure, a leaf.
+	"nemesis": {},
 	// Roles, the auth file and the authorization decision: a leaf.
 	"auth": {},
 	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",

@@ -49,6 +49,7 @@
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
+//	nemesis              -                                          -
 //	bench                client server server/localcluster          github.com/HdrHistogram/hdrhistogram-go
 //	                     server/memcluster transport transport/pb
 //	                     transport/memnet vclock ring pbs
