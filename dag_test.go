@@ -61,7 +61,7 @@ var allowedImports = map[string][]string{
 	// Roles, the auth file and the authorization decision: a leaf.
 	"auth": {},
 	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
-		"bench/procs", "pbs", "vclock", "certs"},
+		"bench/procs", "pbs", "vclock", "certs", "nemesis", "nemesis/inject", "nemesis/runner"},
 	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
 		"transport/memnet", "vclock", "ring", "pbs", "bench/procstat"},
 	// The harness's parts: pure tickers, the figures (owning gonum/plot),
@@ -76,6 +76,9 @@ var allowedImports = map[string][]string{
 	"nemesis/netfault": {},
 	// Plans, applies and heals the faults of a fault test.
 	"nemesis/inject": {"nemesis/netfault"},
+	// Runs a fault test of node processes: the clients, the faults, the
+	// convergence wait, the checker.
+	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "bench/procs", "certs"},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

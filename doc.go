@@ -61,10 +61,13 @@
 //	bench/procstat       -                                          -
 //	nemesis/netfault     -                                          -
 //	nemesis/inject       nemesis/netfault                           -
+//	nemesis/runner       nemesis nemesis/inject nemesis/netfault    -
+//	                     bench/procs certs
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots
-//	                     bench/procs pbs vclock certs
+//	                     bench/procs pbs vclock certs nemesis
+//	                     nemesis/inject nemesis/runner
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping

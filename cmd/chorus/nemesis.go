@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/inject"
+	"github.com/chorusdb/chorus/nemesis/runner"
+)
+
+const nemesisLong = `Run a fault test of a real cluster on this machine and check what it did.
+
+Starts --nodes chorus node processes of this binary, each on its own
+loopback address (127.0.0.2 up) with TLS, runs the workloads against them
+from concurrent clients for --duration while faults strike one at a time on
+a plan drawn from --seed (kill -9 one node or a minority, SIGSTOP, network
+partitions with iptables, a node's clock jumped, a full or slow disk under a
+node's commit log, a node joining and leaving), heals every fault, waits for
+the replicas to agree (reading each node's own copy, which repairs nothing),
+and checks the history: acknowledged writes lost, set elements lost, values
+never written, deletes undone, writes applied twice, replicas that
+disagree; with availability per fault kind and the time to converge.
+
+Writes DIR/history.jsonl (every operation and fault; replayable), DIR/report.json
+and DIR/report.txt, and prints the report. Partitions need iptables as root
+(scripts/install-netfaults.sh); without them they are skipped, saying so.
+Exit status 1 when the checker finds an anomaly. docs/nemesis.md explains the
+output.`
+
+type nemesisFlags struct {
+	cfg    runner.Config
+	faults []string
+	out    string
+	binary string
+}
+
+func newNemesisCmd(e *env) *cobra.Command {
+	f := &nemesisFlags{cfg: runner.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "nemesis",
+		Short: "Fault-test a local cluster of node processes and check the history for lost, phantom, resurrected and doubled writes",
+		Long:  nemesisLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
+	}
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
+	c := &f.cfg
+	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "node processes")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long the workloads run, faults included")
+	fs.Int64Var(&c.Seed, "seed", 0, "seed of the fault plan and the workloads (0: from the time, printed)")
+	fs.StringSliceVar(&c.Workloads, "workloads", c.Workloads, fmt.Sprintf("workloads to run (%v)", nemesis.Workloads))
+	fs.IntVar(&c.ClientsPerWorkload, "clients", c.ClientsPerWorkload, "clients per workload")
+	fs.StringSliceVar(&f.faults, "faults", kindNames(inject.Kinds), "faults to draw from (none: a run without faults)")
+	fs.IntVar(&c.N, "n", c.N, "replicas N")
+	fs.IntVar(&c.R, "r", c.R, "read quorum R")
+	fs.IntVar(&c.W, "w", c.W, "write quorum W")
+	fs.DurationVar(&c.ConvergeTimeout, "converge-timeout", c.ConvergeTimeout, "longest wait for the replicas to agree after the heal")
+	fs.DurationVar(&c.Check.MaxConverge, "max-converge", 30*time.Second, "a slower convergence is an anomaly (0: report only)")
+	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", c.TombstoneGrace, "the nodes' tombstone grace (short, so that deletes are collected during the run)")
+	fs.IntVar(&c.PortBase, "port-base", c.PortBase, "node i serves HTTP on port-base+i, gRPC +1000, peers +2000, gossip +3000")
+	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")
+	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
+	_ = fs.MarkHidden("chorus-binary")
+}
+
+func kindNames(ks []inject.Kind) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+func (f *nemesisFlags) run(ctx context.Context, e *env) error {
+	c := f.cfg
+	c.Faults = nil
+	for _, name := range f.faults {
+		if name == "none" {
+			continue
+		}
+		k, err := inject.ParseKind(name)
+		if err != nil {
+			return usageError("--faults: %v", err)
+		}
+		c.Faults = append(c.Faults, k)
+	}
+	if c.Seed == 0 {
+		c.Seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	c.Check.ReadsMayBeStale = c.R+c.W <= c.N
+	c.Bin, c.Log = f.binary, e.stderr
+	c.Dir = f.out
+	if c.Dir == "" {
+		d, err := os.MkdirTemp("", "chorus-nemesis-")
+		if err != nil {
+			return err
+		}
+		c.Dir = d
+	}
+	if err := c.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	fmt.Fprintf(e.stderr, "nemesis: seed %d, %d nodes, N=%d R=%d W=%d, %v, output in %s\n", c.Seed, c.Nodes, c.N, c.R, c.W, c.Duration, c.Dir)
+	res, err := runner.Run(ctx, c)
+	if res != nil && res.Report != nil {
+		if werr := res.Report.WriteText(e.stdout); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.stdout, "history %s, report %s (replay: chorus nemesis --seed %d)\n", res.HistoryPath, res.ReportPath, c.Seed)
+		if res.Report.Failed() {
+			return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found (seed %d)", c.Seed)}
+		}
+	}
+	return err
+}

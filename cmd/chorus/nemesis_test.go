@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNemesisBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"nemesis", "--faults", "meteor"},
+		{"nemesis", "--nodes", "2"},
+		{"nemesis", "--workloads", "bank"},
+		{"nemesis", "-r", "4"},
+	} {
+		r := runCLI(t, "", args...)
+		if r.code != exitUsage || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestNemesisShortRun runs a short fault test of five node processes
+// with kills and pauses: it ends without anomalies, prints the report and
+// leaves the history and the JSON report.
+func TestNemesisShortRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds chorus and runs five node processes")
+	}
+	out := t.TempDir()
+	r := runCLIWithin(t, 4*time.Minute, "", "nemesis", "--chorus-binary", buildChorus(t), "--duration", "12s",
+		"--faults", "kill,pause", "--seed", "3", "--clients", "1", "--out", out, "--port-base", "46000")
+	if r.code != 0 {
+		t.Fatalf("nemesis: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"PASS: no anomalies", "lost               0", "replay: chorus nemesis --seed 3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var rep map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if h, err := os.ReadFile(filepath.Join(out, "history.jsonl")); err != nil || strings.Count(string(h), `{"op":`) < 100 {
+		t.Fatalf("history.jsonl: %d operations (err %v), want at least 100", strings.Count(string(h), `{"op":`), err)
+	}
+}

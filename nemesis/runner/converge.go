@@ -1,0 +1,155 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/chorusdb/chorus/nemesis"
+)
+
+// converge waits until every key's replicas agree, reading each member's
+// own copy, or ConvergeTimeout passes; then it reads every copy once
+// more for the final state. healed is when the heal ended.
+func (r *run) converge(ctx context.Context, healed int64) nemesis.Final {
+	h := &nemesis.History{Ops: r.ops}
+	keys := h.Keys()
+	members := r.members(ctx)
+	r.logf("waiting for the replicas of %d keys on %d nodes to agree", len(keys), len(members))
+	deadline := time.Now().Add(r.cfg.ConvergeTimeout)
+	pending := keys
+	converged := false
+	for {
+		pending = r.disagreeing(ctx, pending, members)
+		if len(pending) == 0 {
+			converged = true
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			r.logf("%d keys still disagree after %v, %s first", len(pending), r.cfg.ConvergeTimeout, pending[0])
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	final := nemesis.Final{Keys: map[string][]nemesis.Copy{}, ConvergeNanos: r.since() - healed, Converged: converged}
+	if converged {
+		r.logf("replicas agree %v after the heal", time.Duration(final.ConvergeNanos).Round(time.Millisecond))
+	}
+	all := r.copiesOf(ctx, keys, members)
+	for i, k := range keys {
+		final.Keys[k] = all[i]
+	}
+	return final
+}
+
+// readWorkers bounds the copy reads in flight: enough to read thousands
+// of keys on five nodes in a second or two.
+const readWorkers = 16
+
+// copiesOf reads every member's copy of each key, readWorkers keys at a
+// time, in keys' order.
+func (r *run) copiesOf(ctx context.Context, keys []string, members []int) [][]nemesis.Copy {
+	out := make([][]nemesis.Copy, len(keys))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(readWorkers, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = r.copies(ctx, keys[i], members)
+			}
+		}()
+	}
+	for i := range keys {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// disagreeing returns the keys whose replicas do not agree yet.
+func (r *run) disagreeing(ctx context.Context, keys []string, members []int) []string {
+	var still []string
+	for i, copies := range r.copiesOf(ctx, keys, members) {
+		if !nemesis.Agree(copies) {
+			still = append(still, keys[i])
+		}
+	}
+	return still
+}
+
+// members returns the nodes that run and serve the ring at the end: the
+// cluster's, not those a membership fault added and removed.
+func (r *run) members(ctx context.Context) []int {
+	var out []int
+	for i := range r.cluster.Len() {
+		if r.cluster.Running(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// copies reads every member's own copy of key; a node that does not
+// answer gives a copy marked by its error in the digest, which agrees
+// with nothing.
+func (r *run) copies(ctx context.Context, key string, members []int) []nemesis.Copy {
+	out := make([]nemesis.Copy, 0, len(members))
+	for _, i := range members {
+		cp, err := r.copyAt(ctx, i, key)
+		if err != nil {
+			cp = nemesis.Copy{Node: nodeName(i), Replica: true, Found: true, Digest: "unreadable: " + err.Error()}
+		}
+		out = append(out, cp)
+	}
+	return out
+}
+
+func (r *run) copyAt(ctx context.Context, i int, key string) (nemesis.Copy, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.nodeURL(i)+"/v1/replica/"+key, nil)
+	if err != nil {
+		return nemesis.Copy{}, err
+	}
+	resp, err := r.web.Do(req)
+	if err != nil {
+		return nemesis.Copy{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return nemesis.Copy{}, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	var cp nemesis.Copy
+	if err := json.NewDecoder(resp.Body).Decode(&cp); err != nil {
+		return nemesis.Copy{}, err
+	}
+	return cp, nil
+}
+
+// writeReport writes the report as JSON and text.
+func writeReport(res *Result, rep *nemesis.Report) error {
+	for path, write := range map[string]func(io.Writer) error{res.ReportPath: rep.EncodeJSON, res.TextPath: rep.WriteText} {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chorusdb/chorus/bench/procs"
+	"github.com/chorusdb/chorus/certs"
+	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/inject"
+	"github.com/chorusdb/chorus/nemesis/netfault"
+)
+
+// Result is what a run produced.
+type Result struct {
+	Report *nemesis.Report
+	// Events is the fault timeline as it was carried out.
+	Events []inject.Event
+	// HistoryPath, ReportPath and TextPath are the files written in Dir.
+	HistoryPath, ReportPath, TextPath string
+	// Notes are things the run could not do as asked (faults dropped).
+	Notes []string
+}
+
+// run is one run's state.
+type run struct {
+	cfg     Config
+	cluster *procs.Cluster
+	web     *http.Client
+	enc     *nemesis.Encoder
+	start   time.Time // the history's zero
+	seq     atomic.Int64
+	mu      sync.Mutex
+	ops     []nemesis.Op
+	logMu   sync.Mutex
+}
+
+func (r *run) logf(format string, a ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.cfg.Log, "nemesis: "+format+"\n", a...)
+}
+
+// since is the time since the run's start, in the history's units.
+func (r *run) since() int64 { return int64(time.Since(r.start)) }
+
+// hosts returns the addresses of the first n nodes, from FirstHost up.
+func hosts(first string, n int) ([]string, error) {
+	ip := net.ParseIP(first).To4()
+	if ip == nil {
+		return nil, fmt.Errorf("runner: FirstHost %q: want an IPv4 address", first)
+	}
+	out := make([]string, n)
+	for i := range n {
+		next := make(net.IP, 4)
+		copy(next, ip)
+		v := int(next[3]) + i
+		if v > 254 {
+			return nil, fmt.Errorf("runner: %d nodes from %s pass the end of the /24", n, first)
+		}
+		next[3] = byte(v)
+		out[i] = next.String()
+	}
+	return out, nil
+}
+
+// Run runs one fault test (see the package documentation).
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	res = &Result{HistoryPath: filepath.Join(cfg.Dir, "history.jsonl"), ReportPath: filepath.Join(cfg.Dir, "report.json"),
+		TextPath: filepath.Join(cfg.Dir, "report.txt")}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	r := &run{cfg: cfg}
+	fw, faults, note := r.openNet(ctx)
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	if fw != nil {
+		defer fw.Close()
+	}
+	if err := r.startCluster(ctx); err != nil {
+		return res, err
+	}
+	defer r.cluster.Close()
+
+	hf, err := os.Create(res.HistoryPath)
+	if err != nil {
+		return res, fmt.Errorf("runner: %w", err)
+	}
+	defer hf.Close()
+	r.enc = nemesis.NewEncoder(hf)
+	var names []string
+	for i := range cfg.Nodes {
+		names = append(names, nodeName(i))
+	}
+	meta := nemesis.Meta{Seed: cfg.Seed, Nodes: names, Workloads: cfg.Workloads,
+		Note: fmt.Sprintf("N=%d R=%d W=%d, %d clients per workload, faults %v, tombstone grace %v", cfg.N, cfg.R, cfg.W,
+			cfg.ClientsPerWorkload, faults, cfg.TombstoneGrace)}
+	if note != "" {
+		meta.Note += "; " + note
+	}
+	if err := r.enc.Meta(meta); err != nil {
+		return res, err
+	}
+
+	events, runErr := r.runPhase(ctx, fw, faults)
+	res.Events = events
+	if runErr != nil {
+		r.logf("%v", runErr)
+	}
+	healed := r.since()
+	final := r.converge(ctx, healed)
+	if err := r.enc.Final(final); err != nil {
+		return res, err
+	}
+	h := &nemesis.History{Meta: meta, Ops: r.ops, Final: final}
+	for _, ev := range events {
+		h.Faults = append(h.Faults, faultOf(ev))
+	}
+	slices.SortFunc(h.Ops, func(a, b nemesis.Op) int { return int(a.Seq - b.Seq) })
+	rep, err := nemesis.Check(h, cfg.Check)
+	if err != nil {
+		return res, err
+	}
+	res.Report = rep
+	if err := writeReport(res, rep); err != nil {
+		return res, err
+	}
+	return res, errors.Join(runErr, ctx.Err())
+}
+
+// openNet opens the firewall, or says why partitions are off.
+func (r *run) openNet(ctx context.Context) (*netfault.Firewall, []inject.Kind, string) {
+	faults := slices.Clone(r.cfg.Faults)
+	if !slices.Contains(faults, inject.Partition) {
+		return nil, faults, ""
+	}
+	drop := func(why error) (*netfault.Firewall, []inject.Kind, string) {
+		note := fmt.Sprintf("partitions skipped: %v", why)
+		r.logf("%s", note)
+		return nil, slices.DeleteFunc(faults, func(k inject.Kind) bool { return k == inject.Partition }), note
+	}
+	if err := netfault.Available(ctx); err != nil {
+		return drop(err)
+	}
+	if removed, err := netfault.RemoveStale(ctx, nil); err != nil {
+		return drop(err)
+	} else if len(removed) > 0 {
+		r.logf("removed firewall chains an earlier run left: %v", removed)
+	}
+	fw, err := netfault.Open(ctx, netfault.Config{})
+	if err != nil {
+		return drop(err)
+	}
+	return fw, faults, ""
+}
+
+// startCluster starts the nodes, each on its own address, with TLS and
+// fault injection, and the clients' HTTPS client.
+func (r *run) startCluster(ctx context.Context) error {
+	hs, err := hosts(r.cfg.FirstHost, maxNodes(r.cfg))
+	if err != nil {
+		return err
+	}
+	pc := procs.Config{Nodes: r.cfg.Nodes, Bin: r.cfg.Bin, Dir: filepath.Join(r.cfg.Dir, "cluster"), TLS: true, Hosts: hs,
+		HTTPBase: r.cfg.PortBase, GRPCBase: r.cfg.PortBase + 1000, PeerBase: r.cfg.PortBase + 2000, GossipBase: r.cfg.PortBase + 3000,
+		Extra: []string{"--fault-injection", "--replicas", strconv.Itoa(r.cfg.N), "--default-n", strconv.Itoa(r.cfg.N),
+			"--default-r", strconv.Itoa(r.cfg.R), "--default-w", strconv.Itoa(r.cfg.W),
+			"--tombstone-grace", r.cfg.TombstoneGrace.String()},
+		Log: r.cfg.Log}
+	if err := os.RemoveAll(pc.Dir); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	r.logf("starting %d nodes on %s-%s", r.cfg.Nodes, hs[0], hs[r.cfg.Nodes-1])
+	c, err := procs.Start(ctx, pc)
+	if err != nil {
+		return err
+	}
+	tc, err := certs.LoadClient(c.CertsDir(), "root")
+	if err != nil {
+		_ = c.Close()
+		return fmt.Errorf("runner: %w", err)
+	}
+	r.cluster = c
+	r.web = &http.Client{Timeout: r.cfg.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc,
+		MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: r.cfg.RequestTimeout}).DialContext}}
+	return nil
+}
+
+// runPhase runs the clients and the fault plan for Duration, then heals.
+func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inject.Kind) ([]inject.Event, error) {
+	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 0x6e656d65))
+	var plan []inject.Fault
+	if len(faults) > 0 {
+		var err error
+		plan, err = inject.Schedule(inject.ScheduleConfig{Nodes: r.cfg.Nodes, Duration: r.cfg.Duration, Kinds: faults}, rng)
+		if err != nil {
+			return nil, err
+		}
+	}
+	icfg := inject.Config{Target: r.cluster, Admin: inject.HTTPAdmin{Client: r.web, URL: r.nodeURL}, Members: r.cfg.Nodes,
+		Exited: func(i int) bool { return !r.cluster.Running(i) }}
+	if fw != nil {
+		icfg.Net = fw
+	}
+	in, err := inject.New(icfg)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	defer cancel()
+	r.start = time.Now()
+	var wg sync.WaitGroup
+	process := 0
+	for _, wl := range r.cfg.Workloads {
+		for range r.cfg.ClientsPerWorkload {
+			c, err := nemesis.NewClient(wl, process, uint64(r.cfg.Seed), nemesis.WorkloadConfig{
+				Prefix: fmt.Sprintf("nemesis-%d-%d/", r.cfg.Seed, r.start.UnixNano()), SharedKeys: 3})
+			if err != nil {
+				cancel()
+				wg.Wait()
+				return nil, err
+			}
+			wg.Add(1)
+			go func(p int) {
+				defer wg.Done()
+				r.client(runCtx, p, c)
+			}(process)
+			process++
+		}
+	}
+	offset := time.Since(r.start)
+	events, ierr := inject.Run(runCtx, in, plan, nil, func(ev inject.Event) {
+		if ev.Healed == 0 {
+			r.logf("%s: %s", ev.Started.Round(time.Millisecond), ev.Fault)
+		} else {
+			r.logf("%s: healed %s%s", ev.Healed.Round(time.Millisecond), ev.Kind, errSuffix(ev.Err))
+		}
+	})
+	<-runCtx.Done()
+	wg.Wait()
+	for i := range events {
+		events[i].Started += offset
+		events[i].Healed += offset
+	}
+	for _, ev := range events {
+		if err := r.enc.Fault(faultOf(ev)); err != nil {
+			return events, err
+		}
+	}
+	return events, ierr
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return " (" + e + ")"
+}
+
+// faultOf maps an inject event onto the history's fault.
+func faultOf(ev inject.Event) nemesis.Fault {
+	f := nemesis.Fault{Kind: nemesis.FaultKind(ev.Kind), Start: int64(ev.Started), End: int64(ev.Healed), Note: ev.Variant}
+	for _, i := range ev.Nodes {
+		f.Nodes = append(f.Nodes, nodeName(i))
+	}
+	if f.End < f.Start {
+		f.End = f.Start
+	}
+	return f
+}
+
+func nodeName(i int) string { return "node" + strconv.Itoa(i) }
+
+func (r *run) nodeURL(i int) string { return "https://" + r.cluster.HTTPAddr(i) }

@@ -1,0 +1,95 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/inject"
+)
+
+func TestOutcomes(t *testing.T) {
+	starting := []byte(`{"error":"server: node starting: it does not know the ring"}`)
+	quorum := []byte(`{"error":"replica: write quorum not met (1/2)"}`)
+	for _, c := range []struct {
+		kind nemesis.Kind
+		code int
+		body []byte
+		want nemesis.Outcome
+	}{
+		{nemesis.Put, 204, nil, nemesis.OK},
+		{nemesis.Delete, 204, nil, nemesis.OK},
+		{nemesis.Get, 200, nil, nemesis.OK},
+		{nemesis.Get, 300, nil, nemesis.OK},
+		{nemesis.Get, 404, nil, nemesis.OK},
+		{nemesis.Get, 503, quorum, nemesis.Fail},
+		{nemesis.Put, 400, nil, nemesis.Fail},
+		{nemesis.Put, 409, nil, nemesis.Fail},
+		{nemesis.Put, 408, nil, nemesis.Info},
+		{nemesis.Put, 503, starting, nemesis.Fail},
+		{nemesis.Put, 503, quorum, nemesis.Info},
+		{nemesis.Delete, 500, nil, nemesis.Info},
+	} {
+		if got := statusOutcome(c.kind, c.code, c.body); got != c.want {
+			t.Errorf("%s answered %d %s: %s, want %s", c.kind, c.code, c.body, got, c.want)
+		}
+	}
+	refused := &url.Error{Op: "Put", URL: "https://127.0.0.2:1", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
+	timeout := &url.Error{Op: "Put", URL: "https://127.0.0.2:1", Err: context.DeadlineExceeded}
+	if transportOutcome(nemesis.Put, refused) != nemesis.Fail || transportOutcome(nemesis.Put, timeout) != nemesis.Info ||
+		transportOutcome(nemesis.Get, timeout) != nemesis.Fail || transportOutcome(nemesis.Delete, errors.New("reset")) != nemesis.Info {
+		t.Error("a refused dial must fail, a write without an answer be indeterminate, a read without one fail")
+	}
+}
+
+func TestHosts(t *testing.T) {
+	hs, err := hosts("127.0.0.2", 3)
+	if err != nil || strings.Join(hs, ",") != "127.0.0.2,127.0.0.3,127.0.0.4" {
+		t.Fatalf("hosts = %v, %v", hs, err)
+	}
+	if _, err := hosts("127.0.0.250", 10); err == nil {
+		t.Error("hosts past .254 accepted")
+	}
+	if _, err := hosts("::1", 2); err == nil {
+		t.Error("an IPv6 first host accepted")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := DefaultConfig()
+	ok.Dir = t.TempDir()
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("defaults with a Dir: %v", err)
+	}
+	for name, edit := range map[string]func(*Config){
+		"no dir":         func(c *Config) { c.Dir = "" },
+		"two nodes":      func(c *Config) { c.Nodes = 2 },
+		"R above N":      func(c *Config) { c.R = 4 },
+		"bad workload":   func(c *Config) { c.Workloads = []string{"bank"} },
+		"bad fault":      func(c *Config) { c.Faults = []inject.Kind{"meteor"} },
+		"short grace":    func(c *Config) { c.TombstoneGrace = time.Millisecond },
+		"ports too high": func(c *Config) { c.PortBase = 64000 },
+	} {
+		c := ok
+		edit(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestFaultOfEvent(t *testing.T) {
+	f := faultOf(inject.Event{Fault: inject.Fault{Kind: inject.Partition, Variant: "majority", Nodes: []int{0, 3}},
+		Started: time.Second, Healed: 3 * time.Second})
+	if f.Kind != nemesis.FaultPartition || fmt.Sprint(f.Nodes) != "[node0 node3]" || f.Start != int64(time.Second) ||
+		f.End != int64(3*time.Second) || f.Note != "majority" {
+		t.Fatalf("faultOf = %+v", f)
+	}
+}
