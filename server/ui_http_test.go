@@ -29,7 +29,7 @@ func uiHandler(t *testing.T, cfg *AuthConfig, peerKey []byte, authz *string) htt
 		},
 		peer: uiPeerCheck(peerKey, func() string { return "a" }),
 	}
-	return newHTTPHandler(&fakeKV{cluster: &pb.ClusterInfoResponse{}}, nil, nil, httpConfig{
+	return newHTTPHandler(&fakeKV{cluster: &pb.ClusterInfoResponse{}}, func(context.Context) any { return map[string]string{"node": "a"} }, nil, httpConfig{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: cfg, UI: routes})
 }
 
