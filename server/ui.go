@@ -215,18 +215,19 @@ func (n *Node) uiState(ctx context.Context, authz string) uiState {
 	s := uiState{Node: n.ID(), TimeMS: now.UnixMilli(), RingVersion: n.members.RingHash(), Nodes: map[string]uiNodeView{}}
 	n.uiRing(&s, n.members.Records())
 	self := n.uiSummary(now)
-	s.Nodes[n.ID()] = uiNodeView{Summary: &self}
-	var mu sync.Mutex
+	// Each fetch writes its own slot; the map is filled after the wait.
+	views := make([]uiNodeView, len(s.Members))
 	var wg sync.WaitGroup
-	for _, m := range s.Members {
+	for i, m := range s.Members {
 		switch {
 		case m.ID == n.ID():
+			views[i] = uiNodeView{Summary: &self}
 			continue
 		case !m.Alive:
-			s.Nodes[m.ID] = uiNodeView{Error: "down: the failure detector does not see it"}
+			views[i] = uiNodeView{Error: "down: the failure detector does not see it"}
 			continue
 		case m.HTTPAddr == "":
-			s.Nodes[m.ID] = uiNodeView{Error: "no HTTP address known"}
+			views[i] = uiNodeView{Error: "no HTTP address known"}
 			continue
 		}
 		wg.Add(1)
@@ -234,18 +235,21 @@ func (n *Node) uiState(ctx context.Context, authz string) uiState {
 			defer wg.Done()
 			start := time.Now()
 			sum, err := n.ui.fetch(ctx, m.ID, m.HTTPAddr, authz)
-			v := uiNodeView{FetchMS: uiMillis(time.Since(start))}
+			views[i] = uiNodeView{FetchMS: uiMillis(time.Since(start))}
 			if err != nil {
-				v.Error = err.Error()
+				views[i].Error = err.Error()
 			} else {
-				v.Summary = &sum
+				views[i].Summary = &sum
 			}
-			mu.Lock()
-			s.Nodes[m.ID] = v
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	for i, m := range s.Members {
+		s.Nodes[m.ID] = views[i]
+	}
+	if _, ok := s.Nodes[n.ID()]; !ok { // not (or no longer) a ring member
+		s.Nodes[n.ID()] = uiNodeView{Summary: &self}
+	}
 	return s
 }
 
