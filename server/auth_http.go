@@ -103,5 +103,8 @@ func (a *httpAPI) deny(w http.ResponseWriter, r *http.Request, err error) {
 	a.m.countDenied("http", reason)
 	a.m.countHTTP("denied", code)
 	a.log.Debug("http: request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", denialMessage(err))
+	if uiLogin(w, r, code, denialMessage(err)) { // a browser opening the dashboard: the sign-in form
+		return
+	}
 	writeError(w, code, denialMessage(err))
 }

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"io/fs"
 	"net"
@@ -158,6 +159,30 @@ func uiContentType(name string) string {
 		return "image/svg+xml"
 	}
 	return "application/octet-stream"
+}
+
+// uiLogin answers a refused browser load of a dashboard page (not its
+// data, not a script) with the sign-in form, which sends the token to
+// /ui/?token=; it reports whether it did. Every other refusal is JSON.
+func uiLogin(w http.ResponseWriter, r *http.Request, code int, msg string) bool {
+	if r.Method != http.MethodGet || !strings.Contains(r.Header.Get("Accept"), "text/html") ||
+		(r.URL.Path != "/ui" && r.URL.Path != "/ui/" && r.URL.Path != "/ui/index.html") {
+		return false
+	}
+	b, err := fs.ReadFile(uiFiles, "ui/login.html")
+	if err != nil {
+		return false
+	}
+	page := strings.Replace(string(b), "{{MESSAGE}}", html.EscapeString(fmt.Sprintf("%d: %s", code, msg)), 1)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// No script, and its style inline: the style sheet is behind the
+	// credentials this page asks for.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	io.WriteString(w, page)
+	return true
 }
 
 // isUIRoute reports whether pattern (a mux pattern, method included or

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/auth"
+	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/server/localcluster"
@@ -228,6 +229,59 @@ func TestUIStateWithAuth(t *testing.T) {
 	for _, id := range []string{"node0", "node1", "node2"} {
 		if v := s.Nodes[id]; v.Summary == nil {
 			t.Errorf("%s: no summary with auth on: %s", id, v.Error)
+		}
+	}
+}
+
+// Over TLS, as `chorus demo` runs: a user with a client certificate, which
+// cannot be passed on, still sees every node's summary, since the serving
+// node asks its peers over TLS with the gossip key's MAC.
+func TestUIStateOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node loopback cluster")
+	}
+	dir := t.TempDir()
+	opts := certs.CreateOptions{Dir: dir}
+	for _, step := range []func() error{
+		func() error { return certs.CreateCA(opts) },
+		func() error { return certs.CreateNode(opts, "node", []string{"127.0.0.1"}) },
+		func() error { return certs.CreateClient(opts, "root") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	creds, err := certs.LoadNode(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := creds.GossipKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	lc, err := localcluster.Start(ctx, localcluster.Config{Nodes: 3, Dir: t.TempDir(), Logger: quiet,
+		Configure: func(_ int, c *server.Config) { c.TLS, c.GossipKey = creds, key }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lc.Close() }()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS(t, dir, "root")}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://" + lc.Nodes[0].Addrs().HTTP + "/v1/ui/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s uiState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/ui/state with root's certificate: %d, %v", resp.StatusCode, err)
+	}
+	for _, id := range []string{"node0", "node1", "node2"} {
+		if v := s.Nodes[id]; v.Summary == nil {
+			t.Errorf("%s: no summary over TLS: %s", id, v.Error)
 		}
 	}
 }

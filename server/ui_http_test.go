@@ -182,3 +182,36 @@ func FuzzDecodeUISummary(f *testing.F) {
 		}
 	})
 }
+
+// A browser opening the dashboard without credentials gets the sign-in
+// form (401, HTML, the reason escaped); a script or the data, JSON.
+func TestUILoginPage(t *testing.T) {
+	cfg := &AuthConfig{Authorizer: auth.NewStaticAuthorizer(testAuthTable(t)), PlaintextTokens: true}
+	var authz string
+	h := uiHandler(t, cfg, nil, &authz)
+	get := func(target, accept, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header.Set("Accept", accept)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		return serve(h, r)
+	}
+	const browser = "text/html,application/xhtml+xml,*/*;q=0.8"
+	rec := get("/ui/", browser, "")
+	if rec.Code != 401 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(rec.Body.String(), `<form method="get" action="/ui/">`) || !strings.Contains(rec.Body.String(), "401: unauthenticated") {
+		t.Fatalf("browser without credentials: %d %q %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	rec = get("/ui/", browser, tokenWrite)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "403: forbidden: token &#34;deploy&#34;") {
+		t.Fatalf("browser with a write-only token: %d %s", rec.Code, rec.Body)
+	}
+	for _, tt := range []struct{ target, accept string }{
+		{"/ui/", "application/json"}, {"/ui/app.js", browser}, {"/v1/ui/state", browser},
+	} {
+		if rec := get(tt.target, tt.accept, ""); rec.Code != 401 || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s (Accept %s): %d %q, want 401 in JSON", tt.target, tt.accept, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+}

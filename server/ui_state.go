@@ -193,7 +193,7 @@ func roundRates(r uiRates) uiRates {
 		&r.ReadRepairs, &r.Hinted, &r.QuorumFailures, &r.GetP99MS, &r.PutP99MS} {
 		*f = roundTo(*f, 3)
 	}
-	r.WindowMS = roundTo(r.WindowMS, 0)
+	r.WindowMS = roundTo(r.WindowMS, 3)
 	return r
 }
 

@@ -6,7 +6,6 @@
 
 const POLL_MS = 2000;
 const HISTORY = 60; // polls kept per node for the sparklines: 2 minutes
-const TOKEN_KEY = "chorus_token";
 const PALETTE = ["#58a6ff", "#3fb950", "#d29922", "#bc8cff", "#ff7b72", "#39c5cf",
   "#f778ba", "#a5d6ff", "#7ee787", "#e3b341", "#ffa657", "#8b949e"];
 
@@ -357,13 +356,10 @@ function showLogin(why) {
 
 async function poll() {
   const headers = { Accept: "application/json" };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.Authorization = "Bearer " + token;
   try {
     const resp = await fetch("/v1/ui/state", { headers, credentials: "same-origin", cache: "no-store" });
     const body = await resp.json().catch(() => ({}));
     if (resp.status === 401 || resp.status === 403) {
-      if (token) sessionStorage.removeItem(TOKEN_KEY);
       showLogin(`The node answered ${resp.status}: ${body.error || resp.statusText}.`);
       return; // polling resumes when a token is given
     }
@@ -379,13 +375,12 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// A token given here goes to /ui/?token=, which keeps it in the
+// dashboard's cookie and reloads the page.
 document.getElementById("login-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const tok = document.getElementById("login-token").value.trim();
-  if (!tok) return;
-  sessionStorage.setItem(TOKEN_KEY, tok);
-  document.getElementById("login-token").value = "";
-  poll();
+  if (tok) location.assign("/ui/?token=" + encodeURIComponent(tok));
 });
 
 poll();
