@@ -73,16 +73,20 @@ for ((i = 0; i < nodes; i++)); do
 done
 echo "ui-test: cluster ready after $((SECONDS - start)) s"
 
-# Traffic for the rates, p99s and sparklines: puts and gets on every node.
-(
-	j=0
+# Traffic for the rates, p99s and sparklines: two clients putting and
+# getting on every node.
+traffic() {
+	local j=$1
 	while :; do
 		n=$((j % nodes))
 		curl -s -o /dev/null -X PUT --data-binary "value-$j" "http://127.0.0.1:$((base + n))/v1/kv/key-$((j % 200))" || true
 		curl -s -o /dev/null "http://127.0.0.1:$((base + (n + 1) % nodes))/v1/kv/key-$(((j * 7) % 200))" || true
-		j=$((j + 1))
+		j=$((j + 2))
 	done
-) &
+}
+traffic 0 &
+pids+=($!)
+traffic 1 &
 pids+=($!)
 sleep 4
 

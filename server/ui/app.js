@@ -27,6 +27,13 @@ function h(tag, attrs, ...kids) {
   return el;
 }
 
+// errCell shows an error message cut to a readable length, the whole of
+// it on hover.
+function errCell(msg, attrs) {
+  const short = msg.length > 140 ? msg.slice(0, 140) + "…" : msg;
+  return h("td", Object.assign({ class: "err", title: msg }, attrs || {}), short);
+}
+
 function fill(id, ...kids) {
   const el = document.getElementById(id);
   el.replaceChildren(...kids.flat());
@@ -161,7 +168,7 @@ function renderMembers(state, colors) {
         h("td", { class: "num" }, fmt.rate(r.read_repairs_per_sec)),
         h("td", { class: "num" }, fmt.int(s.hints.queued)));
     } else {
-      cells.push(h("td", { class: "err", colspan: 8 }, view.error || "no answer"));
+      cells.push(errCell(view.error || "no answer", { colspan: 8 }));
     }
     return h("tr", { class: m.alive ? "" : "down" }, cells);
   });
@@ -251,7 +258,7 @@ function renderTransfers(state) {
         h("td", {}, x.source || "—"), h("td", {}, h("span", { class: "badge " + x.state }, x.state)),
         h("td", {}, bar(x.progress)), h("td", { class: "num" }, fmt.int(x.keys)),
         h("td", { class: "num" }, fmt.rate(x.keys_per_sec)), h("td", {}, x.eta_ms ? fmt.dur(x.eta_ms) : "—"),
-        x.error ? h("td", { class: "err" }, x.error) : h("td", {})));
+        x.error ? errCell(x.error) : h("td", {})));
     }
   }
   const note = h("p", { class: "muted" },
@@ -277,7 +284,7 @@ function renderHints(state) {
         h("td", { "data-node": m.id }, m.id), h("td", {}, "→ " + t.target),
         h("td", { class: "num" }, fmt.int(t.queued)), h("td", { class: "num" }, fmt.bytes(t.queued_bytes)),
         h("td", {}, t.queued ? fmt.dur(t.oldest_age_ms) : "—"),
-        t.last_error ? h("td", { class: "err" }, t.last_error) : h("td", { class: "muted" }, "ok")));
+        t.last_error ? errCell(t.last_error) : h("td", { class: "muted" }, "ok")));
     }
   }
   if (!rows.length) {
@@ -308,7 +315,7 @@ function renderAAE(state) {
         h("td", { class: stale ? "slow" : "" }, fmt.ago(p.oldest_success_ago_ms)),
         h("td", { class: "num" }, fmt.int(p.repaired)),
         h("td", { class: "num" + (p.failing ? " bad" : "") }, fmt.int(p.failing)),
-        p.last_error ? h("td", { class: "err" }, p.last_error) : h("td", { class: "muted" }, "—")));
+        p.last_error ? errCell(p.last_error) : h("td", { class: "muted" }, "—")));
     }
   }
   const kids = [];
