@@ -28,6 +28,8 @@ type routeAccess struct {
 //   - The catch-all "/" (no route) needs authentication only: a stranger
 //     gets 401 before learning whether a path exists, anyone known gets
 //     the 404.
+//   - The dashboard (/ui/): GET and HEAD need read, as its data
+//     (/v1/ui/) does.
 //   - Anything else needs admin, so that a route added without a rule here
 //     is closed rather than open.
 func httpAccess(method, pattern string, openMetrics bool) routeAccess {
@@ -51,6 +53,8 @@ func httpAccess(method, pattern string, openMetrics bool) routeAccess {
 			return routeAccess{need: auth.Write}
 		}
 		return routeAccess{}
+	case (path == "/ui" || strings.HasPrefix(path, "/ui/")) && read:
+		return routeAccess{need: auth.Read}
 	case strings.HasPrefix(path, "/v1/") && read:
 		return routeAccess{need: auth.Read}
 	}
@@ -66,11 +70,15 @@ func (a *httpAPI) authorized(cfg *AuthConfig, mux *http.ServeMux, next http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		access := httpAccess(r.Method, pattern, cfg.OpenMetrics)
-		if access.open {
+		if access.open || (a.uiPeer != nil && a.uiPeer(r, pattern)) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		creds, err := cfg.credentials(r.TLS, r.Header.Values("Authorization"))
+		authz := r.Header.Values("Authorization")
+		if len(authz) == 0 {
+			authz = uiAuthorization(r, pattern) // the dashboard's cookie (ui.go)
+		}
+		creds, err := cfg.credentials(r.TLS, authz)
 		if err == nil {
 			_, err = cfg.Authorizer.Authorize(creds, access.need)
 		}
@@ -95,5 +103,8 @@ func (a *httpAPI) deny(w http.ResponseWriter, r *http.Request, err error) {
 	a.m.countDenied("http", reason)
 	a.m.countHTTP("denied", code)
 	a.log.Debug("http: request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", denialMessage(err))
+	if uiLogin(w, r, code, denialMessage(err)) { // a browser opening the dashboard: the sign-in form
+		return
+	}
 	writeError(w, code, denialMessage(err))
 }

@@ -59,6 +59,8 @@ type httpConfig struct {
 	// Auth checks every request's credentials before routing it (see
 	// auth_http.go); nil serves everyone.
 	Auth *AuthConfig
+	// UI serves the dashboard (/ui/, /v1/ui/*, ui.go); nil: not served.
+	UI *uiRoutes
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -82,6 +84,8 @@ type httpAPI struct {
 	m       *metrics
 	maxBody int64
 	log     *slog.Logger
+	// uiPeer passes a dashboard request a peer vouched for (ui_peer.go).
+	uiPeer func(r *http.Request, pattern string) bool
 }
 
 // newHTTPHandler returns the node's HTTP API: the KV routes, the cluster
@@ -146,6 +150,10 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 			writeJSON(w, http.StatusOK, view(r.Context()))
 		})
 		handle(path, path, methodNotAllowed("GET, HEAD"))
+	}
+	if cfg.UI != nil {
+		cfg.UI.register(handle)
+		a.uiPeer = cfg.UI.peer
 	}
 	// Always open, and served while the node starts (health.go).
 	handle("GET /healthz", "healthz", healthz)

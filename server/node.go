@@ -53,6 +53,7 @@ type Node struct {
 	kv         *kvService
 	metrics    *metrics
 	legs       legRecorder
+	ui         *nodeUI // the dashboard's rates and peer client (ui.go)
 
 	// ready is set once the node knows the ring and who is up (ready.go);
 	// kvGate is kv behind it, as every client route serves it.
@@ -388,6 +389,8 @@ func (n *Node) peerAddrOf(node string) (string, error) {
 // serve starts the gRPC and HTTP servers (or registers the handlers on
 // the in-memory network).
 func (n *Node) serve() {
+	n.ui = newNodeUI(n.metrics, n.cfg.TLS, n.ID(), n.cfg.GossipKey)
+	n.onClose(n.ui.close)
 	in := &internode{db: n.db, hints: n.hints, handoff: n.handoff}
 	if mn := n.cfg.MemNet; mn != nil {
 		mn.Register(n.cfg.NodeID, n.kvGate, in)
@@ -424,6 +427,8 @@ func (n *Node) serve() {
 		Faults:  n.faultsHandler(),
 		Replica: n.replicaCopy,
 		Auth:    n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
+		UI: &uiRoutes{summary: n.uiSummaryView, state: n.uiStateView,
+			peer: uiPeerCheck(uiPeerKey(n.cfg.GossipKey), n.ID)},
 	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()
