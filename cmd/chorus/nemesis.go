@@ -66,6 +66,7 @@ func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.W, "w", c.W, "write quorum W")
 	fs.DurationVar(&c.ConvergeTimeout, "converge-timeout", c.ConvergeTimeout, "longest wait for the replicas to agree after the heal")
 	fs.DurationVar(&c.Check.MaxConverge, "max-converge", 30*time.Second, "a slower convergence is an anomaly (0: report only)")
+	fs.DurationVar(&c.Check.MaxWriteGap, "max-write-gap", 0, "a longer window without an acknowledged write at a healthy node is an anomaly (0: report only)")
 	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", c.TombstoneGrace, "the nodes' tombstone grace (short, so that deletes are collected during the run)")
 	fs.IntVar(&c.PortBase, "port-base", c.PortBase, "node i serves HTTP on port-base+i, gRPC +1000, peers +2000, gossip +3000")
 	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")

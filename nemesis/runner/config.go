@@ -48,7 +48,9 @@ type Config struct {
 	ConvergeTimeout time.Duration
 	// TombstoneGrace is the nodes' --tombstone-grace: short, so that
 	// deletes are collected during the run and a resurrection after
-	// collection can show. Default 10 s.
+	// collection can show, yet longer than a fault and a hint's delivery
+	// after it, since hints older than the grace are dropped (they could
+	// bring back a collected delete). Default 45 s.
 	TombstoneGrace time.Duration
 	// Check tunes the checker.
 	Check nemesis.Config
@@ -60,7 +62,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Nodes: 5, FirstHost: "127.0.0.2", PortBase: 36000, Duration: time.Minute,
 		Workloads: nemesis.Workloads, ClientsPerWorkload: 2, Faults: inject.Kinds, N: 3, R: 2, W: 2,
-		RequestTimeout: 2 * time.Second, ConvergeTimeout: time.Minute, TombstoneGrace: 10 * time.Second,
+		RequestTimeout: 2 * time.Second, ConvergeTimeout: time.Minute, TombstoneGrace: 45 * time.Second,
 		Check: nemesis.DefaultConfig(), Log: io.Discard}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ func (r *run) converge(ctx context.Context, healed int64) nemesis.Final {
 	if converged {
 		r.logf("replicas agree %v after the heal", time.Duration(final.ConvergeNanos).Round(time.Millisecond))
 	}
+	r.saveStatus(ctx, members)
 	all := r.copiesOf(ctx, keys, members)
 	for i, k := range keys {
 		final.Keys[k] = all[i]
@@ -152,4 +154,27 @@ func writeReport(res *Result, rep *nemesis.Report) error {
 		}
 	}
 	return nil
+}
+
+// saveStatus writes each member's /v1/status and /v1/anti-entropy to
+// Dir/nodeI-status.json and Dir/nodeI-anti-entropy.json: the hints still
+// queued, the transfers and exchanges, which explain a key that has not
+// converged.
+func (r *run) saveStatus(ctx context.Context, members []int) {
+	for _, i := range members {
+		for _, view := range []string{"status", "anti-entropy"} {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.nodeURL(i)+"/v1/"+view, nil)
+			if err != nil {
+				continue
+			}
+			resp, err := r.web.Do(req)
+			if err != nil {
+				r.logf("%s %s: %v", nodeName(i), view, err)
+				continue
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			resp.Body.Close()
+			_ = os.WriteFile(filepath.Join(r.cfg.Dir, nodeName(i)+"-"+view+".json"), b, 0o644)
+		}
+	}
 }
