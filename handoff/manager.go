@@ -36,12 +36,15 @@ type transfer struct {
 	Others []string `json:"others,omitempty"`
 	// Source is the node being pulled from and Cursor the last key merged
 	// from it; Pulled lists the sources finished (union pulls).
-	Source  string    `json:"source,omitempty"`
-	Cursor  []byte    `json:"cursor,omitempty"`
-	Pulled  []string  `json:"pulled,omitempty"`
-	Keys    uint64    `json:"keys"`
-	Bytes   uint64    `json:"bytes"`
-	Started time.Time `json:"started"`
+	Source string   `json:"source,omitempty"`
+	Cursor []byte   `json:"cursor,omitempty"`
+	Pulled []string `json:"pulled,omitempty"`
+	// ReplacedPart is set once Replaced, holding only part of the
+	// partition, was read to the end and merged (see pull).
+	ReplacedPart bool      `json:"replaced_part,omitempty"`
+	Keys         uint64    `json:"keys"`
+	Bytes        uint64    `json:"bytes"`
+	Started      time.Time `json:"started"`
 
 	running      bool
 	cancel       context.CancelFunc
@@ -73,6 +76,7 @@ type Manager struct {
 	fresh    bool                 // nothing was saved before this run
 	outgoing map[outKey]bool      // handoffs owed since start
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
+	sent     map[outKey]sentCount // keys and bytes served toward an owed handoff
 	lost     map[uint32]bool      // partitions lost while pending: leftovers to drop
 	stats    Stats
 	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
@@ -102,6 +106,9 @@ type outKey struct {
 	To        string
 }
 
+// sentCount is what was served toward one owed handoff.
+type sentCount struct{ Keys, Bytes uint64 }
+
 // Stats count transfers since start.
 type Stats struct {
 	Completed uint64 // transfers finished
@@ -118,7 +125,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
+		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, sent: map[outKey]sentCount{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
 	m.pacer = pace.New(float64(cfg.KeysPerSecond), cfg.Clock)
 	if err := m.load(); err != nil {
 		return nil, err
@@ -287,6 +294,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 		prim := next.Primaries(k.Partition)
 		if (!slices.Contains(prim, k.To) || slices.Contains(prim, self)) && m.served[k].IsZero() {
 			delete(m.outgoing, k)
+			delete(m.sent, k)
 		}
 	}
 	m.mu.Unlock()
@@ -341,29 +349,66 @@ func (m *Manager) SourceComplete(p uint32) bool {
 
 // NoteServed records that node to read partition p from this node to the
 // end (done): a handoff this node owed is delivered.
-func (m *Manager) NoteServed(p uint32, to string, done bool) {
+func (m *Manager) NoteServed(p uint32, to string, done bool) { m.NotePage(p, to, 0, 0, done) }
+
+// NotePage records a page of partition p served to node to: keys and
+// bytes are counted toward the handoffs this node owes, and done (the page
+// ends the partition) delivers the handoff.
+func (m *Manager) NotePage(p uint32, to string, keys, bytes int, done bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := outKey{p, to}
+	if _, owed := m.outgoing[k]; owed {
+		c := m.sent[k]
+		c.Keys += uint64(keys)
+		c.Bytes += uint64(bytes)
+		m.sent[k] = c
+	}
 	if !done {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	// Kept even before this node has seen the ring change that makes the
 	// handoff owed: the new owner may see it, and pull, first.
-	m.served[outKey{p, to}] = m.cfg.Clock.Now()
+	m.served[k] = m.cfg.Clock.Now()
 }
 
 // Outgoing returns how many handoffs this node owes to new owners since it
 // started, and how many of them were delivered.
 func (m *Manager) Outgoing() (owed, delivered int) {
+	o := m.OutgoingStatus()
+	return o.Owed, o.Delivered
+}
+
+// Outbound sums the handoffs this node owes new owners since it started:
+// one per partition and new owner.
+type Outbound struct {
+	Owed      int `json:"owed"`
+	Delivered int `json:"delivered"`
+	// Partitions counts the distinct partitions owed.
+	Partitions int `json:"partitions"`
+	// Keys and Bytes were served to the new owners of owed partitions
+	// (a page served twice, after a retry, counts twice).
+	Keys  uint64 `json:"keys"`
+	Bytes uint64 `json:"bytes"`
+}
+
+// OutgoingStatus returns the handoffs owed, delivered and served so far.
+func (m *Manager) OutgoingStatus() Outbound {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var o Outbound
+	parts := map[uint32]bool{}
 	for k := range m.outgoing {
-		owed++
+		o.Owed++
+		parts[k.Partition] = true
 		if !m.served[k].IsZero() {
-			delivered++
+			o.Delivered++
 		}
+		o.Keys += m.sent[k].Keys
+		o.Bytes += m.sent[k].Bytes
 	}
-	return owed, delivered
+	o.Partitions = len(parts)
+	return o
 }
 
 // Droppable returns the partitions whose copy here is a leftover: those
@@ -378,7 +423,7 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 	owed := map[uint32]bool{}
 	ready := map[uint32]bool{}
 	for k := range m.outgoing {
-		if m.phases[k.Partition] != phaseHandedOff {
+		if ph := m.phases[k.Partition]; ph != phaseHandedOff && !(ph == phaseNone && m.lost[k.Partition]) {
 			continue
 		}
 		at := m.served[k]
@@ -396,8 +441,11 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 		}
 	}
 	for p := range m.lost {
-		if m.phases[p] == phaseNone {
-			out = append(out, p) // nobody pulls a partial copy: no wait
+		// A partial copy may hold writes taken since the partition was
+		// gained, which its new owners merge (see pull): kept, like a
+		// whole one, until they have pulled it and settled.
+		if m.phases[p] == phaseNone && (!owed[p] || ready[p]) {
+			out = append(out, p)
 		}
 	}
 	slices.Sort(out)
@@ -423,6 +471,7 @@ func (m *Manager) MarkDropped(ctx context.Context, p uint32) (bool, error) {
 	for k := range m.outgoing {
 		if k.Partition == p {
 			delete(m.outgoing, k)
+			delete(m.sent, k)
 		}
 	}
 	m.mu.Unlock()
