@@ -132,7 +132,8 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	}
 	if cfg.Admin != nil {
 		handle("POST /v1/cluster/leave", "cluster_leave", ringed(a.leave(cfg.Admin)))
-		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
+		handle("GET /v1/cluster/leave", "cluster_leave", a.leaveStatus(cfg.Admin))
+		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("GET, HEAD, POST"))
 		handle("POST /v1/cluster/remove/{node}", "cluster_remove", ringed(a.remove(cfg.Admin)))
 		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
 	}

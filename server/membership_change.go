@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/chorusdb/chorus/handoff"
 )
 
 // ErrCannotChange is returned by Leave and Remove for a change the node
@@ -30,6 +33,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	if !n.leaving.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: already leaving", ErrCannotChange)
 	}
+	n.leave.begin(time.Now())
 	self := n.ID()
 	_ = n.gossip.Leave(ctx) // informational: the status others see until the removal spreads
 	if err := n.gossip.Remove(ctx, self); err != nil && ctx.Err() != nil {
@@ -38,17 +42,17 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.log.Info("leaving: removed from the ring; handing data off")
 	lastLog, lastDelivered, lastProgress := time.Now(), -1, time.Now()
 	for {
-		r := n.coord.Ring()
-		inRing := r != nil && len(r.PrimaryPartitions(self)) > 0
-		owed, delivered := n.handoff.Outgoing()
+		inRing, out := n.leaveView()
 		hints := n.HintsPending()
-		if !inRing && delivered == owed && hints == 0 {
-			n.log.Info("left the cluster: every partition handed off", "handoffs", owed)
+		if !inRing && out.Delivered == out.Owed && hints == 0 {
+			took := n.leave.finish(time.Now())
+			n.log.Info("left the cluster: every partition handed off", "handoffs", out.Owed,
+				"partitions", out.Partitions, "keys", out.Keys, "bytes", out.Bytes, "took", took.Round(time.Millisecond))
 			close(n.left)
 			return nil
 		}
-		if delivered != lastDelivered {
-			lastDelivered, lastProgress = delivered, time.Now()
+		if out.Delivered != lastDelivered {
+			lastDelivered, lastProgress = out.Delivered, time.Now()
 		}
 		if time.Since(lastLog) >= 5*time.Second {
 			lastLog = time.Now()
@@ -57,16 +61,93 @@ func (n *Node) Leave(ctx context.Context) error {
 			if stalled {
 				log = n.log.Warn
 			}
-			log("leaving: handing data off", "delivered", delivered, "owed", owed, "hints", hints,
+			log("leaving: handing data off", "delivered", out.Delivered, "owed", out.Owed, "hints", hints,
 				"stalled", stalled, "since_progress", time.Since(lastProgress).Round(time.Second))
 		}
 		n.notifyHints()
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("server: leave: %d of %d handoffs delivered, %d hints left: %w", delivered, owed, hints, ctx.Err())
+			return fmt.Errorf("server: leave: %d of %d handoffs delivered, %d hints left after %v: %w",
+				out.Delivered, out.Owed, hints, n.leave.elapsed(time.Now()).Round(time.Millisecond), ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// leaveView reports whether this node is still a primary in the ring the
+// node routes by, and the handoffs it owes. Both are read under ringMu,
+// which refreshRing holds from installing a ring to planning its
+// handoffs: read apart, a leave could see the ring without this node
+// before the handoffs it makes owed are recorded, find 0 of 0 owed, and
+// stop with nothing handed off.
+func (n *Node) leaveView() (inRing bool, out handoff.Outbound) {
+	n.ringMu.Lock()
+	defer n.ringMu.Unlock()
+	r := n.coord.Ring()
+	inRing = r != nil && len(r.PrimaryPartitions(n.ID())) > 0
+	return inRing, n.handoff.OutgoingStatus()
+}
+
+// leaveClock times a leave.
+type leaveClock struct {
+	mu                sync.Mutex
+	started, finished time.Time
+}
+
+func (c *leaveClock) begin(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started = now
+}
+
+// finish marks the leave done and returns how long it took.
+func (c *leaveClock) finish(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finished = now
+	return now.Sub(c.started)
+}
+
+// elapsed is the leave's duration so far, or in all once finished; zero
+// before it began.
+func (c *leaveClock) elapsed(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.started.IsZero():
+		return 0
+	case !c.finished.IsZero():
+		return c.finished.Sub(c.started)
+	}
+	return now.Sub(c.started)
+}
+
+// LeaveStatus is a leave's progress, as GET /v1/cluster/leave answers it.
+type LeaveStatus struct {
+	Node    string `json:"node"`
+	Leaving bool   `json:"leaving"`
+	// Left is set once every handoff is delivered; the node then stops.
+	Left bool `json:"left"`
+	// InRing is whether the node is still a primary in its own ring (the
+	// removal not applied yet).
+	InRing bool `json:"in_ring"`
+	handoff.Outbound
+	// Hints are those this node still holds for others.
+	Hints     int     `json:"hints"`
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+// LeaveStatus returns the node's leave progress.
+func (n *Node) LeaveStatus() LeaveStatus {
+	inRing, out := n.leaveView()
+	st := LeaveStatus{Node: n.ID(), Leaving: n.leaving.Load(), InRing: inRing, Outbound: out,
+		Hints: n.HintsPending(), ElapsedMS: float64(n.leave.elapsed(time.Now())) / float64(time.Millisecond)}
+	select {
+	case <-n.left:
+		st.Left = true
+	default:
+	}
+	return st
 }
 
 // Left is closed once Leave has handed everything off.
@@ -100,6 +181,10 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 type adminBackend interface {
 	// StartLeave begins a leave in the background.
 	StartLeave() error
+	// LeaveStatus reports its progress.
+	LeaveStatus() LeaveStatus
+	// Left is closed once the leave is done.
+	Left() <-chan struct{}
 	Remove(ctx context.Context, id string) error
 }
 
@@ -126,6 +211,9 @@ func (a nodeAdmin) StartLeave() error {
 
 func (a nodeAdmin) Remove(ctx context.Context, id string) error { return a.n.Remove(ctx, id) }
 
+func (a nodeAdmin) LeaveStatus() LeaveStatus { return a.n.LeaveStatus() }
+func (a nodeAdmin) Left() <-chan struct{}    { return a.n.Left() }
+
 func (a *httpAPI) leave(admin adminBackend) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := admin.StartLeave(); err != nil {
@@ -133,7 +221,35 @@ func (a *httpAPI) leave(admin adminBackend) http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"leaving": true,
-			"progress": "GET /v1/transfers: owed and delivered handoffs; the node stops when all are delivered"})
+			"progress": "GET /v1/cluster/leave: owed and delivered handoffs; the node stops when all are delivered"})
+	}
+}
+
+// maxLeaveWait bounds GET /v1/cluster/leave?wait=.
+const maxLeaveWait = 10 * time.Second
+
+// leaveStatus answers the leave's progress. With ?wait=D it first waits up
+// to D (at most maxLeaveWait) for the leave to finish: a caller that polls
+// this way has a request in flight when the node finishes, which the
+// node's graceful shutdown answers with the final counts, where a plain
+// poll would find the port closed.
+func (a *httpAPI) leaveStatus(admin adminBackend) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("wait"); v != "" {
+			ms, err := parseTimeout(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			t := time.NewTimer(min(time.Duration(ms)*time.Millisecond, maxLeaveWait))
+			defer t.Stop()
+			select {
+			case <-admin.Left():
+			case <-t.C:
+			case <-r.Context().Done():
+			}
+		}
+		writeJSON(w, http.StatusOK, admin.LeaveStatus())
 	}
 }
 

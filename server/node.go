@@ -77,6 +77,7 @@ type Node struct {
 	endLife context.CancelFunc
 	leaving atomic.Bool
 	left    chan struct{}
+	leave   leaveClock
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
