@@ -82,6 +82,7 @@ type Manager struct {
 	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
 	// reads ask on every request, and almost always nothing is pending.
 	anyPending atomic.Bool
+	anyLost    atomic.Bool   // mirrors len(lost) > 0, for the same
 	busy       time.Duration // summed duration of completed transfers' runs
 	wake       chan struct{}
 
@@ -276,6 +277,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 			}
 			delete(m.pending, p)
 			m.lost[p] = true // what it pulled so far is a leftover
+			m.anyLost.Store(true)
 			m.anyPending.Store(len(m.pending) > 0)
 			m.phases[p] = phaseNone
 		}
@@ -327,14 +329,16 @@ func (m *Manager) poke() {
 }
 
 // Incomplete reports whether this node owns p but is still pulling its
-// data: its copy may lack writes, so its reads must not count toward R.
+// data, or lost p while it was pulling it (a partial copy kept for its new
+// owners): its copy may lack writes, so its reads must not count toward R.
 func (m *Manager) Incomplete(p uint32) bool {
-	if !m.anyPending.Load() {
+	if !m.anyPending.Load() && !m.anyLost.Load() {
 		return false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.phases[p] == phasePending
+	ph := m.phases[p]
+	return ph == phasePending || (ph == phaseNone && m.lost[p])
 }
 
 // SourceComplete reports whether this node holds p whole, as an owner or
@@ -467,6 +471,7 @@ func (m *Manager) MarkDropped(ctx context.Context, p uint32) (bool, error) {
 		return false, nil
 	}
 	delete(m.lost, p)
+	m.anyLost.Store(len(m.lost) > 0)
 	m.phases[p] = phaseNone
 	for k := range m.outgoing {
 		if k.Partition == p {
