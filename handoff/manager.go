@@ -68,7 +68,7 @@ const stateVersion = 1
 // are safe for concurrent use.
 type Manager struct {
 	cfg   Config
-	pacer *pace.Pacer
+	pacer atomic.Pointer[pace.Pacer]
 
 	mu       sync.Mutex
 	phases   map[uint32]phase
@@ -127,7 +127,7 @@ func New(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
 		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, sent: map[outKey]sentCount{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
-	m.pacer = pace.New(float64(cfg.KeysPerSecond), cfg.Clock)
+	m.pacer.Store(pace.New(float64(cfg.KeysPerSecond), cfg.Clock))
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -145,6 +145,12 @@ func (m *Manager) Close() error {
 	m.cancel()
 	m.wg.Wait()
 	return m.save(context.Background())
+}
+
+// SetKeysPerSecond changes the pull rate (Config.KeysPerSecond) of the
+// pages merged from now on.
+func (m *Manager) SetKeysPerSecond(n int) {
+	m.pacer.Store(pace.New(float64(max(0, n)), m.cfg.Clock))
 }
 
 // Fresh reports whether the node had no saved handoff state when it

@@ -295,7 +295,7 @@ func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, erro
 
 // merge stores a page's items and advances the cursor.
 func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
-	if err := m.pacer.Wait(ctx, len(page.Items)); err != nil {
+	if err := m.pacer.Load().Wait(ctx, len(page.Items)); err != nil {
 		return err
 	}
 	// Merge concurrently: the store commits concurrent writes together.

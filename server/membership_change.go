@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/chorusdb/chorus/handoff"
+	"github.com/chorusdb/chorus/ring"
 )
 
 // ErrCannotChange is returned by Leave and Remove for a change the node
@@ -72,6 +74,33 @@ func (n *Node) Leave(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// updateLeavers tells the coordinator which nodes left the ring but may
+// still hold partitions whole (ring.Departures of this change, and of the
+// earlier ones while their node stays out of the ring): reads ask such a
+// node, while it is up, in place of a new owner that answers partially
+// because it is still pulling, so a leave costs reads no replica. A node
+// that finished leaving stops, and a node that is down is never asked.
+// The caller holds ringMu.
+func (n *Node) updateLeavers(prev, next *ring.Ring) {
+	member := map[string]bool{}
+	for _, m := range next.Members() {
+		member[m.ID] = true
+	}
+	merged := ring.Departures(prev, next)
+	for p, ids := range n.leavers {
+		for _, id := range ids {
+			if !member[id] && !slices.Contains(merged[p], id) {
+				merged[p] = append(merged[p], id)
+			}
+		}
+	}
+	if len(merged) == 0 && len(n.leavers) == 0 {
+		return
+	}
+	n.leavers = merged
+	n.coord.SetLeavers(merged)
 }
 
 // leaveView reports whether this node is still a primary in the ring the

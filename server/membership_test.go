@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorusdb/chorus/chorustest"
 	"github.com/chorusdb/chorus/ring"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/transport/pb"
@@ -134,4 +135,84 @@ func TestLeaveRightAfterJoinKeepsItsWrites(t *testing.T) {
 			t.Errorf("%s holds %s without its value", id, key)
 		}
 	}
+}
+
+// While a node leaves, the new owners of its partitions answer reads
+// partially until they have pulled them; the leaving node stands in for
+// them, so a read with R=N still succeeds and sees the data. Once the
+// handoff is done, reads no longer ask it.
+func TestLeaverCountsTowardRDuringLeave(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	g := newGrowCluster(t, ctx, 4)
+	keys := g.seedKeys("during", 300)
+	// Slow pulls from here on keep the new owners partial for seconds.
+	for _, n := range g.live() {
+		n.SetHandoffRate(20)
+	}
+	leaver := g.nodes["node3"]
+	left := make(chan error, 1)
+	go func() { left <- leaver.Leave(ctx) }()
+	c := g.kv(g.nodes["node0"])
+	read := func(k string) *pb.GetResponse {
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer rcancel()
+		rep, err := c.Get(rctx, &pb.GetRequest{Key: []byte(k), Quorum: &pb.Quorum{N: 3, R: 3}})
+		if err != nil || !rep.Found {
+			t.Fatalf("get %s with R=N=3 during the leave: found %v, err %v", k, rep.GetFound(), err)
+		}
+		return rep
+	}
+	// Wait for the ring without node3 to reach node0, then read while
+	// the new owners pull.
+	chorustest.Eventually(t, "node0 to see node3 leave", func() bool {
+		return !slices.Contains(memberIDs(g.nodes["node0"].Ring()), "node3")
+	})
+	asked := 0
+	for _, k := range keys {
+		if slices.Contains(read(k).GetInfo().GetReplicas(), "node3") {
+			asked++
+		}
+	}
+	if asked == 0 {
+		t.Errorf("no read during the leave was answered by node3 (pending: %+v)", g.nodes["node0"].Transfers())
+	}
+	if err := <-left; err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	g.settleWithout("node3", 3)
+	for _, k := range keys {
+		if reps := read(k).GetInfo().GetReplicas(); slices.Contains(reps, "node3") {
+			t.Fatalf("get %s after the handoff asked node3: replicas %v", k, reps)
+		}
+	}
+	t.Logf("%d of %d reads during the leave were answered by the leaving node", asked, len(keys))
+}
+
+func memberIDs(r *ring.Ring) []string {
+	var out []string
+	if r != nil {
+		for _, m := range r.Members() {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}
+
+// settleWithout is settle for the nodes other than skip (which left but
+// still runs).
+func (g *growCluster) settleWithout(skip string, size int) {
+	g.t.Helper()
+	chorustest.EventuallyOK(g.t, "the others to settle", func() error {
+		for _, n := range g.live() {
+			if n.ID() == skip {
+				continue
+			}
+			r, st := n.Ring(), n.Transfers()
+			if r == nil || r.Size() != size || st.Waiting+st.InFlight+st.Stalled > 0 {
+				return fmt.Errorf("%s: ring %d, transfers %+v", n.ID(), r.Size(), st)
+			}
+		}
+		return nil
+	})
 }

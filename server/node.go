@@ -71,6 +71,10 @@ type Node struct {
 	ringMu   sync.Mutex // serializes refreshRing
 	ringHash uint64     // of the records the coordinator's ring was built from
 
+	// leavers are the nodes out of the ring that may hold partitions
+	// whole (updateLeavers); under ringMu.
+	leavers map[uint32][]string
+
 	// life ends when Close begins; background work started by requests
 	// (a leave) runs under it.
 	life    context.Context
@@ -502,6 +506,7 @@ func (n *Node) refreshRing() {
 	prev := n.coord.Ring()
 	n.coord.SetRing(r)
 	n.updateHandoff(prev, r, recs)
+	n.updateLeavers(prev, r)
 }
 
 func (n *Node) notifyHints() {
