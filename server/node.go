@@ -431,6 +431,7 @@ func (n *Node) serve() {
 		Admin:   nodeAdmin{n},
 		Faults:  n.faultsHandler(),
 		Replica: n.replicaCopy,
+		Plans:   &planner{n: n},
 		Auth:    n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 		UI: &uiRoutes{summary: n.uiSummaryView, state: n.uiStateView,
 			peer: uiPeerCheck(uiPeerKey(n.cfg.GossipKey), n.ID)},
