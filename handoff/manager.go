@@ -74,7 +74,8 @@ type Manager struct {
 	phases   map[uint32]phase
 	pending  map[uint32]*transfer
 	fresh    bool                 // nothing was saved before this run
-	outgoing map[outKey]bool      // handoffs owed since start
+	outgoing map[outKey]uint64    // handoffs owed since start, with the Update that made each owed
+	updates  uint64               // Updates so far
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	sent     map[outKey]sentCount // keys and bytes served toward an owed handoff
 	lost     map[uint32]bool      // partitions lost while pending: leftovers to drop
@@ -126,7 +127,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, sent: map[outKey]sentCount{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
+		outgoing: map[outKey]uint64{}, served: map[outKey]time.Time{}, sent: map[outKey]sentCount{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
 	m.pacer.Store(pace.New(float64(cfg.KeysPerSecond), cfg.Clock))
 	if err := m.load(); err != nil {
 		return nil, err
@@ -288,10 +289,11 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 			m.phases[p] = phaseNone
 		}
 	}
+	m.updates++
 	if prev != nil {
 		for _, mv := range ring.Moves(prev, next) {
 			if mv.From == self && mv.To != "" {
-				m.outgoing[outKey{mv.Partition, mv.To}] = false
+				m.outgoing[outKey{mv.Partition, mv.To}] = m.updates
 			}
 		}
 	}
@@ -403,12 +405,28 @@ type Outbound struct {
 }
 
 // OutgoingStatus returns the handoffs owed, delivered and served so far.
-func (m *Manager) OutgoingStatus() Outbound {
+func (m *Manager) OutgoingStatus() Outbound { return m.OutgoingSince(0) }
+
+// Updates returns how many ring changes Update has taken: a mark for
+// OutgoingSince.
+func (m *Manager) Updates() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.updates
+}
+
+// OutgoingSince is OutgoingStatus restricted to the handoffs made owed by
+// the ring changes after mark (an earlier Updates): those of one leave,
+// say, without the ones the node delivered when others joined.
+func (m *Manager) OutgoingSince(mark uint64) Outbound {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var o Outbound
 	parts := map[uint32]bool{}
-	for k := range m.outgoing {
+	for k, gen := range m.outgoing {
+		if gen <= mark {
+			continue
+		}
 		o.Owed++
 		parts[k.Partition] = true
 		if !m.served[k].IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -35,7 +36,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	if !n.leaving.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: already leaving", ErrCannotChange)
 	}
-	n.leave.begin(time.Now())
+	n.leave.begin(time.Now(), n.handoff.Updates())
 	self := n.ID()
 	_ = n.gossip.Leave(ctx) // informational: the status others see until the removal spreads
 	if err := n.gossip.Remove(ctx, self); err != nil && ctx.Err() != nil {
@@ -44,12 +45,12 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.log.Info("leaving: removed from the ring; handing data off")
 	lastLog, lastDelivered, lastProgress := time.Now(), -1, time.Now()
 	for {
-		inRing, out := n.leaveView()
+		inRing, out, mine := n.leaveView()
 		hints := n.HintsPending()
 		if !inRing && out.Delivered == out.Owed && hints == 0 {
 			took := n.leave.finish(time.Now())
-			n.log.Info("left the cluster: every partition handed off", "handoffs", out.Owed,
-				"partitions", out.Partitions, "keys", out.Keys, "bytes", out.Bytes, "took", took.Round(time.Millisecond))
+			n.log.Info("left the cluster: every partition handed off", "handoffs", mine.Owed,
+				"partitions", mine.Partitions, "keys", mine.Keys, "bytes", mine.Bytes, "took", took.Round(time.Millisecond))
 			close(n.left)
 			return nil
 		}
@@ -104,29 +105,42 @@ func (n *Node) updateLeavers(prev, next *ring.Ring) {
 }
 
 // leaveView reports whether this node is still a primary in the ring the
-// node routes by, and the handoffs it owes. Both are read under ringMu,
-// which refreshRing holds from installing a ring to planning its
-// handoffs: read apart, a leave could see the ring without this node
-// before the handoffs it makes owed are recorded, find 0 of 0 owed, and
-// stop with nothing handed off.
-func (n *Node) leaveView() (inRing bool, out handoff.Outbound) {
+// node routes by, the handoffs it owes (all of them: every one must be
+// delivered before it stops), and those the leave made owed (what it
+// reports). They are read under ringMu, which refreshRing holds from
+// installing a ring to planning its handoffs: read apart, a leave could
+// see the ring without this node before the handoffs it makes owed are
+// recorded, find 0 of 0 owed, and stop with nothing handed off.
+func (n *Node) leaveView() (inRing bool, all, mine handoff.Outbound) {
 	n.ringMu.Lock()
 	defer n.ringMu.Unlock()
 	r := n.coord.Ring()
 	inRing = r != nil && len(r.PrimaryPartitions(n.ID())) > 0
-	return inRing, n.handoff.OutgoingStatus()
+	return inRing, n.handoff.OutgoingStatus(), n.handoff.OutgoingSince(n.leave.since())
 }
 
-// leaveClock times a leave.
+// leaveClock times a leave, and marks the ring changes before it.
 type leaveClock struct {
 	mu                sync.Mutex
 	started, finished time.Time
+	mark              uint64 // handoff.Manager.Updates when it began
 }
 
-func (c *leaveClock) begin(now time.Time) {
+func (c *leaveClock) begin(now time.Time, mark uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.started = now
+	c.started, c.mark = now, mark
+}
+
+// since is the mark of the ring changes before the leave; before a leave
+// began, the largest (nothing is the leave's yet).
+func (c *leaveClock) since() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started.IsZero() {
+		return math.MaxUint64
+	}
+	return c.mark
 }
 
 // finish marks the leave done and returns how long it took.
@@ -160,7 +174,12 @@ type LeaveStatus struct {
 	// InRing is whether the node is still a primary in its own ring (the
 	// removal not applied yet).
 	InRing bool `json:"in_ring"`
+	// Outbound are the handoffs the leave made owed: the partitions,
+	// keys and bytes it hands off.
 	handoff.Outbound
+	// Waiting counts every handoff still owed, the leave's and any owed
+	// from earlier ring changes: all are delivered before the node stops.
+	Waiting int `json:"waiting"`
 	// Hints are those this node still holds for others.
 	Hints     int     `json:"hints"`
 	ElapsedMS float64 `json:"elapsed_ms"`
@@ -168,8 +187,8 @@ type LeaveStatus struct {
 
 // LeaveStatus returns the node's leave progress.
 func (n *Node) LeaveStatus() LeaveStatus {
-	inRing, out := n.leaveView()
-	st := LeaveStatus{Node: n.ID(), Leaving: n.leaving.Load(), InRing: inRing, Outbound: out,
+	inRing, all, mine := n.leaveView()
+	st := LeaveStatus{Node: n.ID(), Leaving: n.leaving.Load(), InRing: inRing, Outbound: mine, Waiting: all.Owed - all.Delivered,
 		Hints: n.HintsPending(), ElapsedMS: float64(n.leave.elapsed(time.Now())) / float64(time.Millisecond)}
 	select {
 	case <-n.left:

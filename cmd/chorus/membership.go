@@ -210,6 +210,7 @@ type leaveView struct {
 	Keys       uint64  `json:"keys"`
 	Bytes      uint64  `json:"bytes"`
 	Hints      int     `json:"hints"`
+	Waiting    int     `json:"waiting"`
 	ElapsedMS  float64 `json:"elapsed_ms"`
 }
 
@@ -218,8 +219,12 @@ func (v leaveView) progressLine() string {
 	if v.InRing {
 		return "leaving the ring"
 	}
-	return fmt.Sprintf("handoffs delivered %d of %d (%d partitions, %d keys, %s sent), %d hints left",
+	line := fmt.Sprintf("handoffs delivered %d of %d (%d partitions, %d keys, %s sent), %d hints left",
 		v.Delivered, v.Owed, v.Partitions, v.Keys, byteSize(v.Bytes), v.Hints)
+	if older := v.Waiting - (v.Owed - v.Delivered); older > 0 {
+		line += fmt.Sprintf(", %d handoffs of earlier ring changes still owed", older)
+	}
+	return line
 }
 
 // leavePoll is how often a leave's progress is read.
