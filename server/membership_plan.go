@@ -55,6 +55,31 @@ type Plan struct {
 	ring.MovePlan
 }
 
+// maxPlanChanges bounds the changes of one plan.
+const maxPlanChanges = 64
+
+// decodePlanRequest decodes a plan request body and checks its shape; the
+// changes themselves are ring.ApplyChanges' to refuse.
+func decodePlanRequest(b []byte) (PlanRequest, error) {
+	var req PlanRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return PlanRequest{}, fmt.Errorf("bad plan request: %w", err)
+	}
+	if len(req.Changes) > maxPlanChanges {
+		return PlanRequest{}, fmt.Errorf("bad plan request: %d changes, at most %d", len(req.Changes), maxPlanChanges)
+	}
+	return req, nil
+}
+
+// decodeSavedPlan decodes the staged plan as saved in the meta keyspace.
+func decodeSavedPlan(b []byte) (Plan, error) {
+	var plan Plan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return Plan{}, fmt.Errorf("server: saved plan unreadable: %w", err)
+	}
+	return plan, nil
+}
+
 // planner stages plans for a node.
 type planner struct {
 	mu sync.Mutex // serialises plan, commit and clear
@@ -106,9 +131,9 @@ func (pl *planner) staged() (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("server: read plan: %w", err)
 	}
-	var plan Plan
-	if err := json.Unmarshal(b, &plan); err != nil {
-		return Plan{}, fmt.Errorf("server: saved plan unreadable: %w", err)
+	plan, err := decodeSavedPlan(b)
+	if err != nil {
+		return Plan{}, err
 	}
 	plan.Stale = plan.RingVersion != pl.n.members.RingHash()
 	return plan, nil
@@ -195,9 +220,9 @@ func (h planHTTP) plan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("plan request over %d bytes", maxPlanBody))
 		return
 	}
-	var req PlanRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad plan request: "+err.Error())
+	req, err := decodePlanRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	plan, err := h.pl.makePlan(r.Context(), req)
