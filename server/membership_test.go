@@ -159,9 +159,10 @@ func TestLeaverCountsTowardRDuringLeave(t *testing.T) {
 	go func() { left <- leaver.Leave(ctx) }()
 	c := g.kv(g.nodes["node0"])
 	read := func(k string) *pb.GetResponse {
-		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		// A generous deadline: a loaded machine must not fail the test.
+		rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 		defer rcancel()
-		rep, err := c.Get(rctx, &pb.GetRequest{Key: []byte(k), Quorum: &pb.Quorum{N: 3, R: 3}})
+		rep, err := c.Get(rctx, &pb.GetRequest{Key: []byte(k), Quorum: &pb.Quorum{N: 3, R: 3, TimeoutMs: 15000}})
 		if err != nil || !rep.Found {
 			t.Fatalf("get %s with R=N=3 during the leave: found %v, err %v", k, rep.GetFound(), err)
 		}

@@ -505,9 +505,9 @@ func (n *Node) refreshRing() {
 	}
 	n.ringHash = hash
 	prev := n.coord.Ring()
+	n.updateLeavers(prev, r) // before the ring: reads by it may need them at once
 	n.coord.SetRing(r)
 	n.updateHandoff(prev, r, recs)
-	n.updateLeavers(prev, r)
 }
 
 func (n *Node) notifyHints() {
