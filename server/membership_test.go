@@ -21,9 +21,17 @@ func (g *growCluster) seedKeys(prefix string, count int) []string {
 	keys := make([]string, count)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%s-%04d", prefix, i)
-		ctx, cancel := context.WithTimeout(g.ctx, 5*time.Second)
-		_, err := c.Put(ctx, &pb.PutRequest{Key: []byte(keys[i]), Value: []byte("v"), Quorum: &pb.Quorum{W: 3}})
-		cancel()
+		var err error
+		// A loaded machine (-race) can make a forward look silent; a
+		// retried seed write only adds a sibling.
+		for try := 0; try < 5; try++ {
+			ctx, cancel := context.WithTimeout(g.ctx, 5*time.Second)
+			_, err = c.Put(ctx, &pb.PutRequest{Key: []byte(keys[i]), Value: []byte("v"), Quorum: &pb.Quorum{W: 3}})
+			cancel()
+			if err == nil {
+				break
+			}
+		}
 		if err != nil {
 			g.t.Fatalf("put %s: %v", keys[i], err)
 		}
