@@ -37,6 +37,7 @@ chorus leave and chorus remove stay the direct path.`,
 func newPlanCmd(e *env) *cobra.Command {
 	var cf clientFlags
 	var moves bool
+	var joinAs ring.Change // the zone of joining nodes
 	cmd := &cobra.Command{
 		Use:   "plan [join|leave|remove NODE...]",
 		Short: "Show what a membership change would move, and stage it",
@@ -60,7 +61,7 @@ starts with --join, and commit only says so.`,
 			if len(args) == 0 {
 				err = h.sendJSON(cmd.Context(), http.MethodGet, at.HTTPAddr, "/v1/cluster/plan", nil, &plan)
 			} else {
-				plan, err = makePlan(cmd.Context(), e, h, ci, at, args[0], args[1:])
+				plan, err = makePlan(cmd.Context(), e, h, ci, at, args[0], args[1:], joinAs)
 			}
 			if err != nil {
 				return err
@@ -73,6 +74,7 @@ starts with --join, and commit only says so.`,
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&moves, "moves", false, "list every partition copy the plan makes")
+	cmd.Flags().StringVar(&joinAs.Zone, "zone", "", "zone of the joining nodes, as their chorus node --zone (join plans)")
 	return cmd
 }
 
@@ -120,13 +122,17 @@ func planTarget(cmd *cobra.Command, cf *clientFlags) (*httpAPI, *client.ClusterI
 
 // makePlan gathers every live node's partition sizes and asks at for the
 // plan of op on nodes.
-func makePlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, at client.Member, op string, nodes []string) (planView, error) {
+func makePlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, at client.Member, op string, nodes []string, joinAs ring.Change) (planView, error) {
 	req := struct {
 		Changes []ring.Change                   `json:"changes"`
 		Sizes   map[string]map[uint32]ring.Size `json:"sizes"`
 	}{Sizes: map[string]map[uint32]ring.Size{}}
 	for _, id := range nodes {
-		req.Changes = append(req.Changes, ring.Change{Op: op, Node: id})
+		c := ring.Change{Op: op, Node: id}
+		if op == ring.OpJoin {
+			c.Zone = joinAs.Zone
+		}
+		req.Changes = append(req.Changes, c)
 	}
 	for _, m := range ci.Members {
 		if !m.Alive || m.HTTPAddr == "" || m.Status == "removed" {

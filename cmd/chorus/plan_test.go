@@ -95,6 +95,10 @@ func TestClusterPlanCommitClear(t *testing.T) {
 		t.Errorf("plan of an unknown node: stderr %q", r.stderr)
 	}
 
+	f.must(t, 0, "cluster", "plan", "join", "node-c", "--zone", "z9")
+	if len(p.asked) != 1 || p.asked[0] != (ring.Change{Op: "join", Node: "node-c", Zone: "z9"}) {
+		t.Errorf("join plan request: changes %+v, want join node-c in zone z9", p.asked)
+	}
 	r = f.must(t, 0, "cluster", "plan", "remove", "node-b", "--moves")
 	if len(p.asked) != 1 || p.asked[0] != (ring.Change{Op: "remove", Node: "node-b"}) || p.sizes != 1 {
 		t.Errorf("plan request: changes %+v with %d nodes' sizes, want remove node-b with node-a's sizes", p.asked, p.sizes)
