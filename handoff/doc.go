@@ -32,7 +32,9 @@
 //     to the end first, because it may hold writes it took as a primary
 //     that no other holder has; the other holders then complete the
 //     transfer. Such a partial copy is kept, like a whole one, until
-//     every new owner pulled it and LeftoverSettle passed.
+//     every new owner pulled it and LeftoverSettle passed. A replaced
+//     owner that failed while pulled from, and is up once the others
+//     completed the transfer, is read to the end once more.
 //   - Pulls are merges (sibling-set joins), never overwrites, so writes
 //     that reach the new owner during the transfer are kept.
 //   - A transfer that makes no progress for Config.StallAfter is reported

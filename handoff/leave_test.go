@@ -3,7 +3,9 @@ package handoff
 import (
 	"context"
 	"maps"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/chorusdb/chorus/ring"
 )
@@ -98,5 +100,50 @@ func TestLeaveRightAfterJoinHandsOffNewWrites(t *testing.T) {
 	d.NotePage(part, to, 4, 100, true)
 	if o := d.OutgoingStatus(); o.Delivered == 0 || o.Keys != 4 || o.Bytes != 100 {
 		t.Errorf("d's Outgoing after the pull = %+v, want one delivered, 4 keys and 100 bytes sent", o)
+	}
+}
+
+// A replaced owner that fails while it is pulled from (a leaving node
+// with a passing fault) is read once more after the other holders
+// completed the transfer: writes only it holds are not left behind, and
+// it sees its handoff delivered, so its leave can end.
+func TestReplacedRetriedAfterUnion(t *testing.T) {
+	f := newJoinFixture(t, 2, func(c *Config) {
+		c.StallAfter = 40 * time.Millisecond
+	})
+	p := f.partitions[0]
+	from := f.gains[p]
+	f.src.node(from).put(p, "only-on-replaced", from)
+	var mu sync.Mutex
+	failing := true
+	f.src.setHook(func(_ context.Context, node string, q uint32, _ []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case q != p:
+		case node == from && failing:
+			return errInjected
+		case node != from:
+			failing = false // the union runs: the fault has passed
+		}
+		return nil
+	})
+	for driveStep(t, f.clk, f.m, 10*time.Millisecond) {
+		if !f.m.Incomplete(p) {
+			break
+		}
+	}
+	if f.m.Incomplete(p) {
+		t.Fatalf("partition %d not received: %+v", p, f.m.Status())
+	}
+	if !f.src.node("d").has(p, "only-on-replaced") {
+		t.Errorf("d lacks the write only %s held: the replaced owner was not read again", from)
+	}
+	for _, o := range f.others(p) {
+		for k := range keysOf(f.src, o, p) {
+			if !f.src.node("d").has(p, k) {
+				t.Errorf("d lacks %s of %s", k, o)
+			}
+		}
 	}
 }

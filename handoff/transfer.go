@@ -148,9 +148,30 @@ func (m *Manager) pull(ctx context.Context, t *transfer) error {
 		default:
 			m.cfg.Logger.Warn("handoff: replaced owner cannot serve; pulling from every other holder",
 				"partition", t.Partition, "from", t.Replaced, "err", err)
+			if err := m.pullUnion(ctx, t); err != nil {
+				return err
+			}
+			m.retryReplaced(ctx, t)
+			return nil
 		}
 	}
 	return m.pullUnion(ctx, t)
+}
+
+// retryReplaced reads the replaced owner once more, after the other
+// holders completed the transfer, if it failed before but is up: it may
+// hold writes nobody else has, and a leaving node waits for each new
+// owner to have read it to the end before it stops. A failure now is
+// only logged: the transfer is complete without it.
+func (m *Manager) retryReplaced(ctx context.Context, t *transfer) {
+	if !m.cfg.Liveness.Alive(t.Replaced) {
+		return
+	}
+	m.resetSource(t, "")
+	if _, err := m.pullFrom(ctx, t, t.Replaced, true); err != nil && ctx.Err() == nil {
+		m.cfg.Logger.Warn("handoff: replaced owner still cannot serve; the transfer completed from the other holders",
+			"partition", t.Partition, "from", t.Replaced, "err", err)
+	}
 }
 
 // pullUnion pulls from every other old holder that is up. The transfer
