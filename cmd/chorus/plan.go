@@ -16,8 +16,44 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chorusdb/chorus/client"
-	"github.com/chorusdb/chorus/ring"
 )
+
+// The plan as the nodes' HTTP API carries it (server.Plan, made of ring's
+// Change, Size, PlannedMove and NodeFlow): the CLI reads the JSON and
+// does not import ring.
+
+// The change operations.
+const (
+	opJoin   = "join"
+	opLeave  = "leave"
+	opRemove = "remove"
+)
+
+type planChange struct {
+	Op   string `json:"op"`
+	Node string `json:"node"`
+	Zone string `json:"zone,omitempty"`
+}
+
+type planSize struct {
+	Keys  uint64 `json:"keys"`
+	Bytes uint64 `json:"bytes"`
+}
+
+type planMove struct {
+	Partition uint32 `json:"partition"`
+	From      string `json:"from,omitempty"`
+	To        string `json:"to"`
+	planSize
+}
+
+type planFlow struct {
+	Node          string   `json:"node"`
+	PartitionsIn  int      `json:"partitions_in"`
+	PartitionsOut int      `json:"partitions_out"`
+	In            planSize `json:"in"`
+	Out           planSize `json:"out"`
+}
 
 func newClusterCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,7 +73,7 @@ chorus leave and chorus remove stay the direct path.`,
 func newPlanCmd(e *env) *cobra.Command {
 	var cf clientFlags
 	var moves bool
-	var joinAs ring.Change // the zone of joining nodes
+	var joinAs planChange // the zone of joining nodes
 	cmd := &cobra.Command{
 		Use:   "plan [join|leave|remove NODE...]",
 		Short: "Show what a membership change would move, and stage it",
@@ -50,7 +86,7 @@ ring version it was made against. Without arguments, show the staged plan.
 A join plan previews a node that is not started yet; it joins when it
 starts with --join, and commit only says so.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 || (len(args) > 1 && !slices.Contains([]string{ring.OpJoin, ring.OpLeave, ring.OpRemove}, args[0])) {
+			if len(args) == 1 || (len(args) > 1 && !slices.Contains([]string{opJoin, opLeave, opRemove}, args[0])) {
 				return usageError("want: chorus cluster plan join|leave|remove NODE..., or no arguments to show the staged plan")
 			}
 			h, ci, at, err := planTarget(cmd, &cf)
@@ -80,12 +116,15 @@ starts with --join, and commit only says so.`,
 
 // planView is a staged plan as a node answers it.
 type planView struct {
-	Changes     []ring.Change `json:"changes"`
-	RingVersion uint64        `json:"ring_version"`
-	Stale       bool          `json:"stale"`
-	MadeBy      string        `json:"made_by"`
-	MadeAt      time.Time     `json:"made_at"`
-	ring.MovePlan
+	Changes     []planChange `json:"changes"`
+	RingVersion uint64       `json:"ring_version"`
+	Stale       bool         `json:"stale"`
+	MadeBy      string       `json:"made_by"`
+	MadeAt      time.Time    `json:"made_at"`
+	Moves       []planMove   `json:"moves"`
+	Nodes       []planFlow   `json:"nodes"`
+	Partitions  int          `json:"partitions"`
+	Total       planSize     `json:"total"`
 }
 
 // planTarget returns the node plans are kept on: the member this command
@@ -122,14 +161,14 @@ func planTarget(cmd *cobra.Command, cf *clientFlags) (*httpAPI, *client.ClusterI
 
 // makePlan gathers every live node's partition sizes and asks at for the
 // plan of op on nodes.
-func makePlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, at client.Member, op string, nodes []string, joinAs ring.Change) (planView, error) {
+func makePlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, at client.Member, op string, nodes []string, joinAs planChange) (planView, error) {
 	req := struct {
-		Changes []ring.Change                   `json:"changes"`
-		Sizes   map[string]map[uint32]ring.Size `json:"sizes"`
-	}{Sizes: map[string]map[uint32]ring.Size{}}
+		Changes []planChange                   `json:"changes"`
+		Sizes   map[string]map[uint32]planSize `json:"sizes"`
+	}{Sizes: map[string]map[uint32]planSize{}}
 	for _, id := range nodes {
-		c := ring.Change{Op: op, Node: id}
-		if op == ring.OpJoin {
+		c := planChange{Op: op, Node: id}
+		if op == opJoin {
 			c.Zone = joinAs.Zone
 		}
 		req.Changes = append(req.Changes, c)
@@ -139,7 +178,7 @@ func makePlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, a
 			continue
 		}
 		var sz struct {
-			Partitions map[uint32]ring.Size `json:"partitions"`
+			Partitions map[uint32]planSize `json:"partitions"`
 		}
 		if err := h.getJSON(ctx, m.HTTPAddr, "/v1/partitions", &sz); err != nil {
 			fmt.Fprintf(e.stderr, "%s: partition sizes unknown (%v); its moves are sized by the other replicas\n", m.ID, err)
@@ -220,11 +259,11 @@ and kept (chorus cluster plan shows it; clear or re-plan it).`,
 func applyPlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, plan planView, deadline, wait time.Duration) error {
 	for _, c := range plan.Changes {
 		switch c.Op {
-		case ring.OpRemove:
+		case opRemove:
 			if err := remove(ctx, e, h, ci, c.Node, deadline); err != nil {
 				return fmt.Errorf("remove %s: %w", c.Node, err)
 			}
-		case ring.OpLeave:
+		case opLeave:
 			m, err := memberByID(ci, c.Node)
 			if err != nil {
 				return err
@@ -235,7 +274,7 @@ func applyPlan(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, 
 			if err := leave(ctx, e, h, m, wait); err != nil {
 				return err
 			}
-		case ring.OpJoin:
+		case opJoin:
 			fmt.Fprintf(e.stdout, "join %s: a node joins by starting with --join and any member's gossip address, as --name %s\n", c.Node, c.Node)
 		}
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/chorusdb/chorus/ring"
 )
 
 // fakePlanner serves a node's plan routes: sizes, plan, commit, clear.
@@ -17,8 +15,8 @@ type fakePlanner struct {
 	mu      sync.Mutex
 	staged  *planView
 	stale   bool
-	asked   []ring.Change // of the last plan request
-	sizes   int           // nodes whose sizes the last plan request carried
+	asked   []planChange // of the last plan request
+	sizes   int          // nodes whose sizes the last plan request carried
 	removed bool
 }
 
@@ -45,8 +43,8 @@ func (p *fakePlanner) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"node":"node-a","partitions":{"0":{"keys":3,"bytes":300}}}`)
 	case "POST /v1/cluster/plan":
 		var req struct {
-			Changes []ring.Change                   `json:"changes"`
-			Sizes   map[string]map[uint32]ring.Size `json:"sizes"`
+			Changes []planChange                   `json:"changes"`
+			Sizes   map[string]map[uint32]planSize `json:"sizes"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		p.asked, p.sizes = req.Changes, len(req.Sizes)
@@ -54,10 +52,10 @@ func (p *fakePlanner) serve(w http.ResponseWriter, r *http.Request) {
 			fail(400, "ring: change refused: nope is not a member of the ring")
 			return
 		}
-		p.staged = &planView{Changes: req.Changes, RingVersion: 7, MadeBy: "node-a", MovePlan: ring.MovePlan{
-			Moves:      []ring.PlannedMove{{Partition: 0, From: "node-a", To: "node-b", Size: ring.Size{Keys: 3, Bytes: 300}}},
-			Nodes:      []ring.NodeFlow{{Node: "node-a", PartitionsOut: 1, Out: ring.Size{Keys: 3, Bytes: 300}}, {Node: "node-b", PartitionsIn: 1, In: ring.Size{Keys: 3, Bytes: 300}}},
-			Partitions: 1, Total: ring.Size{Keys: 3, Bytes: 300}}}
+		p.staged = &planView{Changes: req.Changes, RingVersion: 7, MadeBy: "node-a",
+			Moves:      []planMove{{Partition: 0, From: "node-a", To: "node-b", planSize: planSize{Keys: 3, Bytes: 300}}},
+			Nodes:      []planFlow{{Node: "node-a", PartitionsOut: 1, Out: planSize{Keys: 3, Bytes: 300}}, {Node: "node-b", PartitionsIn: 1, In: planSize{Keys: 3, Bytes: 300}}},
+			Partitions: 1, Total: planSize{Keys: 3, Bytes: 300}}
 		_ = json.NewEncoder(w).Encode(p.staged)
 	case "POST /v1/cluster/commit":
 		switch {
@@ -96,11 +94,11 @@ func TestClusterPlanCommitClear(t *testing.T) {
 	}
 
 	f.must(t, 0, "cluster", "plan", "join", "node-c", "--zone", "z9")
-	if len(p.asked) != 1 || p.asked[0] != (ring.Change{Op: "join", Node: "node-c", Zone: "z9"}) {
+	if len(p.asked) != 1 || p.asked[0] != (planChange{Op: "join", Node: "node-c", Zone: "z9"}) {
 		t.Errorf("join plan request: changes %+v, want join node-c in zone z9", p.asked)
 	}
 	r = f.must(t, 0, "cluster", "plan", "remove", "node-b", "--moves")
-	if len(p.asked) != 1 || p.asked[0] != (ring.Change{Op: "remove", Node: "node-b"}) || p.sizes != 1 {
+	if len(p.asked) != 1 || p.asked[0] != (planChange{Op: "remove", Node: "node-b"}) || p.sizes != 1 {
 		t.Errorf("plan request: changes %+v with %d nodes' sizes, want remove node-b with node-a's sizes", p.asked, p.sizes)
 	}
 	for _, want := range []string{"plan: remove node-b", "ring version 7", "node-a", "300 B", "1 partitions, 1 copies, 3 keys, 300 B would move", "chorus cluster commit"} {
