@@ -24,8 +24,17 @@
 //     union pull completes only once every holder that is up has served
 //     (or said it does not hold the partition whole); one that fails is
 //     retried, not skipped.
-//   - Only sources that report the partition complete are used: a node
-//     still pulling a partition is never copied from.
+//   - Only sources that report the partition complete complete a
+//     transfer: a node still pulling a partition never makes a new owner
+//     complete. The one exception to skipping such a node is the replaced
+//     owner itself (a node that lost the partition, by leaving or a
+//     rebalance, before its own pull of it finished): its part is merged
+//     to the end first, because it may hold writes it took as a primary
+//     that no other holder has; the other holders then complete the
+//     transfer. Such a partial copy is kept, like a whole one, until
+//     every new owner pulled it and LeftoverSettle passed. A replaced
+//     owner that failed while pulled from, and is up once the others
+//     completed the transfer, is read to the end once more.
 //   - Pulls are merges (sibling-set joins), never overwrites, so writes
 //     that reach the new owner during the transfer are kept.
 //   - A transfer that makes no progress for Config.StallAfter is reported
@@ -33,8 +42,7 @@
 //   - A partition handed off is dropped from the old owner
 //     (DropLeftovers) only after every new owner pulled it to the end and
 //     LeftoverSettle passed, and never while the current ring makes the
-//     node its primary again; a partition lost while still being pulled
-//     is dropped at once. Deletes are compare-and-delete, so a write that
+//     node its primary again. Deletes are compare-and-delete, so a write that
 //     reached the node since is kept.
 //   - At its first ring, a node with no saved state compares with the
 //     ring before it joined (RingBefore over the membership history), so

@@ -15,8 +15,9 @@ import (
 // but a read that falls back to such a node would merge them, and a node
 // that regains the partition later would pull into them: a delete
 // collected meanwhile could come back. So a handed-off partition is
-// dropped once every new owner pulled it and has had time to save it, and
-// a partition lost while still being pulled is dropped at once. The
+// dropped once every new owner pulled it and has had time to save it; so
+// is a partition lost while still being pulled (its new owners merge its
+// part, see Manager.pull). The
 // deletes are compare-and-delete, so a write that reached the node since
 // is kept.
 

@@ -36,12 +36,15 @@ type transfer struct {
 	Others []string `json:"others,omitempty"`
 	// Source is the node being pulled from and Cursor the last key merged
 	// from it; Pulled lists the sources finished (union pulls).
-	Source  string    `json:"source,omitempty"`
-	Cursor  []byte    `json:"cursor,omitempty"`
-	Pulled  []string  `json:"pulled,omitempty"`
-	Keys    uint64    `json:"keys"`
-	Bytes   uint64    `json:"bytes"`
-	Started time.Time `json:"started"`
+	Source string   `json:"source,omitempty"`
+	Cursor []byte   `json:"cursor,omitempty"`
+	Pulled []string `json:"pulled,omitempty"`
+	// ReplacedPart is set once Replaced, holding only part of the
+	// partition, was read to the end and merged (see pull).
+	ReplacedPart bool      `json:"replaced_part,omitempty"`
+	Keys         uint64    `json:"keys"`
+	Bytes        uint64    `json:"bytes"`
+	Started      time.Time `json:"started"`
 
 	running      bool
 	cancel       context.CancelFunc
@@ -65,19 +68,22 @@ const stateVersion = 1
 // are safe for concurrent use.
 type Manager struct {
 	cfg   Config
-	pacer *pace.Pacer
+	pacer atomic.Pointer[pace.Pacer]
 
 	mu       sync.Mutex
 	phases   map[uint32]phase
 	pending  map[uint32]*transfer
 	fresh    bool                 // nothing was saved before this run
-	outgoing map[outKey]bool      // handoffs owed since start
+	outgoing map[outKey]uint64    // handoffs owed since start, with the Update that made each owed
+	updates  uint64               // Updates so far
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
+	sent     map[outKey]sentCount // keys and bytes served toward an owed handoff
 	lost     map[uint32]bool      // partitions lost while pending: leftovers to drop
 	stats    Stats
 	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
 	// reads ask on every request, and almost always nothing is pending.
 	anyPending atomic.Bool
+	anyLost    atomic.Bool   // mirrors len(lost) > 0, for the same
 	busy       time.Duration // summed duration of completed transfers' runs
 	wake       chan struct{}
 
@@ -102,6 +108,9 @@ type outKey struct {
 	To        string
 }
 
+// sentCount is what was served toward one owed handoff.
+type sentCount struct{ Keys, Bytes uint64 }
+
 // Stats count transfers since start.
 type Stats struct {
 	Completed uint64 // transfers finished
@@ -118,8 +127,8 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, phases: map[uint32]phase{}, pending: map[uint32]*transfer{},
-		outgoing: map[outKey]bool{}, served: map[outKey]time.Time{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
-	m.pacer = pace.New(float64(cfg.KeysPerSecond), cfg.Clock)
+		outgoing: map[outKey]uint64{}, served: map[outKey]time.Time{}, sent: map[outKey]sentCount{}, lost: map[uint32]bool{}, wake: make(chan struct{}, 1)}
+	m.pacer.Store(pace.New(float64(cfg.KeysPerSecond), cfg.Clock))
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -137,6 +146,12 @@ func (m *Manager) Close() error {
 	m.cancel()
 	m.wg.Wait()
 	return m.save(context.Background())
+}
+
+// SetKeysPerSecond changes the pull rate (Config.KeysPerSecond) of the
+// pages merged from now on.
+func (m *Manager) SetKeysPerSecond(n int) {
+	m.pacer.Store(pace.New(float64(max(0, n)), m.cfg.Clock))
 }
 
 // Fresh reports whether the node had no saved handoff state when it
@@ -269,14 +284,16 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 			}
 			delete(m.pending, p)
 			m.lost[p] = true // what it pulled so far is a leftover
+			m.anyLost.Store(true)
 			m.anyPending.Store(len(m.pending) > 0)
 			m.phases[p] = phaseNone
 		}
 	}
+	m.updates++
 	if prev != nil {
 		for _, mv := range ring.Moves(prev, next) {
 			if mv.From == self && mv.To != "" {
-				m.outgoing[outKey{mv.Partition, mv.To}] = false
+				m.outgoing[outKey{mv.Partition, mv.To}] = m.updates
 			}
 		}
 	}
@@ -287,6 +304,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 		prim := next.Primaries(k.Partition)
 		if (!slices.Contains(prim, k.To) || slices.Contains(prim, self)) && m.served[k].IsZero() {
 			delete(m.outgoing, k)
+			delete(m.sent, k)
 		}
 	}
 	m.mu.Unlock()
@@ -319,14 +337,16 @@ func (m *Manager) poke() {
 }
 
 // Incomplete reports whether this node owns p but is still pulling its
-// data: its copy may lack writes, so its reads must not count toward R.
+// data, or lost p while it was pulling it (a partial copy kept for its new
+// owners): its copy may lack writes, so its reads must not count toward R.
 func (m *Manager) Incomplete(p uint32) bool {
-	if !m.anyPending.Load() {
+	if !m.anyPending.Load() && !m.anyLost.Load() {
 		return false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.phases[p] == phasePending
+	ph := m.phases[p]
+	return ph == phasePending || (ph == phaseNone && m.lost[p])
 }
 
 // SourceComplete reports whether this node holds p whole, as an owner or
@@ -341,29 +361,82 @@ func (m *Manager) SourceComplete(p uint32) bool {
 
 // NoteServed records that node to read partition p from this node to the
 // end (done): a handoff this node owed is delivered.
-func (m *Manager) NoteServed(p uint32, to string, done bool) {
+func (m *Manager) NoteServed(p uint32, to string, done bool) { m.NotePage(p, to, 0, 0, done) }
+
+// NotePage records a page of partition p served to node to: keys and
+// bytes are counted toward the handoffs this node owes, and done (the page
+// ends the partition) delivers the handoff.
+func (m *Manager) NotePage(p uint32, to string, keys, bytes int, done bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := outKey{p, to}
+	if _, owed := m.outgoing[k]; owed {
+		c := m.sent[k]
+		c.Keys += uint64(keys)
+		c.Bytes += uint64(bytes)
+		m.sent[k] = c
+	}
 	if !done {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	// Kept even before this node has seen the ring change that makes the
 	// handoff owed: the new owner may see it, and pull, first.
-	m.served[outKey{p, to}] = m.cfg.Clock.Now()
+	m.served[k] = m.cfg.Clock.Now()
 }
 
 // Outgoing returns how many handoffs this node owes to new owners since it
 // started, and how many of them were delivered.
 func (m *Manager) Outgoing() (owed, delivered int) {
+	o := m.OutgoingStatus()
+	return o.Owed, o.Delivered
+}
+
+// Outbound sums the handoffs this node owes new owners since it started:
+// one per partition and new owner.
+type Outbound struct {
+	Owed      int `json:"owed"`
+	Delivered int `json:"delivered"`
+	// Partitions counts the distinct partitions owed.
+	Partitions int `json:"partitions"`
+	// Keys and Bytes were served to the new owners of owed partitions
+	// (a page served twice, after a retry, counts twice).
+	Keys  uint64 `json:"keys"`
+	Bytes uint64 `json:"bytes"`
+}
+
+// OutgoingStatus returns the handoffs owed, delivered and served so far.
+func (m *Manager) OutgoingStatus() Outbound { return m.OutgoingSince(0) }
+
+// Updates returns how many ring changes Update has taken: a mark for
+// OutgoingSince.
+func (m *Manager) Updates() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k := range m.outgoing {
-		owed++
-		if !m.served[k].IsZero() {
-			delivered++
+	return m.updates
+}
+
+// OutgoingSince is OutgoingStatus restricted to the handoffs made owed by
+// the ring changes after mark (an earlier Updates): those of one leave,
+// say, without the ones the node delivered when others joined.
+func (m *Manager) OutgoingSince(mark uint64) Outbound {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var o Outbound
+	parts := map[uint32]bool{}
+	for k, gen := range m.outgoing {
+		if gen <= mark {
+			continue
 		}
+		o.Owed++
+		parts[k.Partition] = true
+		if !m.served[k].IsZero() {
+			o.Delivered++
+		}
+		o.Keys += m.sent[k].Keys
+		o.Bytes += m.sent[k].Bytes
 	}
-	return owed, delivered
+	o.Partitions = len(parts)
+	return o
 }
 
 // Droppable returns the partitions whose copy here is a leftover: those
@@ -378,7 +451,7 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 	owed := map[uint32]bool{}
 	ready := map[uint32]bool{}
 	for k := range m.outgoing {
-		if m.phases[k.Partition] != phaseHandedOff {
+		if ph := m.phases[k.Partition]; ph != phaseHandedOff && !(ph == phaseNone && m.lost[k.Partition]) {
 			continue
 		}
 		at := m.served[k]
@@ -396,8 +469,11 @@ func (m *Manager) Droppable(settle time.Duration) []uint32 {
 		}
 	}
 	for p := range m.lost {
-		if m.phases[p] == phaseNone {
-			out = append(out, p) // nobody pulls a partial copy: no wait
+		// A partial copy may hold writes taken since the partition was
+		// gained, which its new owners merge (see pull): kept, like a
+		// whole one, until they have pulled it and settled.
+		if m.phases[p] == phaseNone && (!owed[p] || ready[p]) {
+			out = append(out, p)
 		}
 	}
 	slices.Sort(out)
@@ -419,10 +495,12 @@ func (m *Manager) MarkDropped(ctx context.Context, p uint32) (bool, error) {
 		return false, nil
 	}
 	delete(m.lost, p)
+	m.anyLost.Store(len(m.lost) > 0)
 	m.phases[p] = phaseNone
 	for k := range m.outgoing {
 		if k.Partition == p {
 			delete(m.outgoing, k)
+			delete(m.sent, k)
 		}
 	}
 	m.mu.Unlock()

@@ -44,18 +44,24 @@ type Status struct {
 	// unknown or nothing is left.
 	ETA time.Duration `json:"-"` // JSON: eta_ms
 	// Owed and Delivered count the handoffs this node owes new owners.
-	Owed      int              `json:"owed"`
-	Delivered int              `json:"delivered"`
-	Transfers []TransferStatus `json:"transfers"`
+	Owed      int `json:"owed"`
+	Delivered int `json:"delivered"`
+	// OwedPartitions, SentKeys and SentBytes are the partitions owed and
+	// what was served of them so far (Outbound).
+	OwedPartitions int              `json:"owed_partitions"`
+	SentKeys       uint64           `json:"sent_keys"`
+	SentBytes      uint64           `json:"sent_bytes"`
+	Transfers      []TransferStatus `json:"transfers"`
 }
 
 // Status returns the transfers in partition order.
 func (m *Manager) Status() Status {
-	owed, delivered := m.Outgoing()
+	out := m.OutgoingStatus()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := Status{Done: m.stats.Completed, Keys: m.stats.Keys, Bytes: m.stats.Bytes,
-		Owed: owed, Delivered: delivered, Transfers: []TransferStatus{}}
+		Owed: out.Owed, Delivered: out.Delivered, OwedPartitions: out.Partitions, SentKeys: out.Keys,
+		SentBytes: out.Bytes, Transfers: []TransferStatus{}}
 	now := m.cfg.Clock.Now()
 	for _, t := range m.pending {
 		ts := TransferStatus{Partition: t.Partition, State: "waiting", Source: t.Source, Keys: t.Keys,

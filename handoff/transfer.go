@@ -123,16 +123,55 @@ func (m *Manager) run(t *transfer) {
 
 // pull copies the partition from its replaced owner when that one is up
 // and holds it whole, and otherwise from every other old holder.
+//
+// A replaced owner that is up but holds only part of the partition (it
+// gained the partition and lost it again before its own pull finished, as
+// a node that leaves just after joining does) is still read to the end
+// and merged: it may hold writes no other holder has, those it took as a
+// primary since it gained the partition. Its part never completes the
+// transfer; the other holders, pulled after it, do.
 func (m *Manager) pull(ctx context.Context, t *transfer) error {
-	if t.Replaced != "" && (t.Source == "" || t.Source == t.Replaced) && m.cfg.Liveness.Alive(t.Replaced) {
-		err := m.pullFrom(ctx, t, t.Replaced)
-		if err == nil || ctx.Err() != nil {
-			return err
+	if t.Replaced != "" && !t.ReplacedPart && (t.Source == "" || t.Source == t.Replaced) && m.cfg.Liveness.Alive(t.Replaced) {
+		whole, err := m.pullFrom(ctx, t, t.Replaced, true)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err == nil && whole:
+			return nil
+		case err == nil:
+			m.mu.Lock()
+			t.ReplacedPart = true
+			t.Source, t.Cursor = "", nil
+			m.mu.Unlock()
+			m.cfg.Logger.Info("handoff: replaced owner held part of the partition; its part is merged, pulling the rest from every other holder",
+				"partition", t.Partition, "from", t.Replaced)
+		default:
+			m.cfg.Logger.Warn("handoff: replaced owner cannot serve; pulling from every other holder",
+				"partition", t.Partition, "from", t.Replaced, "err", err)
+			if err := m.pullUnion(ctx, t); err != nil {
+				return err
+			}
+			m.retryReplaced(ctx, t)
+			return nil
 		}
-		m.cfg.Logger.Warn("handoff: replaced owner cannot serve; pulling from every other holder",
-			"partition", t.Partition, "from", t.Replaced, "err", err)
 	}
 	return m.pullUnion(ctx, t)
+}
+
+// retryReplaced reads the replaced owner once more, after the other
+// holders completed the transfer, if it failed before but is up: it may
+// hold writes nobody else has, and a leaving node waits for each new
+// owner to have read it to the end before it stops. A failure now is
+// only logged: the transfer is complete without it.
+func (m *Manager) retryReplaced(ctx context.Context, t *transfer) {
+	if !m.cfg.Liveness.Alive(t.Replaced) {
+		return
+	}
+	m.resetSource(t, "")
+	if _, err := m.pullFrom(ctx, t, t.Replaced, true); err != nil && ctx.Err() == nil {
+		m.cfg.Logger.Warn("handoff: replaced owner still cannot serve; the transfer completed from the other holders",
+			"partition", t.Partition, "from", t.Replaced, "err", err)
+	}
 }
 
 // pullUnion pulls from every other old holder that is up. The transfer
@@ -165,7 +204,7 @@ func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
 		if !m.cfg.Liveness.Alive(src) {
 			continue
 		}
-		err := m.pullFrom(ctx, t, src)
+		_, err := m.pullFrom(ctx, t, src, false)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -205,8 +244,11 @@ var errNotWhole = errors.New("handoff: source does not hold the partition whole"
 var errStalled = errors.New("handoff: transfer stalled")
 
 // pullFrom pages through partition t.Partition on src from t.Cursor on,
-// merging every item, saving progress after each page.
-func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string) error {
+// merging every item, saving progress after each page. It reports whether
+// src held the partition whole. Unless partial, it stops at the first page
+// of a source that does not, with errNotWhole, merging nothing of it;
+// with partial it merges every page to the end either way.
+func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string, partial bool) (whole bool, err error) {
 	m.mu.Lock()
 	if t.Source != src {
 		t.Source, t.Cursor = src, nil
@@ -214,22 +256,24 @@ func (m *Manager) pullFrom(ctx context.Context, t *transfer, src string) error {
 	// Each source gets StallAfter of its own before it is given up.
 	t.lastProgress = m.cfg.Clock.Now()
 	m.mu.Unlock()
+	whole = true
 	for {
 		page, err := m.page(ctx, t, src)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if !page.Complete {
-			return fmt.Errorf("%w: %s", errNotWhole, src)
+		if !page.Complete && !partial {
+			return false, fmt.Errorf("%w: %s", errNotWhole, src)
 		}
+		whole = whole && page.Complete
 		if err := m.merge(ctx, t, page); err != nil {
-			return err
+			return false, err
 		}
 		if err := m.maybeSave(ctx); err != nil {
-			return err
+			return false, err
 		}
 		if page.Done {
-			return nil
+			return whole, nil
 		}
 	}
 }
@@ -272,7 +316,7 @@ func (m *Manager) page(ctx context.Context, t *transfer, src string) (Page, erro
 
 // merge stores a page's items and advances the cursor.
 func (m *Manager) merge(ctx context.Context, t *transfer, page Page) error {
-	if err := m.pacer.Wait(ctx, len(page.Items)); err != nil {
+	if err := m.pacer.Load().Wait(ctx, len(page.Items)); err != nil {
 		return err
 	}
 	// Merge concurrently: the store commits concurrent writes together.

@@ -99,6 +99,8 @@ type Coordinator struct {
 	cfg  Config
 	log  *slog.Logger
 	ring atomic.Pointer[ring.Ring]
+	// leavers is SetLeavers' map.
+	leavers atomic.Pointer[map[uint32][]string]
 
 	// repairSlots bounds concurrent read repairs.
 	repairSlots chan struct{}
@@ -134,6 +136,19 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 		ctx:         ctx,
 		cancel:      cancel,
 	}, nil
+}
+
+// SetLeavers names, per partition, the nodes that left the ring but hold
+// the partition whole until its new owners have pulled it (a leave in
+// progress). Reads ask them first in place of a replica that answers
+// partially or fails, so a read with R = N still succeeds during a leave.
+// Nil names none. The map must not change after the call.
+func (c *Coordinator) SetLeavers(l map[uint32][]string) {
+	if l == nil {
+		c.leavers.Store(nil)
+		return
+	}
+	c.leavers.Store(&l)
 }
 
 // SetRing makes r the ring that later requests route by.

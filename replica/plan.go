@@ -73,6 +73,27 @@ func makePlan(r *ring.Ring, key []byte, n int, self string, alive func(string) b
 	return pl
 }
 
+// addLeavers puts the live nodes of leavers (nodes that left the ring
+// but hold the partition whole until its new owners have pulled it; see
+// Coordinator.SetLeavers) first among the spares. A target that answers
+// partially (a new owner still pulling the partition) or fails is then
+// replaced by a node holding every write the partition had, before any
+// fallback, which holds none of them: a leave costs reads no replica. They
+// are never targets, so once the new owners answer whole they are not
+// asked. It is pure.
+func (pl *plan) addLeavers(leavers []string, alive func(string) bool) {
+	var add []string
+	for _, n := range leavers {
+		if _, ok := pl.find(n); ok || slices.Contains(pl.spares, n) || slices.Contains(add, n) || !alive(n) {
+			continue
+		}
+		add = append(add, n)
+	}
+	if len(add) > 0 {
+		pl.spares = append(add, pl.spares...)
+	}
+}
+
 // standBy keeps as targets only those a read of r replies, pr from
 // primaries, starts with: self when it is a target (its copy costs no
 // message), then the next targets in preference-list order up to r in

@@ -45,6 +45,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opts Options) (Result
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	pl := makePlan(r, key, opts.N, c.cfg.Self, c.cfg.Liveness.Alive)
+	if l := c.leavers.Load(); l != nil {
+		pl.addLeavers((*l)[pl.partition], c.cfg.Liveness.Alive)
+	}
 	if err := c.unreachable("read", &pl, opts.R, opts.PR); err != nil {
 		return Result{}, err
 	}

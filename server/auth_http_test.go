@@ -66,6 +66,8 @@ type fakeAdmin struct{}
 
 func (fakeAdmin) StartLeave() error                    { return nil }
 func (fakeAdmin) Remove(context.Context, string) error { return nil }
+func (fakeAdmin) LeaveStatus() LeaveStatus             { return LeaveStatus{} }
+func (fakeAdmin) Left() <-chan struct{}                { return nil }
 
 // authHandler is a full HTTP API (KV, views, status, admin routes,
 // health) behind cfg.

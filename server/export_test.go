@@ -15,6 +15,9 @@ import (
 // through server/localcluster and server/memcluster (an internal test
 // cannot import them: they import server).
 
+// SetHandoffRate changes the keys per second the node pulls in handoff.
+func (n *Node) SetHandoffRate(keysPerSecond int) { n.handoff.SetKeysPerSecond(keysPerSecond) }
+
 // DropHandedOff drops the node's handed-off partitions now, as its
 // cleanup loop does every handoff.LeftoverEvery.
 func (n *Node) DropHandedOff(ctx context.Context, settle time.Duration) { n.dropHandedOff(ctx, settle) }

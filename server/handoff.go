@@ -132,7 +132,7 @@ func (s *internode) Scan(ctx context.Context, req *pb.ScanRequest) (*pb.ScanRepl
 	default:
 		rep.Done = true
 	}
-	s.handoff.NoteServed(req.Partition, req.From, rep.Done)
+	s.handoff.NotePage(req.Partition, req.From, len(rep.Items), size, rep.Done)
 	return rep, nil
 }
 

@@ -47,6 +47,9 @@ type httpConfig struct {
 	// Replica reads the node's own copy of a key for GET
 	// /v1/replica/{key}; nil: not served.
 	Replica func(ctx context.Context, key []byte) (ReplicaCopy, error)
+	// Plans serves the staged membership changes (membership_plan.go);
+	// nil: not served.
+	Plans *planner
 	// Views are extra read-only JSON routes (GET path -> what to answer),
 	// such as the anti-entropy pairs.
 	Views map[string]func(ctx context.Context) any
@@ -132,7 +135,8 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	}
 	if cfg.Admin != nil {
 		handle("POST /v1/cluster/leave", "cluster_leave", ringed(a.leave(cfg.Admin)))
-		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("POST"))
+		handle("GET /v1/cluster/leave", "cluster_leave", a.leaveStatus(cfg.Admin))
+		handle("/v1/cluster/leave", "cluster_leave", methodNotAllowed("GET, HEAD, POST"))
 		handle("POST /v1/cluster/remove/{node}", "cluster_remove", ringed(a.remove(cfg.Admin)))
 		handle("/v1/cluster/remove/{node}", "cluster_remove", methodNotAllowed("POST"))
 	}
@@ -144,6 +148,9 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 		handle("GET /v1/faults", "faults", cfg.Faults)
 		handle("POST /v1/faults", "faults", cfg.Faults)
 		handle("/v1/faults", "faults", methodNotAllowed("GET, HEAD, POST"))
+	}
+	if cfg.Plans != nil {
+		registerPlanRoutes(handle, ringed, planHTTP{cfg.Plans})
 	}
 	for path, view := range cfg.Views {
 		handle("GET "+path, path, func(w http.ResponseWriter, r *http.Request) {

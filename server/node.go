@@ -71,12 +71,17 @@ type Node struct {
 	ringMu   sync.Mutex // serializes refreshRing
 	ringHash uint64     // of the records the coordinator's ring was built from
 
+	// leavers are the nodes out of the ring that may hold partitions
+	// whole (updateLeavers); under ringMu.
+	leavers map[uint32][]string
+
 	// life ends when Close begins; background work started by requests
 	// (a leave) runs under it.
 	life    context.Context
 	endLife context.CancelFunc
 	leaving atomic.Bool
 	left    chan struct{}
+	leave   leaveClock
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -426,6 +431,7 @@ func (n *Node) serve() {
 		Admin:   nodeAdmin{n},
 		Faults:  n.faultsHandler(),
 		Replica: n.replicaCopy,
+		Plans:   &planner{n: n},
 		Auth:    n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 		UI: &uiRoutes{summary: n.uiSummaryView, state: n.uiStateView,
 			peer: uiPeerCheck(uiPeerKey(n.cfg.GossipKey), n.ID)},
@@ -499,6 +505,7 @@ func (n *Node) refreshRing() {
 	}
 	n.ringHash = hash
 	prev := n.coord.Ring()
+	n.updateLeavers(prev, r) // before the ring: reads by it may need them at once
 	n.coord.SetRing(r)
 	n.updateHandoff(prev, r, recs)
 }

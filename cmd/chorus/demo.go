@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/chorusdb/chorus/certs"
 	"github.com/chorusdb/chorus/server"
@@ -59,7 +60,9 @@ with Ctrl-C.`,
 				return err
 			}
 			printDemo(e.stdout, lc, certsDir)
+			waitLeft := closeOnLeave(cmd.Context(), e.stdout, lc)
 			<-cmd.Context().Done()
+			waitLeft()
 			fmt.Fprintln(e.stdout, "stopping...")
 			return lc.Close()
 		},
@@ -172,4 +175,31 @@ Try (the CLI reads CHORUS_CERTS_DIR; curl takes the same files):
 
 Press Ctrl-C to stop.
 `, h, strings.Join(grpcs, ","), certsDir)
+}
+
+// closeOnLeave stops each node of lc once it has left the cluster (chorus
+// leave), as the process of a 'chorus node' exits then: its ports close,
+// which is how the leave's caller knows it stopped. The returned wait
+// returns once ctx has ended and every node being stopped is.
+func closeOnLeave(ctx context.Context, w io.Writer, lc *localcluster.Cluster) (wait func()) {
+	var mu sync.Mutex // one writer of w at a time
+	var wg sync.WaitGroup
+	for _, n := range lc.Nodes {
+		wg.Go(func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.Left():
+			}
+			err := n.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fmt.Fprintf(w, "%s left the cluster; stopping it: %v\n", n.ID(), err)
+				return
+			}
+			fmt.Fprintf(w, "%s left the cluster and stopped\n", n.ID())
+		})
+	}
+	return wg.Wait
 }

@@ -170,8 +170,10 @@ func newLeaveCmd(e *env) *cobra.Command {
 		Short: "Hand a node's data off, take it out of the ring and stop it",
 		Long: `Ask node NODE to leave the cluster: it leaves the ring at once (writes go
 to the nodes taking over its partitions), serves its data to them until each
-has pulled its partitions and its hints are delivered, then stops. Progress
-is shown every second until the node has stopped, or --wait passes.`,
+has pulled its partitions and its hints are delivered, then stops. A line is
+printed each time the handoff progresses, and a summary once the node has
+stopped. --wait bounds how long this command watches (the node keeps
+leaving); follow it then with: chorus transfers --watch.`,
 		Args: exactArgs("NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := cf.conn.http()
@@ -197,9 +199,41 @@ is shown every second until the node has stopped, or --wait passes.`,
 	return cmd
 }
 
+// leaveView is a node's GET /v1/cluster/leave answer.
+type leaveView struct {
+	Leaving    bool    `json:"leaving"`
+	Left       bool    `json:"left"`
+	InRing     bool    `json:"in_ring"`
+	Owed       int     `json:"owed"`
+	Delivered  int     `json:"delivered"`
+	Partitions int     `json:"partitions"`
+	Keys       uint64  `json:"keys"`
+	Bytes      uint64  `json:"bytes"`
+	Hints      int     `json:"hints"`
+	Waiting    int     `json:"waiting"`
+	ElapsedMS  float64 `json:"elapsed_ms"`
+}
+
+// progressLine is what a leave prints when it changes.
+func (v leaveView) progressLine() string {
+	if v.InRing {
+		return "leaving the ring"
+	}
+	line := fmt.Sprintf("handoffs delivered %d of %d (%d partitions, %d keys, %s sent), %d hints left",
+		v.Delivered, v.Owed, v.Partitions, v.Keys, byteSize(v.Bytes), v.Hints)
+	if older := v.Waiting - (v.Owed - v.Delivered); older > 0 {
+		line += fmt.Sprintf(", %d handoffs of earlier ring changes still owed", older)
+	}
+	return line
+}
+
+// leavePoll is how often a leave's progress is read.
+const leavePoll = 200 * time.Millisecond
+
 // leave asks m to leave and shows its handoffs until it has stopped, or
 // wait has passed.
 func leave(ctx context.Context, e *env, h *httpAPI, m client.Member, wait time.Duration) error {
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if err := h.post(ctx, m.HTTPAddr, "/v1/cluster/leave"); err != nil {
@@ -211,21 +245,77 @@ func leave(ctx context.Context, e *env, h *httpAPI, m client.Member, wait time.D
 		progress = e.stderr
 	}
 	fmt.Fprintf(progress, "%s is leaving\n", m.ID)
+	var last leaveView
+	lastLine := ""
 	for {
-		v, err := getTransfers(ctx, h, m.HTTPAddr)
-		if err != nil && ctx.Err() == nil {
-			return printTableOrJSON(e, map[string]any{"node": m.ID, "left": true}, func() error {
-				_, err := fmt.Fprintf(e.stdout, "%s has left and stopped\n", m.ID)
-				return err
-			})
+		var v leaveView
+		polled := time.Now()
+		// The node holds the request until it has left or leavePoll
+		// passed, so the final counts are usually read before it stops.
+		err := h.getJSON(ctx, m.HTTPAddr, "/v1/cluster/leave?wait="+leavePoll.String(), &v)
+		var netErr *url.Error
+		switch {
+		case err == nil && v.Left:
+			return leaveSummary(e, m.ID, v, time.Since(began), "has left")
+		case err != nil && ctx.Err() == nil && errors.As(err, &netErr) && lastLine != "":
+			// It answered before and no longer does: it has stopped,
+			// as a node does once every handoff is delivered.
+			return leaveSummary(e, m.ID, last, time.Since(began), "has left and stopped")
+		case err != nil && ctx.Err() == nil:
+			return fmt.Errorf("%s: reading its leave progress: %w", m.ID, err)
+		case err == nil:
+			if line := v.progressLine(); line != lastLine {
+				fmt.Fprintf(progress, "%s  %s\n", elapsedStamp(time.Since(began)), line)
+				lastLine = line
+			}
+			last = v
 		}
-		if err == nil {
-			fmt.Fprintf(progress, "handoffs delivered %d of %d\n", v.Delivered, v.Owed)
-		}
-		if err != nil || waitSecond(ctx) != nil {
-			return fmt.Errorf("%s has not finished leaving within %v", m.ID, wait)
+		// An old node answers at once: pace the polls.
+		if err := sleepCtx(ctx, time.Until(polled.Add(leavePoll))); err != nil {
+			return fmt.Errorf("%s has not finished leaving after %v (%s; it keeps leaving: chorus transfers --watch): %w",
+				m.ID, time.Since(began).Round(time.Millisecond), orDash(lastLine), context.Cause(ctx))
 		}
 	}
+}
+
+// leaveSummary prints the one line that ends a leave.
+func leaveSummary(e *env, id string, v leaveView, took time.Duration, how string) error {
+	took = took.Round(time.Millisecond)
+	return printTableOrJSON(e, map[string]any{"node": id, "left": true, "partitions": v.Partitions,
+		"handoffs": v.Owed, "keys": v.Keys, "bytes": v.Bytes, "elapsed_ms": took.Milliseconds()}, func() error {
+		_, err := fmt.Fprintf(e.stdout, "%s %s: %d partitions handed off (%d handoffs, %d keys, %s) in %v\n",
+			id, how, v.Partitions, v.Owed, v.Keys, byteSize(v.Bytes), took)
+		return err
+	})
+}
+
+// elapsedStamp is a progress line's time since the command began.
+func elapsedStamp(d time.Duration) string { return fmt.Sprintf("[%6.1fs]", d.Seconds()) }
+
+// sleepCtx waits d, or returns ctx's error if it ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// byteSize is n bytes in the largest binary unit that keeps it >= 1.
+func byteSize(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func newRemoveCmd(e *env) *cobra.Command {
