@@ -340,6 +340,7 @@ func TestClassify(t *testing.T) {
 		{"older in the cluster", old, newer, Adds},
 		{"concurrent", other, old, Adds},
 		{"deleted since", tombstone(t, "a", old), old, Covered},
+		{"same dot, other value (a wiped node kept its ID)", set(t, "a", "other"), old, Clash},
 	}
 	for _, c := range cases {
 		if got := Classify(c.cluster, c.backed); got != c.want {

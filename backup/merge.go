@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -136,6 +137,13 @@ const (
 	Adds
 	// New: the cluster has no trace of the key.
 	New
+	// Clash: a sibling of the backup and one of the cluster carry the
+	// same dot but different values. Dots are (node, counter): nodes that
+	// were wiped and kept their IDs mint the dots of the backup again for
+	// other writes, and a merge keeps one value per dot, so one of the
+	// two would be lost. Restore into wiped nodes before they take writes,
+	// or give fresh nodes new IDs.
+	Clash
 )
 
 func (c Change) String() string {
@@ -146,6 +154,8 @@ func (c Change) String() string {
 		return "adds"
 	case New:
 		return "new"
+	case Clash:
+		return "clash"
 	}
 	return fmt.Sprintf("Change(%d)", int(c))
 }
@@ -159,8 +169,23 @@ func Classify(cluster, backed vclock.Set) Change {
 		}
 		return New
 	}
+	if clashes(cluster, backed) {
+		return Clash
+	}
 	if vclock.Sync(cluster, backed).Equal(cluster) {
 		return Covered
 	}
 	return Adds
+}
+
+// clashes reports a dot both sets hold with different values.
+func clashes(a, b vclock.Set) bool {
+	for _, x := range a.Siblings() {
+		for _, y := range b.Siblings() {
+			if x.Dot == y.Dot && (x.Tombstone != y.Tombstone || x.Timestamp != y.Timestamp || !bytes.Equal(x.Data, y.Data)) {
+				return true
+			}
+		}
+	}
+	return false
 }
