@@ -37,6 +37,17 @@ type BackupConfig struct {
 	// MaxRestoreBytes bounds the body of one restore batch; larger ones
 	// are refused with 413. Default 64 MiB.
 	MaxRestoreBytes int64
+	// ForegroundP99 reports the node's recent client-request p99 latency
+	// (the node sets it, as for anti-entropy). While it is above
+	// BackoffAbove, scans wait before their next page, doubling the wait
+	// from 100 ms up to MaxBackoff: background work yields to foreground
+	// work. Nil: never back off.
+	ForegroundP99 func() time.Duration
+	// BackoffAbove is the p99 above which scans back off. Default 50 ms.
+	BackoffAbove time.Duration
+	// MaxBackoff caps one backoff wait. Default 5 s: a partition stream
+	// must keep moving well within its block write deadline.
+	MaxBackoff time.Duration
 	// Clock paces the scans. Nil means real time.
 	Clock clock.Clock
 }
@@ -47,6 +58,10 @@ const (
 	DefaultBackupBytesPerSecond = 16 << 20
 	defaultBackupPageKeys       = 512
 	defaultMaxRestoreBytes      = 64 << 20
+	defaultBackupBackoffAbove   = 50 * time.Millisecond
+	defaultBackupMaxBackoff     = 5 * time.Second
+	backupFirstBackoff          = 100 * time.Millisecond
+	maxPageBackoff              = 30 * time.Second
 	// restoreWorkers is how many keys of a batch a node restores at once:
 	// enough to fill the internode batches, few enough not to crowd out
 	// client writes.
@@ -64,12 +79,14 @@ const (
 // DefaultBackupConfig returns the defaults described on BackupConfig.
 func DefaultBackupConfig() BackupConfig {
 	return BackupConfig{KeysPerSecond: DefaultBackupKeysPerSecond, BytesPerSecond: DefaultBackupBytesPerSecond,
-		PageKeys: defaultBackupPageKeys, MaxRestoreBytes: defaultMaxRestoreBytes}
+		PageKeys: defaultBackupPageKeys, MaxRestoreBytes: defaultMaxRestoreBytes,
+		BackoffAbove: defaultBackupBackoffAbove, MaxBackoff: defaultBackupMaxBackoff}
 }
 
 // Validate reports a negative field.
 func (c BackupConfig) Validate() error {
-	if c.KeysPerSecond < 0 || c.BytesPerSecond < 0 || c.PageKeys < 0 || c.MaxRestoreBytes < 0 {
+	if c.KeysPerSecond < 0 || c.BytesPerSecond < 0 || c.PageKeys < 0 || c.MaxRestoreBytes < 0 ||
+		c.BackoffAbove < 0 || c.MaxBackoff < 0 {
 		return fmt.Errorf("backup: negative pacing or limit in %+v", c)
 	}
 	if c.PageKeys > maxScanKeys {
@@ -91,6 +108,12 @@ func (c BackupConfig) withDefaults() BackupConfig {
 	}
 	if c.MaxRestoreBytes == 0 {
 		c.MaxRestoreBytes = d.MaxRestoreBytes
+	}
+	if c.BackoffAbove == 0 {
+		c.BackoffAbove = d.BackoffAbove
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = d.MaxBackoff
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
@@ -120,7 +143,11 @@ func (n *Node) startBackup(dial internodeDialer) error {
 	if err := n.cfg.Backup.Validate(); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	cfg := n.cfg.Backup.withDefaults()
+	cfg := n.cfg.Backup
+	if cfg.ForegroundP99 == nil {
+		cfg.ForegroundP99 = n.metrics.recentP99
+	}
+	cfg = cfg.withDefaults()
 	n.backup = &backupService{self: n.members.ID(), cfg: cfg, db: n.db, handoff: n.handoff,
 		ring: n.coord.Ring, dial: dial, peers: n.peers, defaults: n.cfg.Defaults,
 		keys: pace.New(float64(cfg.KeysPerSecond), cfg.Clock), bytes: pace.New(float64(cfg.BytesPerSecond), cfg.Clock),
@@ -141,10 +168,25 @@ func scanOrder(a, b []byte) int {
 	return bytes.Compare(a, b)
 }
 
-// pace charges a page's keys and bytes and waits off the longer debt.
+// pace charges a page's keys and bytes and waits off the longer debt,
+// then waits while foreground latency is above the bar.
 func (b *backupService) pace(ctx context.Context, keys, size int) error {
 	d := max(b.keys.Reserve(keys), b.bytes.Reserve(size))
-	return clock.Sleep(ctx, b.cfg.Clock, d)
+	if err := clock.Sleep(ctx, b.cfg.Clock, d); err != nil {
+		return err
+	}
+	// The waits of one page are bounded, so that a stream under lasting
+	// load still moves a page now and then rather than stall until its
+	// write deadline cuts it.
+	backoff, waited := backupFirstBackoff, time.Duration(0)
+	for waited < maxPageBackoff && b.cfg.ForegroundP99 != nil && b.cfg.ForegroundP99() > b.cfg.BackoffAbove {
+		if err := clock.Sleep(ctx, b.cfg.Clock, backoff); err != nil {
+			return err
+		}
+		waited += backoff
+		backoff = min(2*backoff, b.cfg.MaxBackoff)
+	}
+	return nil
 }
 
 // page is one page of a replica's scan.

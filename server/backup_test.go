@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chorusdb/chorus/backup"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/server"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
@@ -460,5 +462,67 @@ func TestBackupOfPartitionWithReplicasDown(t *testing.T) {
 	var se *backup.SenderError
 	if !errors.As(err, &se) || !strings.Contains(se.Msg, "every replica failed") {
 		t.Errorf("every replica failing partway: %v, want the sender's error", err)
+	}
+}
+
+// TestBackupScansArePaced: a partition stream over its keys budget waits
+// on the node's clock and ends once the clock moves on; while foreground
+// p99 is above the bar it waits too, and goes on once p99 falls.
+func TestBackupScansArePaced(t *testing.T) {
+	fake := clock.NewFake(time.Unix(1700000000, 0))
+	var slow atomic.Bool
+	c := newTestClusterWith(t, 9, func(cfg *server.Config) {
+		smallRing(cfg)
+		cfg.Backup.Clock, cfg.Backup.KeysPerSecond, cfg.Backup.PageKeys = fake, 5, 2
+		cfg.Backup.ForegroundP99 = func() time.Duration {
+			if slow.Load() {
+				return time.Second
+			}
+			return time.Millisecond
+		}
+	}, "node0", "node1", "node2")
+	for i := range 100 {
+		if _, err := c.put("node0", fmt.Sprintf("k%03d", i), "v", "", &pb.Quorum{W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream := func() (advanced time.Duration, keys int64) {
+		t.Helper()
+		done := make(chan []byte, 1)
+		go func() {
+			rec := server.DoHTTP(t, c.Nodes["node0"].BackupHTTPHandler(), "GET", "/v1/admin/backup/partitions/0", nil, nil)
+			done <- rec.Body.Bytes()
+		}()
+		deadline := time.Now().Add(time.Minute) // a bound on a broken test, not a timing
+		for time.Now().Before(deadline) {
+			select {
+			case b := <-done:
+				sum, err := backup.Verify(bytes.NewReader(b), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return advanced, sum.Keys
+			default:
+			}
+			if fake.Waiters() > 0 {
+				fake.Advance(100 * time.Millisecond)
+				advanced += 100 * time.Millisecond
+				slow.Store(false) // one backoff wait is enough to see
+			} else {
+				runtime.Gosched()
+			}
+		}
+		t.Fatal("the partition stream did not end")
+		return 0, 0
+	}
+	adv, keys := stream()
+	// 3 replicas' copies charged at 5 keys/s, the first 5 free.
+	if want := time.Duration(float64(3*keys-5-2*3) / 5 * float64(time.Second)); keys == 0 || adv < want {
+		t.Errorf("a stream of %d keys from 3 replicas at 5 keys/s moved on after %v of clock, want at least %v", keys, adv, want)
+	}
+	slow.Store(true)
+	fake.Advance(time.Hour) // refill the bucket: only the backoff waits now
+	if adv, _ := stream(); adv == 0 {
+		t.Error("with foreground p99 above the bar the stream did not wait")
 	}
 }

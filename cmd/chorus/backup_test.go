@@ -35,6 +35,8 @@ func TestBackupRestoreUsageErrors(t *testing.T) {
 		{[]string{"restore", "--insecure", filepath.Join(dir, "missing.bak")}, "no such file"},
 		{[]string{"restore", "--insecure", existing, "--batch-keys", "0"}, "--batch-keys >= 1"},
 		{[]string{"restore", "--insecure", existing, "-w", "-1"}, "-w must be >= 0"},
+		{[]string{"node", "--insecure", "--in-memory", "--backup-keys-per-second", "0"}, "--backup-keys-per-second"},
+		{[]string{"node", "--insecure", "--in-memory", "--backup-backoff-above", "0s"}, "--backup-backoff-above"},
 	} {
 		r := runCLI(t, "", c.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.msg) {
