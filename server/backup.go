@@ -40,13 +40,15 @@ type BackupConfig struct {
 	// ForegroundP99 reports the node's recent client-request p99 latency
 	// (the node sets it, as for anti-entropy). While it is above
 	// BackoffAbove, scans wait before their next page, doubling the wait
-	// from 100 ms up to MaxBackoff: background work yields to foreground
-	// work. Nil: never back off.
+	// from 100 ms, at most MaxBackoff in all per page: background work
+	// yields to foreground work, and a backup under lasting load still
+	// moves a page every MaxBackoff. Nil: never back off.
 	ForegroundP99 func() time.Duration
 	// BackoffAbove is the p99 above which scans back off. Default 50 ms.
 	BackoffAbove time.Duration
-	// MaxBackoff caps one backoff wait. Default 5 s: a partition stream
-	// must keep moving well within its block write deadline.
+	// MaxBackoff caps the backoff waits before one page. Default 5 s: a
+	// partition stream must keep moving well within its block write
+	// deadline.
 	MaxBackoff time.Duration
 	// Clock paces the scans. Nil means real time.
 	Clock clock.Clock
@@ -61,7 +63,6 @@ const (
 	defaultBackupBackoffAbove   = 50 * time.Millisecond
 	defaultBackupMaxBackoff     = 5 * time.Second
 	backupFirstBackoff          = 100 * time.Millisecond
-	maxPageBackoff              = 30 * time.Second
 	// restoreWorkers is how many keys of a batch a node restores at once:
 	// enough to fill the internode batches, few enough not to crowd out
 	// client writes.
@@ -179,7 +180,7 @@ func (b *backupService) pace(ctx context.Context, keys, size int) error {
 	// load still moves a page now and then rather than stall until its
 	// write deadline cuts it.
 	backoff, waited := backupFirstBackoff, time.Duration(0)
-	for waited < maxPageBackoff && b.cfg.ForegroundP99 != nil && b.cfg.ForegroundP99() > b.cfg.BackoffAbove {
+	for waited < b.cfg.MaxBackoff && b.cfg.ForegroundP99 != nil && b.cfg.ForegroundP99() > b.cfg.BackoffAbove {
 		if err := clock.Sleep(ctx, b.cfg.Clock, backoff); err != nil {
 			return err
 		}
