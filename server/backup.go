@@ -66,7 +66,7 @@ const (
 	// restoreWorkers is how many keys of a batch a node restores at once:
 	// enough to fill the internode batches, few enough not to crowd out
 	// client writes.
-	restoreWorkers = 16
+	restoreWorkers = 64
 	// restoreKeyTimeout bounds the merges of one key on its replicas.
 	restoreKeyTimeout = 10 * time.Second
 	// maxReportedFailures bounds the failed keys a restore answer names.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,7 +144,12 @@ func runBackup(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, 
 	if err != nil {
 		return err
 	}
-	prog := newProgress(e.stderr, "backup", start)
+	prog := startProgress(e.stderr, "backup")
+	defer func() {
+		if prog != nil {
+			prog.end(false)
+		}
+	}()
 	sum := backupSummary{File: out, Partitions: ci.Partitions, Partial: []partialPartition{}}
 	for p := range ci.Partitions {
 		info, err := backupPartition(ctx, h, w, uint32(p), candidates(ci.Owners[p], order, addrs), addrs, prog)
@@ -155,7 +162,7 @@ func runBackup(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, 
 		if err := w.EndPartition(info); err != nil {
 			return err
 		}
-		prog.show(w.Keys(), w.Written(), float64(p+1)/float64(ci.Partitions), false)
+		prog.set(w.Keys(), w.Written(), float64(p+1)/float64(ci.Partitions))
 	}
 	if err := w.Close(); err != nil {
 		return err
@@ -168,7 +175,9 @@ func runBackup(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo, 
 		os.Remove(tmp)
 		return err
 	}
-	prog.show(w.Keys(), w.Written(), 1, true)
+	prog.set(w.Keys(), w.Written(), 1)
+	prog.end(true)
+	prog = nil
 	sum.Keys, sum.Bytes, sum.ElapsedMS = w.Keys(), w.Written(), msOf(time.Since(start))
 	return printTableOrJSON(e, sum, func() error {
 		fmt.Fprintf(e.stdout, "backed up %d keys of %d partitions to %s (%s) in %v\n", sum.Keys, sum.Partitions,
@@ -250,7 +259,7 @@ func streamPartition(ctx context.Context, h *httpAPI, w *backup.Writer, p uint32
 		if err := w.Add(rec.Key, rec.Set); err != nil {
 			return backup.PartitionInfo{}, &exitError{code: exitRuntime, err: err}
 		}
-		prog.tick(w.Keys(), w.Written())
+		prog.set(w.Keys(), w.Written(), math.Float64frombits(prog.frac.Load()))
 	}
 	parts := r.Partitions()
 	if len(parts) != 1 || parts[0].Partition != p {
@@ -259,43 +268,67 @@ func streamPartition(ctx context.Context, h *httpAPI, w *backup.Writer, p uint32
 	return parts[0], nil
 }
 
-// progress prints a line at most once a second: done fraction, keys,
-// bytes, rates and ETA.
+// progress prints a line every second from its own goroutine, whether
+// or not work moved (a backup may wait on a node's pacing): done
+// fraction, keys, bytes, rates and ETA. Its setters are safe for
+// concurrent use.
 type progress struct {
-	w        io.Writer
-	what     string
-	start    time.Time
-	last     time.Time
-	fraction float64
+	w     io.Writer
+	what  string
+	start time.Time
+	keys  atomic.Int64
+	bytes atomic.Int64
+	frac  atomic.Uint64 // math.Float64bits of the done fraction
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-func newProgress(w io.Writer, what string, start time.Time) *progress {
-	return &progress{w: w, what: what, start: start, last: start}
+// startProgress starts printing progress lines to w until end.
+func startProgress(w io.Writer, what string) *progress {
+	p := &progress{w: w, what: what, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.print()
+			}
+		}
+	}()
+	return p
 }
 
-// tick shows a line if a second has passed, at the last fraction known.
-func (p *progress) tick(keys, bytes int64) {
-	if time.Since(p.last) >= time.Second {
-		p.show(keys, bytes, p.fraction, false)
+// set records the work done: keys, bytes and the done fraction.
+func (p *progress) set(keys, bytes int64, fraction float64) {
+	p.keys.Store(keys)
+	p.bytes.Store(bytes)
+	p.frac.Store(math.Float64bits(fraction))
+}
+
+// end stops the lines; with final set, it prints the last one.
+func (p *progress) end(final bool) {
+	close(p.stop)
+	<-p.done
+	if final {
+		p.print()
 	}
 }
 
-// show prints a line if a second has passed since the last, or when final.
-func (p *progress) show(keys, bytes int64, fraction float64, final bool) {
-	p.fraction = fraction
-	now := time.Now()
-	if !final && now.Sub(p.last) < time.Second {
-		return
-	}
-	p.last = now
-	el := now.Sub(p.start)
+func (p *progress) print() {
+	keys, bytes, fraction := p.keys.Load(), p.bytes.Load(), math.Float64frombits(p.frac.Load())
+	el := time.Since(p.start)
 	secs := max(el.Seconds(), 1e-3)
 	eta := "-"
 	if fraction > 0 && fraction < 1 {
 		eta = (time.Duration(float64(el) * (1 - fraction) / fraction)).Round(time.Second).String()
 	}
 	const width = 20
-	bar := strings.Repeat("#", int(fraction*width)) + strings.Repeat(".", width-int(fraction*width))
+	n := min(max(int(fraction*width), 0), width)
+	bar := strings.Repeat("#", n) + strings.Repeat(".", width-n)
 	fmt.Fprintf(p.w, "%s [%s] %3.0f%%  %d keys  %s  %.0f keys/s  %s/s  elapsed %v  ETA %s\n", p.what, bar,
 		100*fraction, keys, sizeOf(bytes), float64(keys)/secs, sizeOf(int64(float64(bytes)/secs)),
 		el.Round(time.Second), eta)

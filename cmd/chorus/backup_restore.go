@@ -124,14 +124,14 @@ func runRestore(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo,
 	}
 	size := max(st.Size(), 1)
 	// Pass 1: the whole file is checked before anything is sent.
-	check := newProgress(e.stderr, "verify ", start)
+	check := startProgress(e.stderr, "verify ")
 	vs, err := backup.Verify(bufio.NewReaderSize(f, 1<<20), func(keys, off int64) {
-		check.show(keys, off, float64(off)/float64(size), false)
+		check.set(keys, off, float64(off)/float64(size))
 	})
+	check.end(err == nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was restored", path, err)
 	}
-	check.show(vs.Keys, vs.Bytes, 1, true)
 	if vs.Header.Partitions != 0 && vs.Header.Partitions != ci.Partitions {
 		fmt.Fprintf(e.stderr, "note: the backup was taken with %d partitions, the cluster has %d; keys go to their replicas in this cluster\n",
 			vs.Header.Partitions, ci.Partitions)
@@ -163,7 +163,12 @@ func runRestore(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo,
 	if rf.dryRun {
 		what = "dry run"
 	}
-	prog := newProgress(e.stderr, what, time.Now())
+	prog := startProgress(e.stderr, what)
+	defer func() {
+		if prog != nil {
+			prog.end(false)
+		}
+	}()
 	sum := restoreSummary{File: path, DryRun: rf.dryRun, Failures: []server.RestoreFailure{}}
 	b := &batcher{h: h, nodes: order, addrs: addrs, query: query}
 	var recs []backup.Record
@@ -178,7 +183,7 @@ func runRestore(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo,
 		}
 		sum.add(res)
 		recs, size2 = recs[:0], 0
-		prog.show(int64(sum.Keys), r.Offset(), float64(r.Offset())/float64(size), false)
+		prog.set(int64(sum.Keys), r.Offset(), float64(r.Offset())/float64(size))
 		return nil
 	}
 	for {
@@ -200,7 +205,9 @@ func runRestore(ctx context.Context, e *env, h *httpAPI, ci *client.ClusterInfo,
 	if err := flush(); err != nil {
 		return err
 	}
-	prog.show(int64(sum.Keys), r.Offset(), 1, true)
+	prog.set(int64(sum.Keys), r.Offset(), 1)
+	prog.end(true)
+	prog = nil
 	sum.ElapsedMS = msOf(time.Since(start))
 	if err := printTableOrJSON(e, sum, func() error { return printRestore(e.stdout, sum, time.Since(start)) }); err != nil {
 		return err
