@@ -122,7 +122,7 @@ r_keys=$(jq .applied "$dir/restore.json") r_failed=$(jq .failed "$dir/restore.js
 
 for k in 0 $((keys / 2)) $((keys - 1)); do
 	key=$(printf 'key-%08d' "$k")
-	if ! "$bin" get --insecure --endpoints "$endpoints" "$key" >/dev/null; then
+	if ! "$bin" get --insecure --endpoints "$endpoints" "$key" >/dev/null 2>&1; then
 		echo "$key is missing after the restore" >&2
 		exit 1
 	fi
