@@ -63,6 +63,9 @@ const (
 	defaultBackupBackoffAbove   = 50 * time.Millisecond
 	defaultBackupMaxBackoff     = 5 * time.Second
 	backupFirstBackoff          = 100 * time.Millisecond
+	// scanPageTimeout bounds one Scan page from a replica: a page is
+	// at most maxScanKeys keys or maxScanBytes, read from local storage.
+	scanPageTimeout = 30 * time.Second
 	// restoreWorkers is how many keys of a batch a node restores at once:
 	// enough to fill the internode batches, few enough not to crowd out
 	// client writes.
@@ -270,6 +273,10 @@ func (b *backupService) remotePage(ctx context.Context, node string, p uint32, a
 	if err != nil {
 		return page{}, err
 	}
+	// A replica that went silent must leave the merge, not hold the
+	// stream until its write deadline.
+	ctx, cancel := context.WithTimeout(ctx, scanPageTimeout)
+	defer cancel()
 	rep, err := c.Scan(ctx, &pb.ScanRequest{From: backupScanFrom + b.self, Partition: p, After: after, Limit: uint32(b.cfg.PageKeys)})
 	if err != nil {
 		return page{}, fmt.Errorf("scan of %s: %w", node, err)
