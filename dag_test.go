@@ -50,7 +50,7 @@ var allowedImports = map[string][]string{
 	"transport/pb": {},
 	"client":       {"vclock", "ring", "transport", "transport/pb", "silence"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
-		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs", "auth", "sourceaddr", "storage/vfs", "backup"},
+		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs", "auth", "sourceaddr", "storage/vfs", "backup", "pace"},
 	"server/localcluster": {"server"},
 	// Imports storage for its ErrNotFound only: a node's stored sets come
 	// through server.Node.Storage.

@@ -46,7 +46,7 @@
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet certs auth
-//	                     sourceaddr storage/vfs backup
+//	                     sourceaddr storage/vfs backup pace
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
