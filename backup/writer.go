@@ -151,6 +151,3 @@ func (w *Writer) Keys() int64 { return w.keys }
 
 // Written returns the bytes written to the underlying writer.
 func (w *Writer) Written() int64 { return w.bytes }
-
-// Buffered returns the bytes of records added but not yet written.
-func (w *Writer) Buffered() int { return len(w.recs) }
