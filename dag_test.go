@@ -50,7 +50,7 @@ var allowedImports = map[string][]string{
 	"transport/pb": {},
 	"client":       {"vclock", "ring", "transport", "transport/pb", "silence"},
 	"server": {"vclock", "ring", "storage", "gossip", "antientropy", "hints",
-		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs", "auth", "sourceaddr", "storage/vfs"},
+		"replica", "repair", "handoff", "transport", "transport/pb", "transport/memnet", "certs", "auth", "sourceaddr", "storage/vfs", "backup", "pace"},
 	"server/localcluster": {"server"},
 	// Imports storage for its ErrNotFound only: a node's stored sets come
 	// through server.Node.Storage.
@@ -60,8 +60,10 @@ var allowedImports = map[string][]string{
 	"nemesis": {},
 	// Roles, the auth file and the authorization decision: a leaf.
 	"auth": {},
+	// The backup file format and its pure merge, on vclock only.
+	"backup": {"vclock"},
 	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
-		"bench/procs", "pbs", "vclock", "certs", "nemesis", "nemesis/inject", "nemesis/runner"},
+		"bench/procs", "pbs", "vclock", "certs", "nemesis", "nemesis/inject", "nemesis/runner", "backup"},
 	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
 		"transport/memnet", "vclock", "ring", "pbs", "bench/procstat"},
 	// The harness's parts: pure tickers, the figures (owning gonum/plot),

@@ -27,6 +27,7 @@
 //	certs                -                                          -
 //	vclock               -                                          -
 //	ring                 -                                          -
+//	backup               vclock                                     -
 //	antientropy          vclock ring                                -
 //	storage              vclock antientropy storage/vfs             github.com/dgraph-io/badger/v4
 //	                     storage/commitlog
@@ -45,7 +46,7 @@
 //	server               vclock ring storage gossip antientropy     -
 //	                     hints replica repair handoff transport
 //	                     transport/pb transport/memnet certs auth
-//	                     sourceaddr storage/vfs
+//	                     sourceaddr storage/vfs backup pace
 //	server/localcluster  server                                     -
 //	server/memcluster    server storage transport/memnet vclock     -
 //	pbs                  -                                          -
@@ -67,7 +68,7 @@
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots
 //	                     bench/procs pbs vclock certs nemesis
-//	                     nemesis/inject nemesis/runner
+//	                     nemesis/inject nemesis/runner backup
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping

@@ -23,6 +23,8 @@ type routeAccess struct {
 //     need admin.
 //   - /v1/kv: GET and HEAD need read, PUT and DELETE write; other methods
 //     only answer 405, to anyone authenticated.
+//   - /v1/admin/ (backup, restore) needs admin for every method: a backup
+//     reads every key, a restore writes any.
 //   - Other /v1/ routes: GET and HEAD need read (status, the cluster
 //     views); any other method needs admin, as membership changes do.
 //   - The catch-all "/" (no route) needs authentication only: a stranger
@@ -55,6 +57,8 @@ func httpAccess(method, pattern string, openMetrics bool) routeAccess {
 		return routeAccess{}
 	case (path == "/ui" || strings.HasPrefix(path, "/ui/")) && read:
 		return routeAccess{need: auth.Read}
+	case strings.HasPrefix(path, "/v1/admin/"):
+		return routeAccess{need: auth.Admin}
 	case strings.HasPrefix(path, "/v1/") && read:
 		return routeAccess{need: auth.Read}
 	}

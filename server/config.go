@@ -92,6 +92,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTP bounds the connections of the HTTP API.
 	HTTP HTTPConfig
+	// Backup paces the backup scans the node serves and bounds restore
+	// batches (zero fields take their defaults).
+	Backup BackupConfig
 	// Auth, when set, checks the credentials of every client request
 	// (HTTP, and the KV service of gRPC) against roles. Nil with TLS
 	// means no auth file: every client certificate of the cluster's CA
@@ -225,6 +228,9 @@ func (c Config) Validate() error {
 		return bad("%v", err)
 	}
 	if err := c.HTTP.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := c.Backup.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	if c.Auth != nil {

@@ -64,6 +64,9 @@ type httpConfig struct {
 	Auth *AuthConfig
 	// UI serves the dashboard (/ui/, /v1/ui/*, ui.go); nil: not served.
 	UI *uiRoutes
+	// Backup serves the backup and restore routes (backup_http.go); nil:
+	// not served.
+	Backup *backupService
 }
 
 const defaultMaxBodyBytes = 8 << 20
@@ -151,6 +154,12 @@ func newHTTPHandler(kv kvBackend, status func(ctx context.Context) any, m *metri
 	}
 	if cfg.Plans != nil {
 		registerPlanRoutes(handle, ringed, planHTTP{cfg.Plans})
+	}
+	if b := cfg.Backup; b != nil {
+		handle("GET /v1/admin/backup/partitions/{p}", "backup_partition", ringed(b.servePartition))
+		handle("/v1/admin/backup/partitions/{p}", "backup_partition", methodNotAllowed("GET, HEAD"))
+		handle("POST /v1/admin/restore", "restore", ringed(b.serveRestore))
+		handle("/v1/admin/restore", "restore", methodNotAllowed("POST"))
 	}
 	for path, view := range cfg.Views {
 		handle("GET "+path, path, func(w http.ResponseWriter, r *http.Request) {

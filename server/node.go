@@ -48,6 +48,7 @@ type Node struct {
 	// existed (hint delivery).
 	coordReady atomic.Pointer[replica.Coordinator]
 	collector  *repair.Collector
+	backup     *backupService
 	peers      *transport.Peers
 	pool       *transport.Pool
 	kv         *kvService
@@ -364,6 +365,9 @@ func (n *Node) startReplication() error {
 	n.kv = &kvService{self: self, coord: coord, members: n.members, dial: dialKV, forwarder: forwarder,
 		defaults: n.cfg.Defaults, metrics: n.metrics, validKey: n.db.CheckKey}
 	n.kvGate = readyGate{kv: n.kv, ready: &n.ready}
+	if err := n.startBackup(dialIn); err != nil {
+		return err
+	}
 	if err := n.startCollector(dialIn); err != nil {
 		return err
 	}
@@ -435,6 +439,8 @@ func (n *Node) serve() {
 		Auth:    n.cfg.Auth, // every route but /healthz, /readyz (and /metrics with OpenMetrics)
 		UI: &uiRoutes{summary: n.uiSummaryView, state: n.uiStateView,
 			peer: uiPeerCheck(uiPeerKey(n.cfg.GossipKey), n.ID)},
+
+		Backup: n.backup, // backup and restore, behind the admin role
 	}), n.cfg.HTTP, n.log)
 	go func() {
 		defer n.wg.Done()

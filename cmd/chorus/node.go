@@ -39,6 +39,7 @@ type nodeFlags struct {
 	aaeBackoffAbove               time.Duration
 	tombstoneGrace                time.Duration
 	handoffKeysPerSec             int
+	backup                        backupNodeFlags
 	// defaultN, defaultR and defaultW are the server-side default quorum;
 	// 0 means "not given" (see defaults).
 	defaultN, defaultR, defaultW int
@@ -150,6 +151,7 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.aaeBackoffAbove, "aae-backoff-above", 50*time.Millisecond, "pause anti-entropy while this node's recent client p99 latency is above this")
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
+	f.backup.register(fl)
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
 	fl.BoolVar(&f.faultInjection, "fault-injection", false, "let an admin inject faults through /v1/faults (clock offset, full or slow disk), for fault tests only")
 	// Authorization of the client APIs (auth.go).
@@ -211,6 +213,9 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
+	if err := f.backup.apply(&cfg); err != nil {
+		return cfg, err
+	}
 	if cfg.Auth, err = f.authConfig(cfg.TLS != nil, cfg.Logger); err != nil {
 		return cfg, err
 	}

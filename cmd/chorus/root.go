@@ -138,6 +138,7 @@ func newRootCmd(e *env) *cobra.Command {
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newGetCmd(e), newPutCmd(e), newDelCmd(e), newStatusCmd(e), newRingCmd(e), newBenchCmd(e), newExperimentCmd(e),
 		newTransfersCmd(e), newLeaveCmd(e), newRemoveCmd(e), newClusterCmd(e), newCertsCmd(e), newVersionCmd(e), newVerifyCmd(e), newAuthCmd(e), newNemesisCmd(e))
+	root.AddCommand(newBackupCmd(e), newRestoreCmd(e))
 	// --version prints what `chorus version` does.
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("{{.Version}}\n")
