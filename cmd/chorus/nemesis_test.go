@@ -32,7 +32,7 @@ func TestNemesisShortRun(t *testing.T) {
 	}
 	out := t.TempDir()
 	r := runCLIWithin(t, 4*time.Minute, "", "nemesis", "--chorus-binary", buildChorus(t), "--duration", "12s",
-		"--faults", "kill,pause", "--seed", "3", "--clients", "1", "--out", out, "--port-base", "46000")
+		"--faults", "kill,pause", "--seed", "3", "--clients", "1", "--out", out, "--port-base", "24000")
 	if r.code != 0 {
 		t.Fatalf("nemesis: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}

@@ -26,7 +26,8 @@ type Config struct {
 	FirstHost string
 	// PortBase places node i's HTTP API on PortBase+i, its client gRPC on
 	// PortBase+1000+i, its peer port on PortBase+2000+i and gossip on
-	// PortBase+3000+i. Default 36000.
+	// PortBase+3000+i. Default 20000: below the range the kernel picks
+	// outgoing ports from (32768-60999 on Linux), so no connection holds one.
 	PortBase int
 	// Duration is how long the workloads run, faults included; the heal
 	// and the convergence wait come after. Default 60 s.
@@ -60,7 +61,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Nodes: 5, FirstHost: "127.0.0.2", PortBase: 36000, Duration: time.Minute,
+	return Config{Nodes: 5, FirstHost: "127.0.0.2", PortBase: 20000, Duration: time.Minute,
 		Workloads: nemesis.Workloads, ClientsPerWorkload: 2, Faults: inject.Kinds, N: 3, R: 2, W: 2,
 		RequestTimeout: 2 * time.Second, ConvergeTimeout: time.Minute, TombstoneGrace: 45 * time.Second,
 		Check: nemesis.DefaultConfig(), Log: io.Discard}
