@@ -80,7 +80,7 @@ var allowedImports = map[string][]string{
 	"nemesis/inject": {"nemesis/netfault"},
 	// Runs a fault test of node processes: the clients, the faults, the
 	// convergence wait, the checker.
-	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "bench/procs", "certs"},
+	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "bench/procs", "bench/plots", "certs"},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

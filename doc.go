@@ -63,7 +63,7 @@
 //	nemesis/netfault     -                                          -
 //	nemesis/inject       nemesis/netfault                           -
 //	nemesis/runner       nemesis nemesis/inject nemesis/netfault    -
-//	                     bench/procs certs
+//	                     bench/procs bench/plots certs
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots

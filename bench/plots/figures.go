@@ -3,6 +3,8 @@ package plots
 import (
 	"errors"
 	"fmt"
+	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,4 +227,54 @@ func predicted(pts []bench.PredictedPoint) (xs, ys []float64) {
 		xs, ys = append(xs, pt.DeltaMS), append(ys, pt.Consistent)
 	}
 	return xs, ys
+}
+
+// Span is an interval of a timeline drawn as a shaded band with a label:
+// a fault, from Start to End seconds.
+type Span struct {
+	Label      string
+	Start, End float64
+}
+
+// Series is one named line of a timeline.
+type Series struct {
+	Name string
+	Ys   []float64
+}
+
+// Timeline writes rates over time (xs in seconds, one value per series
+// per x) with spans shaded behind them and labelled above, to path: a
+// fault test's operations per second with its faults.
+func Timeline(path, title, ylabel string, xs []float64, series []Series, spans []Span) error {
+	p := newPlot(title, "time (s)", ylabel)
+	top := 1.0
+	for _, s := range series {
+		for _, y := range s.Ys {
+			top = math.Max(top, y)
+		}
+	}
+	for i, sp := range spans {
+		band, err := plotter.NewPolygon(plotter.XYs{{X: sp.Start, Y: 0}, {X: sp.End, Y: 0}, {X: sp.End, Y: top * 1.08}, {X: sp.Start, Y: top * 1.08}})
+		if err != nil {
+			return fmt.Errorf("plots: span %s: %w", sp.Label, err)
+		}
+		band.Color = color.NRGBA{R: 230, G: 120, B: 60, A: 40 + uint8(20*(i%2))}
+		band.LineStyle.Width = 0
+		p.Add(band)
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: sp.Start, Y: top * (1.09 + 0.05*float64(i%2))}}, Labels: []string{sp.Label}})
+		if err != nil {
+			return fmt.Errorf("plots: span %s: %w", sp.Label, err)
+		}
+		for j := range labels.TextStyle {
+			labels.TextStyle[j].Font = sans(8)
+		}
+		p.Add(labels)
+	}
+	for i, s := range series {
+		if err := addLine(p, i, s.Name, xs, s.Ys); err != nil {
+			return err
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, top*1.2
+	return save(p, path)
 }

@@ -256,3 +256,17 @@ func TestSaveLeavesNoPartialFile(t *testing.T) {
 		t.Errorf("%s holds %d entries after a failed save, want only the directory in the way", dir, len(entries))
 	}
 }
+
+func TestTimeline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "timeline.png")
+	xs := []float64{0.25, 0.75, 1.25, 1.75}
+	series := []Series{{Name: "writes ok", Ys: []float64{100, 20, 0, 90}}, {Name: "failed", Ys: []float64{0, 40, 60, 0}}}
+	spans := []Span{{Label: "kill [2]", Start: 0.5, End: 1.5}, {Label: "partition/bridge", Start: 1.6, End: 1.9}}
+	if err := Timeline(path, "a fault test", "operations per second", xs, series, spans); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, path)
+	if err := Timeline(path, "no data", "ops", nil, nil, nil); err != nil {
+		t.Fatalf("an empty timeline: %v", err)
+	}
+}

@@ -27,8 +27,9 @@ and checks the history: acknowledged writes lost, set elements lost, values
 never written, deletes undone, writes applied twice, replicas that
 disagree; with availability per fault kind and the time to converge.
 
-Writes DIR/history.jsonl (every operation and fault; replayable), DIR/report.json
-and DIR/report.txt, and prints the report. Partitions need iptables as root
+Writes DIR/history.jsonl (every operation and fault; replayable), DIR/report.json,
+DIR/report.txt and DIR/timeline.png (operations per second with the faults
+shaded), and prints the report. Partitions need iptables as root
 (scripts/install-netfaults.sh); without them they are skipped, saying so.
 Exit status 1 when the checker finds an anomaly. docs/nemesis.md explains the
 output.`
@@ -117,7 +118,8 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 		if werr := res.Report.WriteText(e.stdout); werr != nil {
 			return werr
 		}
-		fmt.Fprintf(e.stdout, "history %s, report %s (replay: chorus nemesis --seed %d)\n", res.HistoryPath, res.ReportPath, c.Seed)
+		fmt.Fprintf(e.stdout, "history %s, report %s, timeline %s (replay: chorus nemesis --seed %d)\n",
+			res.HistoryPath, res.ReportPath, res.TimelinePath, c.Seed)
 		if res.Report.Failed() {
 			return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found (seed %d)", c.Seed)}
 		}

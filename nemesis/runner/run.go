@@ -28,8 +28,9 @@ type Result struct {
 	Report *nemesis.Report
 	// Events is the fault timeline as it was carried out.
 	Events []inject.Event
-	// HistoryPath, ReportPath and TextPath are the files written in Dir.
-	HistoryPath, ReportPath, TextPath string
+	// HistoryPath, ReportPath, TextPath and TimelinePath (operations per
+	// second with the faults shaded, PNG) are the files written in Dir.
+	HistoryPath, ReportPath, TextPath, TimelinePath string
 	// Notes are things the run could not do as asked (faults dropped).
 	Notes []string
 }
@@ -143,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	res.Report = rep
 	if err := writeReport(res, rep); err != nil {
+		return res, err
+	}
+	if res.TimelinePath, err = r.writeTimeline(events); err != nil {
 		return res, err
 	}
 	return res, errors.Join(runErr, ctx.Err())
