@@ -105,7 +105,7 @@ func (db *DB) gcLoop(ctx context.Context, c *collector) {
 
 // gcPass is one tick's work (steps 1-3 above).
 func (db *DB) gcPass(ctx context.Context, c *collector) error {
-	db.stats.gc.passes.Add(1)
+	defer db.stats.gc.passes.Add(1)
 	for {
 		if err := db.gcThrottle(ctx); err != nil {
 			return err

@@ -273,6 +273,14 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumMemtables(3).
 		// Fewer compactors than badger's 4: see Options.Compactors.
 		WithNumCompactors(o.Compactors).
+		// Level 0 is compacted into the base level as soon as it holds a
+		// table (badger's default waits for 5). Each level 0 table is a
+		// flushed memtable, up to MemTableSize, and under overwrites
+		// mostly superseded versions: with 5 a store that stops writing
+		// keeps up to 4 of them (128 MiB) of garbage, which no compaction
+		// and no flatten (gc.go) then removes. The cost is a compaction
+		// per flush instead of per 5.
+		WithNumLevelZeroTables(1).
 		// Garbage collection (gc.go) reclaims value log files whole.
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.ValueThreshold).

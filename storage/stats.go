@@ -67,7 +67,7 @@ type Stats struct {
 	// not deleted, passed over by ScanTombstones (tombindex.go): only a
 	// write refused half-way for its transaction's size can leave one.
 	TombstoneIndexStray uint64 `json:"tombstone_index_stray"`
-	// GCPasses counts background garbage collection passes; GCRewrites the
+	// GCPasses counts finished background garbage collection passes; GCRewrites the
 	// value log files rewritten, GCFlattens the LSM flattens, and
 	// GCReclaimedBytes the disk space they gave back (as measured around
 	// each step). GCBackoffs counts the waits for foreground latency

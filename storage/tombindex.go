@@ -261,10 +261,29 @@ func (db *DB) buildTombIndex() error {
 	if err := db.bdb.Sync(); err != nil {
 		return translate("build index sync", err)
 	}
-	// Through the commit log, so that a replay after a crash brings the
-	// mark back with the data: an InMemory store's engine is rebuilt from
-	// the log alone, and the index with it (replayIndex).
-	return db.SetMeta(context.Background(), metaTombIndex, []byte{1})
+	return db.markTombIndex()
+}
+
+// markTombIndex writes the mark that the index is built, through the
+// commit log, so that a replay after a crash brings it back with the data
+// (an InMemory store's engine is rebuilt from the log alone, and the index
+// with it: replayIndex). It runs on the committer as a control request,
+// so it is not counted as a client write and skips the meta name limit.
+func (db *DB) markTombIndex() error {
+	ctx := context.Background()
+	r := &request{ctx: ctx, done: make(chan error, 1), control: func() error {
+		m := &request{key: metaKey(metaTombIndex), wrote: true, op: opSet, newRaw: []byte{1}}
+		if err := db.logAhead([]*request{m}); err != nil {
+			return err
+		}
+		txn := db.bdb.NewTransaction(true)
+		defer txn.Discard()
+		if err := txn.Set(m.key, m.newRaw); err != nil {
+			return translate("mark index", err)
+		}
+		return db.commit(txn)
+	}}
+	return db.await(ctx, r)
 }
 
 // countKeys counts the engine keys under prefix, reading keys only.
