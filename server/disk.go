@@ -38,13 +38,15 @@ func (d *diskState) throttle() time.Duration {
 	return gcBackoff
 }
 
-// gcOptions sets the garbage collection hook of storage options.
+// gcOptions sets the garbage collection interval and hook of storage
+// options.
 func (n *Node) gcOptions(opts *storage.Options) {
 	n.disk.backoffAbove = n.cfg.AntiEntropy.BackoffAbove
 	if n.disk.backoffAbove == 0 {
 		n.disk.backoffAbove = repair.DefaultBackoffAbove
 	}
 	opts.GCThrottle = n.disk.throttle
+	opts.GCInterval = n.cfg.StorageGCInterval
 }
 
 // startDiskMetrics lets the throttle read the request latency and exports

@@ -33,12 +33,13 @@ import (
 //  2. runs RunValueLogGC while it reclaims a file, pausing gcStepPause
 //     between two rewrites;
 //  3. when no write came since the previous tick (the store is idle) and
-//     the commit log took at least half the LSM's size in writes since the
-//     last time, so that this costs at most a rewrite of the tree per two
-//     of its size written, flattens the LSM (DB.Flatten): every level is
-//     compacted down into one, superseded versions and removed keys
-//     dropped. An idle store thus ends a burst of writes with its tree at
-//     its live size.
+//     enough was written since the last time (bytes in the commit log at
+//     least half the LSM's size, or writes at least half the number of
+//     keys: deletes are small writes that drop large values), so that
+//     this costs at most a rewrite of the tree per half of it written,
+//     flattens the LSM (DB.Flatten): every level is compacted down into
+//     one, superseded versions and removed keys dropped. An idle store
+//     thus ends a burst of writes with its tree at its live size.
 //
 // None of this touches the commit log or the checkpoint rules: a value
 // log rewrite and a compaction move committed data inside the engine, and
@@ -58,8 +59,9 @@ type collector struct {
 
 	// The committer's write count and the log's appended bytes at the last
 	// tick and at the last flatten; the goroutine owns them.
-	lastWrites     uint64
-	flattenedBytes int64
+	lastWrites      uint64
+	flattenedWrites uint64
+	flattenedBytes  int64
 }
 
 // gcCounters are the GC figures of Stats.
@@ -140,7 +142,10 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 	}
 	written := db.log.Stats().Appended - c.flattenedBytes
 	eb := db.engineBytes()
-	if written < eb.lsm/2 || !db.lsmSpread() {
+	// Garbage is at most what was written since: in bytes, or, for
+	// deletes and other small writes that supersede large values, in keys.
+	enough := 2*written >= eb.lsm || 2*(writes-c.flattenedWrites) >= uint64(max(db.keys.data.Load(), 1))
+	if !enough || !db.lsmSpread() {
 		return nil
 	}
 	if err := db.gcThrottle(ctx); err != nil {
@@ -149,7 +154,7 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 	if err := db.bdb.Flatten(db.opts.Compactors); err != nil {
 		return translate("flatten", err)
 	}
-	c.flattenedBytes = db.log.Stats().Appended
+	c.flattenedBytes, c.flattenedWrites = db.log.Stats().Appended, db.stats.writes.Load()
 	db.stats.gc.flattens.Add(1)
 	if freed := eb.lsm - db.engineBytes().lsm; freed > 0 {
 		db.stats.gc.reclaimed.Add(freed)
