@@ -37,9 +37,10 @@ import (
 //     least half the LSM's size, or writes at least half the number of
 //     keys: deletes are small writes that drop large values), so that
 //     this costs at most a rewrite of the tree per half of it written,
-//     flattens the LSM (DB.Flatten): every level is compacted down into
-//     one, superseded versions and removed keys dropped. An idle store
-//     thus ends a burst of writes with its tree at its live size.
+//     flushes the memtable (flushMemtable) and flattens the LSM
+//     (DB.Flatten): every level is compacted down into one, superseded
+//     versions and removed keys dropped. An idle store thus ends a burst
+//     of writes with its tree at its live size.
 //
 // None of this touches the commit log or the checkpoint rules: a value
 // log rewrite and a compaction move committed data inside the engine, and
@@ -145,11 +146,17 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 	// Garbage is at most what was written since: in bytes, or, for
 	// deletes and other small writes that supersede large values, in keys.
 	enough := 2*written >= eb.lsm || 2*(writes-c.flattenedWrites) >= uint64(max(db.keys.data.Load(), 1))
-	if !enough || !db.lsmSpread() {
+	if !enough {
 		return nil
 	}
 	if err := db.gcThrottle(ctx); err != nil {
 		return err
+	}
+	if err := db.flushMemtable(ctx); err != nil {
+		return err
+	}
+	if !db.lsmSpread() {
+		return nil
 	}
 	if err := db.bdb.Flatten(db.opts.Compactors); err != nil {
 		return translate("flatten", err)
@@ -160,6 +167,39 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 		db.stats.gc.reclaimed.Add(freed)
 	}
 	return nil
+}
+
+// spaceFlush is the keyspace of flushMemtable's sentinel key. It holds
+// nothing otherwise: a sentinel left by a crash is dropped by the next
+// flush.
+const spaceFlush byte = 'z'
+
+// flushMemtable writes the engine's memtable out to a level 0 table, so
+// that a flatten sees the last writes too (deletes above all: the values
+// they drop are in the tree, the deletes in the memtable) and the
+// memtable's log, as large as the writes since the last flush, is deleted.
+// badger has no flush call: DropPrefix of a keyspace holding one sentinel
+// key flushes the memtables and drops nothing else. DropPrefix refuses
+// concurrent writes, so it runs on the committer, which makes every write
+// (a client write arriving meanwhile waits for it, as for a batch).
+func (db *DB) flushMemtable(ctx context.Context) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	r := &request{ctx: ctx, done: make(chan error, 1), control: func() error {
+		key := []byte{spaceFlush}
+		txn := db.bdb.NewTransaction(true)
+		defer txn.Discard()
+		if err := txn.Set(key, nil); err != nil {
+			return translate("flush", err)
+		}
+		if err := txn.Commit(); err != nil {
+			return translate("flush", err)
+		}
+		return translate("flush", db.bdb.DropPrefix(key))
+	}}
+	return db.await(ctx, r)
 }
 
 // lsmSpread reports whether the LSM has tables on more than one level, or
