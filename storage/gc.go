@@ -155,11 +155,12 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 	if err := db.flushMemtable(ctx); err != nil {
 		return err
 	}
-	if !db.lsmSpread() {
-		return nil
-	}
-	if err := db.bdb.Flatten(db.opts.Compactors); err != nil {
-		return translate("flatten", err)
+	// With the tree on one level already (level 0 was compacted into
+	// it), the flush was all there was to do.
+	if db.lsmSpread() {
+		if err := db.bdb.Flatten(db.opts.Compactors); err != nil {
+			return translate("flatten", err)
+		}
 	}
 	c.flattenedBytes, c.flattenedWrites = db.log.Stats().Appended, db.stats.writes.Load()
 	db.stats.gc.flattens.Add(1)

@@ -68,7 +68,8 @@ type Stats struct {
 	// write refused half-way for its transaction's size can leave one.
 	TombstoneIndexStray uint64 `json:"tombstone_index_stray"`
 	// GCPasses counts finished background garbage collection passes; GCRewrites the
-	// value log files rewritten, GCFlattens the LSM flattens, and
+	// value log files rewritten, GCFlattens the idle memtable flushes and
+	// LSM flattens, and
 	// GCReclaimedBytes the disk space they gave back (as measured around
 	// each step). GCBackoffs counts the waits for foreground latency
 	// (Options.GCThrottle) and GCBackoffTime their total (JSON:
