@@ -278,8 +278,8 @@ func (db *DB) engineBytes() diskBytes {
 // diskUsage returns engineBytes with the commit log's space.
 func (db *DB) diskUsage() diskBytes {
 	b := db.engineBytes()
-	if db.log == nil || db.opts.CommitLogFS != nil {
-		return b // no log, or one on a file system of its own (tests)
+	if db.log == nil || db.opts.InMemory {
+		return b // no log, or one on an in-memory file system (tests)
 	}
 	entries, err := os.ReadDir(db.logDir)
 	if err != nil {
