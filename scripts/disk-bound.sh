@@ -179,8 +179,13 @@ echo "  took $(($(date +%s) - start)) s"
 
 echo "waiting for tombstone collection (grace ${grace}s) and garbage collection"
 start=$(date +%s)
+# Until none is left, or the count stops moving for a minute.
+last=-1 still=0
 for _ in $(seq 180); do
-	if (($(sum_metric chorus_tombstone_keys) == 0)); then break; fi
+	left=$(sum_metric chorus_tombstone_keys)
+	if ((left == 0)); then break; fi
+	if ((left == last)); then still=$((still + 1)); else still=0 last=$left; fi
+	if ((still >= 20)); then break; fi
 	sleep 2
 done
 echo "  tombstones collected after $(($(date +%s) - start)) s: $(sum_metric chorus_tombstone_keys) left"

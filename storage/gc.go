@@ -32,7 +32,8 @@ import (
 //     (foreground latency is high), asking again, before each step;
 //  2. runs RunValueLogGC while it reclaims a file, pausing gcStepPause
 //     between two rewrites;
-//  3. when no write came since the previous tick (the store is idle) and
+//  3. when no data write came since the previous tick (the store is idle:
+//     meta records and hints do not count) and
 //     enough was written since the last time (bytes in the commit log at
 //     least half the LSM's size, or writes at least half the number of
 //     keys: deletes are small writes that drop large values), so that
@@ -135,7 +136,7 @@ func (db *DB) gcPass(ctx context.Context, c *collector) error {
 // maybeFlatten flattens the LSM when the store was idle since the last
 // tick and enough was written since the last flatten (step 3 above).
 func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
-	writes := db.stats.writes.Load()
+	writes := db.keys.writes.Load()
 	idle := writes == c.lastWrites
 	c.lastWrites = writes
 	if !idle || db.log == nil {
@@ -162,7 +163,7 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 			return translate("flatten", err)
 		}
 	}
-	c.flattenedBytes, c.flattenedWrites = db.log.Stats().Appended, db.stats.writes.Load()
+	c.flattenedBytes, c.flattenedWrites = db.log.Stats().Appended, db.keys.writes.Load()
 	db.stats.gc.flattens.Add(1)
 	if freed := eb.lsm - db.engineBytes().lsm; freed > 0 {
 		db.stats.gc.reclaimed.Add(freed)

@@ -130,6 +130,10 @@ func (db *DB) stageTombAfter(txn *badger.Txn, dk []byte, op tombOp, dataErr erro
 // at Open and kept up to date by the committer (noteKeys).
 type keyCounts struct {
 	data, tombs atomic.Int64
+	// writes counts the committed writes of data keys: what garbage
+	// collection calls activity (meta records, such as the last-alive
+	// mark, and hints are written while a node is otherwise idle).
+	writes atomic.Uint64
 }
 
 // noteKeys counts the data keys and index entries that the committed
@@ -139,6 +143,7 @@ func (db *DB) noteKeys(committed []*request) {
 		if !r.wrote || len(r.key) == 0 || r.key[0] != spaceData {
 			continue
 		}
+		db.keys.writes.Add(1)
 		switch {
 		case r.op == opSet && r.oldRaw == nil:
 			db.keys.data.Add(1)
