@@ -81,6 +81,10 @@ type Config struct {
 	// bring back a collected delete) and the longest a node may be down
 	// before it must be wiped (see ForceRejoin).
 	Tombstones repair.CollectorConfig
+	// StorageGCInterval is how often storage's garbage collection looks
+	// for disk to reclaim (storage.Options.GCInterval): 0 its default
+	// (1 min), negative off.
+	StorageGCInterval time.Duration
 	// Handoff paces ownership handoff (Self, Store, Source, Liveness and
 	// Logger are set by the node).
 	Handoff handoff.Config

@@ -89,6 +89,9 @@ type Node struct {
 	closeErr  error
 	// closers run in reverse order of their registration on Close.
 	closers []func() error
+
+	// disk is the state of storage's garbage collection hook (disk.go).
+	disk diskState
 }
 
 // Addrs are the addresses a node serves on, as others reach it.
@@ -181,6 +184,7 @@ func (n *Node) openStorage() error {
 	if n.faults != nil && !n.cfg.InMemory {
 		opts.CommitLogFS = vfs.Inject(vfs.Default, n.faults)
 	}
+	n.gcOptions(&opts)
 	db, err := storage.Open(n.cfg.DataDir, opts)
 	if err != nil {
 		return fmt.Errorf("server: open storage: %w", err)
@@ -354,6 +358,7 @@ func (n *Node) startReplication() error {
 	n.coordReady.Store(coord)
 	n.onClose(coord.Close)
 	n.metrics = newMetrics(metricsSources{Hints: hq.Stats, Coordinator: coord.Stats})
+	n.startDiskMetrics()
 	fc := replica.DefaultForwarderConfig()
 	fc.Self, fc.Liveness, fc.Logger = self, n.members, n.log
 	fc.Transport = forwardNet{self: self, dial: dialIn, ready: ready}

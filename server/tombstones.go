@@ -10,6 +10,7 @@ import (
 	"github.com/chorusdb/chorus/storage"
 	"github.com/chorusdb/chorus/transport/pb"
 	"github.com/chorusdb/chorus/vclock"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -89,28 +90,58 @@ func (n *Node) markAlive() error {
 func (n *Node) startCollector(dial internodeDialer) error {
 	cc := n.cfg.Tombstones
 	cc.Targets = n.placement().Targets
-	// A pass reads every key of the partitions it leads; with no tombstone
-	// written or left since the last, it is skipped.
+	// A pass reads the deleted keys of the partitions it leads (storage's
+	// tombstone index); with no tombstone written or left since the last,
+	// it is skipped.
 	cc.TombstoneWrites = n.db.TombstoneWrites
 	cc.Logger = n.log.With("component", "tombstones")
 	if n.faults != nil && cc.Now == nil {
 		cc.Now = n.faults.Now // the grace is wall time
 	}
 	rr := repairRemote{self: n.members.ID(), dial: dial, shape: n.db.TreeConfig()}
-	c, err := repair.NewCollector(cc, n.db, tombstoneRemote{rr})
+	c, err := repair.NewCollector(cc, tombstoneLocal{n.db}, tombstoneRemote{rr})
 	if err != nil {
 		return fmt.Errorf("server: start tombstone collection: %w", err)
 	}
 	n.collector = c
 	n.onClose(c.Close)
 	n.metrics.registry().MustRegister(handoffCollector{status: n.handoff.Status, tombstones: c.Stats})
+	n.metrics.registry().MustRegister(tombstoneScanCollector{c.Stats})
 	return nil
+}
+
+// tombstoneScanCollector exports how many deleted keys collection passes
+// looked at: with storage's tombstone index, a pass's cost.
+type tombstoneScanCollector struct{ stats func() repair.CollectStats }
+
+var descTombstonesScanned = prometheus.NewDesc("chorus_tombstones_scanned_total",
+	"Deleted keys tombstone collection looked at (it reads storage's tombstone index, not every key).", nil, nil)
+
+func (c tombstoneScanCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descTombstonesScanned }
+
+func (c tombstoneScanCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descTombstonesScanned, prometheus.CounterValue, float64(c.stats().Scanned))
 }
 
 // CollectTombstones runs one tombstone collection pass now and returns how
 // many keys this node removed. For tests and tools.
 func (n *Node) CollectTombstones(ctx context.Context) (int, error) {
 	return n.collector.Pass(ctx)
+}
+
+// tombstoneLocal is the node's storage as the collector reads it: a
+// partition's "scan" walks storage's tombstone index, not the partition,
+// so a pass costs in proportion to the deleted keys, not to all keys. The
+// collector only ever considers deleted keys, so it sees the same
+// candidates; its Scanned count becomes the deleted keys looked at.
+type tombstoneLocal struct{ db *storage.DB }
+
+func (l tombstoneLocal) ScanPartition(ctx context.Context, p uint32, fn func([]byte, vclock.Set) error) error {
+	return l.db.ScanTombstones(ctx, p, fn)
+}
+
+func (l tombstoneLocal) DeleteTombstone(ctx context.Context, p uint32, key []byte, expect vclock.Set) (bool, error) {
+	return l.db.DeleteTombstone(ctx, p, key, expect)
 }
 
 // tombstoneRemote reaches the other primaries for collection.

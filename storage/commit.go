@@ -43,6 +43,9 @@ import (
 type mutation struct {
 	op    mutationOp
 	value []byte // for opSet; must not be modified after being returned
+	// tomb is what the write does to the key's tombstone index entry
+	// (tombindex.go); data keys only.
+	tomb tombOp
 }
 
 type mutationOp uint8
@@ -97,6 +100,7 @@ type request struct {
 	wrote          bool
 	op             mutationOp
 	oldRaw, newRaw []byte
+	tomb           tombOp // the index change staged with the write
 }
 
 // submit queues a write and waits for its outcome. If it returns ctx's
@@ -246,6 +250,7 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	applied := db.applyAll(writes)
 	db.noteCommitted(applied)
+	db.noteKeys(applied)
 	db.stats.writes.Add(uint64(len(applied)))
 	db.stats.applyNanos.Add(int64(time.Since(start)))
 	for _, r := range live {
@@ -326,12 +331,12 @@ func (db *DB) applyAll(live []*request) []*request {
 		txn = db.bdb.NewTransaction(true)
 	}
 	for _, r := range live {
-		err := apply(txn, r)
+		err := db.apply(txn, r)
 		if errors.Is(err, badger.ErrTxnTooBig) && len(pending) > 0 {
 			// The batch outgrew one transaction: commit what we have and
 			// retry this request alone in a fresh one.
 			flush()
-			err = apply(txn, r)
+			err = db.apply(txn, r)
 		}
 		if err != nil {
 			if errors.Is(err, badger.ErrTxnTooBig) {
@@ -367,14 +372,21 @@ func (db *DB) commit(txn *badger.Txn) error {
 // apply reads r's key in txn, runs its mutation and stages the result.
 // Engine errors are translated, except badger.ErrTxnTooBig, which applyAll
 // handles; mutation errors are returned as they are.
-func apply(txn *badger.Txn, r *request) error {
-	r.wrote, r.op, r.oldRaw, r.newRaw = false, opNone, nil, nil
+func (db *DB) apply(txn *badger.Txn, r *request) error {
+	r.wrote, r.op, r.oldRaw, r.newRaw, r.tomb = false, opNone, nil, nil, tombKeep
 	old, found, err := readRaw(txn, r.key)
 	if err != nil {
 		return err
 	}
 	m, err := r.mutate(old, found)
 	if err != nil {
+		return err
+	}
+	if m.op == opDelete && !found || m.op == opNone {
+		m.tomb = tombKeep
+	}
+	// The index entry is staged around the data write (tombindex.go).
+	if err := stageTombBefore(txn, r.key, m.tomb); err != nil {
 		return err
 	}
 	switch m.op {
@@ -386,6 +398,10 @@ func apply(txn *badger.Txn, r *request) error {
 			err = txn.Delete(r.key)
 			r.wrote, r.op, r.oldRaw = true, opDelete, old
 		}
+	}
+	err = db.stageTombAfter(txn, r.key, m.tomb, err)
+	if err == nil {
+		r.tomb = m.tomb
 	}
 	if err != nil && !errors.Is(err, badger.ErrTxnTooBig) {
 		return translate("write", err)

@@ -34,6 +34,13 @@ type DB struct {
 
 	stats counters
 
+	// keys counts data keys and tombstone index entries (tombindex.go).
+	keys keyCounts
+
+	// gc is the engine's background garbage collection (gc.go); nil for
+	// an InMemory store.
+	gc *collector
+
 	// floor is the incarnation's base dot counter (incarnation.go).
 	floor uint64
 	// fresh is set by Open for a store it found empty and started.
@@ -115,8 +122,14 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.startIncarnation(); err != nil {
 		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
 	}
+	// After the layout check (which wants a new store empty), and before
+	// any data write: only Open's own meta writes have run.
+	if err := db.openTombIndex(); err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: open %q: %w", dir, err), db.Close())
+	}
 	db.startTrees()
 	db.startCheckpoints()
+	db.startGC()
 	return db, nil
 }
 
@@ -128,6 +141,7 @@ func Open(dir string, opts Options) (*DB, error) {
 // not be called from a ScanPartition or ScanHints callback.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.stopGC()
 		db.stopTrees()
 		db.stopCheckpoints()
 		db.mu.Lock()

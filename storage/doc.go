@@ -72,6 +72,8 @@
 //	data: 'd' | partition (uint16, big-endian) | slot (uint16, big-endian) | user key
 //	hint: 'h' | len(target) (1 byte) | target | hint ID
 //	meta: 'm' | name
+//	tomb: 't' | partition | slot | user key  (the tombstone index, tombindex.go)
+//	flush: 'z'                               (GC's memtable flush sentinel, gc.go)
 //
 // The slot is antientropy.Slot of the user key (16 bits of its hash). One
 // partition's keys are therefore one prefix scan (ScanPartition), in slot
@@ -98,5 +100,7 @@
 // closes the engine. The log's last segments stay on disk; replaying them
 // at the next Open changes nothing. Scans run on the caller's goroutine
 // and call their callback outside any engine transaction. The engine runs
-// its own goroutines (compaction, flushes), which its Close stops.
+// its own goroutines (compaction, flushes), which its Close stops. An
+// on-disk store also runs the garbage collector goroutine (gc.go), which
+// Close stops first, waiting for a step in progress.
 package storage

@@ -148,7 +148,7 @@ func (db *DB) UpdateAsync(ctx context.Context, partition uint32, key []byte, cli
 		db.noteSiblings(partition, key, cur.Len(), next.Len(), "update")
 		db.noteTombstone(next)
 		res = next
-		return mutation{op: opSet, value: next.Encode()}, nil
+		return mutation{op: opSet, value: next.Encode(), tomb: tombChange(cur, next)}, nil
 	})
 	if err != nil {
 		return vclock.Set{}, nil, err
@@ -199,7 +199,7 @@ func (db *DB) MergeAsync(ctx context.Context, partition uint32, key []byte, inco
 		}
 		db.noteSiblings(partition, key, cur.Len(), next.Len(), "merge")
 		db.noteTombstone(next)
-		return mutation{op: opSet, value: next.Encode()}, nil
+		return mutation{op: opSet, value: next.Encode(), tomb: tombChange(cur, next)}, nil
 	})
 	if err != nil {
 		return vclock.Set{}, false, nil, err
@@ -251,7 +251,7 @@ func (db *DB) DeleteIfEqual(ctx context.Context, partition uint32, key []byte, e
 			return mutation{op: opNone}, nil
 		}
 		removed = true
-		return mutation{op: opDelete}, nil
+		return mutation{op: opDelete, tomb: tombDrop(cur)}, nil
 	})
 	return removed && err == nil, err
 }

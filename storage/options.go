@@ -104,8 +104,39 @@ type Options struct {
 	// 64 MiB.
 	CheckpointBytes int64
 
-	// Clock times checkpoints. Default the real clock.
+	// Clock times checkpoints and garbage collection. Default the real
+	// clock.
 	Clock clock.Clock
+
+	// GCInterval is how often background garbage collection (gc.go) looks
+	// for work: value log files to rewrite, and, when no write came since
+	// the last look, an LSM tree to flatten. Default 1 min; negative turns
+	// it off. An InMemory store has none.
+	GCInterval time.Duration
+
+	// GCDiscardRatio is the share of a value log file that must be garbage
+	// before it is rewritten. Default 0.5 (the engine's advice: a value is
+	// rewritten at most about once on average); in (0, 1).
+	GCDiscardRatio float64
+
+	// GCThrottle, if set, is asked before every garbage collection step;
+	// a positive answer is how long to wait before asking again, because
+	// foreground requests are suffering (the server answers from its
+	// recent p99, as anti-entropy backs off). It must be safe to call from
+	// any goroutine and cheap. nil: never wait.
+	GCThrottle func() time.Duration
+
+	// ValueLogFileSize is the size of the engine's value log files, which
+	// hold values of ValueThreshold bytes or more. A file is reclaimed
+	// whole, and never the one being written, so smaller files reclaim
+	// sooner. Default 64 MiB (the engine's is 1 GiB); in [1 MiB, 1 GiB].
+	ValueLogFileSize int64
+
+	// ValueThreshold is the smallest stored set (encoded) kept in the
+	// value log rather than in the LSM tree. Default 1 MiB, the engine's
+	// largest: sets below it are rewritten by compactions, which drop old
+	// versions as they go, where value log space waits for GC.
+	ValueThreshold int64
 
 	// Logger receives warnings (sibling counts) and the engine's warnings
 	// and errors; the engine's info and debug output is dropped.
@@ -124,6 +155,12 @@ const (
 	defaultCheckpointInterval = 30 * time.Second
 	defaultCheckpointBytes    = 64 << 20
 	defaultCompactors         = 2
+	defaultGCInterval         = time.Minute
+	defaultGCDiscardRatio     = 0.5
+	defaultValueLogFileSize   = 64 << 20
+	defaultValueThreshold     = 1 << 20
+	minValueLogFileSize       = 1 << 20
+	maxValueLogFileSize       = 1 << 30
 
 	maxMaxKeyLen    = 60000
 	maxMaxValueLen  = 64 << 20
@@ -151,6 +188,12 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.CheckpointBytes, defaultCheckpointBytes)
 	o.Clock = clockOrReal(o.Clock)
 	setDefault(&o.Compactors, defaultCompactors)
+	setDefault(&o.GCInterval, defaultGCInterval)
+	setDefault(&o.ValueLogFileSize, defaultValueLogFileSize)
+	setDefault(&o.ValueThreshold, defaultValueThreshold)
+	if o.GCDiscardRatio == 0 {
+		o.GCDiscardRatio = defaultGCDiscardRatio
+	}
 	setDefault(&o.Trees.Segments, antientropy.DefaultSegments)
 	setDefault(&o.Trees.Branches, antientropy.DefaultBranches)
 	if o.Logger == nil {
@@ -188,6 +231,13 @@ func (o Options) Validate() error {
 		return badOption("CheckpointBytes", o.CheckpointBytes, "must be positive")
 	case o.Compactors < minCompactors:
 		return badOption("Compactors", o.Compactors, fmt.Sprintf("must be >= %d", minCompactors))
+	case o.GCDiscardRatio <= 0 || o.GCDiscardRatio >= 1:
+		return badOption("GCDiscardRatio", o.GCDiscardRatio, "must be in (0, 1)")
+	case o.ValueLogFileSize < minValueLogFileSize || o.ValueLogFileSize > maxValueLogFileSize:
+		return badOption("ValueLogFileSize", o.ValueLogFileSize,
+			fmt.Sprintf("must be in [%d, %d]", minValueLogFileSize, maxValueLogFileSize))
+	case o.ValueThreshold < 0 || o.ValueThreshold > defaultValueThreshold:
+		return badOption("ValueThreshold", o.ValueThreshold, fmt.Sprintf("must be in [1, %d]", defaultValueThreshold))
 	}
 	if err := o.Trees.Validate(); err != nil {
 		return fmt.Errorf("%w: Trees: %w", ErrBadOptions, err)
@@ -223,6 +273,17 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumMemtables(3).
 		// Fewer compactors than badger's 4: see Options.Compactors.
 		WithNumCompactors(o.Compactors).
+		// Level 0 is compacted into the base level as soon as it holds a
+		// table (badger's default waits for 5). Each level 0 table is a
+		// flushed memtable, up to MemTableSize, and under overwrites
+		// mostly superseded versions: with 5 a store that stops writing
+		// keeps up to 4 of them (128 MiB) of garbage, which no compaction
+		// and no flatten (gc.go) then removes. The cost is a compaction
+		// per flush instead of per 5.
+		WithNumLevelZeroTables(1).
+		// Garbage collection (gc.go) reclaims value log files whole.
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithValueThreshold(o.ValueThreshold).
 		// Tables uncompressed and no block cache: badger then reads blocks
 		// straight from its mmapped tables (the OS caches them), where with
 		// Snappy it decompresses each block into a 256 MiB cache of its

@@ -49,6 +49,37 @@ type Stats struct {
 	// sync_ms).
 	ApplyTime time.Duration `json:"-"`
 	SyncTime  time.Duration `json:"-"`
+
+	// Disk space now, in bytes allocated on disk (gc.go): the engine's LSM
+	// tree (tables, memtable logs, manifest), its value log, and the
+	// commit log. Zero for an InMemory store.
+	DiskLSMBytes  int64 `json:"disk_lsm_bytes"`
+	DiskVlogBytes int64 `json:"disk_vlog_bytes"`
+	DiskLogBytes  int64 `json:"disk_log_bytes"`
+	// Keys is the number of keys stored now, deleted ones included;
+	// TombstoneKeys the number of those deleted (every sibling a
+	// tombstone, entries of the tombstone index), so Keys - TombstoneKeys
+	// are the live keys. Exact: counted at Open, then kept by the
+	// committer.
+	Keys          int64 `json:"keys"`
+	TombstoneKeys int64 `json:"tombstone_keys"`
+	// TombstoneIndexStray counts index entries found for keys that were
+	// not deleted, passed over by ScanTombstones (tombindex.go): only a
+	// write refused half-way for its transaction's size can leave one.
+	TombstoneIndexStray uint64 `json:"tombstone_index_stray"`
+	// GCPasses counts finished background garbage collection passes; GCRewrites the
+	// value log files rewritten, GCFlattens the idle memtable flushes and
+	// LSM flattens, and
+	// GCReclaimedBytes the disk space they gave back (as measured around
+	// each step). GCBackoffs counts the waits for foreground latency
+	// (Options.GCThrottle) and GCBackoffTime their total (JSON:
+	// gc_backoff_ms).
+	GCPasses         uint64        `json:"gc_passes"`
+	GCRewrites       uint64        `json:"gc_rewrites"`
+	GCFlattens       uint64        `json:"gc_flattens"`
+	GCReclaimedBytes int64         `json:"gc_reclaimed_bytes"`
+	GCBackoffs       uint64        `json:"gc_backoffs"`
+	GCBackoffTime    time.Duration `json:"-"`
 }
 
 // MarshalJSON writes s with its durations as milliseconds, the JSON style
@@ -57,9 +88,10 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 	type plain Stats // without this method
 	return json.Marshal(struct {
 		plain
-		ApplyMS float64 `json:"apply_ms"`
-		SyncMS  float64 `json:"sync_ms"`
-	}{plain(s), millis(s.ApplyTime), millis(s.SyncTime)})
+		ApplyMS     float64 `json:"apply_ms"`
+		SyncMS      float64 `json:"sync_ms"`
+		GCBackoffMS float64 `json:"gc_backoff_ms"`
+	}{plain(s), millis(s.ApplyTime), millis(s.SyncTime), millis(s.GCBackoffTime)})
 }
 
 // millis is d in (fractional) milliseconds.
@@ -71,6 +103,8 @@ type counters struct {
 	checkpoints, checkpointsSkipped                   atomic.Uint64
 	tombstoneWrites                                   atomic.Uint64
 	applyNanos, syncNanos                             atomic.Int64
+	tombStray                                         atomic.Uint64
+	gc                                                gcCounters
 }
 
 // Stats returns a snapshot of the counters. It works after Close too.
@@ -90,6 +124,7 @@ func (db *DB) Stats() Stats {
 		Checkpoints:        c.checkpoints.Load(),
 		CheckpointsSkipped: c.checkpointsSkipped.Load(),
 	}
+	db.diskStats(&s)
 	if db.log != nil {
 		ls := db.log.Stats()
 		s.LogBytes, s.LogSegments = uint64(ls.Appended), ls.Segments

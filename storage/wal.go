@@ -162,6 +162,12 @@ func (db *DB) replayLog() error {
 func replayOne(txn *badger.Txn, op byte, key, value []byte) error {
 	key = append([]byte(nil), key...)
 	if op == recordDelete {
+		if key[0] == spaceData {
+			// Whatever the key held, it has no index entry now.
+			if err := engineErr(txn.Delete(tombKey(key))); err != nil {
+				return err
+			}
+		}
 		return engineErr(txn.Delete(key))
 	}
 	value = append([]byte{}, value...)
@@ -170,6 +176,9 @@ func replayOne(txn *badger.Txn, op byte, key, value []byte) error {
 	}
 	old, found, err := readRaw(txn, key)
 	if err != nil || !found {
+		if err == nil {
+			err = replayIndex(txn, key, nil, value)
+		}
 		if err == nil {
 			err = engineErr(txn.Set(key, value))
 		}
@@ -187,7 +196,11 @@ func replayOne(txn *badger.Txn, op byte, key, value []byte) error {
 	if next.Equal(cur) {
 		return nil
 	}
-	return engineErr(txn.Set(key, next.Encode()))
+	enc := next.Encode()
+	if err := replayIndex(txn, key, old, enc); err != nil {
+		return err
+	}
+	return engineErr(txn.Set(key, enc))
 }
 
 // engineErr translates an engine write error except ErrTxnTooBig.

@@ -38,6 +38,7 @@ type nodeFlags struct {
 	aaeKeysPerSec, aaeBytesPerSec int
 	aaeBackoffAbove               time.Duration
 	tombstoneGrace                time.Duration
+	tombstoneInterval, gcInterval time.Duration
 	handoffKeysPerSec             int
 	backup                        backupNodeFlags
 	// defaultN, defaultR and defaultW are the server-side default quorum;
@@ -150,6 +151,8 @@ func (f *nodeFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.aaeBytesPerSec, "aae-bytes-per-second", 4<<20, "anti-entropy budget: bytes synced per second")
 	fl.DurationVar(&f.aaeBackoffAbove, "aae-backoff-above", 50*time.Millisecond, "pause anti-entropy while this node's recent client p99 latency is above this")
 	fl.DurationVar(&f.tombstoneGrace, "tombstone-grace", time.Hour, "collect a delete's tombstone this long after it, once every replica holds it; also the longest a hint waits and a node may be down without a wipe")
+	fl.DurationVar(&f.tombstoneInterval, "tombstone-interval", 10*time.Minute, "pause between two tombstone collection passes")
+	fl.DurationVar(&f.gcInterval, "gc-interval", time.Minute, "how often storage garbage collection looks for disk to reclaim (value log files, an LSM tree to flatten once idle); 0 turns it off")
 	fl.IntVar(&f.handoffKeysPerSec, "handoff-keys-per-second", 50000, "ownership handoff budget: keys this node pulls per second after a ring change")
 	f.backup.register(fl)
 	fl.BoolVar(&f.forceRejoin, "force-rejoin", false, "start even if this node was down longer than --tombstone-grace (deleted values may come back)")
@@ -213,6 +216,15 @@ func (f *nodeFlags) config(e *env) (server.Config, error) {
 	cfg.AntiEntropy.KeysPerSecond, cfg.AntiEntropy.BytesPerSecond = f.aaeKeysPerSec, f.aaeBytesPerSec
 	cfg.AntiEntropy.BackoffAbove = f.aaeBackoffAbove
 	cfg.Tombstones.Grace = f.tombstoneGrace
+	if f.tombstoneInterval < time.Second || f.gcInterval < 0 || f.gcInterval > 0 && f.gcInterval < time.Second {
+		return cfg, usageError("--tombstone-interval %v, --gc-interval %v: want at least 1s (or --gc-interval 0: off)",
+			f.tombstoneInterval, f.gcInterval)
+	}
+	cfg.Tombstones.Interval = f.tombstoneInterval
+	cfg.StorageGCInterval = f.gcInterval
+	if f.gcInterval == 0 {
+		cfg.StorageGCInterval = -1
+	}
 	if err := f.backup.apply(&cfg); err != nil {
 		return cfg, err
 	}

@@ -31,6 +31,8 @@ func TestServerCommandUsageErrors(t *testing.T) {
 		{[]string{"node", "extra-arg"}, "unknown command"},
 		{[]string{"node", "--insecure", "--in-memory", "--tombstone-grace", "10ms"}, "--tombstone-grace"},
 		{[]string{"node", "--insecure", "--in-memory", "--aae-keys-per-second", "0"}, "--aae-keys-per-second"},
+		{[]string{"node", "--insecure", "--in-memory", "--gc-interval", "10ms"}, "--gc-interval"},
+		{[]string{"node", "--insecure", "--in-memory", "--tombstone-interval", "0s"}, "--tombstone-interval"},
 		{[]string{"node", "--insecure", "--in-memory", "--handoff-keys-per-second", "0"}, "--handoff-keys-per-second"},
 	} {
 		r := runCLI(t, "", tt.args...)
