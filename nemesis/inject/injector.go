@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/nemesis/netfault"
 )
 
@@ -110,16 +111,7 @@ func New(cfg Config) (*Injector, error) {
 	return &Injector{cfg: cfg, killed: map[int]bool{}, paused: map[int]bool{}, shifted: map[int]bool{}, disk: map[int]string{}}, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, clock.Real{}, d) }
 
 // Start applies f. For a membership fault it sets f.Nodes to the joining
 // node, so the caller's timeline names it.
