@@ -32,7 +32,8 @@ import (
 //     (foreground latency is high), asking again, before each step;
 //  2. runs RunValueLogGC while it reclaims a file, pausing gcStepPause
 //     between two rewrites;
-//  3. when no data write came since the previous tick (the store is idle:
+//  3. when no data write and no read came since the previous tick (the
+//     store is idle; a flatten would stall the reads of a busy one:
 //     meta records and hints do not count) and
 //     enough was written since the last time (bytes in the commit log at
 //     least half the LSM's size, or writes at least half the number of
@@ -62,6 +63,7 @@ type collector struct {
 	// The committer's write count and the log's appended bytes at the last
 	// tick and at the last flatten; the goroutine owns them.
 	lastWrites      uint64
+	lastReads       uint64
 	flattenedWrites uint64
 	flattenedBytes  int64
 }
@@ -136,9 +138,9 @@ func (db *DB) gcPass(ctx context.Context, c *collector) error {
 // maybeFlatten flattens the LSM when the store was idle since the last
 // tick and enough was written since the last flatten (step 3 above).
 func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
-	writes := db.keys.writes.Load()
-	idle := writes == c.lastWrites
-	c.lastWrites = writes
+	writes, reads := db.keys.writes.Load(), db.keys.reads.Load()
+	idle := writes == c.lastWrites && reads == c.lastReads
+	c.lastWrites, c.lastReads = writes, reads
 	if !idle || db.log == nil {
 		return nil
 	}

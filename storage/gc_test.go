@@ -150,6 +150,39 @@ func TestGCFlattensWhenIdle(t *testing.T) {
 	checkLast(t, db, keys, rounds, size, pad)
 }
 
+// TestGCDoesNotFlattenUnderReads: a store that takes reads but no writes
+// is not idle (a flatten would stall the reads for up to a second); the
+// first tick without either flattens it.
+func TestGCDoesNotFlattenUnderReads(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	opts := gcOptions(clk)
+	opts.ValueThreshold = 0
+	db, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const keys, rounds, size, pad = 12000, 3, 1024, 0
+	overwrite(t, db, keys, rounds, size, pad)
+	tickGC(t, db, clk) // writes since Open: not idle
+	for range 2 {
+		if _, err := db.Get(context.Background(), 0, gcKey(7, pad)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.Digest(context.Background(), 0, gcKey(8, pad)); err != nil {
+			t.Fatal(err)
+		}
+		tickGC(t, db, clk)
+		if n := db.Stats().GCFlattens; n != 0 {
+			t.Fatalf("GCFlattens = %d after a tick with reads, want 0", n)
+		}
+	}
+	tickGC(t, db, clk)
+	if n := db.Stats().GCFlattens; n != 1 {
+		t.Fatalf("GCFlattens = %d after a tick with neither reads nor writes, want 1", n)
+	}
+}
+
 // checkLast checks that every key reads one value, the last round's.
 func checkLast(t *testing.T, db *DB, keys, rounds, size, pad int) {
 	t.Helper()

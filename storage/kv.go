@@ -15,6 +15,7 @@ import (
 // the caller. Get reads committed state and does not wait for queued
 // writes.
 func (db *DB) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set, error) {
+	db.keys.reads.Add(1)
 	if err := db.checkKey(partition, key); err != nil {
 		return vclock.Set{}, err
 	}
@@ -53,6 +54,7 @@ func (db *DB) Get(ctx context.Context, partition uint32, key []byte) (vclock.Set
 // another replica sent, so only one replica sends the set itself. Like
 // Get, Digest reads committed state.
 func (db *DB) Digest(ctx context.Context, partition uint32, key []byte) (digest uint64, found bool, err error) {
+	db.keys.reads.Add(1)
 	if err := db.checkKey(partition, key); err != nil {
 		return 0, false, err
 	}

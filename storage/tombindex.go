@@ -134,6 +134,10 @@ type keyCounts struct {
 	// collection calls activity (meta records, such as the last-alive
 	// mark, and hints are written while a node is otherwise idle).
 	writes atomic.Uint64
+	// reads counts reads of data keys (Get, Digest): foreground activity
+	// too, which a flatten would stall (it blocks the engine for up to a
+	// second), so garbage collection waits for a tick without either.
+	reads atomic.Uint64
 }
 
 // noteKeys counts the data keys and index entries that the committed
