@@ -64,6 +64,7 @@ type collector struct {
 	// tick and at the last flatten; the goroutine owns them.
 	lastWrites      uint64
 	lastReads       uint64
+	checkedAt       time.Time // when lastWrites and lastReads were read
 	flattenedWrites uint64
 	flattenedBytes  int64
 }
@@ -138,10 +139,8 @@ func (db *DB) gcPass(ctx context.Context, c *collector) error {
 // maybeFlatten flattens the LSM when the store was idle since the last
 // tick and enough was written since the last flatten (step 3 above).
 func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
-	writes, reads := db.keys.writes.Load(), db.keys.reads.Load()
-	idle := writes == c.lastWrites && reads == c.lastReads
-	c.lastWrites, c.lastReads = writes, reads
-	if !idle || db.log == nil {
+	writes := db.keys.writes.Load()
+	if !c.idle(db.opts.Clock.Now(), db.opts.GCInterval, writes, db.keys.reads.Load()) || db.log == nil {
 		return nil
 	}
 	written := db.log.Stats().Appended - c.flattenedBytes
@@ -171,6 +170,21 @@ func (db *DB) maybeFlatten(ctx context.Context, c *collector) error {
 		db.stats.gc.reclaimed.Add(freed)
 	}
 	return nil
+}
+
+// idle reports whether the store took no data write and no read since the
+// last check, at least interval ago. A check sooner than that says
+// nothing and changes nothing: a pass that ended late (it waited on the
+// throttle) is followed at once by the tick that queued meanwhile, and
+// the few milliseconds between the two would pass for idleness under a
+// steady read load.
+func (c *collector) idle(now time.Time, interval time.Duration, writes, reads uint64) bool {
+	if now.Sub(c.checkedAt) < interval {
+		return false
+	}
+	idle := writes == c.lastWrites && reads == c.lastReads
+	c.checkedAt, c.lastWrites, c.lastReads = now, writes, reads
+	return idle
 }
 
 // spaceFlush is the keyspace of flushMemtable's sentinel key. It holds

@@ -252,3 +252,29 @@ func TestGCOptionsValidate(t *testing.T) {
 		t.Errorf("GCInterval -1 (off): %v", err)
 	}
 }
+
+// TestGCIdleNeedsAWholeInterval: idleness is judged over at least one
+// interval; a check right after another (a queued tick after a pass that
+// waited) is not idle, however little came in the moment between.
+func TestGCIdleNeedsAWholeInterval(t *testing.T) {
+	var c collector
+	t0 := time.Unix(1e9, 0)
+	const iv = 15 * time.Second
+	steps := []struct {
+		at            time.Duration
+		writes, reads uint64
+		want          bool
+	}{
+		{0, 10, 5, false},                     // first check: counts differ from zero
+		{iv, 10, 9, false},                    // reads came
+		{iv + time.Millisecond, 10, 9, false}, // too soon to tell, nothing recorded
+		{2 * iv, 10, 9, true},                 // a whole interval without either
+		{3 * iv, 11, 9, false},                // a write came
+		{4 * iv, 11, 9, true},
+	}
+	for i, st := range steps {
+		if got := c.idle(t0.Add(st.at), iv, st.writes, st.reads); got != st.want {
+			t.Fatalf("step %d (at %v, writes %d, reads %d): idle %v, want %v", i, st.at, st.writes, st.reads, got, st.want)
+		}
+	}
+}
