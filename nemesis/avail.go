@@ -74,6 +74,7 @@ func (c *checker) availability() {
 		return // no operations
 	}
 	c.writeGaps(writes, t0, tEnd, row)
+	c.healConvergence(row)
 	for _, k := range append([]string{noFault}, kindNames()...) {
 		if a := rows[k]; a != nil {
 			if a.Sent > 0 {
@@ -148,6 +149,31 @@ func (c *checker) judgeGap(during string, g Gap) {
 	if c.cfg.MaxWriteGap > 0 && g.Duration() > c.cfg.MaxWriteGap {
 		c.add(Anomaly{Kind: WriteGap, Detail: fmt.Sprintf("during %s, no write was acknowledged at a healthy node for %v (%v .. %v), over the %v allowed",
 			during, g.Duration(), time.Duration(g.StartNanos), time.Duration(g.EndNanos), c.cfg.MaxWriteGap)})
+	}
+}
+
+// healConvergence folds the probes after each heal into the fault
+// kinds' rows and judges each against MaxConverge.
+func (c *checker) healConvergence(row func(string) *Availability) {
+	for _, f := range c.h.Faults {
+		p := f.Converge
+		if p == nil {
+			continue
+		}
+		a := row(string(f.Kind))
+		a.Probed++
+		a.LongestConverge = max(a.LongestConverge, p.Nanos)
+		d := time.Duration(p.Nanos)
+		what := fmt.Sprintf("after the %s fault healed at %v, the %d keys written around it", f.Kind, time.Duration(f.End), p.Keys)
+		switch {
+		case !p.Converged:
+			a.NotConverged++
+			if c.cfg.MaxConverge > 0 {
+				c.add(Anomaly{Kind: SlowConvergence, Detail: fmt.Sprintf("%s had not converged %v later", what, d)})
+			}
+		case c.cfg.MaxConverge > 0 && d > c.cfg.MaxConverge:
+			c.add(Anomaly{Kind: SlowConvergence, Detail: fmt.Sprintf("%s took %v to converge, over the %v allowed", what, d, c.cfg.MaxConverge)})
+		}
 	}
 }
 

@@ -371,3 +371,55 @@ func TestExamplesBounded(t *testing.T) {
 		t.Fatalf("lost %d with %d examples, want 30 with 5", r.Count(Lost), len(r.Anomalies[0].Examples))
 	}
 }
+
+// TestHealConvergence: the probes after each heal land in the fault
+// kind's row, and one slower than MaxConverge, or one that never
+// converged, is an anomaly.
+func TestHealConvergence(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	x := newB()
+	x.op(Op{Workload: WriteOnce, Kind: Put, Key: "nemesis/w1", Value: id("a").encode(), Node: "n1", Invoke: ms(0), Complete: ms(10), Outcome: OK})
+	x.final("nemesis/w1", sib("n1:1", id("a")))
+	x.h.Faults = []Fault{
+		{Kind: FaultKill, Nodes: []string{"n2"}, Start: ms(100), End: ms(400), Converge: &HealConvergence{Keys: 10, Nanos: ms(1500), Converged: true}},
+		{Kind: FaultKill, Nodes: []string{"n3"}, Start: ms(500), End: ms(900), Converge: &HealConvergence{Keys: 12, Nanos: ms(3500), Converged: true}},
+		{Kind: FaultPause, Nodes: []string{"n3"}, Start: ms(1000), End: ms(1200), Converge: &HealConvergence{Keys: 4, Nanos: ms(9000)}},
+		{Kind: FaultClock, Nodes: []string{"n3"}, Start: ms(1300), End: ms(1400)}, // not probed
+	}
+	x.h.Final.Converged = true
+	r, err := Check(&x.h, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]Availability{}
+	for _, a := range r.Availability {
+		rows[a.Fault] = a
+	}
+	if a := rows[string(FaultKill)]; a.Probed != 2 || a.LongestConverge != ms(3500) || a.NotConverged != 0 {
+		t.Fatalf("kill row %+v: want 2 probed, slowest 3.5 s", a)
+	}
+	if a := rows[string(FaultPause)]; a.Probed != 1 || a.NotConverged != 1 {
+		t.Fatalf("pause row %+v: want 1 probed, not converged", a)
+	}
+	if a := rows[string(FaultClock)]; a.Probed != 0 {
+		t.Fatalf("clock row %+v: not probed", a)
+	}
+	if r.Count(SlowConvergence) != 0 {
+		t.Fatalf("without MaxConverge: %+v", r.Anomalies)
+	}
+	cfg := DefaultConfig()
+	cfg.MaxConverge = 2 * time.Second
+	if r, err = Check(&x.h, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(SlowConvergence) != 2 {
+		t.Fatalf("with a 2 s bound: %+v, want 2 slow-convergence (3.5 s kill, unconverged pause)", r.Anomalies)
+	}
+	var text strings.Builder
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "2 of 2 (3.5s)") || !strings.Contains(text.String(), "0 of 1 (9s)") {
+		t.Fatalf("text report lacks the convergence column:\n%s", text.String())
+	}
+}

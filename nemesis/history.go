@@ -107,6 +107,18 @@ type Fault struct {
 	End   int64    `json:"end_ns"`
 	// Note describes the fault for people (e.g. "majority/minority").
 	Note string `json:"note,omitempty"`
+	// Converge, when the runner probed it, is how long after End the
+	// keys written around the fault took to agree on their replicas.
+	Converge *HealConvergence `json:"converge,omitempty"`
+}
+
+// HealConvergence is one probe after a heal: the write-once keys whose
+// writes were sent while the fault was in force (or just before it),
+// read on every replica's own copy until they agree.
+type HealConvergence struct {
+	Keys      int   `json:"keys"`
+	Nanos     int64 `json:"ns"`
+	Converged bool  `json:"converged"`
 }
 
 // Copy is one node's own stored copy of a key. Its JSON is that of GET

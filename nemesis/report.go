@@ -116,6 +116,13 @@ type Availability struct {
 	// (from its start to its end), with no acknowledged write completing
 	// at a node it did not affect.
 	LongestWriteGap Gap `json:"longest_write_gap"`
+	// Probed counts the faults of this kind whose convergence after the
+	// heal was measured; LongestConverge is the slowest of them, and
+	// NotConverged counts those that had not converged when the probe
+	// gave up.
+	Probed          int   `json:"probed,omitempty"`
+	LongestConverge int64 `json:"longest_converge_ns,omitempty"`
+	NotConverged    int   `json:"not_converged,omitempty"`
 }
 
 // Convergence is the measured time for the replicas to agree after the
@@ -199,13 +206,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, k := range AnomalyKinds {
 		fmt.Fprintf(tw, "%s\t%d\n", k, r.Count(k))
 	}
-	fmt.Fprintf(tw, "\nFAULT\tSENT\tOK\tSHARE\tLONGEST WRITE GAP\n")
+	fmt.Fprintf(tw, "\nFAULT\tSENT\tOK\tSHARE\tLONGEST WRITE GAP\tCONVERGED AFTER HEAL (SLOWEST)\n")
 	for _, a := range r.Availability {
 		gap := a.LongestWriteGap.Duration().String()
 		if a.Fault == noFault {
 			gap = "-" // measured per fault only; the run's is above
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%s\n", a.Fault, a.Sent, a.OK, 100*a.Share, gap)
+		conv := "-"
+		if a.Probed > 0 {
+			conv = fmt.Sprintf("%d of %d (%v)", a.Probed-a.NotConverged, a.Probed,
+				time.Duration(a.LongestConverge).Round(time.Millisecond))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%s\t%s\n", a.Fault, a.Sent, a.OK, 100*a.Share, gap, conv)
 	}
 	if len(r.Counters) > 0 {
 		fmt.Fprintf(tw, "\nCOUNTER\tTOTAL\tOK INCREMENTS\tINFO INCREMENTS\n")

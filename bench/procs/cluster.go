@@ -60,6 +60,15 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		if err := c.add(i); err != nil {
 			return nil, errors.Join(err, c.Close())
 		}
+		// One join at a time, as Cassandra asks of its bootstraps: nodes
+		// that join together can each gain partitions the others are
+		// still pulling, and handoff then finds no holder with the
+		// partition whole (see README, Next).
+		if i < c.cfg.Nodes-1 {
+			if err := c.waitNodeReady(ctx, i); err != nil {
+				return nil, errors.Join(err, c.Close())
+			}
+		}
 	}
 	fmt.Fprintf(c.cfg.Log, "launch: %d chorus nodes started (data and logs in %s); waiting for the ring\n", c.cfg.Nodes, c.cfg.Dir)
 	if err := c.waitReady(ctx); err != nil {
@@ -139,7 +148,7 @@ func (c *Cluster) host(i int) string {
 func (c *Cluster) add(i int) error {
 	addr := func(base int) string { return net.JoinHostPort(c.host(i), strconv.Itoa(base+i)) }
 	n := &node{http: addr(c.cfg.HTTPBase), grpc: addr(c.cfg.GRPCBase), log: filepath.Join(c.cfg.Dir, fmt.Sprintf("node%d.log", i))}
-	for _, a := range []string{n.http, n.grpc, addr(c.cfg.PeerBase)} {
+	for _, a := range []string{n.http, n.grpc, addr(c.cfg.PeerBase), addr(c.cfg.GossipBase)} {
 		if conn, err := net.DialTimeout("tcp", a, 200*time.Millisecond); err == nil {
 			conn.Close()
 			return fmt.Errorf("procs: %s is in use: is another benchmark cluster running?", a)
@@ -189,70 +198,154 @@ func (c *Cluster) start(i int) error {
 }
 
 // waitReady polls every node's status until each sees all nodes in its
-// ring and has no partition left to receive.
+// ring and has no partition left to receive. On timeout its error says
+// what each node was still waiting for, with the end of its log.
 func (c *Cluster) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	var waiting []string
 	for {
-		ready, err := c.ready(ctx)
-		if ready || err != nil {
+		w, err := c.notReady(ctx)
+		if len(w) == 0 || err != nil {
 			return err
+		}
+		if ctx.Err() == nil || waiting == nil { // keep the last poll the deadline did not cut short
+			waiting = w
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("procs: the %d nodes did not form a ring within %v; logs in %s", len(c.nodes), c.cfg.ReadyTimeout, c.cfg.Dir)
+			var b strings.Builder
+			fmt.Fprintf(&b, "procs: the %d nodes did not form a ring within %v; logs in %s", len(c.nodes), c.cfg.ReadyTimeout, c.cfg.Dir)
+			for _, w := range waiting {
+				b.WriteString("\n  " + w)
+			}
+			for _, n := range c.nodes {
+				fmt.Fprintf(&b, "\n  --- end of %s:\n%s", n.log, logTail(n.log, logTailLines))
+			}
+			return errors.New(b.String())
 		case <-tick.C:
 		}
 	}
 }
 
-// ready reports whether every node is ready; an error if one exited.
-func (c *Cluster) ready(ctx context.Context) (bool, error) {
-	all := true
+// waitNodeReady waits until node i sees a ring of the i+1 nodes started
+// so far and has received its partitions, for at most ReadyTimeout.
+func (c *Cluster) waitNodeReady(ctx context.Context, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
+	defer cancel()
+	n := c.nodes[i]
+	why := "no answer yet"
+	for {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("procs: node %d exited; see %s:\n%s", i, n.log, logTail(n.log, logTailLines))
+		default:
+		}
+		w := c.nodeWaits(ctx, n.http, i+1)
+		if w == "" {
+			return nil
+		}
+		if ctx.Err() == nil { // not an answer cut short by the deadline
+			why = w
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("procs: node %d did not join within %v (%s); see %s:\n%s", i, c.cfg.ReadyTimeout, why, n.log, logTail(n.log, logTailLines))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// logTailLines is how much of each node's log a failed start shows.
+const logTailLines = 8
+
+// logTail returns the last lines of the file at path, indented.
+func logTail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "    (" + err.Error() + ")"
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	all = all[max(0, len(all)-lines):]
+	return "    " + strings.Join(all, "\n    ")
+}
+
+// notReady returns, for each node not ready yet, what it waits for; an
+// error if one exited.
+func (c *Cluster) notReady(ctx context.Context) ([]string, error) {
+	var waiting []string
 	for i, n := range c.nodes {
 		select {
 		case <-n.exited:
-			return false, fmt.Errorf("procs: node %d exited; see %s", i, n.log)
+			return nil, fmt.Errorf("procs: node %d exited; see %s:\n%s", i, n.log, logTail(n.log, logTailLines))
 		default:
 		}
-		all = all && c.nodeReady(ctx, n.http, len(c.nodes))
+		if why := c.nodeWaits(ctx, n.http, len(c.nodes)); why != "" {
+			waiting = append(waiting, fmt.Sprintf("node%d (%s): %s", i, n.http, why))
+		}
 	}
-	return all, nil
+	return waiting, nil
 }
 
 // status is the part of a node's GET /v1/status that readiness needs.
 type status struct {
 	RingSize int `json:"ring_size"`
 	Handoff  struct {
-		Waiting  int `json:"waiting"`
-		InFlight int `json:"in_flight"`
-		Stalled  int `json:"stalled"`
+		Waiting   int `json:"waiting"`
+		InFlight  int `json:"in_flight"`
+		Stalled   int `json:"stalled"`
+		Transfers []struct {
+			Partition int    `json:"partition"`
+			Source    string `json:"source"`
+			Error     string `json:"error"`
+		} `json:"transfers"`
 	} `json:"handoff"`
 }
 
 // nodeReady reports whether the node at httpAddr sees a ring of size
 // nodes and has received its partitions.
 func (c *Cluster) nodeReady(ctx context.Context, httpAddr string, nodes int) bool {
+	return c.nodeWaits(ctx, httpAddr, nodes) == ""
+}
+
+// nodeWaits says what keeps the node at httpAddr from being ready (no
+// answer, a smaller ring, partitions to receive); empty when it is.
+func (c *Cluster) nodeWaits(ctx context.Context, httpAddr string, nodes int) string {
 	scheme := "http://"
 	if c.tls != nil {
 		scheme = "https://"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+httpAddr+"/v1/status", nil)
 	if err != nil {
-		return false
+		return err.Error()
 	}
 	resp, err := c.web.Do(req)
 	if err != nil {
-		return false
+		return "status: " + err.Error()
 	}
 	defer resp.Body.Close()
-	var st status
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return false
+	if resp.StatusCode != http.StatusOK {
+		return "status: " + resp.Status
 	}
-	return st.RingSize == nodes && st.Handoff.Waiting+st.Handoff.InFlight+st.Handoff.Stalled == 0
+	var st status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return "status: " + err.Error()
+	}
+	h := st.Handoff
+	if st.RingSize == nodes && h.Waiting+h.InFlight+h.Stalled == 0 {
+		return ""
+	}
+	why := fmt.Sprintf("ring of %d of %d nodes, partitions to receive: %d waiting, %d in flight, %d stalled",
+		st.RingSize, nodes, h.Waiting, h.InFlight, h.Stalled)
+	for _, t := range h.Transfers {
+		if t.Error != "" {
+			why += fmt.Sprintf("; partition %d from %s: %s", t.Partition, t.Source, t.Error)
+			break
+		}
+	}
+	return why
 }
 
 // Kill sends SIGKILL to node i and waits until it has exited.

@@ -40,6 +40,7 @@ type nemesisFlags struct {
 	faults      []string
 	out         string
 	binary      string
+	hold, quiet []time.Duration
 }
 
 func newNemesisCmd(e *env) *cobra.Command {
@@ -58,7 +59,10 @@ func newNemesisCmd(e *env) *cobra.Command {
 func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	c := &f.cfg
 	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "node processes")
-	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long the workloads run, faults included")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long the workloads run, faults included (unused with --cycles)")
+	fs.IntVar(&c.Cycles, "cycles", 0, "run this many faults one after another, each followed by a wait until the keys written around it agree on their replicas (its convergence time), instead of --duration")
+	fs.DurationSliceVar(&f.hold, "hold", nil, "MIN,MAX: how long a fault lasts (default 3s,8s)")
+	fs.DurationSliceVar(&f.quiet, "quiet", nil, "MIN,MAX: the quiet before each fault (default 2s,5s)")
 	fs.Int64Var(&c.Seed, "seed", 0, "seed of the fault plan and the workloads (0: from the time, printed)")
 	fs.StringSliceVar(&c.Workloads, "workloads", c.Workloads, fmt.Sprintf("workloads to run (%v)", nemesis.Workloads))
 	fs.IntVar(&c.ClientsPerWorkload, "clients", c.ClientsPerWorkload, "clients per workload")
@@ -70,6 +74,7 @@ func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Check.MaxConverge, "max-converge", 30*time.Second, "a slower convergence is an anomaly (0: report only)")
 	fs.DurationVar(&c.Check.MaxWriteGap, "max-write-gap", 0, "a longer window without an acknowledged write at a healthy node is an anomaly (0: report only)")
 	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", c.TombstoneGrace, "the nodes' tombstone grace (short, so that deletes are collected during the run)")
+	fs.StringVar(&c.FirstHost, "first-host", c.FirstHost, "loopback address of node 0; node i gets the i-th address after it (two runs side by side need disjoint addresses and ports)")
 	fs.IntVar(&c.PortBase, "port-base", c.PortBase, "node i serves HTTP on port-base+i, gRPC +1000, peers +2000, gossip +3000")
 	fs.BoolVar(&f.strictReads, "strict-reads", false, "judge a read after an acknowledged delete that returns the value as a resurrection even under faults (sloppy quorum allows it)")
 	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")
@@ -98,6 +103,19 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 		}
 		c.Faults = append(c.Faults, k)
 	}
+	for _, b := range []struct {
+		name     string
+		v        []time.Duration
+		min, max *time.Duration
+	}{{"--hold", f.hold, &c.HoldMin, &c.HoldMax}, {"--quiet", f.quiet, &c.QuietMin, &c.QuietMax}} {
+		switch len(b.v) {
+		case 0:
+		case 2:
+			*b.min, *b.max = b.v[0], b.v[1]
+		default:
+			return usageError("%s: want MIN,MAX (two durations), got %d", b.name, len(b.v))
+		}
+	}
 	if c.Seed == 0 {
 		c.Seed = time.Now().UnixNano() % 1_000_000_000
 	}
@@ -119,7 +137,11 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 	if err := c.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	fmt.Fprintf(e.stderr, "nemesis: seed %d, %d nodes, N=%d R=%d W=%d, %v, output in %s\n", c.Seed, c.Nodes, c.N, c.R, c.W, c.Duration, c.Dir)
+	length := c.Duration.String()
+	if c.Cycles > 0 {
+		length = fmt.Sprintf("%d fault cycles", c.Cycles)
+	}
+	fmt.Fprintf(e.stderr, "nemesis: seed %d, %d nodes, N=%d R=%d W=%d, %s, output in %s\n", c.Seed, c.Nodes, c.N, c.R, c.W, length, c.Dir)
 	res, err := runner.Run(ctx, c)
 	if res != nil && res.Report != nil {
 		if werr := res.Report.WriteText(e.stdout); werr != nil {

@@ -70,8 +70,11 @@ type ScheduleConfig struct {
 	// Nodes is the cluster's size at the start (at least 3).
 	Nodes int
 	// Duration is the length of the run; every fault heals by
-	// Duration - Settle.
+	// Duration - Settle. Unused when Count is set.
 	Duration time.Duration
+	// Count, when positive, draws exactly Count faults, however long
+	// they take: a run of cycles rather than of a set time.
+	Count int
 	// Kinds are the faults drawn from, uniformly. Default all.
 	Kinds []Kind
 	// HoldMin and HoldMax bound how long a fault lasts. Default 3-8 s.
@@ -111,8 +114,8 @@ func (c ScheduleConfig) Validate() error {
 	if c.Nodes < 3 {
 		errs = append(errs, fmt.Errorf("Nodes %d: at least 3", c.Nodes))
 	}
-	if c.Duration <= 0 {
-		errs = append(errs, fmt.Errorf("Duration %v: must be positive", c.Duration))
+	if c.Count < 0 || (c.Count == 0 && c.Duration <= 0) {
+		errs = append(errs, fmt.Errorf("Duration %v, Count %d: want a positive duration or count", c.Duration, c.Count))
 	}
 	for _, k := range c.Kinds {
 		if _, err := ParseKind(string(k)); err != nil {
@@ -133,7 +136,8 @@ func (c ScheduleConfig) Validate() error {
 
 // Schedule draws a plan from rng: faults one after another, each held
 // HoldMin-HoldMax and followed by QuietMin-QuietMax of quiet, the first
-// after one quiet period, none ending later than Duration - Settle.
+// after one quiet period, none ending later than Duration - Settle; or
+// Count faults when Count is set.
 func Schedule(cfg ScheduleConfig, rng *rand.Rand) ([]Fault, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -149,7 +153,7 @@ func Schedule(cfg ScheduleConfig, rng *rand.Rand) ([]Fault, error) {
 	at := between(cfg.QuietMin, cfg.QuietMax)
 	for {
 		hold := between(cfg.HoldMin, cfg.HoldMax)
-		if at+hold > cfg.Duration-cfg.Settle {
+		if cfg.Count > 0 && len(plan) == cfg.Count || cfg.Count == 0 && at+hold > cfg.Duration-cfg.Settle {
 			return plan, nil
 		}
 		f := draw(cfg, rng)

@@ -69,10 +69,28 @@ func TestScheduleOnlyGivenKinds(t *testing.T) {
 	}
 }
 
+func TestScheduleCountDrawsThatMany(t *testing.T) {
+	seed := chorustest.Seed(t)
+	cfg := ScheduleConfig{Nodes: 5, Count: 100, Kinds: []Kind{Kill}}
+	plan, err := Schedule(cfg, rand.New(rand.NewPCG(seed, 0)))
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	if len(plan) != 100 {
+		t.Fatalf("seed %d: %d faults, want Count 100", seed, len(plan))
+	}
+	for i, f := range plan {
+		if f.Kind != Kill || (i > 0 && f.At <= plan[i-1].Heal) {
+			t.Fatalf("seed %d: fault %d %s: not a kill after the one before", seed, i, f)
+		}
+	}
+}
+
 func TestScheduleConfigValidate(t *testing.T) {
 	for _, c := range []ScheduleConfig{
 		{Nodes: 2, Duration: time.Minute},
 		{Nodes: 3},
+		{Nodes: 3, Duration: time.Minute, Count: -1},
 		{Nodes: 3, Duration: time.Minute, Kinds: []Kind{"flood"}},
 		{Nodes: 3, Duration: time.Minute, HoldMin: 5 * time.Second, HoldMax: time.Second},
 	} {

@@ -30,8 +30,19 @@ type Config struct {
 	// outgoing ports from (32768-60999 on Linux), so no connection holds one.
 	PortBase int
 	// Duration is how long the workloads run, faults included; the heal
-	// and the convergence wait come after. Default 60 s.
+	// and the convergence wait come after. Default 60 s. Unused when
+	// Cycles is set.
 	Duration time.Duration
+	// Cycles, when positive, runs that many faults one after another
+	// instead of a plan for Duration: each is preceded by its quiet, held,
+	// healed, and followed by a probe that waits until the keys written
+	// around it agree on their replicas, so that every fault gets its own
+	// convergence time.
+	Cycles int
+	// HoldMin-HoldMax and QuietMin-QuietMax bound how long a fault lasts
+	// and the quiet before the next. Zero: the schedule's defaults (3-8 s
+	// and 2-5 s).
+	HoldMin, HoldMax, QuietMin, QuietMax time.Duration
 	// Seed drives the fault plan and the workloads.
 	Seed int64
 	// Workloads run side by side, ClientsPerWorkload clients each.
@@ -77,7 +88,13 @@ func (c Config) Validate() error {
 	if c.Nodes < 3 {
 		bad("Nodes %d: at least 3", c.Nodes)
 	}
-	if c.Duration <= 0 || c.RequestTimeout <= 0 || c.ConvergeTimeout <= 0 || c.TombstoneGrace < time.Second {
+	if c.Cycles < 0 {
+		bad("Cycles %d: must not be negative", c.Cycles)
+	}
+	if c.HoldMin < 0 || c.HoldMax < c.HoldMin || c.QuietMin < 0 || c.QuietMax < c.QuietMin {
+		bad("hold %v-%v, quiet %v-%v: want 0 <= min <= max", c.HoldMin, c.HoldMax, c.QuietMin, c.QuietMax)
+	}
+	if (c.Duration <= 0 && c.Cycles == 0) || c.RequestTimeout <= 0 || c.ConvergeTimeout <= 0 || c.TombstoneGrace < time.Second {
 		bad("Duration %v, RequestTimeout %v, ConvergeTimeout %v must be positive, TombstoneGrace %v at least 1s",
 			c.Duration, c.RequestTimeout, c.ConvergeTimeout, c.TombstoneGrace)
 	}
@@ -110,5 +127,10 @@ func (c Config) Validate() error {
 }
 
 // maxNodes is how many nodes a run may start: the cluster and one per
-// membership fault, at most one every two seconds.
-func maxNodes(c Config) int { return c.Nodes + int(c.Duration/(2*time.Second)) + 1 }
+// membership fault, at most one every two seconds or one per cycle.
+func maxNodes(c Config) int {
+	if c.Cycles > 0 {
+		return c.Nodes + c.Cycles + 1
+	}
+	return c.Nodes + int(c.Duration/(2*time.Second)) + 1
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/inject"
 )
 
 // converge waits until every key's replicas agree, reading each member's
@@ -177,4 +178,70 @@ func (r *run) saveStatus(ctx context.Context, members []int) {
 			_ = os.WriteFile(filepath.Join(r.cfg.Dir, nodeName(i)+"-"+view+".json"), b, 0o644)
 		}
 	}
+}
+
+// probeKeys bounds the keys one heal's probe reads: enough to catch a
+// replica that missed the writes, few enough to read several times a
+// second.
+const probeKeys = 64
+
+// probe measures one heal's convergence: the write-once keys whose puts
+// were sent from a request timeout before the fault started until it
+// healed, and had an answer by now (acknowledged or indeterminate: a
+// coordinator that died before replicating leaves its write on one node
+// only), read on every running node's own copy until each key's
+// replicas agree, or ConvergeTimeout passes.
+func (r *run) probe(ctx context.Context, ev inject.Event) *nemesis.HealConvergence {
+	healed := r.start.Add(ev.Healed)
+	from, to := int64(ev.Started-r.cfg.RequestTimeout), int64(ev.Healed)
+	keys := r.writtenBetween(from, to)
+	members := r.members(ctx)
+	deadline := healed.Add(r.cfg.ConvergeTimeout)
+	p := &nemesis.HealConvergence{Keys: len(keys)}
+	for {
+		keys = r.disagreeing(ctx, keys, members)
+		if len(keys) == 0 {
+			p.Converged = true
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(probePoll):
+		}
+	}
+	p.Nanos = int64(time.Since(healed))
+	return p
+}
+
+// probePoll is how often a probe reads the keys that still disagree.
+const probePoll = 250 * time.Millisecond
+
+// writtenBetween returns up to probeKeys write-once keys (evenly
+// sampled) put by an operation invoked in [from, to] that has completed,
+// acknowledged or indeterminate.
+func (r *run) writtenBetween(from, to int64) []string {
+	r.mu.Lock()
+	var keys []string
+	// Operations are appended as they complete, and one invoked at from
+	// completed after it: the scan stops a request timeout earlier.
+	stop := from - int64(r.cfg.RequestTimeout)
+	for i := len(r.ops) - 1; i >= 0 && r.ops[i].Complete >= stop; i-- {
+		op := &r.ops[i]
+		if op.Workload == nemesis.WriteOnce && op.Kind == nemesis.Put && op.Outcome != nemesis.Fail &&
+			op.Invoke >= from && op.Invoke <= to {
+			keys = append(keys, op.Key)
+		}
+	}
+	r.mu.Unlock()
+	if len(keys) <= probeKeys {
+		return keys
+	}
+	sample := make([]string, probeKeys)
+	for i := range sample {
+		sample[i] = keys[i*len(keys)/probeKeys]
+	}
+	return sample
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chorusdb/chorus/bench/procs"
 	"github.com/chorusdb/chorus/certs"
+	"github.com/chorusdb/chorus/clock"
 	"github.com/chorusdb/chorus/nemesis"
 	"github.com/chorusdb/chorus/nemesis/inject"
 	"github.com/chorusdb/chorus/nemesis/netfault"
@@ -45,7 +46,10 @@ type run struct {
 	seq     atomic.Int64
 	mu      sync.Mutex
 	ops     []nemesis.Op
-	logMu   sync.Mutex
+	// healConv holds the probe after each heal in cycles mode, by the
+	// event's index.
+	healConv map[int]*nemesis.HealConvergence
+	logMu    sync.Mutex
 }
 
 func (r *run) logf(format string, a ...any) {
@@ -90,7 +94,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	r := &run{cfg: cfg}
+	r := &run{cfg: cfg, healConv: map[int]*nemesis.HealConvergence{}}
 	fw, faults, note := r.openNet(ctx)
 	if note != "" {
 		res.Notes = append(res.Notes, note)
@@ -134,9 +138,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return res, err
 	}
 	h := &nemesis.History{Meta: meta, Ops: r.ops, Final: final}
-	for _, ev := range events {
-		h.Faults = append(h.Faults, faultOf(ev))
-	}
+	h.Faults = r.faults(events)
 	slices.SortFunc(h.Ops, func(a, b nemesis.Op) int { return int(a.Seq - b.Seq) })
 	rep, err := nemesis.Check(h, cfg.Check)
 	if err != nil {
@@ -210,13 +212,16 @@ func (r *run) startCluster(ctx context.Context) error {
 	return nil
 }
 
-// runPhase runs the clients and the fault plan for Duration, then heals.
+// runPhase runs the clients and the faults, then heals: for Duration
+// with a timed plan, or Cycles faults one after another, each followed
+// by a convergence probe.
 func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inject.Kind) ([]inject.Event, error) {
 	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 0x6e656d65))
 	var plan []inject.Fault
 	if len(faults) > 0 {
 		var err error
-		plan, err = inject.Schedule(inject.ScheduleConfig{Nodes: r.cfg.Nodes, Duration: r.cfg.Duration, Kinds: faults}, rng)
+		plan, err = inject.Schedule(inject.ScheduleConfig{Nodes: r.cfg.Nodes, Duration: r.cfg.Duration, Count: r.cfg.Cycles,
+			Kinds: faults, HoldMin: r.cfg.HoldMin, HoldMax: r.cfg.HoldMax, QuietMin: r.cfg.QuietMin, QuietMax: r.cfg.QuietMax}, rng)
 		if err != nil {
 			return nil, err
 		}
@@ -230,8 +235,12 @@ func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inje
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if r.cfg.Cycles == 0 {
+		runCtx, cancel = context.WithTimeout(ctx, r.cfg.Duration)
+		defer cancel()
+	}
 	r.start = time.Now()
 	var wg sync.WaitGroup
 	process := 0
@@ -252,26 +261,102 @@ func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inje
 			process++
 		}
 	}
-	offset := time.Since(r.start)
-	events, ierr := inject.Run(runCtx, in, plan, nil, func(ev inject.Event) {
-		if ev.Healed == 0 {
-			r.logf("%s: %s", ev.Started.Round(time.Millisecond), ev.Fault)
-		} else {
-			r.logf("%s: healed %s%s", ev.Healed.Round(time.Millisecond), ev.Kind, errSuffix(ev.Err))
+	var events []inject.Event
+	var ierr error
+	if r.cfg.Cycles > 0 {
+		events, ierr = r.cycles(runCtx, in, plan)
+		if runCtx.Err() == nil { // the last heal's quiet: writes go on, as after every other fault
+			_ = clock.Sleep(runCtx, clock.Real{}, settle)
 		}
-	})
+		cancel()
+	} else {
+		events, ierr = r.runPlan(runCtx, in, plan)
+	}
 	<-runCtx.Done()
 	wg.Wait()
-	for i := range events {
-		events[i].Started += offset
-		events[i].Healed += offset
-	}
-	for _, ev := range events {
-		if err := r.enc.Fault(faultOf(ev)); err != nil {
+	for _, f := range r.faults(events) {
+		if err := r.enc.Fault(f); err != nil {
 			return events, err
 		}
 	}
 	return events, ierr
+}
+
+// settle is the quiet after the last cycle's probe before the clients
+// stop.
+const settle = 2 * time.Second
+
+// runPlan carries out a timed plan, from now.
+func (r *run) runPlan(ctx context.Context, in *inject.Injector, plan []inject.Fault) ([]inject.Event, error) {
+	offset := time.Since(r.start)
+	events, err := inject.Run(ctx, in, plan, nil, func(ev inject.Event) {
+		ev.Started += offset
+		if ev.Healed != 0 {
+			ev.Healed += offset
+		}
+		r.logEvent(ev)
+	})
+	for i := range events {
+		events[i].Started += offset
+		events[i].Healed += offset
+	}
+	return events, err
+}
+
+// cycles carries out plan one fault at a time: the quiet before it, the
+// fault, its heal, then a probe of the keys written around it until they
+// agree on their replicas (or ConvergeTimeout passes), before the next
+// fault's quiet begins.
+func (r *run) cycles(ctx context.Context, in *inject.Injector, plan []inject.Fault) ([]inject.Event, error) {
+	var events []inject.Event
+	var errs []error
+	prevHeal := time.Duration(0)
+	for n, f := range plan {
+		quiet, hold := f.At-prevHeal, f.Heal-f.At
+		prevHeal = f.Heal
+		f.At, f.Heal = quiet, quiet+hold
+		evs, err := r.runPlan(ctx, in, []inject.Fault{f})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, ev := range evs {
+			if ev.Healed > ev.Started && ctx.Err() == nil {
+				p := r.probe(ctx, ev)
+				r.mu.Lock()
+				r.healConv[len(events)] = p
+				r.mu.Unlock()
+				r.logf("cycle %d/%d: %s: %d keys agree on their replicas %v after the heal%s", n+1, len(plan), ev.Kind, p.Keys,
+					time.Duration(p.Nanos).Round(time.Millisecond), map[bool]string{false: " (NOT CONVERGED)", true: ""}[p.Converged])
+			}
+			events = append(events, ev)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return events, errors.Join(errs...)
+}
+
+// logEvent logs a fault as it starts and heals.
+func (r *run) logEvent(ev inject.Event) {
+	if ev.Healed == 0 {
+		r.logf("%s: %s", ev.Started.Round(time.Millisecond), ev.Fault)
+	} else {
+		r.logf("%s: healed %s%s", ev.Healed.Round(time.Millisecond), ev.Kind, errSuffix(ev.Err))
+	}
+}
+
+// faults maps the events onto the history's faults, with the
+// convergence probed after each heal.
+func (r *run) faults(events []inject.Event) []nemesis.Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]nemesis.Fault, len(events))
+	for i, ev := range events {
+		out[i] = faultOf(ev)
+		out[i].Converge = r.healConv[i]
+	}
+	return out
 }
 
 func errSuffix(e string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,19 +70,64 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("defaults with a Dir: %v", err)
 	}
 	for name, edit := range map[string]func(*Config){
-		"no dir":         func(c *Config) { c.Dir = "" },
-		"two nodes":      func(c *Config) { c.Nodes = 2 },
-		"R above N":      func(c *Config) { c.R = 4 },
-		"bad workload":   func(c *Config) { c.Workloads = []string{"bank"} },
-		"bad fault":      func(c *Config) { c.Faults = []inject.Kind{"meteor"} },
-		"short grace":    func(c *Config) { c.TombstoneGrace = time.Millisecond },
-		"ports too high": func(c *Config) { c.PortBase = 64000 },
+		"no dir":          func(c *Config) { c.Dir = "" },
+		"two nodes":       func(c *Config) { c.Nodes = 2 },
+		"R above N":       func(c *Config) { c.R = 4 },
+		"bad workload":    func(c *Config) { c.Workloads = []string{"bank"} },
+		"bad fault":       func(c *Config) { c.Faults = []inject.Kind{"meteor"} },
+		"short grace":     func(c *Config) { c.TombstoneGrace = time.Millisecond },
+		"ports too high":  func(c *Config) { c.PortBase = 64000 },
+		"negative cycles": func(c *Config) { c.Cycles = -1 },
+		"hold max < min":  func(c *Config) { c.HoldMin, c.HoldMax = 5*time.Second, time.Second },
+		"no duration":     func(c *Config) { c.Duration = 0 },
 	} {
 		c := ok
 		edit(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestCyclesNeedNoDuration(t *testing.T) {
+	c := DefaultConfig()
+	c.Dir, c.Duration, c.Cycles = t.TempDir(), 0, 100
+	if err := c.Validate(); err != nil {
+		t.Fatalf("100 cycles without a duration: %v", err)
+	}
+	if got := maxNodes(c); got != 5+100+1 {
+		t.Fatalf("maxNodes = %d, want room for a join per cycle (106)", got)
+	}
+}
+
+// TestWrittenBetween: a heal's probe reads the write-once puts sent
+// during the fault, acknowledged or indeterminate, not failed ones, not
+// other workloads', not those sent long before; and at most probeKeys.
+func TestWrittenBetween(t *testing.T) {
+	s := func(n float64) int64 { return int64(n * float64(time.Second)) }
+	r := &run{cfg: DefaultConfig()}
+	add := func(wl string, kind nemesis.Kind, key string, invoke, complete int64, out nemesis.Outcome) {
+		r.ops = append(r.ops, nemesis.Op{Workload: wl, Kind: kind, Key: key, Invoke: invoke, Complete: complete, Outcome: out})
+	}
+	add(nemesis.WriteOnce, nemesis.Put, "old", s(1), s(1.1), nemesis.OK)
+	add(nemesis.WriteOnce, nemesis.Put, "before", s(8.5), s(8.6), nemesis.OK) // within a request timeout of the start
+	add(nemesis.WriteOnce, nemesis.Put, "acked", s(11), s(11.2), nemesis.OK)
+	add(nemesis.WriteOnce, nemesis.Put, "timed-out", s(12), s(14), nemesis.Info)
+	add(nemesis.WriteOnce, nemesis.Put, "refused", s(12.5), s(12.5), nemesis.Fail)
+	add(nemesis.WriteOnce, nemesis.Get, "read", s(13), s(13.1), nemesis.OK)
+	add(nemesis.Counter, nemesis.Put, "counter", s(13), s(13.1), nemesis.OK)
+	add(nemesis.WriteOnce, nemesis.Put, "after", s(16), s(16.1), nemesis.OK)
+	got := r.writtenBetween(s(10)-int64(r.cfg.RequestTimeout), s(15))
+	slices.Sort(got)
+	if want := []string{"acked", "before", "timed-out"}; !slices.Equal(got, want) {
+		t.Fatalf("keys %v, want %v", got, want)
+	}
+	r.ops = nil
+	for i := range 1000 {
+		add(nemesis.WriteOnce, nemesis.Put, fmt.Sprint("k", i), s(10+float64(i)/1000), s(10.5+float64(i)/1000), nemesis.OK)
+	}
+	if got := r.writtenBetween(s(10), s(12)); len(got) != probeKeys {
+		t.Fatalf("%d keys from 1000, want a sample of %d", len(got), probeKeys)
 	}
 }
 
