@@ -35,6 +35,14 @@
 //     every new owner pulled it and LeftoverSettle passed. A replaced
 //     owner that failed while pulled from, and is up once the others
 //     completed the transfer, is read to the end once more.
+//   - The partition's primaries in the latest ring are sources too: nodes
+//     that joined together may each have been planned with holders that
+//     are all still pulling, while another primary completed its own.
+//     If for StallAfter every holder is up and none holds the partition
+//     whole (each waiting on the others), the transfer merges every live
+//     member's copy to the end and completes: a copy is dropped only after
+//     a successor read it to the end, so the members' copies together hold
+//     every write. With any member down it keeps waiting.
 //   - Pulls are merges (sibling-set joins), never overwrites, so writes
 //     that reach the new owner during the transfer are kept.
 //   - A transfer that makes no progress for Config.StallAfter is reported

@@ -79,6 +79,7 @@ type Manager struct {
 	served   map[outKey]time.Time // when a node last pulled a partition to the end
 	sent     map[outKey]sentCount // keys and bytes served toward an owed handoff
 	lost     map[uint32]bool      // partitions lost while pending: leftovers to drop
+	current  *ring.Ring           // the ring of the last Update
 	stats    Stats
 	// anyPending mirrors len(pending) > 0 for Incomplete's fast path:
 	// reads ask on every request, and almost always nothing is pending.
@@ -262,6 +263,7 @@ func (m *Manager) Update(ctx context.Context, prev, next *ring.Ring) error {
 		}
 	}
 	m.mu.Lock()
+	m.current = next
 	bootstrap := prev == nil && m.fresh
 	m.fresh = false
 	for p := range uint32(next.Partitions()) {

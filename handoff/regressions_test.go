@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,90 @@ func TestOutgoingRetiredWhenNewOwnerLeaves(t *testing.T) {
 	if owed, delivered := m.Outgoing(); owed != delivered {
 		t.Errorf("Outgoing = %d owed, %d delivered after %s, the only node not served, left the ring; "+
 			"want every remaining handoff delivered", owed, delivered, y)
+	}
+}
+
+// Nodes that join together: d gained p from {a,b,c}, and before its
+// pull ran every one of those holders stopped holding p whole (each was
+// pulling p itself, or dropped it once handed off), while a later change
+// made e a primary of p, and e holds it whole. d must complete from e:
+// a transfer that only asks the holders it was planned with waits
+// forever (seen on five nodes started at once: every node kept partitions
+// "waiting" with no source up that holds the partition whole).
+func TestPendingPullsFromCurrentWholePrimary(t *testing.T) {
+	f := newJoinFixture(t, 3, nil)
+	memE := ring.Member{ID: "e", Joined: 2}
+	r5 := mustRing(t, memA, memB, memC, memD, memE)
+	var p uint32
+	found := false
+	for _, q := range f.partitions {
+		if prim := r5.Primaries(q); slices.Contains(prim, "d") && slices.Contains(prim, "e") {
+			p, found = q, true
+			break
+		}
+	}
+	if !found {
+		t.Skip("no partition d gained that e shares in the five-node ring")
+	}
+	for _, n := range f.r3.Primaries(p) {
+		f.src.setIncomplete(n, p, true)
+	}
+	f.src.node("e").put(p, "e/only", "e")
+	if err := f.m.Update(context.Background(), f.r4, r5); err != nil {
+		t.Fatal(err)
+	}
+	for range len(f.partitions) + 1 {
+		f.m.Step()
+	}
+	if f.m.Incomplete(p) {
+		t.Fatalf("partition %d still pending with e, a primary holding it whole: %+v", p, f.m.Status())
+	}
+	if !keysOf(f.src, "d", p)["e/only"] {
+		t.Fatalf("d did not merge e's copy of partition %d: %v", p, sortedSet(keysOf(f.src, "d", p)))
+	}
+}
+
+// When every holder of a partition is up and none holds it whole for
+// StallAfter (nodes that joined together, each pulling from the
+// others), the transfer merges every member's copy and completes; with a
+// member down it keeps waiting, since that member may hold writes the
+// others lack.
+func TestEveryHolderPullingMergesEveryMember(t *testing.T) {
+	f := newJoinFixture(t, 3, nil)
+	p := f.partitions[0]
+	memE := ring.Member{ID: "e", Joined: 2}
+	r5 := mustRing(t, memA, memB, memC, memD, memE)
+	if !slices.Contains(r5.Primaries(p), "d") {
+		t.Skip("d is no primary of its first gained partition in the five-node ring")
+	}
+	for _, n := range []string{"a", "b", "c", "e"} {
+		f.src.setIncomplete(n, p, true)
+	}
+	f.src.node("e").put(p, "e/only", "e")
+	if err := f.m.Update(context.Background(), f.r4, r5); err != nil {
+		t.Fatal(err)
+	}
+	stepAll(f.m)
+	if !f.m.Incomplete(p) {
+		t.Fatal("completed at once with no holder whole: a holder may only be finishing its pull")
+	}
+	f.live.setDown("e", true)
+	f.clk.Advance(30*time.Second + f.retryAfter)
+	stepAll(f.m)
+	if !f.m.Incomplete(p) {
+		t.Fatal("completed with a member down that may hold writes the others lack")
+	}
+	f.live.setDown("e", false)
+	f.clk.Advance(f.retryAfter)
+	stepAll(f.m)
+	if f.m.Incomplete(p) {
+		t.Fatalf("still pending after StallAfter with every member up: %+v", f.m.Status())
+	}
+	want := map[string]bool{}
+	for _, n := range []string{"a", "b", "c", "e"} {
+		maps.Copy(want, keysOf(f.src, n, p))
+	}
+	if got := keysOf(f.src, "d", p); !maps.Equal(got, want) {
+		t.Fatalf("d holds %v, want every member's copy %v", sortedSet(got), sortedSet(want))
 	}
 }

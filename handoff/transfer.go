@@ -174,14 +174,18 @@ func (m *Manager) retryReplaced(ctx context.Context, t *transfer) {
 	}
 }
 
-// pullUnion pulls from every other old holder that is up. The transfer
+// pullUnion pulls from every other old holder that is up, and from the
+// partition's other primaries in the latest ring. The transfer
 // completes only when each of them served the partition whole or said it
 // does not hold it whole; one that is up but fails makes the transfer
 // wait and retry (the sources already pulled are not pulled again), so no
 // holder's keys are skipped for a passing failure.
 func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
 	m.mu.Lock()
-	if t.Source != "" && (!slices.Contains(t.Others, t.Source) || !m.cfg.Liveness.Alive(t.Source)) {
+	holder := func(n string) bool {
+		return slices.Contains(t.Others, n) || (m.current != nil && slices.Contains(m.current.Primaries(t.Partition), n))
+	}
+	if t.Source != "" && (!holder(t.Source) || !m.cfg.Liveness.Alive(t.Source)) {
 		t.Source, t.Cursor = "", nil // the source in progress is gone: its pull starts over elsewhere
 	}
 	order := make([]string, 0, len(t.Others))
@@ -193,8 +197,21 @@ func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
 			order = append(order, src)
 		}
 	}
+	// The partition's primaries now are holders too. When nodes join
+	// together, the old holders this transfer was planned with may all
+	// be pulling the partition themselves, or have dropped it once handed
+	// off to an owner a later change made; a primary that completed its
+	// own pull holds it whole, and without it no transfer could ever
+	// complete.
+	if m.current != nil {
+		for _, src := range m.current.Primaries(t.Partition) {
+			if src != m.cfg.Self && !slices.Contains(order, src) {
+				order = append(order, src)
+			}
+		}
+	}
 	m.mu.Unlock()
-	served := 0
+	served, notWhole := 0, 0
 	var failed []error
 	for _, src := range order {
 		if slices.Contains(t.Pulled, src) {
@@ -210,6 +227,7 @@ func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
 			return ctx.Err()
 		case errors.Is(err, errNotWhole):
 			m.resetSource(t, "")
+			notWhole++
 			continue // it cannot serve the partition whole; the others can
 		case err != nil:
 			m.resetSource(t, "")
@@ -225,8 +243,54 @@ func (m *Manager) pullUnion(ctx context.Context, t *transfer) error {
 	if len(failed) > 0 {
 		return fmt.Errorf("handoff: %d holder(s) up but failing, will retry: %w", len(failed), errors.Join(failed...))
 	}
+	if served == 0 && notWhole > 0 && notWhole == len(order) && m.cfg.Clock.Since(t.Started) >= m.cfg.StallAfter {
+		return m.pullEveryone(ctx, t)
+	}
 	if served == 0 {
 		return errNoSource
+	}
+	return nil
+}
+
+// pullEveryone breaks the wait of nodes that joined together: for
+// StallAfter every holder of the partition was up and none held it
+// whole (a shorter wait may only be a holder finishing its pull), each
+// is pulling it from the others (a node that held it whole dropped it
+// only after a successor read it to the end, and that successor lost it
+// again to a later change before finishing its own pull). Waiting would
+// last forever. The partition's data is then the union of every
+// member's copy, whole or not, so the transfer merges each live
+// member's copy to the end and completes; if any member is down it
+// waits, since the down one may hold writes no one else has.
+func (m *Manager) pullEveryone(ctx context.Context, t *transfer) error {
+	m.mu.Lock()
+	var members []string
+	if m.current != nil {
+		for _, mem := range m.current.Members() {
+			if mem.ID != m.cfg.Self {
+				members = append(members, mem.ID)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range members {
+		if !m.cfg.Liveness.Alive(id) {
+			return fmt.Errorf("%w (none holds it whole, and %s is down: it may hold writes the others lack)", errNoSource, id)
+		}
+	}
+	m.cfg.Logger.Warn("handoff: no holder of the partition holds it whole, each pulling it from the others; merging every member's copy",
+		"partition", t.Partition, "members", len(members))
+	for _, id := range members {
+		// Not recorded in Pulled: a partial copy completes nothing, and
+		// a retry after a failure reads every member again.
+		if _, err := m.pullFrom(ctx, t, id, true); err != nil {
+			m.resetSource(t, "")
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("handoff: merging every member's copy: %s: %w", id, err)
+		}
+		m.resetSource(t, "")
 	}
 	return nil
 }
