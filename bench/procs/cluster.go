@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -461,7 +462,31 @@ func (c *Cluster) Restart(i int) error {
 	default:
 		return fmt.Errorf("procs: node %d is still running", i)
 	}
+	c.rejoinArgs(i)
 	return c.start(i)
+}
+
+// rejoinArgs makes node i's --join name every other node, as a
+// deployment gives each node the same seeds: node 0 started first with
+// none, and a node restarted without seeds is not seen alive again by
+// peers that declared it dead (they stop probing it), so it must reach
+// out to one of them.
+func (c *Cluster) rejoinArgs(i int) {
+	var seeds []string
+	for j := range c.nodes {
+		if j != i {
+			seeds = append(seeds, net.JoinHostPort(c.host(j), strconv.Itoa(c.cfg.GossipBase+j)))
+		}
+	}
+	if len(seeds) == 0 {
+		return
+	}
+	n := c.nodes[i]
+	if k := slices.Index(n.args, "--join"); k >= 0 {
+		n.args[k+1] = strings.Join(seeds, ",")
+		return
+	}
+	n.args = append(n.args, "--join", strings.Join(seeds, ","))
 }
 
 // Endpoints returns the nodes' gRPC addresses.
