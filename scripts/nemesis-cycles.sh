@@ -21,8 +21,8 @@ hold=2s,4s quiet=1s,2s first=127.0.0.2 port=12000 out=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cycles) cycles=$2 ;;
-	-r) r=$2 ;;
-	-w) w=$2 ;;
+	-r | --r) r=$2 ;;
+	-w | --w) w=$2 ;;
 	--kinds) kinds=$2 ;;
 	--seed) seed=$2 ;;
 	--hold) hold=$2 ;;

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,6 +206,8 @@ func (r *run) probe(ctx context.Context, ev inject.Event) *nemesis.HealConvergen
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
+			r.logf("after the %s fault: %d of %d keys still disagree, %s: %s", ev.Kind, len(keys), p.Keys, keys[0],
+				describeCopies(r.copies(ctx, keys[0], members)))
 			break
 		}
 		select {
@@ -244,4 +247,22 @@ func (r *run) writtenBetween(from, to int64) []string {
 		sample[i] = keys[i*len(keys)/probeKeys]
 	}
 	return sample
+}
+
+// describeCopies says which node holds what of a key, for a log line:
+// "node0 replica found a1b2c3d4, node2 replica missing".
+func describeCopies(copies []nemesis.Copy) string {
+	var parts []string
+	for _, cp := range copies {
+		role := "fallback"
+		if cp.Replica {
+			role = "replica"
+		}
+		state := "missing"
+		if cp.Found {
+			state = "found " + cp.Digest[:min(8, len(cp.Digest))]
+		}
+		parts = append(parts, cp.Node+" "+role+" "+state)
+	}
+	return strings.Join(parts, ", ")
 }
