@@ -270,3 +270,22 @@ func TestClusterOnOwnAddresses(t *testing.T) {
 	}
 	chorustest.Eventually(t, "node 2 ready after its pause", func() bool { return c.Ready(ctx, 2, 3) })
 }
+
+// TestRejoinArgs: a restarted node names every other node as a seed,
+// replacing the seeds it started with (node 0 started with none).
+func TestRejoinArgs(t *testing.T) {
+	c := &Cluster{cfg: Config{GossipBase: 7000, Hosts: []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}}}
+	c.nodes = []*node{
+		{args: []string{"node", "--name", "node0"}},
+		{args: []string{"node", "--name", "node1", "--join", "127.0.0.2:7000", "--insecure"}},
+		{args: []string{"node", "--name", "node2"}},
+	}
+	c.rejoinArgs(0)
+	if got, want := strings.Join(c.nodes[0].args, " "), "node --name node0 --join 127.0.0.3:7001,127.0.0.4:7002"; got != want {
+		t.Errorf("node 0 restarts with %q, want %q", got, want)
+	}
+	c.rejoinArgs(1)
+	if got, want := strings.Join(c.nodes[1].args, " "), "node --name node1 --join 127.0.0.2:7000,127.0.0.4:7002 --insecure"; got != want {
+		t.Errorf("node 1 restarts with %q, want %q", got, want)
+	}
+}
