@@ -309,3 +309,30 @@ func TestModelMutationsCaught(t *testing.T) {
 		}
 	}
 }
+
+// TestSetClientMovesOnWhenFull: once a read shows SetSize elements, the
+// set client reads and writes a fresh key, so no operation carries an
+// ever larger set.
+func TestSetClientMovesOnWhenFull(t *testing.T) {
+	c, err := NewClient(GrowSet, 0, 1, WorkloadConfig{Prefix: "p/", SharedKeys: 1, SetSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := c.Next(nil)
+	full := value{ID: "x", Set: []string{"1.1", "1.2", "1.3"}}.encode()
+	op := first.Op(0)
+	op.Outcome, op.Siblings = OK, []Sibling{{Value: full}}
+	next := c.Next(&op)
+	if next.Kind != Get || next.Key == first.Key {
+		t.Fatalf("after a full set at %q: %+v, want a read of a fresh key", first.Key, next)
+	}
+	op = next.Op(0)
+	op.Outcome = OK // not found: an empty set
+	put := c.Next(&op)
+	if put.Kind != Put || put.Key != next.Key {
+		t.Fatalf("after reading the fresh key: %+v, want a put to %q", put, next.Key)
+	}
+	if v, err := parseValue(put.Value); err != nil || len(v.Set) != 1 {
+		t.Fatalf("the fresh key's first write %v (err %v), want one element", v, err)
+	}
+}

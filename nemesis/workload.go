@@ -54,6 +54,11 @@ type WorkloadConfig struct {
 	// SharedKeys is how many keys the set and counter clients share.
 	// Few keys make conflicts (siblings) likely. Default 3.
 	SharedKeys int
+	// SetSize is how many elements a set key takes before the set
+	// clients move that shared key to a fresh one: each write carries the
+	// whole set, so an unbounded set makes every operation, and the
+	// history, grow with the run. Zero means 64.
+	SetSize int
 }
 
 // DefaultWorkloadConfig returns the defaults above.
@@ -68,6 +73,9 @@ func (c WorkloadConfig) Validate() error {
 	}
 	if c.SharedKeys < 1 {
 		return fmt.Errorf("nemesis: shared keys %d, want at least 1", c.SharedKeys)
+	}
+	if c.SetSize < 0 {
+		return fmt.Errorf("nemesis: set size %d, want at least 1 (0: the default)", c.SetSize)
 	}
 	return nil
 }
@@ -123,18 +131,44 @@ func (c *writeOnceClient) Next(*Op) Request {
 }
 
 // setClient alternates: read a shared key, then write the union of the
-// siblings' elements plus a new one with the read's context.
-type setClient struct{ clientBase }
+// siblings' elements plus a new one with the read's context. Once a read
+// shows SetSize elements, the client moves that shared key to its next
+// generation, a fresh key; clients that read the full set later follow,
+// and those that have not yet keep adding to the old one, which stays a
+// set whose acknowledged elements must all survive.
+type setClient struct {
+	clientBase
+	gens map[int]int // generation of each shared key, by its slot
+}
+
+func (c *setClient) key(slot int) string {
+	return c.cfg.Prefix + GrowSet + "/" + strconv.Itoa(slot) + "." + strconv.Itoa(c.gens[slot])
+}
 
 func (c *setClient) Next(last *Op) Request {
+	if c.gens == nil {
+		c.gens = map[int]int{}
+	}
 	if last == nil || last.Kind != Get || last.Outcome != OK {
-		return Request{Workload: GrowSet, Kind: Get, Key: c.sharedKey(GrowSet)}
+		return Request{Workload: GrowSet, Kind: Get, Key: c.key(c.rng.IntN(c.cfg.SharedKeys))}
 	}
 	elems := map[string]bool{}
 	for _, s := range last.Siblings {
 		if v, err := parseValue(s.Value); err == nil && !s.Tombstone {
 			for _, e := range v.Set {
 				elems[e] = true
+			}
+		}
+	}
+	size := c.cfg.SetSize
+	if size == 0 {
+		size = 64
+	}
+	if len(elems) >= size {
+		for slot := range c.cfg.SharedKeys {
+			if c.key(slot) == last.Key {
+				c.gens[slot]++
+				return Request{Workload: GrowSet, Kind: Get, Key: c.key(slot)}
 			}
 		}
 	}
