@@ -78,6 +78,8 @@ var allowedImports = map[string][]string{
 	"nemesis/netfault": {},
 	// Plans, applies and heals the faults of a fault test.
 	"nemesis/inject": {"nemesis/netfault"},
+	// The docker-compose cluster as a fault target and network.
+	"nemesis/compose": {"nemesis/netfault", "certs"},
 	// Runs a fault test of node processes: the clients, the faults, the
 	// convergence wait, the checker.
 	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "bench/procs", "bench/plots", "certs"},
