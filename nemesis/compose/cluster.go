@@ -63,7 +63,6 @@ type Cluster struct {
 	nodes   []*node
 	paused  map[int]bool
 	network string // the Docker network, <project>_<name>
-	netName string // its name in the compose file
 }
 
 // node is one container.
@@ -73,7 +72,7 @@ type node struct {
 	id      string // container ID
 	ip      string // on the cluster's network
 	http    string // the published HTTP port, host:port
-	gone    bool   // a spare's run that a later Add replaced
+	gone    bool   // a spare's run that a later Add replaced: see Host
 }
 
 // spare is what Add remembers of the spare service's first run.
@@ -81,7 +80,6 @@ type spare struct {
 	runs   int
 	cmd    []string // its container's command
 	volume string   // its data volume
-	ip     net.IP   // its first address; later runs take the next ones
 }
 
 // Start brings the cluster up (see the package documentation) and waits
@@ -225,8 +223,14 @@ func (c *Cluster) attach(ctx context.Context, service, name string) (*node, erro
 		return nil, fmt.Errorf("compose: service %s: want one network, docker inspect says %s (%v)", service, bytesTrim(out), err)
 	}
 	for network, s := range nets {
-		if err := c.learnNetwork(ctx, network); err != nil {
-			return nil, err
+		c.mu.Lock()
+		known := c.network
+		if known == "" {
+			c.network = network
+		}
+		c.mu.Unlock()
+		if known != "" && known != network {
+			return nil, fmt.Errorf("compose: nodes on two networks, %s and %s", known, network)
 		}
 		n.ip = s.IPAddress
 	}
@@ -241,32 +245,6 @@ func (c *Cluster) attach(ctx context.Context, service, name string) (*node, erro
 		return nil, fmt.Errorf("compose: service %s publishes no port for %d", service, c.cfg.HTTPPort)
 	}
 	return n, nil
-}
-
-// learnNetwork records the cluster's network and its name in the compose
-// file, which an override that sets a node's address needs.
-func (c *Cluster) learnNetwork(ctx context.Context, network string) error {
-	c.mu.Lock()
-	known := c.network
-	c.mu.Unlock()
-	if known == network {
-		return nil
-	}
-	if known != "" {
-		return fmt.Errorf("compose: nodes on two networks, %s and %s", known, network)
-	}
-	out, err := c.docker(ctx, "network", "inspect", "--format", `{{index .Labels "com.docker.compose.network"}}`, network)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimSpace(string(out))
-	if name == "" {
-		return fmt.Errorf("compose: network %s is not a compose network (no com.docker.compose.network label)", network)
-	}
-	c.mu.Lock()
-	c.network, c.netName = network, name
-	c.mu.Unlock()
-	return nil
 }
 
 // waitReady polls every node until each serves the whole ring, or one's
@@ -329,12 +307,19 @@ func (c *Cluster) Len() int {
 	return len(c.nodes)
 }
 
-// Host returns node i's address on the cluster's network.
+// Host returns node i's address on the cluster's network. A spare's run
+// that a later one replaced gives its address to the new one, and is
+// 192.0.2.i then (TEST-NET-1: nobody's), so that a cut over every node's
+// address names no address twice.
 func (c *Cluster) Host(i int) string {
-	if n := c.node(i); n != nil {
-		return n.ip
+	n := c.node(i)
+	switch {
+	case n == nil:
+		return ""
+	case n.gone:
+		return fmt.Sprintf("192.0.2.%d", i%256)
 	}
-	return ""
+	return n.ip
 }
 
 // HTTPAddr returns node i's HTTP API as published on the host.
@@ -480,8 +465,10 @@ func (c *Cluster) Ready(ctx context.Context, i, members int) bool {
 // node's index; Ready tells when it has joined. The first time the spare
 // runs as the compose file says. A node that left the ring is retired
 // for good (its ID can never rejoin), so each later time Add removes the
-// spare's container and volume and starts it as node <spare>-<run> on
-// the address after the last one.
+// spare's container and volume and starts it as node <spare>-<run>, on
+// the same name and address: the peers' connections to that address
+// find the new node (with a new address they would dial the old one
+// until their resolvers looked again).
 func (c *Cluster) Add() (int, error) {
 	c.op.Lock()
 	defer c.op.Unlock()
@@ -536,27 +523,19 @@ func (c *Cluster) rememberSpare(ctx context.Context, n *node) error {
 			c.spare.volume = m.Name
 		}
 	}
-	c.spare.ip = net.ParseIP(n.ip).To4()
 	return nil
 }
 
-// replaceSpare removes the spare's last container and volume and points
-// the override at its next run; it returns the next node's name.
+// replaceSpare removes the spare's last container and volume and gives
+// its next run a new node name in the override; it returns that name.
 func (c *Cluster) replaceSpare(ctx context.Context) (string, error) {
-	run := c.spare.runs + 1
-	name := fmt.Sprintf("%s-%d", c.cfg.Spare, run)
-	ip := slices.Clone(c.spare.ip)
-	if int(ip[3])+run-1 > 254 {
-		return "", fmt.Errorf("compose: no address left for run %d of %s", run, c.cfg.Spare)
-	}
-	ip[3] += byte(run - 1)
+	name := fmt.Sprintf("%s-%d", c.cfg.Spare, c.spare.runs+1)
 	c.mu.Lock()
 	for _, n := range c.nodes {
 		if n.service == c.cfg.Spare {
 			n.gone = true
 		}
 	}
-	netName := c.netName
 	c.mu.Unlock()
 	if _, err := c.compose(ctx, "rm", "--stop", "--force", c.cfg.Spare); err != nil {
 		return "", err
@@ -568,7 +547,6 @@ func (c *Cluster) replaceSpare(ctx context.Context) (string, error) {
 	}
 	s := c.ov.Services[c.cfg.Spare]
 	s.Command = withName(c.spare.cmd, name)
-	s.Networks = map[string]overrideNet{netName: {IPv4Address: ip.String()}}
 	c.ov.Services[c.cfg.Spare] = s
 	return name, c.writeOverride()
 }

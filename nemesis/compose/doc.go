@@ -22,7 +22,7 @@
 //   - Add: the spare service of the "scale" profile (chorus-5) joins. A
 //     node ID that left the ring is retired for good, so each later Add
 //     removes the spare's container and volume and starts it again under
-//     a new node name and the next address.
+//     a new node name (chorus-5-2, ...), on the same address.
 //   - Net.Apply: the nodes on the minority side of a cut are disconnected
 //     from the cluster's network; Heal connects them again with their
 //     address and service name. A disconnected node is cut from every

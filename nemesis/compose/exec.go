@@ -24,7 +24,11 @@ func Exec(ctx context.Context, env []string, name string, args ...string) ([]byt
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, lastLines(stderr.String(), 5))
+		err = fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		if msg := lastLines(stderr.String(), 5); msg != "" {
+			err = fmt.Errorf("%w: %s", err, msg)
+		}
+		return stdout.Bytes(), err
 	}
 	return stdout.Bytes(), nil
 }

@@ -149,15 +149,15 @@ func isolated(cut netfault.Cut, hosts map[int]string) (map[int]bool, error) {
 	for i, a := range keep {
 		for _, b := range keep[i+1:] {
 			if !open(a, b) {
-				return nil, fmt.Errorf("%w: %s: %s and %s are on one side (each reaches the other through a third) yet cut from each other, "+
-					"as in a bridge; docker network disconnect can only cut nodes off altogether", ErrUnsupported, cut, a, b)
+				return nil, fmt.Errorf("%w: %s and %s reach each other through a third node yet are cut from each other, as in a bridge; "+
+					"docker network disconnect can only cut nodes off altogether", ErrUnsupported, a, b)
 			}
 		}
 	}
 	for _, a := range keep {
 		for _, b := range all {
 			if side[b] != side[keep[0]] && (!cut.Blocks(a, b) || !cut.Blocks(b, a)) {
-				return nil, fmt.Errorf("%w: %s: the link between %s and %s is cut one way only", ErrUnsupported, cut, a, b)
+				return nil, fmt.Errorf("%w: the link between %s and %s is cut one way only", ErrUnsupported, a, b)
 			}
 		}
 	}

@@ -22,13 +22,8 @@ type overrideService struct {
 	// Volumes merge by mount path: /certs replaces the compose file's
 	// deploy/certs/<service>.
 	Volumes []string `json:"volumes,omitempty"`
-	// Command and Networks are set for a later run of the spare only.
-	Command  []string               `json:"command,omitempty"`
-	Networks map[string]overrideNet `json:"networks,omitempty"`
-}
-
-type overrideNet struct {
-	IPv4Address string `json:"ipv4_address"`
+	// Command is set for a later run of the spare only: its new --name.
+	Command []string `json:"command,omitempty"`
 }
 
 // services returns the node services and the spare.
