@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Runner runs the command name with args and env added to this process's
@@ -21,6 +22,10 @@ func Exec(ctx context.Context, env []string, name string, args ...string) ([]byt
 		cmd.Env = append(os.Environ(), env...)
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = cancelGroup(cmd)
+	// A child that outlives the kill and holds the output pipes must
+	// not hold up the caller.
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
