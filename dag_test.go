@@ -63,7 +63,7 @@ var allowedImports = map[string][]string{
 	// The backup file format and its pure merge, on vclock only.
 	"backup": {"vclock"},
 	"cmd": {"auth", "server", "server/localcluster", "client", "bench", "bench/etcdtarget", "bench/plots",
-		"bench/procs", "pbs", "vclock", "certs", "nemesis", "nemesis/inject", "nemesis/runner", "backup"},
+		"bench/procs", "pbs", "vclock", "certs", "nemesis", "nemesis/inject", "nemesis/runner", "nemesis/compose", "backup"},
 	"bench": {"client", "server", "server/localcluster", "server/memcluster", "transport", "transport/pb",
 		"transport/memnet", "vclock", "ring", "pbs", "bench/procstat"},
 	// The harness's parts: pure tickers, the figures (owning gonum/plot),
@@ -78,9 +78,11 @@ var allowedImports = map[string][]string{
 	"nemesis/netfault": {},
 	// Plans, applies and heals the faults of a fault test.
 	"nemesis/inject": {"nemesis/netfault"},
+	// The docker-compose cluster as a fault target and network.
+	"nemesis/compose": {"nemesis/netfault", "certs"},
 	// Runs a fault test of node processes: the clients, the faults, the
 	// convergence wait, the checker.
-	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "bench/procs", "bench/plots", "certs"},
+	"nemesis/runner": {"nemesis", "nemesis/inject", "nemesis/netfault", "nemesis/compose", "bench/procs", "bench/plots", "certs"},
 	// The Kubernetes manifests; code only in the test that decodes them.
 	"deploy/k8s": {},
 }

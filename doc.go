@@ -62,13 +62,16 @@
 //	bench/procstat       -                                          -
 //	nemesis/netfault     -                                          -
 //	nemesis/inject       nemesis/netfault                           -
+//	nemesis/compose      nemesis/netfault certs                     -
 //	nemesis/runner       nemesis nemesis/inject nemesis/netfault    -
-//	                     bench/procs bench/plots certs
+//	                     nemesis/compose bench/procs bench/plots
+//	                     certs
 //	deploy/k8s           -                                          k8s.io/api
 //	cmd                  auth server server/localcluster client     -
 //	                     bench bench/etcdtarget bench/plots
 //	                     bench/procs pbs vclock certs nemesis
-//	                     nemesis/inject nemesis/runner backup
+//	                     nemesis/inject nemesis/runner
+//	                     nemesis/compose backup
 //
 // Protocol rules live in the package that owns them, as code testable
 // without a node: hint routing in hints, partition handoff and dropping

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/compose"
 	"github.com/chorusdb/chorus/nemesis/inject"
 	"github.com/chorusdb/chorus/nemesis/runner"
 )
@@ -32,10 +34,20 @@ DIR/report.txt and DIR/timeline.png (operations per second with the faults
 shaded), and prints the report. Partitions need iptables as root
 (scripts/install-netfaults.sh); without them they are skipped, saying so.
 Exit status 1 when the checker finds an anomaly. docs/nemesis.md explains the
-output.`
+output.
+
+With --compose the test runs against the docker-compose cluster of
+--compose-file instead (its five nodes, under project --compose-project, with
+certificates and flags of its own; torn down at the end): kills are docker
+kill, pauses docker pause, partitions docker network disconnect of the
+minority (a bridge cannot be made so and is skipped), a node joining is the
+spare service chorus-5. It needs Docker, docker-compose and the image
+(scripts/docker-build.sh); exit status 2 without them.`
 
 type nemesisFlags struct {
 	cfg         runner.Config
+	compose     bool
+	composeCfg  compose.Config
 	strictReads bool
 	faults      []string
 	out         string
@@ -44,13 +56,18 @@ type nemesisFlags struct {
 }
 
 func newNemesisCmd(e *env) *cobra.Command {
-	f := &nemesisFlags{cfg: runner.DefaultConfig()}
+	f := &nemesisFlags{cfg: runner.DefaultConfig(), composeCfg: compose.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "nemesis",
 		Short: "Fault-test a local cluster of node processes and check the history for lost, phantom, resurrected and doubled writes",
 		Long:  nemesisLong,
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context(), e) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !f.compose && (cmd.Flags().Changed("compose-file") || cmd.Flags().Changed("compose-project")) {
+				return usageError("--compose-file and --compose-project need --compose")
+			}
+			return f.run(cmd.Context(), e)
+		},
 	}
 	f.addFlags(cmd.Flags())
 	return cmd
@@ -79,6 +96,9 @@ func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.strictReads, "strict-reads", false, "judge a read after an acknowledged delete that returns the value as a resurrection even under faults (sloppy quorum allows it)")
 	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
+	fs.BoolVar(&f.compose, "compose", false, "run against the docker-compose cluster (docker kill, pause, network disconnect) instead of node processes")
+	fs.StringVar(&f.composeCfg.File, "compose-file", f.composeCfg.File, "compose file of --compose")
+	fs.StringVar(&f.composeCfg.Project, "compose-project", f.composeCfg.Project, "compose project of --compose: its containers, network and volumes, removed at the end")
 	_ = fs.MarkHidden("chorus-binary")
 }
 
@@ -126,6 +146,9 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 	// still judges every delete; --strict-reads judges reads too.
 	c.Check.ReadsMayBeStale = !f.strictReads && (c.R+c.W <= c.N || len(c.Faults) > 0)
 	c.Bin, c.Log = f.binary, e.stderr
+	if f.compose {
+		c.Compose = &f.composeCfg
+	}
 	c.Dir = f.out
 	if c.Dir == "" {
 		d, err := os.MkdirTemp("", "chorus-nemesis-")
@@ -141,14 +164,24 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 	if c.Cycles > 0 {
 		length = fmt.Sprintf("%d fault cycles", c.Cycles)
 	}
-	fmt.Fprintf(e.stderr, "nemesis: seed %d, %d nodes, N=%d R=%d W=%d, %s, output in %s\n", c.Seed, c.Nodes, c.N, c.R, c.W, length, c.Dir)
+	where := "node processes"
+	if c.Compose != nil {
+		where = "docker-compose project " + c.Compose.Project
+	}
+	fmt.Fprintf(e.stderr, "nemesis: seed %d, %d nodes (%s), N=%d R=%d W=%d, %s, output in %s\n", c.Seed, c.Nodes, where, c.N, c.R, c.W, length, c.Dir)
 	res, err := runner.Run(ctx, c)
+	if errors.Is(err, compose.ErrUnavailable) || errors.Is(err, compose.ErrNoImage) || errors.Is(err, compose.ErrProjectInUse) {
+		return &exitError{code: exitUsage, err: err}
+	}
 	if res != nil && res.Report != nil {
 		if werr := res.Report.WriteText(e.stdout); werr != nil {
 			return werr
 		}
-		fmt.Fprintf(e.stdout, "history %s, report %s, timeline %s (replay: chorus nemesis --seed %d)\n",
-			res.HistoryPath, res.ReportPath, res.TimelinePath, c.Seed)
+		replay := fmt.Sprintf("chorus nemesis --seed %d", c.Seed)
+		if c.Compose != nil {
+			replay += " --compose"
+		}
+		fmt.Fprintf(e.stdout, "history %s, report %s, timeline %s (replay: %s)\n", res.HistoryPath, res.ReportPath, res.TimelinePath, replay)
 		if res.Report.Failed() {
 			return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found (seed %d)", c.Seed)}
 		}

@@ -15,11 +15,25 @@ func TestNemesisBadFlags(t *testing.T) {
 		{"nemesis", "--nodes", "2"},
 		{"nemesis", "--workloads", "bank"},
 		{"nemesis", "-r", "4"},
+		{"nemesis", "--compose", "--nodes", "3"},
+		{"nemesis", "--compose", "--compose-project", "Not A Project"},
+		{"nemesis", "--compose-file", "other.yml"},
 	} {
 		r := runCLI(t, "", args...)
 		if r.code != exitUsage || r.stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, r.code, r.stderr)
 		}
+	}
+}
+
+// TestNemesisComposeWithoutDocker: --compose on a machine without Docker
+// is an environment error (exit 2) that says what is missing, and
+// starts nothing.
+func TestNemesisComposeWithoutDocker(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	r := runCLI(t, "", "nemesis", "--compose", "--duration", "5s", "--seed", "1", "--out", t.TempDir())
+	if r.code != exitUsage || !strings.Contains(r.stderr, "docker is not installed") {
+		t.Errorf("exit %d, stderr %q; want 2 saying docker is not installed", r.code, r.stderr)
 	}
 }
 

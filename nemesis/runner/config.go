@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chorusdb/chorus/nemesis"
+	"github.com/chorusdb/chorus/nemesis/compose"
 	"github.com/chorusdb/chorus/nemesis/inject"
 )
 
@@ -68,6 +69,11 @@ type Config struct {
 	Check nemesis.Config
 	// Log receives progress lines. Default io.Discard.
 	Log io.Writer
+	// Compose, when set, runs the test against the docker-compose cluster
+	// it describes instead of node processes (nemesis/compose): Nodes must
+	// be its number of services, and Bin, FirstHost and PortBase are
+	// unused. Its Env and Log are set by Run.
+	Compose *compose.Config
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -119,6 +125,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Check.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Compose != nil {
+		errs = append(errs, c.Compose.Validate())
+		if c.Nodes != len(c.Compose.Services) {
+			bad("Nodes %d: the compose cluster has %d nodes", c.Nodes, len(c.Compose.Services))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("runner: %w", err)

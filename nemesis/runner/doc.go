@@ -7,6 +7,11 @@
 // copy of every key (GET /v1/replica/{key}, which repairs nothing); and
 // hands the history to the nemesis checker.
 //
+// With Config.Compose the nodes are instead the containers of the
+// docker-compose cluster (nemesis/compose): killed, paused and cut off
+// with docker, reached on their published ports; the workloads, the
+// plan, the convergence wait and the checker are the same.
+//
 // # Guarantees
 //
 //   - Every fault is healed and every node stopped before Run returns,
@@ -22,5 +27,7 @@
 //     have happened, as Jepsen records it.
 //   - Partitions need iptables as root (scripts/install-netfaults.sh);
 //     without them Run drops the partition faults and says so in its log
-//     and in the history's note.
+//     and in the history's note. Against the compose cluster they are
+//     docker network disconnects, and a bridge, which those cannot make,
+//     is struck and healed at once and named in Result.Notes and the log.
 package runner

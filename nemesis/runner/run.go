@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,7 +40,8 @@ type Result struct {
 // run is one run's state.
 type run struct {
 	cfg     Config
-	cluster *procs.Cluster
+	cluster cluster
+	net     inject.Net // nil: no partitions
 	web     *http.Client
 	enc     *nemesis.Encoder
 	start   time.Time // the history's zero
@@ -101,6 +103,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	if fw != nil {
 		defer fw.Close()
+		r.net = fw
 	}
 	if err := r.startCluster(ctx); err != nil {
 		return res, err
@@ -123,11 +126,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if note != "" {
 		meta.Note += "; " + note
 	}
+	if cfg.Compose != nil {
+		meta.Note += "; " + r.composeNote()
+	}
 	if err := r.enc.Meta(meta); err != nil {
 		return res, err
 	}
 
-	events, runErr := r.runPhase(ctx, fw, faults)
+	events, runErr := r.runPhase(ctx, faults)
+	runErr = r.dropUnsupported(res, runErr)
 	res.Events = events
 	if runErr != nil {
 		r.logf("%v", runErr)
@@ -157,7 +164,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 // openNet opens the firewall, or says why partitions are off.
 func (r *run) openNet(ctx context.Context) (*netfault.Firewall, []inject.Kind, string) {
 	faults := slices.Clone(r.cfg.Faults)
-	if !slices.Contains(faults, inject.Partition) {
+	// The compose cluster's network is docker's (nemesis/compose), not
+	// the firewall's.
+	if !slices.Contains(faults, inject.Partition) || r.cfg.Compose != nil {
 		return nil, faults, ""
 	}
 	drop := func(why error) (*netfault.Firewall, []inject.Kind, string) {
@@ -183,16 +192,16 @@ func (r *run) openNet(ctx context.Context) (*netfault.Firewall, []inject.Kind, s
 // startCluster starts the nodes, each on its own address, with TLS and
 // fault injection, and the clients' HTTPS client.
 func (r *run) startCluster(ctx context.Context) error {
+	if r.cfg.Compose != nil {
+		return r.startCompose(ctx)
+	}
 	hs, err := hosts(r.cfg.FirstHost, maxNodes(r.cfg))
 	if err != nil {
 		return err
 	}
 	pc := procs.Config{Nodes: r.cfg.Nodes, Bin: r.cfg.Bin, Dir: filepath.Join(r.cfg.Dir, "cluster"), TLS: true, Hosts: hs,
 		HTTPBase: r.cfg.PortBase, GRPCBase: r.cfg.PortBase + 1000, PeerBase: r.cfg.PortBase + 2000, GossipBase: r.cfg.PortBase + 3000,
-		Extra: []string{"--fault-injection", "--replicas", strconv.Itoa(r.cfg.N), "--default-n", strconv.Itoa(r.cfg.N),
-			"--default-r", strconv.Itoa(r.cfg.R), "--default-w", strconv.Itoa(r.cfg.W),
-			"--tombstone-grace", r.cfg.TombstoneGrace.String()},
-		Log: r.cfg.Log}
+		Extra: r.nodeArgs(), Log: r.cfg.Log}
 	if err := os.RemoveAll(pc.Dir); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
@@ -207,15 +216,20 @@ func (r *run) startCluster(ctx context.Context) error {
 		return fmt.Errorf("runner: %w", err)
 	}
 	r.cluster = c
-	r.web = &http.Client{Timeout: r.cfg.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc,
-		MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: r.cfg.RequestTimeout}).DialContext}}
+	r.web = r.newWeb(tc)
 	return nil
+}
+
+// newWeb returns the clients' HTTPS client.
+func (r *run) newWeb(tc *tls.Config) *http.Client {
+	return &http.Client{Timeout: r.cfg.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc,
+		MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: r.cfg.RequestTimeout}).DialContext}}
 }
 
 // runPhase runs the clients and the faults, then heals: for Duration
 // with a timed plan, or Cycles faults one after another, each followed
 // by a convergence probe.
-func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inject.Kind) ([]inject.Event, error) {
+func (r *run) runPhase(ctx context.Context, faults []inject.Kind) ([]inject.Event, error) {
 	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 0x6e656d65))
 	var plan []inject.Fault
 	if len(faults) > 0 {
@@ -228,8 +242,8 @@ func (r *run) runPhase(ctx context.Context, fw *netfault.Firewall, faults []inje
 	}
 	icfg := inject.Config{Target: r.cluster, Admin: inject.HTTPAdmin{Client: r.web, URL: r.nodeURL}, Members: r.cfg.Nodes,
 		Exited: func(i int) bool { return !r.cluster.Running(i) }}
-	if fw != nil {
-		icfg.Net = fw
+	if r.net != nil {
+		icfg.Net = r.net
 	}
 	in, err := inject.New(icfg)
 	if err != nil {
