@@ -177,11 +177,21 @@ func (c *checker) healConvergence(row func(string) *Availability) {
 	}
 }
 
-// convergence reports the measured convergence and judges it.
+// convergence reports the measured convergence and judges it. When the
+// heals were probed (a run of cycles), each probe was judged instead:
+// the final read of every key then only needs to find the replicas
+// agreeing, since one pass over a long run's keys alone can outlast
+// MaxConverge.
 func (c *checker) convergence() {
 	f := c.h.Final
 	c.r.Converge = Convergence{Nanos: f.ConvergeNanos, Converged: f.Converged}
 	if c.cfg.MaxConverge <= 0 {
+		return
+	}
+	if slices.ContainsFunc(c.h.Faults, func(f Fault) bool { return f.Converge != nil }) {
+		if !f.Converged {
+			c.add(Anomaly{Kind: SlowConvergence, Detail: fmt.Sprintf("the replicas had not converged %v after the last heal", time.Duration(f.ConvergeNanos))})
+		}
 		return
 	}
 	switch d := time.Duration(f.ConvergeNanos); {

@@ -423,3 +423,26 @@ func TestHealConvergence(t *testing.T) {
 		t.Fatalf("text report lacks the convergence column:\n%s", text.String())
 	}
 }
+
+// TestFinalConvergenceWithProbes: with probed heals, a slow final read
+// is no anomaly, one that never converged still is.
+func TestFinalConvergenceWithProbes(t *testing.T) {
+	x := newB()
+	x.op(Op{Workload: WriteOnce, Kind: Put, Key: "nemesis/w1", Value: id("a").encode(), Node: "n1", Invoke: 0, Complete: 10, Outcome: OK})
+	x.final("nemesis/w1", sib("n1:1", id("a")))
+	x.h.Faults = []Fault{{Kind: FaultKill, Nodes: []string{"n2"}, Start: 100, End: 400, Converge: &HealConvergence{Keys: 1, Nanos: 1, Converged: true}}}
+	x.h.Final.Converged, x.h.Final.ConvergeNanos = true, int64(90*time.Second)
+	cfg := DefaultConfig()
+	cfg.MaxConverge = 30 * time.Second
+	r, err := Check(&x.h, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(SlowConvergence) != 0 {
+		t.Fatalf("a 90 s final read after probed heals: %+v", r.Anomalies)
+	}
+	x.h.Final.Converged = false
+	if r, err = Check(&x.h, cfg); err != nil || r.Count(SlowConvergence) != 1 {
+		t.Fatalf("final state not converged: %+v, %v; want one slow-convergence", r.Anomalies, err)
+	}
+}

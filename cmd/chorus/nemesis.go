@@ -53,6 +53,7 @@ type nemesisFlags struct {
 	out         string
 	binary      string
 	hold, quiet []time.Duration
+	recheck     string
 }
 
 func newNemesisCmd(e *env) *cobra.Command {
@@ -96,6 +97,7 @@ func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.strictReads, "strict-reads", false, "judge a read after an acknowledged delete that returns the value as a resurrection even under faults (sloppy quorum allows it)")
 	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
+	fs.StringVar(&f.recheck, "check", "", "check the history file of an earlier run (history.jsonl) with this binary's checker and the thresholds given, instead of running")
 	fs.BoolVar(&f.compose, "compose", false, "run against the docker-compose cluster (docker kill, pause, network disconnect) instead of node processes")
 	fs.StringVar(&f.composeCfg.File, "compose-file", f.composeCfg.File, "compose file of --compose")
 	fs.StringVar(&f.composeCfg.Project, "compose-project", f.composeCfg.Project, "compose project of --compose: its containers, network and volumes, removed at the end")
@@ -111,6 +113,9 @@ func kindNames(ks []inject.Kind) []string {
 }
 
 func (f *nemesisFlags) run(ctx context.Context, e *env) error {
+	if f.recheck != "" {
+		return f.checkHistory(e)
+	}
 	c := f.cfg
 	c.Faults = nil
 	for _, name := range f.faults {
@@ -187,4 +192,31 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 		}
 	}
 	return err
+}
+
+// checkHistory checks a recorded history again: the same file under a
+// newer checker, or other thresholds.
+func (f *nemesisFlags) checkHistory(e *env) error {
+	file, err := os.Open(f.recheck)
+	if err != nil {
+		return usageError("--check: %v", err)
+	}
+	defer file.Close()
+	h, err := nemesis.ReadHistory(file)
+	if err != nil {
+		return usageError("--check %s: %v", f.recheck, err)
+	}
+	cfg := f.cfg.Check
+	cfg.ReadsMayBeStale = !f.strictReads && (f.cfg.R+f.cfg.W <= f.cfg.N || len(h.Faults) > 0)
+	rep, err := nemesis.Check(h, cfg)
+	if err != nil {
+		return usageError("--check %s: %v", f.recheck, err)
+	}
+	if err := rep.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found in %s", f.recheck)}
+	}
+	return nil
 }

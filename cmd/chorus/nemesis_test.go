@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chorusdb/chorus/nemesis"
 )
 
 func TestNemesisBadFlags(t *testing.T) {
@@ -65,5 +67,47 @@ func TestNemesisShortRun(t *testing.T) {
 	}
 	if h, err := os.ReadFile(filepath.Join(out, "history.jsonl")); err != nil || strings.Count(string(h), `{"op":`) < 100 {
 		t.Fatalf("history.jsonl: %d operations (err %v), want at least 100", strings.Count(string(h), `{"op":`), err)
+	}
+}
+
+// TestNemesisCheckHistory: --check judges a recorded history again,
+// exit 1 on an anomaly (a write acknowledged, then missing from every
+// replica), 2 on a file that is no history.
+func TestNemesisCheckHistory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, final nemesis.Final) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := nemesis.NewEncoder(f)
+		if err := enc.Meta(nemesis.Meta{Seed: 1, Workloads: []string{nemesis.WriteOnce}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Op(nemesis.Op{Seq: 1, Workload: nemesis.WriteOnce, Kind: nemesis.Put, Key: "nemesis/write-once/0/1",
+			Value: []byte(`{"id":"write-once:0:1"}`), Node: "node0", Invoke: 1, Complete: 2, Outcome: nemesis.OK}); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Final(final); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	lost := write("lost.jsonl", nemesis.Final{Converged: true, Keys: map[string][]nemesis.Copy{
+		"nemesis/write-once/0/1": {{Node: "node0", Replica: true}, {Node: "node1", Replica: true}}}})
+	r := runCLI(t, "", "nemesis", "--check", lost)
+	if r.code != exitRuntime || !strings.Contains(r.stdout, "lost               1") {
+		t.Errorf("a lost write: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	junk := filepath.Join(dir, "junk.jsonl")
+	if err := os.WriteFile(junk, []byte("not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "", "nemesis", "--check", junk); r.code != exitUsage || r.stderr == "" {
+		t.Errorf("junk: exit %d, stderr %q; want 2 with a message", r.code, r.stderr)
 	}
 }
