@@ -6,8 +6,8 @@
 #   scripts/nemesis-cycles.sh -r 1 -w 1 --kinds kill,pause   # R=1 W=1
 #
 # Options: --cycles K (100), -r R, -w W (2, 2), --kinds LIST (kill,pause,
-# partition,clock,disk,membership), --seed S (1), --hold MIN,MAX (2s,4s),
-# --quiet MIN,MAX (1s,2s), --first-host A and --port-base P (127.0.0.2,
+# partition,clock,disk,membership), --seed S (1), --hold MIN,MAX (1s,3s),
+# --quiet MIN,MAX (0.5s,1.5s), --first-host A and --port-base P (127.0.0.2,
 # 12000: two runs side by side need disjoint ones), --out DIR (a new
 # temporary directory; each run writes DIR/KIND). Every run judges a
 # convergence over 30 s after any heal and a window over 1 s without an
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cycles=100 r=2 w=2 kinds=kill,pause,partition,clock,disk,membership seed=1
-hold=2s,4s quiet=1s,2s first=127.0.0.2 port=12000 out=""
+hold=1s,3s quiet=0.5s,1.5s first=127.0.0.2 port=12000 out=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cycles) cycles=$2 ;;
