@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,7 +100,7 @@ func (f *nemesisFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.strictReads, "strict-reads", false, "judge a read after an acknowledged delete that returns the value as a resurrection even under faults (sloppy quorum allows it)")
 	fs.StringVar(&f.out, "out", "", "directory for the history, the report and the nodes' data (default: a new temporary directory)")
 	fs.StringVar(&f.binary, "chorus-binary", "", "chorus executable to run the nodes (default: this one)")
-	fs.StringVar(&f.recheck, "check", "", "check the history file of an earlier run (history.jsonl) with this binary's checker and the thresholds given, instead of running")
+	fs.StringVar(&f.recheck, "check", "", "check the history file of an earlier run (history.jsonl) with this binary's checker and the thresholds given, instead of running; with --out, write the report and timeline there")
 	fs.BoolVar(&f.compose, "compose", false, "run against the docker-compose cluster (docker kill, pause, network disconnect) instead of node processes")
 	fs.StringVar(&f.composeCfg.File, "compose-file", f.composeCfg.File, "compose file of --compose")
 	fs.StringVar(&f.composeCfg.Project, "compose-project", f.composeCfg.Project, "compose project of --compose: its containers, network and volumes, removed at the end")
@@ -215,8 +218,33 @@ func (f *nemesisFlags) checkHistory(e *env) error {
 	if err := rep.WriteText(e.stdout); err != nil {
 		return err
 	}
+	if f.out != "" {
+		if err := writeCheck(f.out, h, rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "report %s, timeline %s\n", filepath.Join(f.out, "report.json"), filepath.Join(f.out, "timeline.png"))
+	}
 	if rep.Failed() {
 		return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found in %s", f.recheck)}
 	}
 	return nil
+}
+
+// writeCheck writes a re-checked history's report (JSON and text) and
+// timeline into dir.
+func writeCheck(dir string, h *nemesis.History, rep *nemesis.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, write := range map[string]func(io.Writer) error{"report.json": rep.EncodeJSON, "report.txt": rep.WriteText} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	title := fmt.Sprintf("chorus nemesis, seed %d (checked again)", h.Meta.Seed)
+	return runner.DrawTimeline(filepath.Join(dir, "timeline.png"), title, h, 0)
 }

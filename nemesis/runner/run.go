@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := writeReport(res, rep); err != nil {
 		return res, err
 	}
-	if res.TimelinePath, err = r.writeTimeline(events); err != nil {
+	if res.TimelinePath, err = r.writeTimeline(h); err != nil {
 		return res, err
 	}
 	return res, errors.Join(runErr, ctx.Err())

@@ -139,3 +139,17 @@ func TestFaultOfEvent(t *testing.T) {
 		t.Fatalf("faultOf = %+v", f)
 	}
 }
+
+// TestTimelineCoversLongRuns: a run of cycles outlasts Duration; its
+// timeline must not stop at Duration.
+func TestTimelineCoversLongRuns(t *testing.T) {
+	ops := []nemesis.Op{{Kind: nemesis.Put, Outcome: nemesis.OK, Complete: int64(10 * time.Minute)}}
+	end := timelineEnd(ops, time.Minute)
+	if end != 10*time.Minute {
+		t.Fatalf("timeline ends at %v, want the last operation's 10m0s", end)
+	}
+	xs, series := timelineSeries(ops, end)
+	if last := series[0].Ys[len(xs)-1]; last == 0 {
+		t.Fatalf("the write at 10 min is not in the last bucket: %v", series[0].Ys[len(xs)-3:])
+	}
+}

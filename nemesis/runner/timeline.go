@@ -7,8 +7,11 @@ import (
 
 	"github.com/chorusdb/chorus/bench/plots"
 	"github.com/chorusdb/chorus/nemesis"
-	"github.com/chorusdb/chorus/nemesis/inject"
 )
+
+// maxSpanLabels is the most faults the timeline names; past it the
+// labels would overlap into a smear, and the shading alone is drawn.
+const maxSpanLabels = 12
 
 // timelineStep is the width of the timeline's buckets.
 const timelineStep = 500 * time.Millisecond
@@ -42,20 +45,43 @@ func timelineSeries(ops []nemesis.Op, end time.Duration) (xs []float64, series [
 
 // writeTimeline draws the operations per second with the faults shaded,
 // to Dir/timeline.png.
-func (r *run) writeTimeline(events []inject.Event) (string, error) {
+func (r *run) writeTimeline(h *nemesis.History) (string, error) {
 	path := filepath.Join(r.cfg.Dir, "timeline.png")
-	xs, series := timelineSeries(r.ops, r.cfg.Duration)
-	var spans []plots.Span
-	for _, ev := range events {
-		label := string(ev.Kind)
-		if ev.Variant != "" {
-			label += "/" + ev.Variant
-		}
-		if len(ev.Nodes) > 0 {
-			label += fmt.Sprint(" ", ev.Nodes)
-		}
-		spans = append(spans, plots.Span{Label: label, Start: ev.Started.Seconds(), End: ev.Healed.Seconds()})
-	}
 	title := fmt.Sprintf("chorus nemesis, seed %d: %d nodes, N=%d R=%d W=%d", r.cfg.Seed, r.cfg.Nodes, r.cfg.N, r.cfg.R, r.cfg.W)
-	return path, plots.Timeline(path, title, "operations per second", xs, series, spans)
+	return path, DrawTimeline(path, title, h, r.cfg.Duration)
+}
+
+// DrawTimeline draws h's operations per second, from the start to the
+// last operation (at least d), with its faults shaded and, when they are
+// few enough to read, named; to path, as PNG.
+func DrawTimeline(path, title string, h *nemesis.History, d time.Duration) error {
+	xs, series := timelineSeries(h.Ops, timelineEnd(h.Ops, d))
+	var spans []plots.Span
+	for _, f := range h.Faults {
+		label := ""
+		if len(h.Faults) <= maxSpanLabels {
+			label = string(f.Kind)
+			if f.Note != "" {
+				label += "/" + f.Note
+			}
+			if len(f.Nodes) > 0 {
+				label += fmt.Sprint(" ", f.Nodes)
+			}
+		}
+		spans = append(spans, plots.Span{Label: label, Start: time.Duration(f.Start).Seconds(), End: time.Duration(f.End).Seconds()})
+	}
+	if len(h.Faults) > maxSpanLabels {
+		title += fmt.Sprintf(", %d faults shaded", len(h.Faults))
+	}
+	return plots.Timeline(path, title, "operations per second", xs, series, spans)
+}
+
+// timelineEnd is where the timeline ends: Duration, or the last
+// operation's completion if later (a run of cycles lasts as long as its
+// faults take, whatever Duration says).
+func timelineEnd(ops []nemesis.Op, d time.Duration) time.Duration {
+	for _, op := range ops {
+		d = max(d, time.Duration(op.Complete))
+	}
+	return d
 }
