@@ -16,11 +16,11 @@
 // The Scheduler walks every (partition, peer) pair this node is
 // responsible for, one exchange at a time: first the pairs not known equal
 // (never exchanged since this node started, back after their peer was
-// away or the ring moved, or whose last exchange failed or found a
-// difference), then the rest, each group in the order Config.Pairs lists
-// them. After every exchange it asks Config.Pairs again, and a pair that
-// appeared meanwhile (a peer came back) joins the first group of the walk
-// in progress. It works within a budget of keys and bytes per second, and
+// away or the ring moved, whose last exchange found a difference, or whose
+// peer failed an exchange since), then the rest, each group in the order
+// Config.Pairs lists them. After every exchange it asks Config.Pairs
+// again, and a pair that appeared meanwhile (a peer came back) joins the
+// first group of the walk in progress. It works within a budget of keys and bytes per second, and
 // backs off while the node's foreground p99 latency is above a threshold.
 // It passes over a pair whose last exchange found the roots equal while
 // this node's tree of that partition has not changed, for up to
@@ -46,6 +46,12 @@
 //     exchanges a pair at most once, so a flapping peer cannot keep it
 //     from ending: it ends after at most one exchange per distinct pair
 //     listed while it ran.
+//   - After an exchange with a peer fails (it is down, or restarting and
+//     rebuilding its trees), no pair with that peer is passed over until
+//     one of its exchanges finds the roots equal again. A peer killed and
+//     restarted faster than the failure detector notices never leaves the
+//     walk; an exchange that failed while it was down is the only sign of
+//     its restart repair sees.
 //   - Each replica pair of a partition is exchanged by one of its two
 //     nodes (Initiates), and tombstones of a partition are collected by
 //     its first primary alone, only while every primary is up and none is

@@ -291,8 +291,8 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 
 // plan returns the pairs of listed not done yet, in the order to walk
 // them: first those not known equal (never exchanged since this node
-// started, forgotten because they left the walk, or whose latest exchange
-// failed or found a difference), then those whose latest exchange found
+// started, forgotten because they left the walk or an exchange with their
+// peer failed, or whose latest exchange found a difference), then those whose latest exchange found
 // the roots equal, each group in listed's order. The first group is where
 // data may be missing: a peer that was down, or restarted, may have lost
 // writes, and only this exchange brings them back to it, while a known
@@ -361,6 +361,22 @@ func (s *Scheduler) forgetGone(pairs []Pair) {
 	}
 	for pr, st := range s.pairs {
 		if !walked[pr] {
+			st.equal = false
+		}
+	}
+}
+
+// forgetPeer drops the equal state of every pair with peer, after an
+// exchange with it failed: the peer may be down, or restarting (its trees
+// not ready), and may have lost writes, often without leaving the walk, as
+// a kill and restart can be quicker than the failure detector. Its pairs
+// are then exchanged, not passed over, for the rest of this walk, and go
+// first in the next, instead of waiting for Recheck. A peer that stays
+// unreachable costs what it did before: a failed pair is never passed
+// over. s.mu must be held.
+func (s *Scheduler) forgetPeer(peer string) {
+	for pr, st := range s.pairs {
+		if pr.Peer == peer {
 			st.equal = false
 		}
 	}
@@ -437,6 +453,9 @@ func (s *Scheduler) record(pr Pair, res Result, err error) {
 		st.LastError = err.Error()
 	default:
 		st.LastSuccess = res.Start.Add(res.Took)
+	}
+	if err != nil {
+		s.forgetPeer(pr.Peer)
 	}
 	if res.RootsEqual {
 		s.stats.RootsEqual++

@@ -542,3 +542,32 @@ func TestSchedulerFlappingPeerBounded(t *testing.T) {
 		t.Errorf("the walk never took up the returning peer c: %v", got)
 	}
 }
+
+// TestSchedulerFailedExchangeForgetsPeer checks that after an exchange
+// with a peer fails, every pair with that peer is exchanged on the next
+// walk, first, even those the walk would pass over: the peer may have
+// restarted and lost writes without ever leaving the walk.
+func TestSchedulerFailedExchangeForgetsPeer(t *testing.T) {
+	const parts = 4
+	r := newOrderRig(t)
+	r.setPairs(pairsWith(parts, "b", "c"))
+	r.walks(1)
+	r.idle()
+	// A write to partition 0 alone, while b cannot be reached: the walk
+	// exchanges (0, b), which fails, then (0, c), and, b forgotten, tries
+	// b's other pairs instead of passing over them; it passes over c's.
+	r.writeEverywhere(1, "w")
+	r.remote.setDown("b", true)
+	r.remote.exchanged()
+	r.s.Notify()
+	r.walks(1)
+	if got, want := r.remote.exchanged(), []Pair{{0, "b"}, {0, "c"}, {1, "b"}, {2, "b"}, {3, "b"}}; !slices.Equal(got, want) {
+		t.Fatalf("walk with b down exchanged %v, want %v", got, want)
+	}
+	r.remote.setDown("b", false)
+	r.s.Notify()
+	r.walks(1)
+	if got, want := r.remote.exchanged(), pairsWith(parts, "b"); !slices.Equal(got, want) {
+		t.Errorf("walk after b was unreachable exchanged %v, want every pair with b, in order: %v", got, want)
+	}
+}
