@@ -15,13 +15,13 @@ import (
 
 // Scheduler walks this node's (partition, peer) pairs and exchanges each in
 // turn, paced and backing off under foreground load. Each walk takes the
-// pairs not known equal first, and takes up a peer that comes back while it
-// runs at once (walk). The background walk passes over a pair whose last exchange found the roots equal while this
-// node's tree of the partition has not changed since (up to
-// Config.Recheck), and when a walk finds nothing to do it sleeps longer
-// and longer (up to Config.MaxIdle) until Notify wakes it: an idle node
-// exchanges almost nothing. It owns one goroutine (none with
-// Config.Manual), which Close stops.
+// pairs not known equal first, and takes up at once a peer that comes back
+// while it runs (walk). The background walk passes over a pair whose last
+// exchange found the roots equal while this node's tree of the partition
+// has not changed since (up to Config.Recheck), and when a walk finds
+// nothing to do it sleeps longer and longer (up to Config.MaxIdle) until
+// Notify wakes it: an idle node exchanges almost nothing. It owns one
+// goroutine (none with Config.Manual), which Close stops.
 type Scheduler struct {
 	cfg     Config
 	local   Local
@@ -292,12 +292,13 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 // plan returns the pairs of listed not done yet, in the order to walk
 // them: first those not known equal (never exchanged since this node
 // started, forgotten because they left the walk or an exchange with their
-// peer failed, or whose latest exchange found a difference), then those whose latest exchange found
-// the roots equal, each group in listed's order. The first group is where
-// data may be missing: a peer that was down, or restarted, may have lost
-// writes, and only this exchange brings them back to it, while a known
-// equal pair mostly ends at the root or is passed over. plan forgets the
-// pairs not listed (forgetGone) and updates the round's progress.
+// peer failed, or whose latest exchange found a difference), then those
+// whose latest exchange found the roots equal, each group in listed's
+// order. The first group is where data may be missing: a peer that was
+// down, or restarted, may have lost writes that only this exchange brings
+// back to it, while a known equal pair mostly ends at the root or is
+// passed over. plan forgets the pairs not listed (forgetGone) and updates
+// the round's progress.
 func (s *Scheduler) plan(listed []Pair, done map[Pair]bool) []Pair {
 	s.mu.Lock()
 	defer s.mu.Unlock()
