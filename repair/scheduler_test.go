@@ -432,15 +432,19 @@ func (r *orderRig) walks(n int) {
 	r.stepUntil(fmt.Sprintf("walk %d to end", want), func() bool { return r.s.Stats().Rounds >= want })
 }
 
-// idle runs the clock for 2 MaxIdle: whatever walks follow end, and the
-// scheduler pauses between walks.
+// idle runs the clock for 2 MaxIdle, then on until the scheduler waits
+// between walks, not in one (a walk sleeps after each exchange, e.g. of a
+// failing pair), so that what the test changes next is seen by a new walk.
 func (r *orderRig) idle() {
 	r.t.Helper()
 	for range 2 * rigMaxIdle / rigInterval {
 		waitTimer(r.t, r.clk)
 		r.clk.Advance(rigInterval)
 	}
-	waitTimer(r.t, r.clk)
+	r.stepUntil("the scheduler to wait between walks", func() bool {
+		p := r.s.Progress()
+		return p.Done == p.Total
+	})
 }
 
 // writeEverywhere writes one key to every partition on a and merges it
