@@ -22,8 +22,10 @@ type Pair struct {
 // DefaultConfig, except the functions.
 type Config struct {
 	// Pairs returns the pairs this node exchanges, in the order to walk
-	// them; the Scheduler calls it at the start of every round, so it
-	// follows ring changes. Required.
+	// them (within that order a walk takes the pairs not known equal
+	// first). The Scheduler calls it at the start of every round and again
+	// after every exchange, so it follows ring and liveness changes within
+	// a walk; it must be cheap (no I/O). Required.
 	Pairs func() []Pair
 
 	// KeysPerSecond bounds the keys an exchange compares or syncs per

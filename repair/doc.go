@@ -14,14 +14,20 @@
 // that a delete covered.
 //
 // The Scheduler walks every (partition, peer) pair this node is
-// responsible for, in a fixed order, one exchange at a time, within a
-// budget of keys and bytes per second, and backs off while the node's
-// foreground p99 latency is above a threshold. It passes over a pair whose
-// last exchange found the roots equal while this node's tree of that
-// partition has not changed, for up to Config.Recheck; after a walk that
-// found no difference it pauses longer each time, up to Config.MaxIdle,
-// and Notify (a local write) ends the pause. An idle node thus exchanges
-// each pair once per Recheck, not continuously.
+// responsible for, one exchange at a time: first the pairs not known equal
+// (never exchanged since this node started, back after their peer was
+// away or the ring moved, whose last exchange found a difference, or whose
+// peer failed an exchange since), then the rest, each group in the order
+// Config.Pairs lists them. After every exchange it asks Config.Pairs
+// again, and a pair that appeared meanwhile (a peer came back) joins the
+// first group of the walk in progress. It works within a budget of keys and bytes per second, and
+// backs off while the node's foreground p99 latency is above a threshold.
+// It passes over a pair whose last exchange found the roots equal while
+// this node's tree of that partition has not changed, for up to
+// Config.Recheck; after a walk that found no difference it pauses longer
+// each time, up to Config.MaxIdle, and Notify (a local write, a liveness
+// or ring change) ends the pause. An idle node thus exchanges each pair
+// once per Recheck, not continuously.
 //
 // Guarantees:
 //
@@ -31,9 +37,21 @@
 //   - An exchange never runs against a tree that is still being rebuilt,
 //     on either side: a half-built tree would look like missing data.
 //   - Every pair the node walks is exchanged at least once per Recheck
-//     (plus the time to walk to it), and at once on the next walk after a
-//     local write to its partition or after the pair re-enters the walk
-//     (its peer was down, the ring moved); Round exchanges every pair.
+//     (plus the time to walk to it), and on the next walk after a local
+//     write to its partition; Round exchanges every pair.
+//   - A pair that re-enters the walk (its peer was down, the ring moved)
+//     is exchanged before any pair known equal: in the walk in progress,
+//     after the exchange under way and the other pairs not known equal,
+//     or first in the next walk if the walk had already done it. A walk
+//     exchanges a pair at most once, so a flapping peer cannot keep it
+//     from ending: it ends after at most one exchange per distinct pair
+//     listed while it ran.
+//   - After an exchange with a peer fails (it is down, or restarting and
+//     rebuilding its trees), no pair with that peer is passed over until
+//     one of its exchanges finds the roots equal again. A peer killed and
+//     restarted faster than the failure detector notices never leaves the
+//     walk; an exchange that failed while it was down is the only sign of
+//     its restart repair sees.
 //   - Each replica pair of a partition is exchanged by one of its two
 //     nodes (Initiates), and tombstones of a partition are collected by
 //     its first primary alone, only while every primary is up and none is

@@ -14,13 +14,14 @@ import (
 )
 
 // Scheduler walks this node's (partition, peer) pairs and exchanges each in
-// turn, paced and backing off under foreground load. The background walk
-// passes over a pair whose last exchange found the roots equal while this
-// node's tree of the partition has not changed since (up to
-// Config.Recheck), and when a walk finds nothing to do it sleeps longer
-// and longer (up to Config.MaxIdle) until Notify wakes it: an idle node
-// exchanges almost nothing. It owns one goroutine (none with
-// Config.Manual), which Close stops.
+// turn, paced and backing off under foreground load. Each walk takes the
+// pairs not known equal first, and takes up at once a peer that comes back
+// while it runs (walk). The background walk passes over a pair whose last
+// exchange found the roots equal while this node's tree of the partition
+// has not changed since (up to Config.Recheck), and when a walk finds
+// nothing to do it sleeps longer and longer (up to Config.MaxIdle) until
+// Notify wakes it: an idle node exchanges almost nothing. It owns one
+// goroutine (none with Config.Manual), which Close stops.
 type Scheduler struct {
 	cfg     Config
 	local   Local
@@ -219,29 +220,42 @@ type walked struct {
 }
 
 // walk is the background round: paced, backing off under load, and
-// passing over the pairs that cannot have changed (skip).
+// passing over the pairs that cannot have changed (skip). It takes the
+// pairs not known equal first (plan), and after every exchange or backoff
+// it asks Config.Pairs again: when the set changed (a peer came back, the
+// ring moved) it plans the rest anew, so a returning peer's pairs go next
+// instead of after this walk. Pairs done in this walk are never planned
+// again in it, so a flapping peer costs at most one exchange per pair and
+// the walk still ends.
 func (s *Scheduler) walk(ctx context.Context) walked {
-	pairs := s.cfg.Pairs()
 	start := s.cfg.Clock.Now()
+	listed := s.cfg.Pairs()
+	done := make(map[Pair]bool, len(listed))
 	s.mu.Lock()
-	s.round = RoundProgress{Started: start, Total: len(pairs)}
-	s.forgetGone(pairs)
+	s.round = RoundProgress{Started: start}
 	s.mu.Unlock()
+	todo := s.plan(listed, done)
 	var w walked
 	first := min(s.cfg.Interval, s.cfg.MaxBackoff)
 	backoff := first
-	for i, pr := range pairs {
+	for len(todo) > 0 {
+		pr := todo[0]
+		if done[pr] { // listed twice
+			todo = todo[1:]
+			continue
+		}
 		if due, ok := s.skip(pr); ok {
 			if w.nextDue.IsZero() || due.Before(w.nextDue) {
 				w.nextDue = due
 			}
+			todo, done[pr] = todo[1:], true
 			s.mu.Lock()
 			s.stats.Skipped++
-			s.round.Done = i + 1
+			s.round.Done = len(done)
 			s.mu.Unlock()
 			continue
 		}
-		for s.overloaded() {
+		if s.overloaded() {
 			s.mu.Lock()
 			s.stats.Backoffs++
 			s.stats.BackoffTime += backoff
@@ -250,21 +264,70 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 				return w
 			}
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
+			// A backoff can last long: a peer back meanwhile goes first.
+			listed, todo = s.replan(listed, todo, done)
+			continue
 		}
 		backoff = first
+		todo, done[pr] = todo[1:], true
 		res, err := s.ExchangeOne(ctx, pr)
 		w.busy = w.busy || (err == nil && !res.RootsEqual)
 		s.mu.Lock()
-		s.round.Done = i + 1
+		s.round.Done = len(done)
 		s.mu.Unlock()
-		if i < len(pairs)-1 && clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval) != nil {
+		if ctx.Err() != nil {
+			return w
+		}
+		listed, todo = s.replan(listed, todo, done)
+		if len(todo) > 0 && clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval) != nil {
 			return w
 		}
 	}
-	if len(pairs) > 0 {
+	if len(done) > 0 {
 		s.finishRound(start)
 	}
 	return w
+}
+
+// plan returns the pairs of listed not done yet, in the order to walk
+// them: first those not known equal (never exchanged since this node
+// started, forgotten because they left the walk or an exchange with their
+// peer failed, or whose latest exchange found a difference), then those
+// whose latest exchange found the roots equal, each group in listed's
+// order. The first group is where data may be missing: a peer that was
+// down, or restarted, may have lost writes that only this exchange brings
+// back to it, while a known equal pair mostly ends at the root or is
+// passed over. plan forgets the pairs not listed (forgetGone) and updates
+// the round's progress.
+func (s *Scheduler) plan(listed []Pair, done map[Pair]bool) []Pair {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetGone(listed)
+	todo := make([]Pair, 0, len(listed))
+	for _, pr := range listed {
+		if st := s.pairs[pr]; !done[pr] && (st == nil || !st.equal) {
+			todo = append(todo, pr)
+		}
+	}
+	for _, pr := range listed {
+		if st := s.pairs[pr]; !done[pr] && st != nil && st.equal {
+			todo = append(todo, pr)
+		}
+	}
+	s.round.Done, s.round.Total = len(done), len(done)+len(todo)
+	return todo
+}
+
+// replan asks Config.Pairs again and, if the list differs from listed,
+// returns the new list and its plan; otherwise listed and todo unchanged.
+// Pairs costs microseconds (the ring and liveness, no I/O), against the
+// Interval that follows every exchange, so the walk asks after each one.
+func (s *Scheduler) replan(listed, todo []Pair, done map[Pair]bool) ([]Pair, []Pair) {
+	fresh := s.cfg.Pairs()
+	if slices.Equal(fresh, listed) {
+		return listed, todo
+	}
+	return fresh, s.plan(fresh, done)
 }
 
 // skip reports whether the walk may pass over pr, and when it is due
@@ -299,6 +362,22 @@ func (s *Scheduler) forgetGone(pairs []Pair) {
 	}
 	for pr, st := range s.pairs {
 		if !walked[pr] {
+			st.equal = false
+		}
+	}
+}
+
+// forgetPeer drops the equal state of every pair with peer, after an
+// exchange with it failed: the peer may be down, or restarting (its trees
+// not ready), and may have lost writes, often without leaving the walk, as
+// a kill and restart can be quicker than the failure detector. Its pairs
+// are then exchanged, not passed over, for the rest of this walk, and go
+// first in the next, instead of waiting for Recheck. A peer that stays
+// unreachable costs what it did before: a failed pair is never passed
+// over. s.mu must be held.
+func (s *Scheduler) forgetPeer(peer string) {
+	for pr, st := range s.pairs {
+		if pr.Peer == peer {
 			st.equal = false
 		}
 	}
@@ -375,6 +454,9 @@ func (s *Scheduler) record(pr Pair, res Result, err error) {
 		st.LastError = err.Error()
 	default:
 		st.LastSuccess = res.Start.Add(res.Took)
+	}
+	if err != nil {
+		s.forgetPeer(pr.Peer)
 	}
 	if res.RootsEqual {
 		s.stats.RootsEqual++

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -290,5 +292,286 @@ func waitTimer(t *testing.T, clk *clock.Fake) {
 	defer cancel()
 	if err := clk.BlockUntil(ctx, 1); err != nil {
 		t.Fatalf("the scheduler does not wait on its clock: %v", err)
+	}
+}
+
+// orderRig is a background Scheduler on node a whose pairs the test sets,
+// on a fake clock, over peers b and c (a pair with any other peer fails),
+// with a log of the pairs exchanged, in order.
+type orderRig struct {
+	t      *testing.T
+	clk    *clock.Fake
+	a      *storage.DB
+	peers  map[string]*storage.DB
+	remote *logRemote
+	s      *Scheduler
+
+	mu    sync.Mutex
+	pairs []Pair
+	// flap, when set, drops peer c's pairs from every other Pairs call,
+	// starting with the next one.
+	flap  bool
+	calls int
+}
+
+// logRemote is a fakeRemote that logs the pair of every exchange (its
+// Root call, the first of each) and fails those with peers marked down.
+type logRemote struct {
+	*fakeRemote
+
+	mu   sync.Mutex
+	log  []Pair
+	down map[string]bool
+}
+
+func (r *logRemote) Root(ctx context.Context, peer string, p uint32) (uint64, error) {
+	r.mu.Lock()
+	r.log = append(r.log, Pair{Partition: p, Peer: peer})
+	down := r.down[peer]
+	r.mu.Unlock()
+	if down {
+		return 0, fmt.Errorf("logRemote: %s is unreachable", peer)
+	}
+	return r.fakeRemote.Root(ctx, peer, p)
+}
+
+// exchanged returns the log and clears it.
+func (r *logRemote) exchanged() []Pair {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.log
+	r.log = nil
+	return out
+}
+
+// logged returns how many exchanges the log holds.
+func (r *logRemote) logged() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.log)
+}
+
+func (r *logRemote) setDown(peer string, down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down[peer] = down
+}
+
+func newOrderRig(t *testing.T) *orderRig {
+	r := &orderRig{t: t, clk: clock.NewFake(t0), a: openReady(t),
+		peers: map[string]*storage.DB{"b": openReady(t), "c": openReady(t)}}
+	r.remote = &logRemote{fakeRemote: newFakeRemote(r.peers), down: map[string]bool{}}
+	s, err := NewScheduler(Config{
+		Pairs:    r.listPairs,
+		Interval: rigInterval,
+		MaxIdle:  rigMaxIdle,
+		Recheck:  rigRecheck,
+		Clock:    r.clk,
+		Logger:   quiet,
+	}, dbLocal{r.a}, r.remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.s = s
+	t.Cleanup(func() { _ = s.Close() })
+	return r
+}
+
+func (r *orderRig) listPairs() []Pair {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.flap && r.calls%2 == 1 {
+		return slices.DeleteFunc(slices.Clone(r.pairs), func(pr Pair) bool { return pr.Peer == "c" })
+	}
+	return slices.Clone(r.pairs)
+}
+
+func (r *orderRig) setPairs(pairs []Pair) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pairs = pairs
+}
+
+func (r *orderRig) setFlap() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flap, r.calls = true, 0
+}
+
+// pairsWith returns the pairs of partitions [0, parts) with each of peers,
+// in partition order, as Placement lists them.
+func pairsWith(parts int, peers ...string) []Pair {
+	var out []Pair
+	for p := range uint32(parts) {
+		for _, peer := range peers {
+			out = append(out, Pair{Partition: p, Peer: peer})
+		}
+	}
+	return out
+}
+
+// stepUntil moves the clock one Interval at a time, each once the
+// scheduler waits on it, until cond holds while it waits.
+func (r *orderRig) stepUntil(what string, cond func() bool) {
+	r.t.Helper()
+	for range 1000 {
+		waitTimer(r.t, r.clk)
+		if cond() {
+			return
+		}
+		r.clk.Advance(rigInterval)
+	}
+	r.t.Fatalf("1000 steps of %v and still waiting for %s; exchanged %v", rigInterval, what, r.remote.exchanged())
+}
+
+// walks runs the clock until n more walks have ended.
+func (r *orderRig) walks(n int) {
+	r.t.Helper()
+	want := r.s.Stats().Rounds + uint64(n)
+	r.stepUntil(fmt.Sprintf("walk %d to end", want), func() bool { return r.s.Stats().Rounds >= want })
+}
+
+// idle runs the clock for 2 MaxIdle, then on until the scheduler waits
+// between walks, not in one (a walk sleeps after each exchange, e.g. of a
+// failing pair), so that what the test changes next is seen by a new walk.
+func (r *orderRig) idle() {
+	r.t.Helper()
+	for range 2 * rigMaxIdle / rigInterval {
+		waitTimer(r.t, r.clk)
+		r.clk.Advance(rigInterval)
+	}
+	r.stepUntil("the scheduler to wait between walks", func() bool {
+		p := r.s.Progress()
+		return p.Done == p.Total
+	})
+}
+
+// writeEverywhere writes one key to every partition on a and merges it
+// into both peers: the trees stay equal, but a's roots change, so the walk
+// exchanges every pair known equal instead of passing over it.
+func (r *orderRig) writeEverywhere(parts int, key string) {
+	r.t.Helper()
+	for p := range uint32(parts) {
+		s := mustUpdate(r.t, r.a, p, key, vclock.Clock{}, "a", val(key))
+		for _, db := range r.peers {
+			mustMerge(r.t, db, p, key, s)
+		}
+	}
+}
+
+// TestSchedulerReturningPeerMidWalk checks that a peer that comes back
+// while a walk runs has its pairs exchanged next, before the walk's
+// remaining pairs known equal, not in the next walk.
+func TestSchedulerReturningPeerMidWalk(t *testing.T) {
+	const parts = 6
+	r := newOrderRig(t)
+	r.setPairs(pairsWith(parts, "b", "c"))
+	r.walks(1) // every pair exchanged once, all equal
+	// c goes down: its pairs leave the walk.
+	r.setPairs(pairsWith(parts, "b"))
+	r.idle()
+	r.writeEverywhere(parts, "w")
+	r.remote.exchanged()
+	r.s.Notify()
+	r.stepUntil("two exchanges", func() bool { return r.remote.logged() >= 2 })
+	// c comes back while the walk sleeps after its second exchange; the
+	// walk sees it after the exchange in flight, (2, b).
+	r.setPairs(pairsWith(parts, "b", "c"))
+	r.walks(1)
+	got := r.remote.exchanged()
+	want := append(append(pairsWith(3, "b"), pairsWith(parts, "c")...), Pair{3, "b"}, Pair{4, "b"}, Pair{5, "b"})
+	if !slices.Equal(got, want) {
+		t.Errorf("c back after 2 of b's %d pairs: exchanged\n%v\nwant c's pairs right after the third:\n%v", parts, got, want)
+	}
+	if p := r.s.Progress(); p.Done != 2*parts || p.Total != 2*parts {
+		t.Errorf("Progress after the walk %+v, want %d of %d pairs done", p, 2*parts, 2*parts)
+	}
+}
+
+// TestSchedulerUnknownPairsFirst checks that a walk takes the pairs not
+// known equal first: never exchanged (c's), or whose last exchange failed
+// (x, a peer the remote does not know), then those known equal (b's), each
+// group in the listed order.
+func TestSchedulerUnknownPairsFirst(t *testing.T) {
+	const parts = 4
+	r := newOrderRig(t)
+	x := Pair{3, "x"}
+	r.setPairs(append(pairsWith(parts, "b"), x))
+	r.walks(1)
+	r.idle()
+	r.writeEverywhere(parts, "w")
+	r.setPairs([]Pair{{0, "b"}, {1, "b"}, {1, "c"}, {2, "b"}, {2, "c"}, {3, "b"}, {3, "c"}, x})
+	r.remote.exchanged()
+	r.s.Notify()
+	r.walks(1)
+	got := r.remote.exchanged()
+	want := []Pair{{1, "c"}, {2, "c"}, {3, "c"}, x, {0, "b"}, {1, "b"}, {2, "b"}, {3, "b"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("walk exchanged\n%v\nwant the new and failed pairs first, then those known equal:\n%v", got, want)
+	}
+}
+
+// TestSchedulerFlappingPeerBounded checks that a peer whose pairs leave
+// and return after every exchange neither keeps the walk from ending nor
+// is exchanged more than once per pair in it, and that the walk still
+// takes it up and exchanges every pair of the steady peer.
+func TestSchedulerFlappingPeerBounded(t *testing.T) {
+	const parts = 6
+	r := newOrderRig(t)
+	r.setPairs(pairsWith(parts, "b", "c"))
+	r.walks(1)
+	r.idle()
+	r.writeEverywhere(parts, "w")
+	r.remote.exchanged()
+	r.setFlap() // the walk starts without c; c is back after its first exchange
+	r.s.Notify()
+	r.walks(1)
+	got := r.remote.exchanged()
+	seen := map[Pair]int{}
+	for _, pr := range got {
+		seen[pr]++
+	}
+	for pr, n := range seen {
+		if n > 1 {
+			t.Errorf("pair %v exchanged %d times in one walk, want once: %v", pr, n, got)
+		}
+	}
+	for _, pr := range pairsWith(parts, "b") {
+		if seen[pr] != 1 {
+			t.Errorf("steady pair %v exchanged %d times in the walk, want once: %v", pr, seen[pr], got)
+		}
+	}
+	if !slices.ContainsFunc(got, func(pr Pair) bool { return pr.Peer == "c" }) {
+		t.Errorf("the walk never took up the returning peer c: %v", got)
+	}
+}
+
+// TestSchedulerFailedExchangeForgetsPeer checks that after an exchange
+// with a peer fails, every pair with that peer is exchanged on the next
+// walk, first, even those the walk would pass over: the peer may have
+// restarted and lost writes without ever leaving the walk.
+func TestSchedulerFailedExchangeForgetsPeer(t *testing.T) {
+	const parts = 4
+	r := newOrderRig(t)
+	r.setPairs(pairsWith(parts, "b", "c"))
+	r.walks(1)
+	r.idle()
+	// A write to partition 0 alone, while b cannot be reached: the walk
+	// exchanges (0, b), which fails, then (0, c), and, b forgotten, tries
+	// b's other pairs instead of passing over them; it passes over c's.
+	r.writeEverywhere(1, "w")
+	r.remote.setDown("b", true)
+	r.remote.exchanged()
+	r.s.Notify()
+	r.walks(1)
+	if got, want := r.remote.exchanged(), []Pair{{0, "b"}, {0, "c"}, {1, "b"}, {2, "b"}, {3, "b"}}; !slices.Equal(got, want) {
+		t.Fatalf("walk with b down exchanged %v, want %v", got, want)
+	}
+	r.remote.setDown("b", false)
+	r.s.Notify()
+	r.walks(1)
+	if got, want := r.remote.exchanged(), pairsWith(parts, "b"); !slices.Equal(got, want) {
+		t.Errorf("walk after b was unreachable exchanged %v, want every pair with b, in order: %v", got, want)
 	}
 }
