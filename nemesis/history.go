@@ -394,12 +394,31 @@ func (h *History) Keys() []string {
 
 // Agree reports whether a key's copies have converged, as the checker
 // judges it: the primaries' copies (every copy when none is marked) are
-// all not found or all hold the same digest. A runner polls it to
-// measure the time to converge.
+// all read as no value (not found, or tombstones only) or all hold the
+// same digest. A runner polls it to measure the time to converge.
 func Agree(copies []Copy) bool {
 	reps := primaries(copies)
 	for _, cp := range reps {
-		if cp.Found != reps[0].Found || cp.Digest != reps[0].Digest {
+		if cp.deleted() != reps[0].deleted() || (!cp.deleted() && cp.Digest != reps[0].Digest) {
+			return false
+		}
+	}
+	return true
+}
+
+// deleted reports whether the copy reads as no value: not found, or only
+// tombstones. A replica that collected a tombstone (every primary held it
+// past the grace, and each drops its own in its own time) agrees with
+// one that still holds it.
+func (cp Copy) deleted() bool {
+	if !cp.Found {
+		return true
+	}
+	if len(cp.Siblings) == 0 {
+		return false // found, its siblings not shown: judge by the digest
+	}
+	for _, s := range cp.Siblings {
+		if !s.Tombstone {
 			return false
 		}
 	}

@@ -143,6 +143,8 @@ func TestAgree(t *testing.T) {
 	b := newCopy("n2", true, sib("n1:1", id("a")))
 	other := newCopy("n3", true, sib("n1:2", id("b")))
 	fallback := newCopy("n4", false, sib("n1:2", id("b")))
+	tomb := Copy{Node: "n5", Replica: true, Found: true, Digest: "t", Siblings: []CopySibling{{Dot: "n1:3", Tombstone: true}}}
+	mixed := Copy{Node: "n5", Replica: true, Found: true, Digest: "m", Siblings: []CopySibling{{Dot: "n1:3", Tombstone: true}, {Dot: "n2:1", Value: []byte("v")}}}
 	for _, tc := range []struct {
 		name   string
 		copies []Copy
@@ -155,6 +157,9 @@ func TestAgree(t *testing.T) {
 		{"a primary holds nothing", []Copy{a, {Node: "n3", Replica: true}}, false},
 		{"none marked: every copy counts", []Copy{{Node: "x"}, {Node: "y", Found: true, Digest: "1"}}, false},
 		{"all not found", []Copy{{Node: "x", Replica: true}, {Node: "y", Replica: true}}, true},
+		{"a tombstone and one collected", []Copy{tomb, {Node: "n2", Replica: true}}, true},
+		{"a tombstone and a value", []Copy{tomb, a}, false},
+		{"a tombstone beside a value, and nothing", []Copy{mixed, {Node: "n2", Replica: true}}, false},
 	} {
 		if got := Agree(tc.copies); got != tc.want {
 			t.Errorf("%s: Agree = %v, want %v", tc.name, got, tc.want)
