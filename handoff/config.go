@@ -84,6 +84,13 @@ type Config struct {
 	Clock clock.Clock
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// OnComplete, if set, is called with a partition once its transfer
+	// completed and its completion was saved, outside the Manager's
+	// locks: the partition now counts toward reads and its anti-entropy
+	// pairs may be exchanged, and the server tells anti-entropy at once,
+	// so that writes the node missed while the ring moved are exchanged
+	// now rather than at the walk's next wake-up. It must not block.
+	OnComplete func(p uint32)
 }
 
 // Defaults.

@@ -480,3 +480,32 @@ func errorsIsAny(msg string, want ...error) bool {
 	}
 	return false
 }
+
+// TestOnCompleteCalledOncePerPartition checks that OnComplete hears of
+// each gained partition once, after it stopped counting as incomplete,
+// and of nothing else.
+func TestOnCompleteCalledOncePerPartition(t *testing.T) {
+	var mu sync.Mutex
+	var heard []uint32
+	var m *Manager
+	f := newJoinFixture(t, 5, func(c *Config) {
+		c.OnComplete = func(p uint32) {
+			if m.Incomplete(p) {
+				t.Errorf("OnComplete(%d) while the partition still counts as incomplete", p)
+			}
+			mu.Lock()
+			heard = append(heard, p)
+			mu.Unlock()
+		}
+	})
+	m = f.m
+	if n := stepAll(m); n != len(f.gains) {
+		t.Fatalf("Step ran %d transfers, want %d", n, len(f.gains))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(heard)
+	if !slices.Equal(heard, f.partitions) {
+		t.Errorf("OnComplete heard %v, want each gained partition once: %v", heard, f.partitions)
+	}
+}

@@ -119,6 +119,9 @@ func (m *Manager) run(t *transfer) {
 	}
 	m.cfg.Logger.Info("handoff: partition received", "partition", t.Partition, "keys", keys,
 		"took", took.Round(time.Millisecond))
+	if m.cfg.OnComplete != nil {
+		m.cfg.OnComplete(t.Partition)
+	}
 }
 
 // pull copies the partition from its replaced owner when that one is up

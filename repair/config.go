@@ -61,16 +61,27 @@ type Config struct {
 	MaxIdle time.Duration
 
 	// ForegroundP99 reports the node's recent client-request p99 latency.
-	// While it is above BackoffAbove the Scheduler waits before the next
-	// exchange, doubling the wait from Interval up to MaxBackoff (Dynamo
-	// §6.5: background work yields to foreground work). nil: never back
-	// off.
+	// While it is above BackoffAbove the Scheduler waits before each
+	// exchange, doubling the wait from Interval up to MaxBackoff, then
+	// runs the exchange (Dynamo §6.5: background work yields a share of
+	// the node to foreground work, not all of it; a walk that stopped
+	// under sustained load would leave a write on one replica for as long
+	// as the load lasts). nil: never back off.
 	ForegroundP99 func() time.Duration
 	// BackoffAbove is the p99 latency above which exchanges back off.
 	// Default 50 ms.
 	BackoffAbove time.Duration
-	// MaxBackoff caps the backoff wait. Default 30 s.
+	// MaxBackoff caps the backoff wait before a pair whose latest
+	// exchange found the roots equal. Default 30 s.
 	MaxBackoff time.Duration
+	// UnsettledMaxBackoff caps the backoff wait before a pair not known
+	// equal: one never exchanged since this node started, whose peer came
+	// back or failed an exchange, whose partition this node just took
+	// over, or whose latest exchange found a difference. Such a pair may
+	// hold the only copy of a write on one side, so it waits far less
+	// than a recheck; the keys and bytes budget still bounds what its
+	// exchange costs. Default 250 ms; never above MaxBackoff.
+	UnsettledMaxBackoff time.Duration
 
 	// Manual turns the background walk off: exchanges run only when Round
 	// or ExchangeOne is called. For tests and tools.
@@ -91,20 +102,24 @@ const (
 	DefaultInterval       = 50 * time.Millisecond
 	DefaultBackoffAbove   = 50 * time.Millisecond
 	DefaultMaxBackoff     = 30 * time.Second
-	DefaultRecheck        = 5 * time.Minute
-	DefaultMaxIdle        = 30 * time.Second
+	// DefaultUnsettledMaxBackoff lets a node that took over partitions
+	// exchange 20 of them within about 5 s of backoff under any load.
+	DefaultUnsettledMaxBackoff = 250 * time.Millisecond
+	DefaultRecheck             = 5 * time.Minute
+	DefaultMaxIdle             = 30 * time.Second
 )
 
 // DefaultConfig returns the defaults described on Config, without Pairs.
 func DefaultConfig() Config {
 	return Config{
-		KeysPerSecond:  DefaultKeysPerSecond,
-		BytesPerSecond: DefaultBytesPerSecond,
-		Interval:       DefaultInterval,
-		BackoffAbove:   DefaultBackoffAbove,
-		MaxBackoff:     DefaultMaxBackoff,
-		Recheck:        DefaultRecheck,
-		MaxIdle:        DefaultMaxIdle,
+		KeysPerSecond:       DefaultKeysPerSecond,
+		BytesPerSecond:      DefaultBytesPerSecond,
+		Interval:            DefaultInterval,
+		BackoffAbove:        DefaultBackoffAbove,
+		MaxBackoff:          DefaultMaxBackoff,
+		UnsettledMaxBackoff: DefaultUnsettledMaxBackoff,
+		Recheck:             DefaultRecheck,
+		MaxIdle:             DefaultMaxIdle,
 	}
 }
 
@@ -125,6 +140,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = d.MaxBackoff
 	}
+	if c.UnsettledMaxBackoff == 0 {
+		c.UnsettledMaxBackoff = d.UnsettledMaxBackoff
+	}
+	c.UnsettledMaxBackoff = min(c.UnsettledMaxBackoff, c.MaxBackoff)
 	if c.Recheck == 0 {
 		c.Recheck = d.Recheck
 	}
@@ -155,6 +174,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: BackoffAbove %v is negative", ErrBadConfig, c.BackoffAbove)
 	case c.MaxBackoff < 0:
 		return fmt.Errorf("%w: MaxBackoff %v is negative", ErrBadConfig, c.MaxBackoff)
+	case c.UnsettledMaxBackoff < 0:
+		return fmt.Errorf("%w: UnsettledMaxBackoff %v is negative", ErrBadConfig, c.UnsettledMaxBackoff)
 	case c.Recheck < 0:
 		return fmt.Errorf("%w: Recheck %v is negative", ErrBadConfig, c.Recheck)
 	case c.MaxIdle < 0:

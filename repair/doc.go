@@ -21,7 +21,8 @@
 // Config.Pairs lists them. After every exchange it asks Config.Pairs
 // again, and a pair that appeared meanwhile (a peer came back) joins the
 // first group of the walk in progress. It works within a budget of keys and bytes per second, and
-// backs off while the node's foreground p99 latency is above a threshold.
+// backs off (waits longer before each exchange) while the node's
+// foreground p99 latency is above a threshold.
 // It passes over a pair whose last exchange found the roots equal while
 // this node's tree of that partition has not changed, for up to
 // Config.Recheck; after a walk that found no difference it pauses longer
@@ -46,6 +47,11 @@
 //     exchanges a pair at most once, so a flapping peer cannot keep it
 //     from ending: it ends after at most one exchange per distinct pair
 //     listed while it ran.
+//   - Load slows the walk and never stops it: while the foreground p99
+//     is above Config.BackoffAbove, each exchange waits a backoff that
+//     doubles up to Config.UnsettledMaxBackoff (250 ms) before a pair not
+//     known equal and Config.MaxBackoff (30 s) before one known equal,
+//     then runs. Under any load, a walk takes at most one backoff per pair.
 //   - After an exchange with a peer fails (it is down, or restarting and
 //     rebuilding its trees), no pair with that peer is passed over until
 //     one of its exchanges finds the roots equal again. A peer killed and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +171,68 @@ func TestSchedulerRoundIgnoresSkip(t *testing.T) {
 	}
 	if c := r.remote.counts(); c.Root != rigParts {
 		t.Errorf("Round: the peer served %+v, want %d Root calls", c, rigParts)
+	}
+}
+
+// fillingRemote is a fakeRemote whose peer answers partition filling's
+// tree as not ready while filling is set: the peer is still pulling that
+// partition by handoff.
+type fillingRemote struct {
+	*fakeRemote
+	partition uint32
+	filling   atomic.Bool
+}
+
+func (r *fillingRemote) Root(ctx context.Context, peer string, p uint32) (uint64, error) {
+	if p == r.partition && r.filling.Load() {
+		r.count(func(n *remoteCounts) { n.Root++ })
+		return 0, fmt.Errorf("%w: %s is still receiving partition %d", ErrNotReady, peer, p)
+	}
+	return r.fakeRemote.Root(ctx, peer, p)
+}
+
+// TestSchedulerRetriesNotReadySoon: a peer that answers a pair as not
+// ready (it is still pulling the partition after a ring change) is asked
+// again within notReadyRetry for as long as it does, however long the
+// walks have been idle, so the pair is exchanged about a second after the
+// peer's pull completes, which nothing announces to this node.
+func TestSchedulerRetriesNotReadySoon(t *testing.T) {
+	clk := clock.NewFake(t0)
+	a, b := openReady(t), openReady(t)
+	mustUpdate(t, b, 2, "late", vclock.Clock{}, "b", val("v"))
+	remote := &fillingRemote{fakeRemote: newFakeRemote(map[string]*storage.DB{"b": b}), partition: 2}
+	remote.filling.Store(true)
+	const interval, maxIdle = 100 * time.Millisecond, 30 * time.Second
+	s, err := NewScheduler(Config{
+		Pairs:    func() []Pair { return []Pair{{0, "b"}, {1, "b"}, {2, "b"}} },
+		Interval: interval,
+		MaxIdle:  maxIdle,
+		Recheck:  time.Hour,
+		Clock:    clk,
+		Logger:   quiet,
+	}, dbLocal{a}, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	step := func(total time.Duration) {
+		t.Helper()
+		for d := time.Duration(0); d < total; d += interval {
+			waitTimer(t, clk)
+			clk.Advance(interval)
+		}
+		waitTimer(t, clk)
+	}
+	// Long enough for idle pauses to have grown to MaxIdle; each pause is
+	// cut to notReadyRetry instead, so partition 2 is asked about once a
+	// second.
+	step(2 * maxIdle)
+	if n := s.Stats().NotReady; n < uint64(maxIdle/notReadyRetry) {
+		t.Fatalf("Stats %+v: partition 2 asked %d times in %v while its peer was filling it, want one a second", s.Stats(), n, 2*maxIdle)
+	}
+	remote.filling.Store(false)
+	step(notReadyRetry + 3*interval)
+	if got := mustGet(t, a, 2, "late"); got.IsEmpty() {
+		t.Fatalf("key late not repaired onto a within %v of the peer's tree becoming ready; Stats %+v", notReadyRetry+3*interval, s.Stats())
 	}
 }

@@ -168,6 +168,9 @@ func (s *Scheduler) run() {
 		// each time, but not past the next pair due for its recheck.
 		idle = min(max(2*idle, s.cfg.Interval), s.cfg.MaxIdle)
 		pause := idle
+		if w.notReady {
+			pause = min(pause, notReadyRetry)
+		}
 		if !w.nextDue.IsZero() {
 			pause = min(pause, max(w.nextDue.Sub(s.cfg.Clock.Now()), 0))
 		}
@@ -217,7 +220,18 @@ type walked struct {
 	// nextDue is the earliest recheck of a pair the walk passed over;
 	// zero if it passed over none.
 	nextDue time.Time
+	// notReady: a tree was not ready on one side (being rebuilt, or its
+	// partition still being handed over), so the next walk comes within
+	// notReadyRetry: the pair is exchanged soon after the tree is ready,
+	// which nothing else would announce to this node.
+	notReady bool
 }
+
+// notReadyRetry bounds the pause after a walk that met a tree not ready:
+// a node that just took over a partition completes its pull without
+// telling the peers that initiate its pairs, and the writes it missed
+// during the change wait for that exchange.
+const notReadyRetry = time.Second
 
 // walk is the background round: paced, backing off under load, and
 // passing over the pairs that cannot have changed (skip). It takes the
@@ -238,6 +252,10 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 	var w walked
 	first := min(s.cfg.Interval, s.cfg.MaxBackoff)
 	backoff := first
+	// waited: the walk backed off once before todo[0]; it exchanges it
+	// now, overloaded or not, so that load slows the walk but never
+	// stops it.
+	waited := false
 	for len(todo) > 0 {
 		pr := todo[0]
 		if done[pr] { // listed twice
@@ -255,23 +273,30 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 			s.mu.Unlock()
 			continue
 		}
-		if s.overloaded() {
+		overloaded := s.overloaded()
+		if overloaded && !waited {
+			wait := min(backoff, s.backoffCap(pr))
 			s.mu.Lock()
 			s.stats.Backoffs++
-			s.stats.BackoffTime += backoff
+			s.stats.BackoffTime += wait
 			s.mu.Unlock()
-			if clock.Sleep(ctx, s.cfg.Clock, backoff) != nil {
+			if clock.Sleep(ctx, s.cfg.Clock, wait) != nil {
 				return w
 			}
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
+			waited = true
 			// A backoff can last long: a peer back meanwhile goes first.
 			listed, todo = s.replan(listed, todo, done)
 			continue
 		}
-		backoff = first
+		if !overloaded {
+			backoff = first
+		}
+		waited = false
 		todo, done[pr] = todo[1:], true
 		res, err := s.ExchangeOne(ctx, pr)
 		w.busy = w.busy || (err == nil && !res.RootsEqual)
+		w.notReady = w.notReady || errors.Is(err, ErrNotReady)
 		s.mu.Lock()
 		s.round.Done = len(done)
 		s.mu.Unlock()
@@ -381,6 +406,17 @@ func (s *Scheduler) forgetPeer(peer string) {
 			st.equal = false
 		}
 	}
+}
+
+// backoffCap is the longest backoff before pr: MaxBackoff for a pair
+// known equal, UnsettledMaxBackoff for any other.
+func (s *Scheduler) backoffCap(pr Pair) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.pairs[pr]; st != nil && st.equal {
+		return s.cfg.MaxBackoff
+	}
+	return s.cfg.UnsettledMaxBackoff
 }
 
 func (s *Scheduler) overloaded() bool {

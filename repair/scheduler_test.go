@@ -194,19 +194,27 @@ func TestSchedulerRoundNotReady(t *testing.T) {
 	}
 }
 
+// TestSchedulerBackoff keeps the node overloaded throughout and checks
+// that the walk slows and never stops: each exchange waits a backoff that
+// doubles from Interval up to UnsettledMaxBackoff while the pair is not
+// known equal, and up to MaxBackoff once it is, and then runs. The first
+// walk repairs one key per partition onto a.
 func TestSchedulerBackoff(t *testing.T) {
 	a, b := openReady(t), openReady(t)
-	mustUpdate(t, b, 0, "k", vclock.Clock{}, "b", val("v"))
-	var p99 atomic.Int64
-	p99.Store(int64(time.Second))
+	for p := range uint32(3) {
+		mustUpdate(t, b, p, "k", vclock.Clock{}, "b", val("v"))
+	}
 	remote := newFakeRemote(map[string]*storage.DB{"b": b})
 	clk := clock.NewFake(t0)
 	s, err := NewScheduler(Config{
-		Pairs:         func() []Pair { return []Pair{{0, "b"}} },
-		Interval:      time.Millisecond,
-		BackoffAbove:  10 * time.Millisecond,
-		MaxBackoff:    4 * time.Millisecond,
-		ForegroundP99: func() time.Duration { return time.Duration(p99.Load()) },
+		Pairs:               func() []Pair { return []Pair{{0, "b"}, {1, "b"}, {2, "b"}} },
+		Interval:            time.Millisecond,
+		BackoffAbove:        10 * time.Millisecond,
+		MaxBackoff:          4 * time.Millisecond,
+		UnsettledMaxBackoff: 2 * time.Millisecond,
+		// Every pair is due again by the next walk: none is passed over.
+		Recheck:       time.Millisecond,
+		ForegroundP99: func() time.Duration { return time.Second },
 		Clock:         clk,
 		Logger:        quiet,
 	}, dbLocal{a}, remote)
@@ -215,30 +223,23 @@ func TestSchedulerBackoff(t *testing.T) {
 	}
 	defer s.Close()
 
-	// Each backoff doubles from Interval up to MaxBackoff; the clock moves
-	// only once the scheduler waits on it. The p99 falls during the last.
-	var total time.Duration
-	waits := []time.Duration{1, 2, 4, 4, 4}
-	for i, wait := range waits {
-		wait *= time.Millisecond
-		total += wait
-		waitTimer(t, clk)
-		if st := s.Stats(); st.Backoffs != uint64(i+1) || st.BackoffTime != total || remote.counts().RoundTrips() != 0 {
-			t.Fatalf("backoff %d: Stats %+v, peer %+v; want %d backoffs taking %v and no exchange",
-				i+1, st, remote.counts(), i+1, total)
+	// Walk 1 finds each pair different (1+2+2 ms of backoff), walk 2
+	// finds them equal but they were not known equal when it began
+	// (1+2+2), walk 3 rechecks pairs known equal (1+2+4).
+	for _, want := range []struct {
+		exchanges uint64
+		backoff   time.Duration
+	}{{3, 5 * time.Millisecond}, {6, 10 * time.Millisecond}, {9, 17 * time.Millisecond}} {
+		st := stepUntil(t, clk, s, func(st Stats) bool { return st.Exchanges >= want.exchanges })
+		if st.Exchanges != want.exchanges || st.Backoffs != want.exchanges || st.BackoffTime != want.backoff {
+			t.Fatalf("Stats %+v: want %d exchanges, each after one backoff, %v of backoff in all",
+				st, want.exchanges, want.backoff)
 		}
-		if i == len(waits)-1 {
-			p99.Store(0)
+	}
+	for p := range uint32(3) {
+		if got := mustGet(t, a, p, "k"); got.IsEmpty() {
+			t.Errorf("partition %d: key k not repaired onto a under sustained load", p)
 		}
-		clk.Advance(wait)
-	}
-	waitTimer(t, clk) // the pause after the exchange
-	if st := s.Stats(); st.Exchanges != 1 || st.Backoffs != uint64(len(waits)) {
-		t.Fatalf("Stats %+v: want 1 exchange after the p99 fell, and no more backoffs", st)
-	}
-	// Stats count an exchange once it has returned, so its repair is done.
-	if got := mustGet(t, a, 0, "k"); got.IsEmpty() {
-		t.Errorf("key k not repaired onto a after %d exchanges", s.Stats().Exchanges)
 	}
 
 	closed := make(chan error, 1)
@@ -259,30 +260,86 @@ func TestSchedulerBackoff(t *testing.T) {
 	}
 }
 
+// TestSchedulerBackoffResetsWhenLoadFalls checks that the backoff starts
+// again from Interval once the p99 falls, and that no exchange waits
+// while it is low.
+func TestSchedulerBackoffResetsWhenLoadFalls(t *testing.T) {
+	a, b := openReady(t), openReady(t)
+	var p99 atomic.Int64
+	p99.Store(int64(time.Second))
+	clk := clock.NewFake(t0)
+	s, err := NewScheduler(Config{
+		Pairs:         func() []Pair { return []Pair{{0, "b"}, {1, "b"}, {2, "b"}, {3, "b"}} },
+		Interval:      time.Millisecond,
+		BackoffAbove:  10 * time.Millisecond,
+		MaxBackoff:    time.Second,
+		Recheck:       time.Millisecond, // no pair passed over
+		ForegroundP99: func() time.Duration { return time.Duration(p99.Load()) },
+		Clock:         clk,
+		Logger:        quiet,
+	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := stepUntil(t, clk, s, func(st Stats) bool { return st.Exchanges >= 2 })
+	if st.Backoffs != 2 || st.BackoffTime != 3*time.Millisecond {
+		t.Fatalf("Stats %+v: want 2 backoffs of 1 and 2 ms before the first two exchanges", st)
+	}
+	p99.Store(0)
+	st = stepUntil(t, clk, s, func(st Stats) bool { return st.Exchanges >= 4 })
+	if st.Backoffs != 2 {
+		t.Fatalf("Stats %+v: backed off after the p99 fell", st)
+	}
+	p99.Store(int64(time.Second))
+	st = stepUntil(t, clk, s, func(st Stats) bool { return st.Backoffs >= 3 })
+	if st.BackoffTime != 4*time.Millisecond {
+		t.Fatalf("Stats %+v: the backoff after the load came back is %v, want Interval (1ms)", st, st.BackoffTime-3*time.Millisecond)
+	}
+}
+
 // TestSchedulerFirstBackoffCapped checks that MaxBackoff caps every
-// backoff wait, the first one included, when it is below Interval.
+// backoff wait, the first one included, when it is below Interval (and
+// below UnsettledMaxBackoff, which it then caps too).
 func TestSchedulerFirstBackoffCapped(t *testing.T) {
+	a, b := openReady(t), openReady(t)
 	clk := clock.NewFake(t0)
 	s, err := NewScheduler(Config{
 		Pairs:         func() []Pair { return []Pair{{0, "b"}} },
 		Interval:      20 * time.Millisecond,
 		MaxBackoff:    4 * time.Millisecond,
 		BackoffAbove:  time.Millisecond,
+		Recheck:       time.Millisecond, // no pair passed over
 		ForegroundP99: func() time.Duration { return time.Second },
 		Clock:         clk,
 		Logger:        quiet,
-	}, nil, nil) // always overloaded: never exchanges, so nil Local and Remote are fine
+	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i := 1; i <= 3; i++ {
-		waitTimer(t, clk)
-		if st := s.Stats(); st.Backoffs != uint64(i) || st.BackoffTime != time.Duration(i)*4*time.Millisecond {
+	for i := uint64(1); i <= 3; i++ {
+		st := stepUntil(t, clk, s, func(st Stats) bool { return st.Backoffs >= i })
+		if st.Backoffs != i || st.BackoffTime != time.Duration(i)*4*time.Millisecond {
 			t.Fatalf("Stats Backoffs %d BackoffTime %v, want %d backoffs of MaxBackoff (4ms) each", st.Backoffs, st.BackoffTime, i)
 		}
-		clk.Advance(4 * time.Millisecond)
 	}
+}
+
+// stepUntil moves clk on, one step of 25 ms each time the scheduler waits
+// on it, until cond holds of its Stats, and returns them; it fails the
+// test after 200 steps.
+func stepUntil(t *testing.T, clk *clock.Fake, s *Scheduler, cond func(Stats) bool) Stats {
+	t.Helper()
+	for range 200 {
+		waitTimer(t, clk)
+		if st := s.Stats(); cond(st) {
+			return st
+		}
+		clk.Advance(25 * time.Millisecond)
+	}
+	t.Fatalf("Stats %+v after 200 steps of the clock: the condition never held", s.Stats())
+	return Stats{}
 }
 
 // waitTimer waits until something waits on clk.

@@ -31,6 +31,14 @@ func (n *Node) startHandoff(dial internodeDialer) error {
 	hc.Store = handoffStore{n.db}
 	hc.Source = handoffSource{self: n.members.ID(), dial: dial}
 	hc.Logger = n.log.With("component", "handoff")
+	// A partition just received is walked by anti-entropy at once: its
+	// other primaries may hold writes taken while the ring moved that no
+	// holder this node pulled from had.
+	hc.OnComplete = func(uint32) {
+		if r := n.repairReady.Load(); r != nil {
+			r.Notify()
+		}
+	}
 	m, err := handoff.New(hc)
 	if err != nil {
 		return fmt.Errorf("server: start handoff: %w", err)

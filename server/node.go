@@ -47,14 +47,17 @@ type Node struct {
 	// coordReady is coord, published for goroutines started before it
 	// existed (hint delivery).
 	coordReady atomic.Pointer[replica.Coordinator]
-	collector  *repair.Collector
-	backup     *backupService
-	peers      *transport.Peers
-	pool       *transport.Pool
-	kv         *kvService
-	metrics    *metrics
-	legs       legRecorder
-	ui         *nodeUI // the dashboard's rates and peer client (ui.go)
+	// repairReady is repair, published for the handoff workers, which
+	// start before it.
+	repairReady atomic.Pointer[repair.Scheduler]
+	collector   *repair.Collector
+	backup      *backupService
+	peers       *transport.Peers
+	pool        *transport.Pool
+	kv          *kvService
+	metrics     *metrics
+	legs        legRecorder
+	ui          *nodeUI // the dashboard's rates and peer client (ui.go)
 
 	// ready is set once the node knows the ring and who is up (ready.go);
 	// kvGate is kv behind it, as every client route serves it.

@@ -39,6 +39,7 @@ func (n *Node) startRepair(dial internodeDialer) error {
 		return fmt.Errorf("server: start anti-entropy: %w", err)
 	}
 	n.repair = s
+	n.repairReady.Store(s)
 	// The scheduler sleeps while nothing changes; a write wakes it.
 	n.db.OnTreeChange(s.Notify)
 	n.onClose(func() error {
