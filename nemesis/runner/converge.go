@@ -27,12 +27,20 @@ func (r *run) converge(ctx context.Context, healed int64) nemesis.Final {
 	deadline := time.Now().Add(r.cfg.ConvergeTimeout)
 	pending := keys
 	converged := false
-	for {
-		pending = r.disagreeing(ctx, pending, members)
+	for pass := 1; ; pass++ {
+		began, n := time.Now(), len(pending)
+		var first []nemesis.Copy
+		pending, first = r.disagreeing(ctx, pending, members)
+		// A pass over every key takes long (five reads each): the time to
+		// converge is only known to within the first pass's length, and
+		// which keys were late says why.
 		if len(pending) == 0 {
+			r.logf("pass %d over %d keys took %v: all agree", pass, n, time.Since(began).Round(time.Millisecond))
 			converged = true
 			break
 		}
+		r.logf("pass %d over %d keys took %v: %d disagree, %s first: %s", pass, n,
+			time.Since(began).Round(time.Millisecond), len(pending), pending[0], describeCopies(first))
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			r.logf("%d keys still disagree after %v, %s first", len(pending), r.cfg.ConvergeTimeout, pending[0])
 			break
@@ -81,15 +89,20 @@ func (r *run) copiesOf(ctx context.Context, keys []string, members []int) [][]ne
 	return out
 }
 
-// disagreeing returns the keys whose replicas do not agree yet.
-func (r *run) disagreeing(ctx context.Context, keys []string, members []int) []string {
+// disagreeing returns the keys whose replicas do not agree yet, and the
+// copies of the first of them.
+func (r *run) disagreeing(ctx context.Context, keys []string, members []int) ([]string, []nemesis.Copy) {
 	var still []string
+	var first []nemesis.Copy
 	for i, copies := range r.copiesOf(ctx, keys, members) {
 		if !nemesis.Agree(copies) {
+			if still == nil {
+				first = copies
+			}
 			still = append(still, keys[i])
 		}
 	}
-	return still
+	return still, first
 }
 
 // members returns the nodes that run and serve the ring at the end: the
@@ -200,7 +213,7 @@ func (r *run) probe(ctx context.Context, ev inject.Event) *nemesis.HealConvergen
 	deadline := healed.Add(r.cfg.ConvergeTimeout)
 	p := &nemesis.HealConvergence{Keys: len(keys)}
 	for {
-		keys = r.disagreeing(ctx, keys, members)
+		keys, _ = r.disagreeing(ctx, keys, members)
 		if len(keys) == 0 {
 			p.Converged = true
 			break
