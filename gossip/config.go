@@ -60,6 +60,13 @@ type Config struct {
 	// memory only, so a restart starts afresh.
 	Store StateStore
 
+	// PeerStore persists the peer book: the gossip address of every member
+	// this node has seen alive, so that a node restarted without seeds can
+	// Rejoin them (Serf's snapshot does this). It is saved by the
+	// goroutine that applies remote state, only when an address changes.
+	// Nil: nothing remembered across restarts.
+	PeerStore StateStore
+
 	// Logger receives this package's and memberlist's logs. Nil means
 	// slog.Default().
 	Logger *slog.Logger

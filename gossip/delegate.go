@@ -116,6 +116,9 @@ func (e *events) setLive(n *memberlist.Node, alive bool) {
 		e.log.Warn("malformed node metadata", "node", n.Name, "err", err)
 	}
 	lm.NodeID = n.Name // memberlist's name is authoritative
+	if alive {
+		(*Membership)(e).notePeer(n.Name, lm.GossipAddr)
+	}
 	e.liveMu.Lock()
 	if alive {
 		e.live[n.Name] = lm

@@ -11,6 +11,12 @@
 //     changes routing. A node that crashes stays in the ring with its
 //     status unchanged, so a transient failure never moves ownership.
 //
+// A node also remembers the gossip address of every member it has seen
+// alive (the peer book, in Config.PeerStore), as Serf's snapshot does:
+// memberlist never probes a node it declared dead, so a node restarted
+// without seeds (the first node of a cluster) calls Rejoin to be seen
+// alive again.
+//
 // The package imports nothing from Chorus. Node IDs are plain strings,
 // and a node's ID is also its memberlist name.
 //

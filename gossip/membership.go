@@ -48,6 +48,12 @@ type Membership struct {
 	liveMu sync.RWMutex
 	live   map[string]LiveMember
 
+	// book is the peer book (peerbook.go): node ID → gossip address of
+	// every member seen alive; bookDirty says the apply loop must save it.
+	bookMu    sync.Mutex
+	book      map[string]string
+	bookDirty bool
+
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // nil once closed
 
@@ -95,6 +101,7 @@ func New(cfg Config) (*Membership, error) {
 	if err := m.loadAndEnter(); err != nil {
 		return nil, err
 	}
+	m.loadPeerBook()
 	meta, err := EncodeMeta(Meta{NodeID: m.id, Zone: m.self.Zone, GRPCAddr: cfg.GRPCAddr, HTTPAddr: cfg.HTTPAddr, PeerAddr: cfg.PeerAddr})
 	if err != nil {
 		return nil, err
@@ -245,6 +252,7 @@ func (m *Membership) applyLoop() {
 			// The state stays as it was; push/pull will offer it again.
 			m.log.Error("cannot apply remote ring state", "err", err)
 		}
+		m.savePeerBook()
 	}
 }
 

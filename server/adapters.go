@@ -14,7 +14,10 @@ import (
 )
 
 // metaStateName is the meta key of the gossiped ring state.
-const metaStateName = "gossip-state"
+const (
+	metaStateName    = "gossip-state"
+	metaPeerBookName = "gossip-peers"
+)
 
 // metaStore keeps the gossip state in the storage meta keyspace
 // (gossip.StateStore).
@@ -30,6 +33,22 @@ func (m metaStore) LoadState() ([]byte, error) {
 
 func (m metaStore) SaveState(b []byte) error {
 	return m.db.SetMeta(context.Background(), metaStateName, b)
+}
+
+// peerBookStore keeps gossip's peer book (the members seen alive) in the
+// meta keyspace.
+type peerBookStore struct{ db *storage.DB }
+
+func (m peerBookStore) LoadState() ([]byte, error) {
+	b, err := m.db.GetMeta(metaPeerBookName)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
+}
+
+func (m peerBookStore) SaveState(b []byte) error {
+	return m.db.SetMeta(context.Background(), metaPeerBookName, b)
 }
 
 // localStore is this node's side of a coordinator (replica.Store).

@@ -88,3 +88,21 @@ func joinCluster(ctx context.Context, g *gossip.Membership, seeds []string) erro
 	}
 	return g.Join(ctx, seeds)
 }
+
+// rejoinRemembered reaches out, in the background until one answers or
+// the node closes, to the members this node saw alive before it
+// restarted, when it was started without seeds: they may have declared it
+// dead, and memberlist does not probe dead nodes, so without this they
+// would never see it alive again (hints for it would wait for good).
+func (n *Node) rejoinRemembered() {
+	addrs := n.gossip.Remembered()
+	if len(addrs) == 0 {
+		return // a new cluster's first node
+	}
+	n.log.Info("started without seeds: rejoining the members last seen alive", "members", addrs)
+	n.wg.Go(func() {
+		if err := n.gossip.Rejoin(n.life); err != nil && n.life.Err() == nil {
+			n.log.Warn("could not rejoin the members last seen alive", "members", addrs, "err", err)
+		}
+	})
+}

@@ -171,6 +171,9 @@ func (n *Node) start(ctx context.Context) error {
 	if n.coord.Ring() == nil {
 		return errors.New("server: joined, but no ring can be built from the members")
 	}
+	if len(n.cfg.Join) == 0 {
+		n.rejoinRemembered()
+	}
 	n.ready.Store(true)
 	n.log.Info("node ready", "http", n.addrs.HTTP, "grpc", n.addrs.GRPC,
 		"gossip", n.addrs.Gossip, "ring_members", len(n.members.Records()))
@@ -263,6 +266,7 @@ func (n *Node) startMembership() error {
 	gc.GRPCAddr, gc.HTTPAddr, gc.PeerAddr = n.addrs.GRPC, n.addrs.HTTP, n.addrs.Peer
 	gc.SecretKey = n.cfg.GossipKey
 	gc.Store = metaStore{n.db}
+	gc.PeerStore = peerBookStore{n.db}
 	gc.Logger = n.log
 	g, err := gossip.New(gc)
 	if err != nil {
