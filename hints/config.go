@@ -28,7 +28,12 @@ type Config struct {
 
 	// MaxBackoff caps the per-target backoff after failed deliveries; the
 	// backoff starts at RetryInterval and doubles on each failure.
-	// Default 30 s, or RetryInterval if that is longer.
+	// Default 4 s, or RetryInterval if that is longer. Only a target
+	// believed alive is tried, so failures come from a node restarting
+	// faster than the failure detector notices (no liveness change
+	// announces its return) and cost a refused dial each; a longer cap
+	// would leave the writes it missed waiting up to the cap after it is
+	// back.
 	MaxBackoff time.Duration
 
 	// BatchSize is the most hints passed to one Sender.DeliverHints call.
@@ -60,7 +65,7 @@ const (
 	DefaultMaxAge         = 3 * time.Hour
 	DefaultMaxBytes       = 256 << 20
 	DefaultRetryInterval  = time.Second
-	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMaxBackoff     = 4 * time.Second
 	DefaultBatchSize      = 128
 	DefaultDeliverTimeout = 10 * time.Second
 	DefaultMaxRate        = 2500

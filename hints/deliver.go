@@ -127,8 +127,16 @@ func (q *Queue) deliverTarget(tgt string, t *target) {
 	}
 	t.lastErr = err
 	t.backoff = min(max(2*t.backoff, q.cfg.RetryInterval), q.cfg.MaxBackoff)
-	t.retryAt = q.cfg.Clock.Now().Add(t.backoff)
-	q.cfg.Logger.Warn("hints: delivery failed", "target", tgt, "err", err, "retry_in", t.backoff)
+	now := q.cfg.Clock.Now()
+	t.retryAt = now.Add(t.backoff)
+	if !t.warnedAt.IsZero() && now.Sub(t.warnedAt) < warnEvery {
+		t.quiet++
+		q.cfg.Logger.Debug("hints: delivery failed", "target", tgt, "err", err, "retry_in", t.backoff)
+		return
+	}
+	q.cfg.Logger.Warn("hints: delivery failed (further failures to this target are logged at most every 30 s)",
+		"target", tgt, "err", err, "retry_in", t.backoff, "failures_not_logged", t.quiet)
+	t.warnedAt, t.quiet = now, 0
 }
 
 // stored is one hint read back from storage.

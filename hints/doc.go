@@ -22,8 +22,10 @@
 //     once after Notify, each target that Liveness reports alive and that
 //     has hints is delivered to by its own goroutine, so a slow or failing
 //     target does not delay others. After a failure a target backs off
-//     exponentially from RetryInterval up to Config.MaxBackoff; success or
-//     Notify resets the backoff. With no hint queued the loop waits on Add
+//     exponentially from RetryInterval up to Config.MaxBackoff (4 s: a
+//     node restarted faster than the failure detector notices gets its
+//     hints at most that long after it is back); success or Notify resets
+//     the backoff. With no hint queued the loop waits on Add
 //     and Notify alone, with no timer: an idle node does not wake for it.
 //   - Bounded. Add refuses a hint that would take the queued payload bytes
 //     over Config.MaxBytes (ErrFull). Hints older than Config.MaxAge are

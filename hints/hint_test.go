@@ -82,7 +82,7 @@ func FuzzDecodeHint(f *testing.F) {
 func TestConfigValidate(t *testing.T) {
 	d := DefaultConfig()
 	if d.MaxAge != 3*time.Hour || d.MaxBytes != 256<<20 || d.RetryInterval != time.Second ||
-		d.BatchSize != 128 || d.MaxBackoff != 30*time.Second || d.Clock == nil || d.Logger == nil {
+		d.BatchSize != 128 || d.MaxBackoff != 4*time.Second || d.Clock == nil || d.Logger == nil {
 		t.Fatalf("DefaultConfig() = %+v", d)
 	}
 	if err := (Config{}).Validate(); err != nil {

@@ -81,7 +81,16 @@ type target struct {
 	retryAt   time.Time
 	lastErr   error
 	pacer     *pace.Pacer // MaxRate, for this target alone
+	// warnedAt is when a failure to deliver to the target was last logged
+	// as a warning, and quiet the failures since that were not.
+	warnedAt time.Time
+	quiet    int
 }
+
+// warnEvery bounds the warnings about one target's failed deliveries: a
+// target that refuses for long is retried every MaxBackoff, and one line
+// each time would flood the log.
+const warnEvery = 30 * time.Second
 
 // dropReason says why a hint was dropped without delivery.
 type dropReason int

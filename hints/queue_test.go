@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +45,10 @@ func TestNotDeliveredWhileDown(t *testing.T) {
 
 func TestFailureKeepsHintsAndBacksOff(t *testing.T) {
 	clk, s, live := newFakeClock(), newFakeSender(), newFakeLive("b")
-	q := manual(t, memDB(t), s, live, testConfig(clk))
+	cfg := testConfig(clk)
+	warnings := &countWarnings{}
+	cfg.Logger = slog.New(warnings)
+	q := manual(t, memDB(t), s, live, cfg)
 	addN(t, q, "b", 2, clk.Now())
 	boom := errors.New("boom")
 	s.setFail("b", boom)
@@ -61,12 +66,22 @@ func TestFailureKeepsHintsAndBacksOff(t *testing.T) {
 		t.Fatalf("%d calls during backoff, want 1", n)
 	}
 	// Backoff doubles up to MaxBackoff.
-	for _, want := range []time.Duration{2, 4, 8, 16, 30, 30} {
-		clk.Advance(time.Minute)
+	for _, want := range []time.Duration{2, 4, 4, 4} {
+		clk.Advance(5 * time.Second)
 		q.deliverOnce()
 		if got := q.Stats().Targets["b"].RetryAt.Sub(clk.Now()); got != want*time.Second {
 			t.Fatalf("backoff = %v, want %v", got, want*time.Second)
 		}
+	}
+	// Five failures within 20 s: one warning; the next, 30 s after it,
+	// is the second.
+	if n := warnings.count.Load(); n != 1 {
+		t.Fatalf("%d warnings for 5 failures within 30 s, want 1", n)
+	}
+	clk.Advance(10 * time.Second)
+	q.deliverOnce()
+	if n := warnings.count.Load(); n != 2 {
+		t.Fatalf("%d warnings after a failure 30 s after the first, want 2", n)
 	}
 	s.setFail("b", nil)
 	clk.Advance(time.Minute)
@@ -407,3 +422,16 @@ func TestDeliveryPaced(t *testing.T) {
 		t.Fatalf("%d hints delivered in all, want 50", got)
 	}
 }
+
+// countWarnings is a slog.Handler counting records at Warn and above.
+type countWarnings struct{ count atomic.Int64 }
+
+func (h *countWarnings) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countWarnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.count.Add(1)
+	}
+	return nil
+}
+func (h *countWarnings) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countWarnings) WithGroup(string) slog.Handler      { return h }

@@ -212,11 +212,21 @@ func (r *run) probe(ctx context.Context, ev inject.Event) *nemesis.HealConvergen
 	members := r.members(ctx)
 	deadline := healed.Add(r.cfg.ConvergeTimeout)
 	p := &nemesis.HealConvergence{Keys: len(keys)}
+	told := false
 	for {
-		keys, _ = r.disagreeing(ctx, keys, members)
+		var first []nemesis.Copy
+		keys, first = r.disagreeing(ctx, keys, members)
 		if len(keys) == 0 {
 			p.Converged = true
 			break
+		}
+		// A key late to converge is named once, with where its copies
+		// are, while it is late: which node lacks it says which
+		// mechanism (hints, anti-entropy, handoff) is slow.
+		if !told && time.Since(healed) > probeSlow {
+			told = true
+			r.logf("after the %s fault: %d of %d keys still disagree %v after the heal, %s: %s", ev.Kind, len(keys), p.Keys,
+				probeSlow, keys[0], describeCopies(first))
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			r.logf("after the %s fault: %d of %d keys still disagree, %s: %s", ev.Kind, len(keys), p.Keys, keys[0],
@@ -234,6 +244,9 @@ func (r *run) probe(ctx context.Context, ev inject.Event) *nemesis.HealConvergen
 
 // probePoll is how often a probe reads the keys that still disagree.
 const probePoll = 250 * time.Millisecond
+
+// probeSlow is when a probe names a key that still disagrees.
+const probeSlow = 10 * time.Second
 
 // writtenBetween returns up to probeKeys write-once keys (evenly
 // sampled) put by an operation invoked in [from, to] that has completed,
