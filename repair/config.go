@@ -35,9 +35,11 @@ type Config struct {
 	// Default 4 MiB.
 	BytesPerSecond int
 
-	// Interval is the pause between two exchanges, and the least pause
-	// between rounds. Default 50 ms: a node holding 512 pairs that all
-	// need an exchange walks them in about 30 s when the trees agree.
+	// Interval is the pause after an exchange that went past the roots
+	// (found a difference, or failed), and the least pause between
+	// rounds. An exchange that ended at equal roots cost one round trip
+	// and is followed by the next at once, so a restarted node walks
+	// hundreds of unchanged pairs in round trips. Default 50 ms.
 	Interval time.Duration
 
 	// Recheck is the longest the background walk passes over a pair

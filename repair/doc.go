@@ -47,11 +47,13 @@
 //     exchanges a pair at most once, so a flapping peer cannot keep it
 //     from ending: it ends after at most one exchange per distinct pair
 //     listed while it ran.
-//   - Load slows the walk and never stops it: while the foreground p99
-//     is above Config.BackoffAbove, each exchange waits a backoff that
-//     doubles up to Config.UnsettledMaxBackoff (250 ms) before a pair not
-//     known equal and Config.MaxBackoff (30 s) before one known equal,
-//     then runs. Under any load, a walk takes at most one backoff per pair.
+//   - Load slows the walk and never stops it: comparing roots (one
+//     round trip) is never held back; past roots that differ, while the
+//     foreground p99 is above Config.BackoffAbove, the exchange waits a
+//     backoff that doubles up to Config.UnsettledMaxBackoff (250 ms) for
+//     a pair not known equal and Config.MaxBackoff (30 s) for one known
+//     equal, then runs. Under any load, a walk takes at most one backoff
+//     per pair, and none for pairs whose roots are equal.
 //   - After an exchange with a peer fails (it is down, or restarting and
 //     rebuilding its trees), no pair with that peer is passed over until
 //     one of its exchanges finds the roots equal again. A peer killed and

@@ -92,8 +92,16 @@ func (noPacing) Wait(context.Context, int, int) error { return nil }
 // built and nothing was compared. On any error the Result describes the
 // work done up to it; what was repaired stays repaired.
 func (e *Exchanger) Exchange(ctx context.Context, peer string, p uint32) (Result, error) {
+	return e.exchangeYielding(ctx, peer, p, nil)
+}
+
+// exchangeYielding is Exchange calling yield, if not nil, once the roots
+// differ and before anything more is read: comparing roots costs one
+// round trip, the rest costs in proportion to the difference, and only
+// that yields to foreground load. An error from yield ends the exchange.
+func (e *Exchanger) exchangeYielding(ctx context.Context, peer string, p uint32, yield func(context.Context) error) (Result, error) {
 	res := Result{Partition: p, Peer: peer, Start: e.clk.Now()}
-	err := e.exchange(ctx, peer, p, &res)
+	err := e.exchange(ctx, peer, p, &res, yield)
 	res.Took = e.clk.Since(res.Start)
 	if err != nil {
 		return res, fmt.Errorf("repair: exchange of partition %d with %s: %w", p, peer, err)
@@ -101,7 +109,7 @@ func (e *Exchanger) Exchange(ctx context.Context, peer string, p uint32) (Result
 	return res, nil
 }
 
-func (e *Exchanger) exchange(ctx context.Context, peer string, p uint32, res *Result) error {
+func (e *Exchanger) exchange(ctx context.Context, peer string, p uint32, res *Result, yield func(context.Context) error) error {
 	// The root first, the copy of the whole tree only if the roots differ:
 	// most exchanges end at the root, and copying a tree per exchange was
 	// most of what an idle node spent on anti-entropy.
@@ -118,6 +126,11 @@ func (e *Exchanger) exchange(ctx context.Context, peer string, p uint32, res *Re
 		res.RootsEqual = true
 		res.root = root
 		return nil
+	}
+	if yield != nil {
+		if err := yield(ctx); err != nil {
+			return err
+		}
 	}
 	// The snapshot may be newer than localRoot (a write in between); the
 	// comparison below uses the snapshot alone, so that is harmless.

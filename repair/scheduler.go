@@ -252,10 +252,6 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 	var w walked
 	first := min(s.cfg.Interval, s.cfg.MaxBackoff)
 	backoff := first
-	// waited: the walk backed off once before todo[0]; it exchanges it
-	// now, overloaded or not, so that load slows the walk but never
-	// stops it.
-	waited := false
 	for len(todo) > 0 {
 		pr := todo[0]
 		if done[pr] { // listed twice
@@ -273,28 +269,25 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 			s.mu.Unlock()
 			continue
 		}
-		overloaded := s.overloaded()
-		if overloaded && !waited {
+		todo, done[pr] = todo[1:], true
+		// Comparing roots is never held back. Past roots that differ, an
+		// overloaded node waits a backoff that doubles with each such
+		// exchange, capped by what is known of the pair, then goes on:
+		// load slows the walk and never stops it.
+		yield := func(ctx context.Context) error {
+			if !s.overloaded() {
+				backoff = first
+				return nil
+			}
 			wait := min(backoff, s.backoffCap(pr))
+			backoff = min(2*backoff, s.cfg.MaxBackoff)
 			s.mu.Lock()
 			s.stats.Backoffs++
 			s.stats.BackoffTime += wait
 			s.mu.Unlock()
-			if clock.Sleep(ctx, s.cfg.Clock, wait) != nil {
-				return w
-			}
-			backoff = min(2*backoff, s.cfg.MaxBackoff)
-			waited = true
-			// A backoff can last long: a peer back meanwhile goes first.
-			listed, todo = s.replan(listed, todo, done)
-			continue
+			return clock.Sleep(ctx, s.cfg.Clock, wait)
 		}
-		if !overloaded {
-			backoff = first
-		}
-		waited = false
-		todo, done[pr] = todo[1:], true
-		res, err := s.ExchangeOne(ctx, pr)
+		res, err := s.exchangeOne(ctx, pr, yield)
 		w.busy = w.busy || (err == nil && !res.RootsEqual)
 		w.notReady = w.notReady || errors.Is(err, ErrNotReady)
 		s.mu.Lock()
@@ -304,7 +297,12 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 			return w
 		}
 		listed, todo = s.replan(listed, todo, done)
-		if len(todo) > 0 && clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval) != nil {
+		// An exchange that ended at the roots, or at a tree not ready,
+		// cost one round trip: the next goes at once, so that a walk
+		// over hundreds of unchanged pairs (after a restart, every pair)
+		// takes round trips, not hundreds of Intervals.
+		light := errors.Is(err, ErrNotReady) || (err == nil && res.RootsEqual)
+		if len(todo) > 0 && !light && clock.Sleep(ctx, s.cfg.Clock, s.cfg.Interval) != nil {
 			return w
 		}
 	}
@@ -435,7 +433,13 @@ func (s *Scheduler) finishRound(start time.Time) {
 
 // ExchangeOne exchanges one pair now and records the outcome.
 func (s *Scheduler) ExchangeOne(ctx context.Context, pr Pair) (Result, error) {
-	res, err := s.ex.Exchange(ctx, pr.Peer, pr.Partition)
+	return s.exchangeOne(ctx, pr, nil)
+}
+
+// exchangeOne is ExchangeOne with the exchange calling yield once the
+// roots differ (see Exchanger.exchangeYielding).
+func (s *Scheduler) exchangeOne(ctx context.Context, pr Pair, yield func(context.Context) error) (Result, error) {
+	res, err := s.ex.exchangeYielding(ctx, pr.Peer, pr.Partition, yield)
 	s.record(pr, res, err)
 	if err == nil && res.Repaired() > 0 {
 		s.cfg.Logger.Info("repair: anti-entropy repaired keys", "partition", pr.Partition, "peer", pr.Peer,

@@ -194,17 +194,36 @@ func TestSchedulerRoundNotReady(t *testing.T) {
 	}
 }
 
+// differingRemote is a fakeRemote whose peer's roots differ from every
+// root while differ is set, so that every exchange goes past the roots
+// (and finds nothing more to repair) and the walk's backoff applies.
+type differingRemote struct {
+	*fakeRemote
+	differ atomic.Bool
+}
+
+func (r *differingRemote) Root(ctx context.Context, peer string, p uint32) (uint64, error) {
+	root, err := r.fakeRemote.Root(ctx, peer, p)
+	if r.differ.Load() {
+		root = ^root
+	}
+	return root, err
+}
+
+func newDifferingRemote(b *storage.DB, differ bool) *differingRemote {
+	r := &differingRemote{fakeRemote: newFakeRemote(map[string]*storage.DB{"b": b})}
+	r.differ.Store(differ)
+	return r
+}
+
 // TestSchedulerBackoff keeps the node overloaded throughout and checks
-// that the walk slows and never stops: each exchange waits a backoff that
-// doubles from Interval up to UnsettledMaxBackoff while the pair is not
-// known equal, and up to MaxBackoff once it is, and then runs. The first
-// walk repairs one key per partition onto a.
+// that the walk slows and never stops: comparing roots is never held
+// back; past roots that differ, each exchange waits a backoff that
+// doubles from Interval up to MaxBackoff for a pair known equal, and up
+// to UnsettledMaxBackoff for any other, and then runs.
 func TestSchedulerBackoff(t *testing.T) {
 	a, b := openReady(t), openReady(t)
-	for p := range uint32(3) {
-		mustUpdate(t, b, p, "k", vclock.Clock{}, "b", val("v"))
-	}
-	remote := newFakeRemote(map[string]*storage.DB{"b": b})
+	remote := newDifferingRemote(b, false)
 	clk := clock.NewFake(t0)
 	s, err := NewScheduler(Config{
 		Pairs:               func() []Pair { return []Pair{{0, "b"}, {1, "b"}, {2, "b"}} },
@@ -223,23 +242,21 @@ func TestSchedulerBackoff(t *testing.T) {
 	}
 	defer s.Close()
 
-	// Walk 1 finds each pair different (1+2+2 ms of backoff), walk 2
-	// finds them equal but they were not known equal when it began
-	// (1+2+2), walk 3 rechecks pairs known equal (1+2+4).
-	for _, want := range []struct {
+	// Walk 1: the roots are equal, nothing waits. Walk 2: the pairs are
+	// known equal and their roots differ (1+2+4 ms). Walk 3: they are not
+	// known equal any more (1+2+2 ms).
+	remote.differ.Store(false)
+	for i, want := range []struct {
 		exchanges uint64
+		backoffs  uint64
 		backoff   time.Duration
-	}{{3, 5 * time.Millisecond}, {6, 10 * time.Millisecond}, {9, 17 * time.Millisecond}} {
+	}{{3, 0, 0}, {6, 3, 7 * time.Millisecond}, {9, 6, 12 * time.Millisecond}} {
 		st := stepUntil(t, clk, s, func(st Stats) bool { return st.Exchanges >= want.exchanges })
-		if st.Exchanges != want.exchanges || st.Backoffs != want.exchanges || st.BackoffTime != want.backoff {
-			t.Fatalf("Stats %+v: want %d exchanges, each after one backoff, %v of backoff in all",
-				st, want.exchanges, want.backoff)
+		if st.Exchanges != want.exchanges || st.Backoffs != want.backoffs || st.BackoffTime != want.backoff {
+			t.Fatalf("walk %d: Stats %+v: want %d exchanges, %d backoffs, %v of backoff in all",
+				i+1, st, want.exchanges, want.backoffs, want.backoff)
 		}
-	}
-	for p := range uint32(3) {
-		if got := mustGet(t, a, p, "k"); got.IsEmpty() {
-			t.Errorf("partition %d: key k not repaired onto a under sustained load", p)
-		}
+		remote.differ.Store(true)
 	}
 
 	closed := make(chan error, 1)
@@ -260,6 +277,37 @@ func TestSchedulerBackoff(t *testing.T) {
 	}
 }
 
+// TestSchedulerRepairsUnderSustainedLoad: a node overloaded for good
+// still repairs what differs.
+func TestSchedulerRepairsUnderSustainedLoad(t *testing.T) {
+	a, b := openReady(t), openReady(t)
+	for p := range uint32(3) {
+		mustUpdate(t, b, p, "k", vclock.Clock{}, "b", val("v"))
+	}
+	clk := clock.NewFake(t0)
+	s, err := NewScheduler(Config{
+		Pairs:         func() []Pair { return []Pair{{0, "b"}, {1, "b"}, {2, "b"}} },
+		Interval:      time.Millisecond,
+		BackoffAbove:  10 * time.Millisecond,
+		ForegroundP99: func() time.Duration { return time.Second },
+		Clock:         clk,
+		Logger:        quiet,
+	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := stepUntil(t, clk, s, func(st Stats) bool { return st.Exchanges >= 3 })
+	if st.Backoffs != 3 {
+		t.Errorf("Stats %+v: want a backoff before each of the 3 repairs", st)
+	}
+	for p := range uint32(3) {
+		if got := mustGet(t, a, p, "k"); got.IsEmpty() {
+			t.Errorf("partition %d: key k not repaired onto a under sustained load", p)
+		}
+	}
+}
+
 // TestSchedulerBackoffResetsWhenLoadFalls checks that the backoff starts
 // again from Interval once the p99 falls, and that no exchange waits
 // while it is low.
@@ -277,7 +325,7 @@ func TestSchedulerBackoffResetsWhenLoadFalls(t *testing.T) {
 		ForegroundP99: func() time.Duration { return time.Duration(p99.Load()) },
 		Clock:         clk,
 		Logger:        quiet,
-	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
+	}, dbLocal{a}, newDifferingRemote(b, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +361,7 @@ func TestSchedulerFirstBackoffCapped(t *testing.T) {
 		ForegroundP99: func() time.Duration { return time.Second },
 		Clock:         clk,
 		Logger:        quiet,
-	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
+	}, dbLocal{a}, newDifferingRemote(b, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,6 +371,32 @@ func TestSchedulerFirstBackoffCapped(t *testing.T) {
 		if st.Backoffs != i || st.BackoffTime != time.Duration(i)*4*time.Millisecond {
 			t.Fatalf("Stats Backoffs %d BackoffTime %v, want %d backoffs of MaxBackoff (4ms) each", st.Backoffs, st.BackoffTime, i)
 		}
+	}
+}
+
+// TestSchedulerRootsEqualNotPaced: a walk over pairs whose roots are
+// equal (a restarted node's first walk, mostly) goes from one to the next
+// without the Interval pause, which exchanges that did work take.
+func TestSchedulerRootsEqualNotPaced(t *testing.T) {
+	a, b := openReady(t), openReady(t)
+	clk := clock.NewFake(t0)
+	var pairs []Pair
+	for p := range uint32(50) {
+		pairs = append(pairs, Pair{p, "b"})
+	}
+	s, err := NewScheduler(Config{
+		Pairs:    func() []Pair { return pairs },
+		Interval: time.Second,
+		Clock:    clk,
+		Logger:   quiet,
+	}, dbLocal{a}, newFakeRemote(map[string]*storage.DB{"b": b}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitTimer(t, clk) // the pause after the first walk
+	if st := s.Stats(); st.Exchanges != 50 || st.RootsEqual != 50 || st.Rounds != 1 {
+		t.Fatalf("Stats %+v before the clock moved: want one walk of 50 exchanges ending at the roots", st)
 	}
 }
 
@@ -517,6 +591,15 @@ func (r *orderRig) writeEverywhere(parts int, key string) {
 	}
 }
 
+// writeHere writes one key to every partition on a alone: the roots
+// differ, so every exchange goes past them (and is paced).
+func (r *orderRig) writeHere(parts int, key string) {
+	r.t.Helper()
+	for p := range uint32(parts) {
+		mustUpdate(r.t, r.a, p, key, vclock.Clock{}, "a", val(key))
+	}
+}
+
 // TestSchedulerReturningPeerMidWalk checks that a peer that comes back
 // while a walk runs has its pairs exchanged next, before the walk's
 // remaining pairs known equal, not in the next walk.
@@ -528,7 +611,8 @@ func TestSchedulerReturningPeerMidWalk(t *testing.T) {
 	// c goes down: its pairs leave the walk.
 	r.setPairs(pairsWith(parts, "b"))
 	r.idle()
-	r.writeEverywhere(parts, "w")
+	// A key on a alone: every exchange does work and pauses after it.
+	r.writeHere(parts, "w")
 	r.remote.exchanged()
 	r.s.Notify()
 	r.stepUntil("two exchanges", func() bool { return r.remote.logged() >= 2 })
