@@ -27,6 +27,15 @@ type Config struct {
 	// after every exchange, so it follows ring and liveness changes within
 	// a walk; it must be cheap (no I/O). Required.
 	Pairs func() []Pair
+	// StartPairs, if set, replaces Pairs in the walks after the node
+	// starts, until one of them met no tree that was not ready: every
+	// pair of this node's partitions, whichever node initiates it
+	// otherwise (Placement.StartPairs). A node killed before it
+	// replicated a write holds the only copy, and the peers that
+	// initiate half its pairs may not have noticed it was gone (it came
+	// back faster than the failure detector), so they would exchange
+	// those pairs only when their walk comes to them.
+	StartPairs func() []Pair
 
 	// KeysPerSecond bounds the keys an exchange compares or syncs per
 	// second, summed over the node. Default 20,000.

@@ -60,7 +60,12 @@
 //     restarted faster than the failure detector notices never leaves the
 //     walk; an exchange that failed while it was down is the only sign of
 //     its restart repair sees.
-//   - Each replica pair of a partition is exchanged by one of its two
+//   - After a start, a node's walks cover every pair of its partitions,
+//     those its peers initiate included (Config.StartPairs), until one
+//     of them met every tree ready: a write the node took just before it
+//     was killed, on no other replica, goes out in its first walk, even
+//     when its peers never noticed it was down.
+//   - Otherwise each replica pair of a partition is exchanged by one of its two
 //     nodes (Initiates), and tombstones of a partition are collected by
 //     its first primary alone, only while every primary is up and none is
 //     still receiving it by handoff (Placement's Pairs and Targets).

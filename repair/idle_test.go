@@ -236,3 +236,54 @@ func TestSchedulerRetriesNotReadySoon(t *testing.T) {
 		t.Fatalf("key late not repaired onto a within %v of the peer's tree becoming ready; Stats %+v", notReadyRetry+3*interval, s.Stats())
 	}
 }
+
+// TestSchedulerStartPairsUntilReady: the walks after the start take
+// StartPairs, as long as one of them meets a tree not ready, then Pairs.
+func TestSchedulerStartPairsUntilReady(t *testing.T) {
+	clk := clock.NewFake(t0)
+	a, b := openReady(t), openReady(t)
+	remote := &fillingRemote{fakeRemote: newFakeRemote(map[string]*storage.DB{"b": b}), partition: 1}
+	remote.filling.Store(true)
+	var startCalls, pairsCalls atomic.Int64
+	s, err := NewScheduler(Config{
+		Pairs: func() []Pair {
+			pairsCalls.Add(1)
+			return []Pair{{0, "b"}}
+		},
+		StartPairs: func() []Pair {
+			startCalls.Add(1)
+			return []Pair{{0, "b"}, {1, "b"}}
+		},
+		Interval: 100 * time.Millisecond,
+		Clock:    clk,
+		Logger:   quiet,
+	}, dbLocal{a}, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	for range 5 { // five walks, partition 1 not ready in each
+		waitTimer(t, clk)
+		clk.Advance(notReadyRetry)
+	}
+	if n := pairsCalls.Load(); n != 0 {
+		t.Fatalf("Pairs called %d times while the start's walk met a tree not ready", n)
+	}
+	remote.filling.Store(false)
+	chorustest.Eventually(t, "walks over Pairs once a start walk met every tree ready", func() bool {
+		if pairsCalls.Load() > 0 {
+			return true
+		}
+		waitTimer(t, clk)
+		clk.Advance(time.Second)
+		return false
+	})
+	before := startCalls.Load()
+	for range 3 {
+		waitTimer(t, clk)
+		clk.Advance(time.Minute)
+	}
+	if n := startCalls.Load(); n != before {
+		t.Errorf("StartPairs called %d more times after the start's walk ended", n-before)
+	}
+}

@@ -39,6 +39,12 @@ type Placement struct {
 // still filling is left out: an exchange would redo that work, against a
 // copy that may lack data.
 func (pl Placement) Pairs() []Pair {
+	return pl.pairs(false)
+}
+
+// pairs lists the pairs of Pairs, or with all every pair whichever side
+// initiates it.
+func (pl Placement) pairs(all bool) []Pair {
 	r := pl.Ring()
 	if r == nil {
 		return nil
@@ -49,12 +55,20 @@ func (pl Placement) Pairs() []Pair {
 			continue
 		}
 		for _, peer := range r.Primaries(p) {
-			if peer != pl.Self && pl.Liveness.Alive(peer) && Initiates(pl.Self, peer, p) {
+			if peer != pl.Self && pl.Liveness.Alive(peer) && (all || Initiates(pl.Self, peer, p)) {
 				out = append(out, Pair{Partition: p, Peer: peer})
 			}
 		}
 	}
 	return out
+}
+
+// StartPairs lists, for a node that just started, every pair of the
+// partitions it is a primary of: each other live primary, whichever of
+// the two Initiates picks, in partition order, leaving out partitions
+// handoff is still filling. Config.StartPairs takes it.
+func (pl Placement) StartPairs() []Pair {
+	return pl.pairs(true)
 }
 
 // Targets lists the partitions this node collects tombstones of: those

@@ -142,3 +142,36 @@ func TestTargetsNeedEveryPrimary(t *testing.T) {
 		t.Fatalf("Targets without a ring = %v", got)
 	}
 }
+
+// StartPairs lists every pair of the node's partitions, those its peers
+// initiate included, with the same exclusions as Pairs.
+func TestStartPairsListEveryPairOfTheNode(t *testing.T) {
+	r := placementRing(t, "a", "b", "c", "d", "e")
+	own := r.PrimaryPartitions("a")
+	f := filling{own[0]: true}
+	pl := placement(r, "a", down{"e": true}, f)
+	var want []Pair
+	for _, p := range own {
+		if f[p] {
+			continue
+		}
+		for _, peer := range r.Primaries(p) {
+			if peer != "a" && peer != "e" {
+				want = append(want, Pair{Partition: p, Peer: peer})
+			}
+		}
+	}
+	got := pl.StartPairs()
+	if !slices.Equal(got, want) {
+		t.Fatalf("StartPairs() = %v\nwant %v", got, want)
+	}
+	initiated := pl.Pairs()
+	if len(initiated) >= len(got) {
+		t.Errorf("Pairs() lists %d pairs, StartPairs() %d: want StartPairs to add those the peers initiate", len(initiated), len(got))
+	}
+	for _, pr := range initiated {
+		if !slices.Contains(got, pr) {
+			t.Errorf("pair %+v of Pairs() missing from StartPairs()", pr)
+		}
+	}
+}

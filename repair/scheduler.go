@@ -153,8 +153,15 @@ func (s *Scheduler) Notify() {
 func (s *Scheduler) run() {
 	defer close(s.done)
 	var idle time.Duration
+	list := s.cfg.Pairs
+	if s.cfg.StartPairs != nil {
+		list = s.cfg.StartPairs
+	}
 	for s.ctx.Err() == nil {
-		w := s.walk(s.ctx)
+		w := s.walk(s.ctx, list)
+		if !w.notReady {
+			list = s.cfg.Pairs // the start's walk is done
+		}
 		// Never two walks back to back, even when Notify keeps coming: an
 		// idle walk still reads every pair's root.
 		if clock.Sleep(s.ctx, s.cfg.Clock, s.cfg.Interval) != nil {
@@ -241,9 +248,9 @@ const notReadyRetry = time.Second
 // instead of after this walk. Pairs done in this walk are never planned
 // again in it, so a flapping peer costs at most one exchange per pair and
 // the walk still ends.
-func (s *Scheduler) walk(ctx context.Context) walked {
+func (s *Scheduler) walk(ctx context.Context, list func() []Pair) walked {
 	start := s.cfg.Clock.Now()
-	listed := s.cfg.Pairs()
+	listed := list()
 	done := make(map[Pair]bool, len(listed))
 	s.mu.Lock()
 	s.round = RoundProgress{Started: start}
@@ -296,7 +303,7 @@ func (s *Scheduler) walk(ctx context.Context) walked {
 		if ctx.Err() != nil {
 			return w
 		}
-		listed, todo = s.replan(listed, todo, done)
+		listed, todo = s.replan(list, listed, todo, done)
 		// An exchange that ended at the roots, or at a tree not ready,
 		// cost one round trip: the next goes at once, so that a walk
 		// over hundreds of unchanged pairs (after a restart, every pair)
@@ -341,12 +348,12 @@ func (s *Scheduler) plan(listed []Pair, done map[Pair]bool) []Pair {
 	return todo
 }
 
-// replan asks Config.Pairs again and, if the list differs from listed,
+// replan asks list (Config.Pairs) again and, if it differs from listed,
 // returns the new list and its plan; otherwise listed and todo unchanged.
 // Pairs costs microseconds (the ring and liveness, no I/O), against the
 // Interval that follows every exchange, so the walk asks after each one.
-func (s *Scheduler) replan(listed, todo []Pair, done map[Pair]bool) ([]Pair, []Pair) {
-	fresh := s.cfg.Pairs()
+func (s *Scheduler) replan(list func() []Pair, listed, todo []Pair, done map[Pair]bool) ([]Pair, []Pair) {
+	fresh := list()
 	if slices.Equal(fresh, listed) {
 		return listed, todo
 	}

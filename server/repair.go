@@ -29,6 +29,7 @@ func (n *Node) startRepair(dial internodeDialer) error {
 	}
 	rc := n.cfg.AntiEntropy
 	rc.Pairs = n.placement().Pairs
+	rc.StartPairs = n.placement().StartPairs
 	rc.Logger = n.log.With("component", "anti-entropy")
 	if rc.ForegroundP99 == nil {
 		rc.ForegroundP99 = n.metrics.recentP99
