@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/chorusdb/chorus/bench"
 	"github.com/chorusdb/chorus/bench/chart"
@@ -276,5 +277,48 @@ func Timeline(path, title, ylabel string, xs []float64, series []Series, spans [
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, top*1.2
+	return save(p, path)
+}
+
+// Points is one named set of points of a scatter plot.
+type Points struct {
+	Name   string
+	Xs, Ys []float64
+}
+
+// Convergence writes, for each heal of a fault test, how long the keys
+// written around the fault took to agree on their replicas after it (ys,
+// in seconds, by when the fault healed, xs, in seconds), one point set
+// per fault kind, with the limit the run judged by drawn across (none if
+// limit is 0), to path. Heals that never converged are drawn at their
+// wait's end, in their own set.
+func Convergence(path, title string, sets []Points, limit float64) error {
+	p := newPlot(title, "heal (s into the run)", "converged after heal (s)")
+	top, right := 1.0, 1.0
+	for _, s := range sets {
+		for j := range s.Xs {
+			top, right = math.Max(top, s.Ys[j]), math.Max(right, s.Xs[j])
+		}
+	}
+	if limit > 0 {
+		top = math.Max(top, limit*1.1)
+		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: limit}, {X: right, Y: limit}})
+		if err != nil {
+			return fmt.Errorf("plots: limit: %w", err)
+		}
+		l.LineStyle = draw.LineStyle{Color: color.Gray{Y: 90}, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(6), vg.Points(4)}}
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("limit (%gs)", limit), l)
+	}
+	for i, s := range sets {
+		sc, err := plotter.NewScatter(xys(s.Xs, s.Ys))
+		if err != nil {
+			return fmt.Errorf("plots: %s: %w", s.Name, err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: plotutil.Color(i), Shape: plotutil.Shape(i), Radius: vg.Points(2.5)}
+		p.Add(sc)
+		p.Legend.Add(s.Name, sc)
+	}
+	p.X.Min, p.Y.Min, p.Y.Max = 0, 0, top*1.1
 	return save(p, path)
 }

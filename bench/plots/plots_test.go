@@ -270,3 +270,16 @@ func TestTimeline(t *testing.T) {
 		t.Fatalf("an empty timeline: %v", err)
 	}
 }
+
+func TestConvergence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convergence.png")
+	sets := []Points{{Name: "kill", Xs: []float64{5, 12, 30}, Ys: []float64{0.4, 6.2, 1.1}},
+		{Name: "not converged", Xs: []float64{40}, Ys: []float64{60}}}
+	if err := Convergence(path, "100 kills", sets, 30); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, path)
+	if err := Convergence(path, "no heals", nil, 0); err != nil {
+		t.Fatalf("an empty plot: %v", err)
+	}
+}

@@ -34,7 +34,8 @@ disagree; with availability per fault kind and the time to converge.
 
 Writes DIR/history.jsonl (every operation and fault; replayable), DIR/report.json,
 DIR/report.txt and DIR/timeline.png (operations per second with the faults
-shaded), and prints the report. Partitions need iptables as root
+shaded), with --cycles DIR/convergence.png (each heal's convergence), and
+prints the report. Partitions need iptables as root
 (scripts/install-netfaults.sh); without them they are skipped, saying so.
 Exit status 1 when the checker finds an anomaly. docs/nemesis.md explains the
 output.
@@ -190,6 +191,9 @@ func (f *nemesisFlags) run(ctx context.Context, e *env) error {
 			replay += " --compose"
 		}
 		fmt.Fprintf(e.stdout, "history %s, report %s, timeline %s (replay: %s)\n", res.HistoryPath, res.ReportPath, res.TimelinePath, replay)
+		if res.ConvergencePath != "" {
+			fmt.Fprintf(e.stdout, "convergence after each heal %s\n", res.ConvergencePath)
+		}
 		if res.Report.Failed() {
 			return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found (seed %d)", c.Seed)}
 		}
@@ -219,10 +223,13 @@ func (f *nemesisFlags) checkHistory(e *env) error {
 		return err
 	}
 	if f.out != "" {
-		if err := writeCheck(f.out, h, rep); err != nil {
+		if err := writeCheck(f.out, h, rep, cfg.MaxConverge); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "report %s, timeline %s\n", filepath.Join(f.out, "report.json"), filepath.Join(f.out, "timeline.png"))
+		if conv := filepath.Join(f.out, "convergence.png"); fileExists(conv) {
+			fmt.Fprintf(e.stdout, "convergence after each heal %s\n", conv)
+		}
 	}
 	if rep.Failed() {
 		return &exitError{code: exitRuntime, err: fmt.Errorf("anomalies found in %s", f.recheck)}
@@ -230,9 +237,9 @@ func (f *nemesisFlags) checkHistory(e *env) error {
 	return nil
 }
 
-// writeCheck writes a re-checked history's report (JSON and text) and
-// timeline into dir.
-func writeCheck(dir string, h *nemesis.History, rep *nemesis.Report) error {
+// writeCheck writes a re-checked history's report (JSON and text), its
+// timeline and, for a run of cycles, its convergence plot into dir.
+func writeCheck(dir string, h *nemesis.History, rep *nemesis.Report, maxConverge time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -246,5 +253,21 @@ func writeCheck(dir string, h *nemesis.History, rep *nemesis.Report) error {
 		}
 	}
 	title := fmt.Sprintf("chorus nemesis, seed %d (checked again)", h.Meta.Seed)
-	return runner.DrawTimeline(filepath.Join(dir, "timeline.png"), title, h, 0)
+	if err := runner.DrawTimeline(filepath.Join(dir, "timeline.png"), title, h, 0); err != nil {
+		return err
+	}
+	conv := filepath.Join(dir, "convergence.png")
+	drawn, err := runner.DrawConvergence(conv, fmt.Sprintf("chorus nemesis, seed %d: each heal's convergence", h.Meta.Seed), h, maxConverge)
+	if err == nil && !drawn {
+		// A plot an earlier check left there is not this history's.
+		if rerr := os.Remove(conv); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return rerr
+		}
+	}
+	return err
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

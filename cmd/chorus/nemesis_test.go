@@ -111,3 +111,50 @@ func TestNemesisCheckHistory(t *testing.T) {
 		t.Errorf("junk: exit %d, stderr %q; want 2 with a message", r.code, r.stderr)
 	}
 }
+
+// TestNemesisCheckWritesConvergencePlot: --check --out of a run of cycles
+// writes each heal's convergence as a plot beside the timeline, and of a
+// timed run (no probed heal) leaves none, not even an earlier one.
+func TestNemesisCheckWritesConvergencePlot(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, probed bool) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := nemesis.NewEncoder(f)
+		if err := enc.Meta(nemesis.Meta{Seed: 1, Workloads: []string{nemesis.WriteOnce}}); err != nil {
+			t.Fatal(err)
+		}
+		fault := nemesis.Fault{Kind: nemesis.FaultKill, Nodes: []string{"node1"}, Start: 1e9, End: 3e9}
+		if probed {
+			fault.Converge = &nemesis.HealConvergence{Keys: 3, Nanos: 2e9, Converged: true}
+		}
+		if err := enc.Fault(fault); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Final(nemesis.Final{Converged: true, Keys: map[string][]nemesis.Copy{}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	out := filepath.Join(dir, "out")
+	r := runCLI(t, "", "nemesis", "--check", write("cycles.jsonl", true), "--out", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "convergence after each heal") {
+		t.Fatalf("cycles: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "convergence.png")); err != nil {
+		t.Fatalf("no convergence plot: %v", err)
+	}
+	r = runCLI(t, "", "nemesis", "--check", write("timed.jsonl", false), "--out", out)
+	if r.code != 0 || strings.Contains(r.stdout, "convergence after each heal") {
+		t.Fatalf("timed: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "convergence.png")); err == nil {
+		t.Error("the timed run's check left the earlier convergence plot in place")
+	}
+}

@@ -33,6 +33,9 @@ type Result struct {
 	// HistoryPath, ReportPath, TextPath and TimelinePath (operations per
 	// second with the faults shaded, PNG) are the files written in Dir.
 	HistoryPath, ReportPath, TextPath, TimelinePath string
+	// ConvergencePath is each probed heal's convergence (a run of
+	// cycles), "" when there was none.
+	ConvergencePath string
 	// Notes are things the run could not do as asked (faults dropped).
 	Notes []string
 }
@@ -155,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := writeReport(res, rep); err != nil {
 		return res, err
 	}
-	if res.TimelinePath, err = r.writeTimeline(h); err != nil {
+	if res.TimelinePath, res.ConvergencePath, err = r.writeTimeline(h); err != nil {
 		return res, err
 	}
 	return res, errors.Join(runErr, ctx.Err())

@@ -44,11 +44,21 @@ func timelineSeries(ops []nemesis.Op, end time.Duration) (xs []float64, series [
 }
 
 // writeTimeline draws the operations per second with the faults shaded,
-// to Dir/timeline.png.
-func (r *run) writeTimeline(h *nemesis.History) (string, error) {
+// to Dir/timeline.png, and, for a run of cycles, each heal's convergence
+// to Dir/convergence.png (its path, or "").
+func (r *run) writeTimeline(h *nemesis.History) (string, string, error) {
 	path := filepath.Join(r.cfg.Dir, "timeline.png")
 	title := fmt.Sprintf("chorus nemesis, seed %d: %d nodes, N=%d R=%d W=%d", r.cfg.Seed, r.cfg.Nodes, r.cfg.N, r.cfg.R, r.cfg.W)
-	return path, DrawTimeline(path, title, h, r.cfg.Duration)
+	if err := DrawTimeline(path, title, h, r.cfg.Duration); err != nil {
+		return "", "", err
+	}
+	conv := filepath.Join(r.cfg.Dir, "convergence.png")
+	ctitle := fmt.Sprintf("chorus nemesis, seed %d: N=%d R=%d W=%d, each heal's convergence", r.cfg.Seed, r.cfg.N, r.cfg.R, r.cfg.W)
+	drawn, err := DrawConvergence(conv, ctitle, h, r.cfg.Check.MaxConverge)
+	if !drawn {
+		conv = ""
+	}
+	return path, conv, err
 }
 
 // DrawTimeline draws h's operations per second, from the start to the
@@ -84,4 +94,43 @@ func timelineEnd(ops []nemesis.Op, d time.Duration) time.Duration {
 		d = max(d, time.Duration(op.Complete))
 	}
 	return d
+}
+
+// DrawConvergence draws, for each probed heal of h, how long the keys
+// written around its fault took to agree after it, by fault kind, with
+// limit (the run's --max-converge; 0 for none) drawn across; to path, as
+// PNG. It reports false, drawing nothing, when no heal was probed (a
+// timed run, not one of cycles).
+func DrawConvergence(path, title string, h *nemesis.History, limit time.Duration) (bool, error) {
+	byKind := map[nemesis.FaultKind]*plots.Points{}
+	var kinds []nemesis.FaultKind
+	slow := plots.Points{Name: "not converged"}
+	for _, f := range h.Faults {
+		if f.Converge == nil {
+			continue
+		}
+		x, y := time.Duration(f.End).Seconds(), time.Duration(f.Converge.Nanos).Seconds()
+		if !f.Converge.Converged {
+			slow.Xs, slow.Ys = append(slow.Xs, x), append(slow.Ys, y)
+			continue
+		}
+		pts := byKind[f.Kind]
+		if pts == nil {
+			pts = &plots.Points{Name: string(f.Kind)}
+			byKind[f.Kind] = pts
+			kinds = append(kinds, f.Kind)
+		}
+		pts.Xs, pts.Ys = append(pts.Xs, x), append(pts.Ys, y)
+	}
+	var sets []plots.Points
+	for _, k := range kinds {
+		sets = append(sets, *byKind[k])
+	}
+	if len(slow.Xs) > 0 {
+		sets = append(sets, slow)
+	}
+	if len(sets) == 0 {
+		return false, nil
+	}
+	return true, plots.Convergence(path, title, sets, limit.Seconds())
 }
