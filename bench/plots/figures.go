@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -320,5 +321,20 @@ func Convergence(path, title string, sets []Points, limit float64) error {
 		p.Legend.Add(s.Name, sc)
 	}
 	p.X.Min, p.Y.Min, p.Y.Max = 0, 0, top*1.1
+	p.X.Tick.Marker, p.Y.Tick.Marker = shortTicks{}, shortTicks{}
 	return save(p, path)
+}
+
+// shortTicks are gonum's default ticks labelled without trailing zeros
+// ("25", not "25.00").
+type shortTicks struct{}
+
+func (shortTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', -1, 64)
+		}
+	}
+	return ts
 }
