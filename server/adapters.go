@@ -13,18 +13,22 @@ import (
 	"github.com/chorusdb/chorus/vclock"
 )
 
-// metaStateName is the meta key of the gossiped ring state.
+// The meta keys of gossip's state: the ring state it gossips, and its
+// peer book (the members seen alive).
 const (
 	metaStateName    = "gossip-state"
 	metaPeerBookName = "gossip-peers"
 )
 
-// metaStore keeps the gossip state in the storage meta keyspace
-// (gossip.StateStore).
-type metaStore struct{ db *storage.DB }
+// metaStore keeps one of gossip's blobs under the meta key name, in the
+// storage meta keyspace (gossip.StateStore).
+type metaStore struct {
+	db   *storage.DB
+	name string
+}
 
 func (m metaStore) LoadState() ([]byte, error) {
-	b, err := m.db.GetMeta(metaStateName)
+	b, err := m.db.GetMeta(m.name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
@@ -32,23 +36,7 @@ func (m metaStore) LoadState() ([]byte, error) {
 }
 
 func (m metaStore) SaveState(b []byte) error {
-	return m.db.SetMeta(context.Background(), metaStateName, b)
-}
-
-// peerBookStore keeps gossip's peer book (the members seen alive) in the
-// meta keyspace.
-type peerBookStore struct{ db *storage.DB }
-
-func (m peerBookStore) LoadState() ([]byte, error) {
-	b, err := m.db.GetMeta(metaPeerBookName)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	return b, err
-}
-
-func (m peerBookStore) SaveState(b []byte) error {
-	return m.db.SetMeta(context.Background(), metaPeerBookName, b)
+	return m.db.SetMeta(context.Background(), m.name, b)
 }
 
 // localStore is this node's side of a coordinator (replica.Store).

@@ -265,8 +265,8 @@ func (n *Node) startMembership() error {
 	gc.AdvertiseAddr = n.cfg.Advertise
 	gc.GRPCAddr, gc.HTTPAddr, gc.PeerAddr = n.addrs.GRPC, n.addrs.HTTP, n.addrs.Peer
 	gc.SecretKey = n.cfg.GossipKey
-	gc.Store = metaStore{n.db}
-	gc.PeerStore = peerBookStore{n.db}
+	gc.Store = metaStore{n.db, metaStateName}
+	gc.PeerStore = metaStore{n.db, metaPeerBookName}
 	gc.Logger = n.log
 	g, err := gossip.New(gc)
 	if err != nil {
