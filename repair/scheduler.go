@@ -240,11 +240,11 @@ type walked struct {
 // during the change wait for that exchange.
 const notReadyRetry = time.Second
 
-// walk is the background round: paced, backing off under load, and
-// passing over the pairs that cannot have changed (skip). It takes the
-// pairs not known equal first (plan), and after every exchange or backoff
-// it asks Config.Pairs again: when the set changed (a peer came back, the
-// ring moved) it plans the rest anew, so a returning peer's pairs go next
+// walk is the background round over list (Config.Pairs, or StartPairs
+// after a start): paced, backing off under load, and passing over the
+// pairs that cannot have changed (skip). It takes the pairs not known
+// equal first (plan), and after every exchange it asks list again: when
+// the set changed (a peer came back, the ring moved) it plans the rest anew, so a returning peer's pairs go next
 // instead of after this walk. Pairs done in this walk are never planned
 // again in it, so a flapping peer costs at most one exchange per pair and
 // the walk still ends.
